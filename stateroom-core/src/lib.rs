@@ -1,0 +1,22 @@
+//! The traits and types every Stateroom service is written against.
+//!
+//! Users normally reach these through the `stateroom` facade (`stateroom::ClientId`,
+//! `stateroom::SimpleStateroomService`, …). They live in this small crate so that
+//! both the server runtime and the facade can depend on them, the way `axum-core`
+//! sits under `axum`.
+//!
+//! A service is any type that implements [`SimpleStateroomService`]. The runtime
+//! creates one instance per room, hands every event of that room to it in arrival
+//! order, and lets it talk back to clients through a [`StateroomContext`].
+
+mod client_id;
+mod context;
+mod error_frame;
+mod recipient;
+mod service;
+
+pub use client_id::ClientId;
+pub use context::StateroomContext;
+pub use error_frame::{ErrorCode, ErrorFrame};
+pub use recipient::MessageRecipient;
+pub use service::SimpleStateroomService;

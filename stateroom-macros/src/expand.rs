@@ -1,0 +1,171 @@
+//! Model → tokens. Cannot fail: every rule was checked by `parse` and `validate`,
+//! and type questions are left to rustc, aimed at the user's tokens.
+
+use crate::args::Args;
+use crate::parse::{BinaryParam, Hook, HookKind, MessageParam, Service};
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+
+pub(crate) fn expand(args: &Args, service: &Service) -> TokenStream {
+    let item = &service.item;
+    let self_ty = service.self_ty();
+    let new = expand_new(service);
+    let forwarded = [HookKind::Connect, HookKind::Disconnect, HookKind::Timer]
+        .into_iter()
+        .filter_map(|kind| service.hook(kind))
+        .map(|hook| expand_forward(self_ty, hook));
+    let message = expand_message(service);
+    let binary = expand_binary(service);
+    let main = (!args.no_main).then(|| {
+        quote! {
+            /// Serves this service: flags and environment variables as in
+            /// `stateroom::ServerArgs`, logs filtered by `RUST_LOG`.
+            fn main() {
+                ::stateroom::__private::run::<#self_ty>();
+            }
+        }
+    });
+    quote! {
+        #item
+
+        const _: () = {
+            #[automatically_derived]
+            #[allow(unused_variables, clippy::unused_unit)]
+            impl ::stateroom::SimpleStateroomService for #self_ty {
+                #new
+                #(#forwarded)*
+                #message
+                #binary
+            }
+        };
+
+        #main
+    }
+}
+
+fn ctx_arg(hook: &Hook) -> Option<TokenStream> {
+    hook.takes_ctx().then(|| quote!(__stateroom_ctx))
+}
+
+fn expand_new(service: &Service) -> TokenStream {
+    let self_ty = service.self_ty();
+    let body = match service.hook(HookKind::New) {
+        Some(hook) => {
+            let ident = &hook.ident;
+            let args = match hook.inputs {
+                0 => quote!(),
+                1 => quote!(__stateroom_room_id),
+                _ => quote!(__stateroom_room_id, __stateroom_ctx),
+            };
+            quote!(<#self_ty>::#ident(#args))
+        }
+        None => quote_spanned! {self_ty.span()=>
+            ::stateroom::__private::default_state::<#self_ty>()
+        },
+    };
+    quote! {
+        fn new(
+            __stateroom_room_id: &::core::primitive::str,
+            __stateroom_ctx: &impl ::stateroom::StateroomContext,
+        ) -> Self {
+            #body
+        }
+    }
+}
+
+fn expand_forward(self_ty: &syn::Type, hook: &Hook) -> TokenStream {
+    let ident = &hook.ident;
+    let ctx = ctx_arg(hook);
+    match hook.kind {
+        HookKind::Timer => quote! {
+            fn timer(&mut self, __stateroom_ctx: &impl ::stateroom::StateroomContext) {
+                <#self_ty>::#ident(self, #ctx)
+            }
+        },
+        _ => quote! {
+            fn #ident(
+                &mut self,
+                __stateroom_client: ::stateroom::ClientId,
+                __stateroom_ctx: &impl ::stateroom::StateroomContext,
+            ) {
+                <#self_ty>::#ident(self, __stateroom_client, #ctx)
+            }
+        },
+    }
+}
+
+fn expand_message(service: &Service) -> TokenStream {
+    let self_ty = service.self_ty();
+    let body = match service.hook(HookKind::Message) {
+        Some(hook) => {
+            let ident = &hook.ident;
+            let ctx = ctx_arg(hook);
+            let call = |message: TokenStream| quote!(<#self_ty>::#ident(self, __stateroom_client, #message, #ctx));
+            match &hook.message {
+                Some(MessageParam::Typed(ty)) => {
+                    let call = call(quote!(__stateroom_message));
+                    // Spanned on the user's type: "`T` cannot be a room's message
+                    // type" lands on `T` in their signature.
+                    let decode = quote_spanned! {ty.span()=>
+                        ::stateroom::__private::decode::<#ty>
+                    };
+                    quote! {
+                        if let ::core::option::Option::Some(__stateroom_message) =
+                            #decode(__stateroom_text, __stateroom_client, __stateroom_ctx)
+                        {
+                            #call
+                        }
+                    }
+                }
+                Some(MessageParam::String) => {
+                    call(quote!(::std::string::ToString::to_string(__stateroom_text)))
+                }
+                Some(MessageParam::Str) | None => call(quote!(__stateroom_text)),
+            }
+        }
+        None => quote! {
+            ::stateroom::__private::unsupported_frame(__stateroom_ctx, __stateroom_client, "text")
+        },
+    };
+    quote! {
+        fn message(
+            &mut self,
+            __stateroom_client: ::stateroom::ClientId,
+            __stateroom_text: &::core::primitive::str,
+            __stateroom_ctx: &impl ::stateroom::StateroomContext,
+        ) {
+            #body
+        }
+    }
+}
+
+fn expand_binary(service: &Service) -> TokenStream {
+    let self_ty = service.self_ty();
+    let body = match service.hook(HookKind::Binary) {
+        Some(hook) => {
+            let ident = &hook.ident;
+            let ctx = ctx_arg(hook);
+            let data = match hook.binary {
+                Some(BinaryParam::Vec) => {
+                    quote!(<[::core::primitive::u8]>::to_vec(__stateroom_data))
+                }
+                _ => quote!(__stateroom_data),
+            };
+            quote!(<#self_ty>::#ident(self, __stateroom_client, #data, #ctx))
+        }
+        None => quote! {
+            ::stateroom::__private::unsupported_frame(__stateroom_ctx, __stateroom_client, "binary")
+        },
+    };
+    quote! {
+        fn binary(
+            &mut self,
+            __stateroom_client: ::stateroom::ClientId,
+            __stateroom_data: &[::core::primitive::u8],
+            __stateroom_ctx: &impl ::stateroom::StateroomContext,
+        ) {
+            #body
+        }
+    }
+}

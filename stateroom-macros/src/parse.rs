@@ -1,0 +1,569 @@
+//! The user's `impl` block → our model: which hooks it has, their parameters and
+//! the types that matter. Every error points at the user's own tokens; errors
+//! that do not depend on each other are collected and reported together.
+
+use crate::suggest::closest;
+use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
+use syn::spanned::Spanned;
+use syn::{FnArg, ImplItem, ImplItemFn, Item, ItemImpl, Pat, Receiver, Signature, Type};
+
+/// The hooks a service may define.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HookKind {
+    New,
+    Connect,
+    Disconnect,
+    Message,
+    Binary,
+    Timer,
+}
+
+impl HookKind {
+    pub(crate) const ALL: [HookKind; 6] = [
+        HookKind::New,
+        HookKind::Connect,
+        HookKind::Disconnect,
+        HookKind::Message,
+        HookKind::Binary,
+        HookKind::Timer,
+    ];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            HookKind::New => "new",
+            HookKind::Connect => "connect",
+            HookKind::Disconnect => "disconnect",
+            HookKind::Message => "message",
+            HookKind::Binary => "binary",
+            HookKind::Timer => "timer",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Self> {
+        HookKind::ALL.into_iter().find(|kind| kind.name() == name)
+    }
+
+    /// The accepted parameter lists, for messages.
+    pub(crate) fn signatures(self) -> &'static str {
+        match self {
+            HookKind::New => {
+                "`fn new() -> Self`, `fn new(room_id: &str) -> Self` or `fn new(room_id: &str, ctx: &impl StateroomContext) -> Self`"
+            }
+            HookKind::Connect => {
+                "`fn connect(&mut self, client: ClientId)` or `fn connect(&mut self, client: ClientId, ctx: &impl StateroomContext)`"
+            }
+            HookKind::Disconnect => {
+                "`fn disconnect(&mut self, client: ClientId)` or `fn disconnect(&mut self, client: ClientId, ctx: &impl StateroomContext)`"
+            }
+            HookKind::Message => {
+                "`fn message(&mut self, client: ClientId, msg: T)` or `fn message(&mut self, client: ClientId, msg: T, ctx: &impl StateroomContext)`, where `T` is `&str`, `String` or a `serde::Deserialize` type"
+            }
+            HookKind::Binary => {
+                "`fn binary(&mut self, client: ClientId, data: &[u8])` or `fn binary(&mut self, client: ClientId, data: &[u8], ctx: &impl StateroomContext)` (`Vec<u8>` also works)"
+            }
+            HookKind::Timer => {
+                "`fn timer(&mut self)` or `fn timer(&mut self, ctx: &impl StateroomContext)`"
+            }
+        }
+    }
+
+    /// How many parameters (besides `self`) the hook takes without and with
+    /// the context.
+    fn arity(self) -> (usize, usize) {
+        match self {
+            HookKind::New => (0, 2),
+            HookKind::Connect | HookKind::Disconnect => (1, 2),
+            HookKind::Message | HookKind::Binary => (2, 3),
+            HookKind::Timer => (0, 1),
+        }
+    }
+}
+
+/// How the `message` hook wants its message.
+#[derive(Debug, Clone)]
+pub(crate) enum MessageParam {
+    /// `&str`: the raw text frame.
+    Str,
+    /// `String`: the raw text frame, owned.
+    String,
+    /// Anything else: decoded from JSON with serde. Keeps the user's type tokens.
+    Typed(Box<Type>),
+}
+
+/// How the `binary` hook wants its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BinaryParam {
+    /// `&[u8]`.
+    Slice,
+    /// `Vec<u8>`.
+    Vec,
+}
+
+/// One recognised hook.
+#[derive(Debug, Clone)]
+pub(crate) struct Hook {
+    pub(crate) kind: HookKind,
+    /// The user's name token, for errors.
+    pub(crate) ident: syn::Ident,
+    /// How many parameters it takes besides `self`.
+    pub(crate) inputs: usize,
+    /// Set for `message`.
+    pub(crate) message: Option<MessageParam>,
+    /// Set for `binary`.
+    pub(crate) binary: Option<BinaryParam>,
+}
+
+impl Hook {
+    /// Whether the hook takes the context as its last parameter.
+    pub(crate) fn takes_ctx(&self) -> bool {
+        self.inputs == self.kind.arity().1
+    }
+}
+
+/// The model of a service `impl` block.
+#[derive(Debug, Clone)]
+pub(crate) struct Service {
+    /// The user's block, emitted unchanged.
+    pub(crate) item: ItemImpl,
+    /// The hooks found, in the order written (duplicates included, for `validate`).
+    pub(crate) hooks: Vec<Hook>,
+}
+
+impl Service {
+    pub(crate) fn self_ty(&self) -> &Type {
+        &self.item.self_ty
+    }
+
+    pub(crate) fn hook(&self, kind: HookKind) -> Option<&Hook> {
+        self.hooks.iter().find(|hook| hook.kind == kind)
+    }
+}
+
+/// Collects independent errors into one.
+#[derive(Default)]
+pub(crate) struct Errors(Option<syn::Error>);
+
+impl Errors {
+    pub(crate) fn push(&mut self, error: syn::Error) {
+        match &mut self.0 {
+            Some(all) => all.combine(error),
+            None => self.0 = Some(error),
+        }
+    }
+
+    pub(crate) fn finish<T>(self, value: T) -> syn::Result<T> {
+        match self.0 {
+            Some(error) => Err(error),
+            None => Ok(value),
+        }
+    }
+}
+
+/// Parses the attributed item. On an item that is not an inherent impl, the
+/// error explains where the attribute belongs.
+pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Service> {
+    let item: Item = syn::parse2(tokens)?;
+    let item = match item {
+        Item::Impl(item) => item,
+        Item::Struct(item) => {
+            return Err(syn::Error::new(
+                item.struct_token.span,
+                format!(
+                    "`#[stateroom::service]` goes on the service's `impl` block, not on the struct: write `#[stateroom::service] impl {} {{ … }}`",
+                    item.ident
+                ),
+            ));
+        }
+        Item::Enum(item) => {
+            return Err(syn::Error::new(
+                item.enum_token.span,
+                format!(
+                    "`#[stateroom::service]` goes on the service's `impl` block, not on the enum: write `#[stateroom::service] impl {} {{ … }}`",
+                    item.ident
+                ),
+            ));
+        }
+        Item::Fn(item) => {
+            return Err(syn::Error::new(
+                item.sig.fn_token.span,
+                "`#[stateroom::service]` goes on an `impl` block whose methods are the hooks, not on a function: write `#[stateroom::service] impl MyRoom { fn message(…) { … } }`",
+            ));
+        }
+        other => {
+            return Err(syn::Error::new(
+                first_token_span(&other),
+                "`#[stateroom::service]` goes on an inherent `impl` block: `#[stateroom::service] impl MyRoom { … }`",
+            ));
+        }
+    };
+
+    let mut errors = Errors::default();
+    if let Some((_, path, _)) = &item.trait_ {
+        errors.push(syn::Error::new_spanned(
+            path,
+            "`#[stateroom::service]` goes on an inherent impl (`impl MyRoom { … }`), not on a trait impl; to implement `SimpleStateroomService` by hand, remove the attribute",
+        ));
+    }
+    if !item.generics.params.is_empty() {
+        errors.push(syn::Error::new_spanned(
+            &item.generics,
+            "a service cannot have generic or lifetime parameters: the server builds it by its type alone; make the type concrete (for example a type alias or a wrapper struct)",
+        ));
+    } else if let Some(span) = generic_args_span(&item.self_ty) {
+        errors.push(syn::Error::new(
+            span,
+            "a service cannot borrow: its type must be `'static`, without `'_` or other lifetime arguments; own the data instead",
+        ));
+    }
+
+    let hook_names: Vec<&str> = HookKind::ALL.iter().map(|kind| kind.name()).collect();
+    let mut hooks = Vec::new();
+    for impl_item in &item.items {
+        let ImplItem::Fn(function) = impl_item else {
+            continue;
+        };
+        let name = function.sig.ident.to_string();
+        if let Some(kind) = HookKind::from_name(&name) {
+            match parse_hook(kind, function) {
+                Ok(hook) => hooks.push(hook),
+                Err(error) => errors.push(error),
+            }
+        } else if looks_like_hook(&function.sig)
+            && let Some(meant) = closest(&name, &hook_names[1..])
+        {
+            errors.push(syn::Error::new_spanned(
+                &function.sig.ident,
+                format!(
+                    "unknown hook `{name}`; did you mean `{meant}`? (a method that takes `&mut self` or a context and is meant as a helper needs a name that is not this close to a hook's)"
+                ),
+            ));
+        }
+    }
+    errors.finish(Service { item, hooks })
+}
+
+fn first_token_span(item: &Item) -> Span {
+    item.to_token_stream()
+        .into_iter()
+        .find(|token| !matches!(token, proc_macro2::TokenTree::Punct(p) if p.as_char() == '#'))
+        .map_or_else(Span::call_site, |token| token.span())
+}
+
+/// The span of lifetime arguments in the self type (`Room<'a>`, `Room<'_>`), if any.
+fn generic_args_span(ty: &Type) -> Option<Span> {
+    let Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    args.args
+        .iter()
+        .find(|arg| matches!(arg, syn::GenericArgument::Lifetime(_)))
+        .map(Spanned::span)
+}
+
+/// A method that takes `&mut self` or names `StateroomContext` among its
+/// parameters is meant as a hook; a misspelt name on it is worth an error.
+fn looks_like_hook(sig: &Signature) -> bool {
+    sig.inputs.iter().any(|input| match input {
+        FnArg::Receiver(receiver) => receiver.mutability.is_some() && receiver.reference.is_some(),
+        FnArg::Typed(typed) => typed
+            .ty
+            .to_token_stream()
+            .to_string()
+            .contains("StateroomContext"),
+    })
+}
+
+fn parse_hook(kind: HookKind, function: &ImplItemFn) -> syn::Result<Hook> {
+    let sig = &function.sig;
+    let name = kind.name();
+    let mut errors = Errors::default();
+    if let Some(asyncness) = &sig.asyncness {
+        errors.push(syn::Error::new(
+            asyncness.span,
+            format!(
+                "the `{name}` hook cannot be `async`: a room runs its hooks one at a time and never waits inside one; remove `async` (to do slow work, spawn a task and send its result back through a message)"
+            ),
+        ));
+    }
+    if let Some(unsafety) = &sig.unsafety {
+        errors.push(syn::Error::new(
+            unsafety.span,
+            format!("the `{name}` hook cannot be `unsafe`; remove `unsafe`"),
+        ));
+    }
+    if let Some(constness) = &sig.constness {
+        errors.push(syn::Error::new(
+            constness.span,
+            format!("the `{name}` hook cannot be `const`; remove `const`"),
+        ));
+    }
+    if !sig.generics.params.is_empty() {
+        errors.push(syn::Error::new_spanned(
+            &sig.generics.params,
+            format!(
+                "the `{name}` hook cannot have generic parameters; take the context as `ctx: &impl StateroomContext`"
+            ),
+        ));
+    }
+
+    let mut inputs = sig.inputs.iter().peekable();
+    let receiver = match inputs.peek() {
+        Some(FnArg::Receiver(receiver)) => {
+            inputs.next();
+            Some(receiver)
+        }
+        _ => None,
+    };
+    check_receiver(kind, sig, receiver, &mut errors);
+    let params: Vec<&syn::PatType> = inputs
+        .filter_map(|input| match input {
+            FnArg::Typed(typed) => Some(typed),
+            FnArg::Receiver(_) => None,
+        })
+        .collect();
+    let (min, max) = kind.arity();
+    if params.len() < min || params.len() > max {
+        let span = params
+            .get(max)
+            .map(|extra| extra.span())
+            .unwrap_or_else(|| sig.paren_token.span.join());
+        errors.push(syn::Error::new(
+            span,
+            format!(
+                "the `{name}` hook takes {}; found {} parameter{}{}",
+                kind.signatures(),
+                params.len(),
+                if params.len() == 1 { "" } else { "s" },
+                if receiver.is_some() && kind != HookKind::New {
+                    " besides `self`"
+                } else {
+                    ""
+                }
+            ),
+        ));
+    }
+    if kind == HookKind::New && matches!(sig.output, syn::ReturnType::Default) {
+        errors.push(syn::Error::new_spanned(
+            &sig.ident,
+            "the `new` hook builds the room's state: it must return `Self`",
+        ));
+    }
+
+    let message = (kind == HookKind::Message)
+        .then(|| params.get(1).map(|param| message_param(&param.ty)))
+        .flatten();
+    let binary = (kind == HookKind::Binary)
+        .then(|| params.get(1).map(|param| binary_param(&param.ty)))
+        .flatten();
+    for param in &params {
+        if let Pat::Ident(ident) = &*param.pat
+            && ident.by_ref.is_some()
+        {
+            errors.push(syn::Error::new_spanned(
+                ident,
+                "hook parameters cannot be bound by reference; remove `ref`",
+            ));
+        }
+    }
+    errors.finish(Hook {
+        kind,
+        ident: sig.ident.clone(),
+        inputs: params.len(),
+        message,
+        binary,
+    })
+}
+
+fn check_receiver(
+    kind: HookKind,
+    sig: &Signature,
+    receiver: Option<&Receiver>,
+    errors: &mut Errors,
+) {
+    let name = kind.name();
+    match (kind, receiver) {
+        (HookKind::New, None) => {}
+        (HookKind::New, Some(receiver)) => errors.push(syn::Error::new_spanned(
+            receiver,
+            "the `new` hook builds the room's state, so it takes no `self`: write `fn new(room_id: &str, ctx: &impl StateroomContext) -> Self`",
+        )),
+        (_, None) => errors.push(syn::Error::new(
+            sig.paren_token.span.join(),
+            format!("the `{name}` hook must take `&mut self` first: {}", kind.signatures()),
+        )),
+        (_, Some(receiver)) => {
+            let by_mut_ref = receiver.reference.is_some()
+                && receiver.mutability.is_some()
+                && receiver.colon_token.is_none();
+            if !by_mut_ref {
+                let found = receiver.to_token_stream().to_string().replace("& ", "&");
+                errors.push(syn::Error::new_spanned(
+                    receiver,
+                    format!(
+                        "the `{name}` hook must take `&mut self`, not `{found}`: the room lends its state to each hook in turn"
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+fn message_param(ty: &Type) -> MessageParam {
+    match ty {
+        Type::Reference(reference)
+            if reference.mutability.is_none() && is_path(&reference.elem, "str") =>
+        {
+            MessageParam::Str
+        }
+        ty if is_path(ty, "String") => MessageParam::String,
+        ty => MessageParam::Typed(Box::new(ty.clone())),
+    }
+}
+
+fn binary_param(ty: &Type) -> BinaryParam {
+    match ty {
+        Type::Path(path) if path.path.segments.last().is_some_and(|s| s.ident == "Vec") => {
+            BinaryParam::Vec
+        }
+        _ => BinaryParam::Slice,
+    }
+}
+
+fn is_path(ty: &Type, name: &str) -> bool {
+    matches!(ty, Type::Path(path) if path.qself.is_none() && path.path.segments.last().is_some_and(|s| s.ident == name && s.arguments.is_empty()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    fn error_of(tokens: TokenStream) -> String {
+        parse(tokens)
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn finds_hooks_and_their_shapes() {
+        let service = parse(quote! {
+            impl Chat {
+                fn new(room_id: &str) -> Self { todo!() }
+                fn message(&mut self, client: ClientId, msg: ChatIn, ctx: &impl StateroomContext) {}
+                fn binary(&mut self, client: ClientId, data: Vec<u8>) {}
+                fn timer(&mut self) {}
+                fn helper(&self) -> usize { 0 }
+            }
+        })
+        .unwrap();
+        let kinds: Vec<_> = service.hooks.iter().map(|h| h.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                HookKind::New,
+                HookKind::Message,
+                HookKind::Binary,
+                HookKind::Timer
+            ]
+        );
+        let message = service.hook(HookKind::Message).unwrap();
+        assert!(message.takes_ctx());
+        assert!(
+            matches!(&message.message, Some(MessageParam::Typed(ty)) if quote!(#ty).to_string() == "ChatIn")
+        );
+        assert_eq!(
+            service.hook(HookKind::Binary).unwrap().binary,
+            Some(BinaryParam::Vec)
+        );
+        assert!(!service.hook(HookKind::Timer).unwrap().takes_ctx());
+        assert_eq!(service.hook(HookKind::New).unwrap().inputs, 1);
+    }
+
+    #[test]
+    fn raw_text_message_params() {
+        let service = parse(quote! {
+            impl Echo { fn message(&mut self, c: ClientId, text: &'static str) {} }
+        })
+        .unwrap();
+        assert!(matches!(
+            service.hook(HookKind::Message).unwrap().message,
+            Some(MessageParam::Str)
+        ));
+        let service = parse(quote! {
+            impl Echo { fn message(&mut self, c: ClientId, text: String) {} }
+        })
+        .unwrap();
+        assert!(matches!(
+            service.hook(HookKind::Message).unwrap().message,
+            Some(MessageParam::String)
+        ));
+    }
+
+    #[test]
+    fn reports_independent_mistakes_together() {
+        let error = error_of(quote! {
+            impl Chat {
+                async fn connect(&mut self, client: ClientId) {}
+                fn on_message(&mut self, client: ClientId, msg: ChatIn) {}
+                fn timer(&self) {}
+            }
+        });
+        assert!(error.contains("cannot be `async`"), "{error}");
+        assert!(
+            error.contains("unknown hook `on_message`; did you mean `message`?"),
+            "{error}"
+        );
+        assert!(
+            error.contains("must take `&mut self`, not `&self`"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn leaves_helpers_alone() {
+        let service = parse(quote! {
+            impl Chat {
+                fn timers(&self) -> usize { 0 }
+                fn names(&mut self) {}
+            }
+        })
+        .unwrap();
+        assert!(service.hooks.is_empty());
+    }
+
+    #[test]
+    fn rejects_wrong_items_and_arity() {
+        assert!(
+            error_of(quote!(
+                struct Chat;
+            ))
+            .contains("not on the struct")
+        );
+        assert!(
+            error_of(quote!(impl SimpleStateroomService for Chat {}))
+                .contains("not on a trait impl")
+        );
+        assert!(
+            error_of(quote!(
+                impl<T> Chat<T> {}
+            ))
+            .contains("generic or lifetime parameters")
+        );
+        assert!(error_of(quote!(impl Chat<'_> {})).contains("cannot borrow"));
+        let error = error_of(quote!(impl Chat { fn connect(&mut self) {} }));
+        assert!(
+            error.contains("found 0 parameters besides `self`"),
+            "{error}"
+        );
+        let error = error_of(quote!(impl Chat { fn timer(self) {} }));
+        assert!(error.contains("not `self`"), "{error}");
+        let error = error_of(quote!(impl Chat { fn new(&self) -> Self { todo!() } }));
+        assert!(error.contains("takes no `self`"), "{error}");
+    }
+}

@@ -1,0 +1,86 @@
+//! Command-line flags and environment variables for a server binary, and the
+//! one-call entry point that the `#[stateroom::service]` macro's `main` uses.
+
+use crate::config::{Limits, Server};
+use clap::Parser;
+use stateroom_core::SimpleStateroomService;
+use std::time::Duration;
+
+/// The server's options as flags, each with an environment-variable fallback.
+///
+/// `--help` on any Stateroom binary lists them with their defaults.
+#[derive(Debug, Clone, Parser)]
+#[command(about = "A Stateroom WebSocket server: rooms at ws://HOST:PORT/ws/{room_id}")]
+#[non_exhaustive]
+pub struct ServerArgs {
+    /// Address to listen on (0.0.0.0 accepts connections from other machines).
+    #[arg(long, env = "STATEROOM_HOST", default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, env = "STATEROOM_PORT", default_value_t = 8080)]
+    pub port: u16,
+    /// Milliseconds an empty room is kept before it is freed.
+    #[arg(long, env = "STATEROOM_ROOM_GRACE_MS", default_value_t = 5000)]
+    pub room_grace_ms: u64,
+    /// Milliseconds a graceful shutdown waits for clients to close.
+    #[arg(long, env = "STATEROOM_SHUTDOWN_TIMEOUT_MS", default_value_t = 10_000)]
+    pub shutdown_timeout_ms: u64,
+    /// Largest message a client may send, in bytes (larger: close 1009).
+    #[arg(long, env = "STATEROOM_MAX_MESSAGE_SIZE", default_value_t = Limits::default().max_message_size)]
+    pub max_message_size: usize,
+    /// Longest room id, in bytes.
+    #[arg(long, env = "STATEROOM_MAX_ROOM_ID_LEN", default_value_t = Limits::default().max_room_id_len)]
+    pub max_room_id_len: usize,
+    /// Most frames queued for one client before it is closed as too slow.
+    #[arg(long, env = "STATEROOM_MAX_QUEUED_MESSAGES", default_value_t = Limits::default().max_queued_messages)]
+    pub max_queued_messages: usize,
+    /// Most bytes queued for one client before it is closed as too slow.
+    #[arg(long, env = "STATEROOM_MAX_QUEUED_BYTES", default_value_t = Limits::default().max_queued_bytes)]
+    pub max_queued_bytes: usize,
+    /// Most clients in one room.
+    #[arg(long, env = "STATEROOM_MAX_CLIENTS_PER_ROOM", default_value_t = Limits::default().max_clients_per_room)]
+    pub max_clients_per_room: usize,
+    /// Most open WebSocket connections.
+    #[arg(long, env = "STATEROOM_MAX_CONNECTIONS", default_value_t = Limits::default().max_connections)]
+    pub max_connections: usize,
+    /// Most live rooms.
+    #[arg(long, env = "STATEROOM_MAX_ROOMS", default_value_t = Limits::default().max_rooms)]
+    pub max_rooms: usize,
+}
+
+impl From<ServerArgs> for Server {
+    fn from(args: ServerArgs) -> Self {
+        Server::new()
+            .host(args.host)
+            .port(args.port)
+            .room_grace(Duration::from_millis(args.room_grace_ms))
+            .shutdown_timeout(Duration::from_millis(args.shutdown_timeout_ms))
+            .max_message_size(args.max_message_size)
+            .max_room_id_len(args.max_room_id_len)
+            .outbound_queue(args.max_queued_messages, args.max_queued_bytes)
+            .max_clients_per_room(args.max_clients_per_room)
+            .max_connections(args.max_connections)
+            .max_rooms(args.max_rooms)
+    }
+}
+
+/// Sets up `tracing` output, filtered by `RUST_LOG` (default `info`). Does
+/// nothing if a global subscriber is already set.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+}
+
+/// The whole `main` of a Stateroom binary: parses [`ServerArgs`] from the
+/// command line and environment, sets up logging, and serves `S` until SIGINT or
+/// SIGTERM. On a startup error it logs the reason and exits with status 1.
+pub fn run<S: SimpleStateroomService>() {
+    let server = Server::from(ServerArgs::parse());
+    init_logging();
+    if let Err(error) = server.serve::<S>() {
+        tracing::error!(%error, "server failed");
+        eprintln!("error: {error}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,161 @@
+//! Server configuration: the [`Server`] builder and its [`Limits`].
+
+use std::time::Duration;
+
+/// Bounds the server enforces on clients. Every field has a documented default;
+/// see `docs/protocol.md` for what a client sees when it hits one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    /// Largest message (text or binary, after reassembling fragments) a client may
+    /// send, in bytes. A larger one closes the connection with code 1009.
+    /// Default: 64 KiB.
+    pub max_message_size: usize,
+    /// Longest room id, in bytes. Default: 64.
+    pub max_room_id_len: usize,
+    /// Most frames queued for one client before it counts as stalled. Default: 1024.
+    pub max_queued_messages: usize,
+    /// Most bytes queued for one client before it counts as stalled. Default: 4 MiB.
+    pub max_queued_bytes: usize,
+    /// Most clients in one room; further joins get HTTP 503. Default: 10,000.
+    pub max_clients_per_room: usize,
+    /// Most open WebSocket connections on the server; further upgrades get HTTP
+    /// 503. Default: 50,000.
+    pub max_connections: usize,
+    /// Most live rooms on the server; a join that would create another gets HTTP
+    /// 503. Default: 100,000.
+    pub max_rooms: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_message_size: 64 * 1024,
+            max_room_id_len: 64,
+            max_queued_messages: 1024,
+            max_queued_bytes: 4 * 1024 * 1024,
+            max_clients_per_room: 10_000,
+            max_connections: 50_000,
+            max_rooms: 100_000,
+        }
+    }
+}
+
+/// Builds and runs a Stateroom server.
+///
+/// ```no_run
+/// # use stateroom_core::{SimpleStateroomService, StateroomContext};
+/// # struct Echo;
+/// # impl SimpleStateroomService for Echo {
+/// #     fn new(_: &str, _: &impl StateroomContext) -> Self { Echo }
+/// # }
+/// use std::time::Duration;
+/// use stateroom_server::Server;
+///
+/// Server::new()
+///     .host("0.0.0.0")
+///     .port(8080)
+///     .room_grace(Duration::from_secs(10))
+///     .serve::<Echo>()
+///     .expect("server failed");
+/// ```
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct Server {
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) room_grace: Duration,
+    pub(crate) shutdown_timeout: Duration,
+    pub(crate) limits: Limits,
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Server {
+            host: "127.0.0.1".to_owned(),
+            port: 8080,
+            room_grace: Duration::from_secs(5),
+            shutdown_timeout: Duration::from_secs(10),
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl Server {
+    /// A server with the defaults: `127.0.0.1:8080`, a 5-second room grace period
+    /// and the default [`Limits`].
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The address to listen on: an IP address or a host name. Default `127.0.0.1`;
+    /// use `0.0.0.0` to accept connections from other machines.
+    pub fn host(mut self, host: impl Into<String>) -> Self {
+        self.host = host.into();
+        self
+    }
+
+    /// The port to listen on. Default 8080; 0 picks a free port, which
+    /// [`ServerHandle::local_addr`](crate::ServerHandle::local_addr) reports.
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// How long an empty room is kept before it is freed, so that a client that
+    /// reloads its page finds the same state. Default 5 seconds.
+    pub fn room_grace(mut self, grace: Duration) -> Self {
+        self.room_grace = grace;
+        self
+    }
+
+    /// How long a graceful shutdown waits for clients to take their last messages
+    /// and close. Default 10 seconds.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Replaces every limit at once.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// See [`Limits::max_message_size`].
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.limits.max_message_size = bytes;
+        self
+    }
+
+    /// See [`Limits::max_room_id_len`].
+    pub fn max_room_id_len(mut self, bytes: usize) -> Self {
+        self.limits.max_room_id_len = bytes;
+        self
+    }
+
+    /// See [`Limits::max_queued_messages`] and [`Limits::max_queued_bytes`].
+    pub fn outbound_queue(mut self, messages: usize, bytes: usize) -> Self {
+        self.limits.max_queued_messages = messages;
+        self.limits.max_queued_bytes = bytes;
+        self
+    }
+
+    /// See [`Limits::max_clients_per_room`].
+    pub fn max_clients_per_room(mut self, clients: usize) -> Self {
+        self.limits.max_clients_per_room = clients;
+        self
+    }
+
+    /// See [`Limits::max_connections`].
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.limits.max_connections = connections;
+        self
+    }
+
+    /// See [`Limits::max_rooms`].
+    pub fn max_rooms(mut self, rooms: usize) -> Self {
+        self.limits.max_rooms = rooms;
+        self
+    }
+}

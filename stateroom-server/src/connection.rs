@@ -1,0 +1,149 @@
+//! One client's socket loop: frames in go to the room as events; frames the room
+//! queued in the client's [`Outbox`] go out, several per flush.
+
+use crate::outbox::Outbox;
+use crate::room::{RoomEvent, close_frame};
+use crate::rooms::Membership;
+use crate::server::Shared;
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use hyper_tungstenite::HyperWebsocketStream;
+use hyper_tungstenite::tungstenite::protocol::CloseFrame;
+use hyper_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use hyper_tungstenite::tungstenite::{Error as WsError, Message};
+use stateroom_core::ClientId;
+use std::collections::VecDeque;
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::debug;
+
+/// How long a closing connection waits for the peer (to take our last frames, or
+/// to answer our close) before dropping the socket.
+const CLOSE_WAIT: Duration = Duration::from_secs(5);
+
+/// Why the reading half stopped.
+enum ReadEnd {
+    /// The client closed the connection or it dropped.
+    Gone,
+    /// The client broke a rule; tell it why.
+    Refuse(CloseFrame),
+}
+
+/// Runs one client's connection until it ends, then tells the room it has left.
+pub(crate) async fn run(
+    shared: Arc<Shared>,
+    socket: HyperWebsocketStream,
+    membership: Membership,
+    client: ClientId,
+) {
+    let limits = &shared.config.limits;
+    let outbox = Arc::new(Outbox::new(
+        limits.max_queued_messages,
+        limits.max_queued_bytes,
+    ));
+    let events = &membership.events;
+    let (mut sink, mut stream) = socket.split();
+
+    let joined = events
+        .send(RoomEvent::Connect {
+            client,
+            outbox: outbox.clone(),
+        })
+        .await
+        .is_ok();
+    if joined {
+        let mut reader = pin!(read_loop(&mut stream, &membership, client));
+        let mut writer = pin!(write_loop(&mut sink, &outbox));
+        let mut stop = pin!(async {
+            outbox.closed().await;
+            tokio::time::sleep(CLOSE_WAIT).await;
+        });
+        tokio::select! {
+            end = &mut reader => {
+                match end {
+                    ReadEnd::Gone => outbox.close(None),
+                    ReadEnd::Refuse(frame) => {
+                        debug!(code = %frame.code, reason = %frame.reason, "closing a misbehaving client");
+                        outbox.close(Some(frame));
+                        // Let the writer send what is queued and the close frame.
+                        let _ = tokio::time::timeout(CLOSE_WAIT, &mut writer).await;
+                    }
+                }
+            }
+            _ = &mut writer => {
+                // We sent our close frame (or the socket failed): wait for the
+                // client's answer, within bounds.
+                let _ = tokio::time::timeout(CLOSE_WAIT, &mut reader).await;
+            }
+            () = &mut stop => debug!("client did not take its close in time; dropping it"),
+        }
+        let _ = events.send(RoomEvent::Disconnect { client }).await;
+    } else {
+        // The room failed between our join and now.
+        let _ = sink
+            .send(Message::Close(Some(close_frame(
+                CloseCode::Error,
+                "the room failed",
+            ))))
+            .await;
+    }
+    shared.rooms.leave(&membership);
+    debug!("connection closed");
+}
+
+async fn read_loop(
+    stream: &mut SplitStream<HyperWebsocketStream>,
+    membership: &Membership,
+    client: ClientId,
+) -> ReadEnd {
+    while let Some(frame) = stream.next().await {
+        let event = match frame {
+            Ok(Message::Text(text)) => RoomEvent::Text { client, text },
+            Ok(Message::Binary(data)) => RoomEvent::Binary { client, data },
+            // Pings are answered by tungstenite; pongs and raw frames need nothing.
+            Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => continue,
+            // Keep reading: tungstenite answers the close, then the stream ends.
+            Ok(Message::Close(_)) => continue,
+            Err(error) => return refusal(error),
+        };
+        if membership.events.send(event).await.is_err() {
+            return ReadEnd::Refuse(close_frame(CloseCode::Error, "the room failed"));
+        }
+    }
+    ReadEnd::Gone
+}
+
+/// Maps a read error to the RFC 6455 close code the client gets, if any.
+fn refusal(error: WsError) -> ReadEnd {
+    match error {
+        WsError::Capacity(_) => ReadEnd::Refuse(close_frame(CloseCode::Size, "message too big")),
+        WsError::Utf8(_) => ReadEnd::Refuse(close_frame(
+            CloseCode::Invalid,
+            "invalid UTF-8 in a text message",
+        )),
+        WsError::Protocol(_) => ReadEnd::Refuse(close_frame(CloseCode::Protocol, "protocol error")),
+        _ => ReadEnd::Gone,
+    }
+}
+
+async fn write_loop(
+    sink: &mut SplitSink<HyperWebsocketStream, Message>,
+    outbox: &Outbox,
+) -> Result<(), WsError> {
+    let mut batch = VecDeque::new();
+    loop {
+        let close = outbox.next_batch(&mut batch).await;
+        for frame in batch.drain(..) {
+            sink.feed(frame).await?;
+        }
+        match close {
+            None => sink.flush().await?,
+            Some(Some(frame)) => return sink.send(Message::Close(Some(frame))).await,
+            Some(None) => {
+                sink.flush().await?;
+                return Ok(());
+            }
+        }
+    }
+}

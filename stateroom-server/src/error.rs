@@ -1,0 +1,18 @@
+//! The errors starting a server can produce.
+
+/// Why a server could not start or keep running.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    /// The listening address could not be bound (in use, not permitted, bad host).
+    #[error("could not listen on {addr}: {source}")]
+    Bind {
+        /// The `host:port` that was asked for.
+        addr: String,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+    /// Any other I/O failure (for example starting the runtime).
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}

@@ -1,0 +1,157 @@
+//! HTTP: route each request, answer `/healthz`, refuse what is not a valid
+//! WebSocket join, and upgrade the rest.
+//!
+//! | request | answer |
+//! |---|---|
+//! | `GET /healthz` | 200, `{"status":"ok","rooms":R,"connections":C}` |
+//! | `GET /ws/{room_id}` with upgrade headers | 101, then the WebSocket |
+//! | `GET /ws/{room_id}` with a bad room id | 400 |
+//! | `GET /ws/{room_id}` without `Upgrade: websocket` | 426 |
+//! | upgrade headers present but `Sec-WebSocket-Key`/`-Version: 13` missing | 400 |
+//! | room full, server at its connection or room limit | 503 |
+//! | server shutting down | 503 |
+//! | another method on a known path | 405 |
+//! | any other path | 404 |
+
+use crate::connection;
+use crate::room_id::validate_room_id;
+use crate::rooms::JoinRefused;
+use crate::server::Shared;
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_tungstenite::tungstenite::protocol::WebSocketConfig;
+use stateroom_core::ClientId;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use tracing::{Instrument, debug, info_span, warn};
+
+/// Client ids are unique within the process, across servers, and start at 1.
+static NEXT_CLIENT_ID: AtomicU32 = AtomicU32::new(1);
+
+fn next_client_id() -> ClientId {
+    ClientId::from(NEXT_CLIENT_ID.fetch_add(1, Ordering::Relaxed))
+}
+
+type HttpResponse = Response<Full<Bytes>>;
+
+fn respond(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> HttpResponse {
+    let mut response = Response::new(Full::new(body.into()));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+/// A plain-text error answer whose body says what went wrong.
+fn refuse(status: StatusCode, why: impl std::fmt::Display) -> HttpResponse {
+    respond(status, "text/plain; charset=utf-8", format!("{why}\n"))
+}
+
+pub(crate) async fn handle(
+    shared: Arc<Shared>,
+    mut request: Request<Incoming>,
+) -> Result<HttpResponse, Infallible> {
+    let path = request.uri().path();
+    let response = if path == "/healthz" {
+        if request.method() == Method::GET || request.method() == Method::HEAD {
+            let body = serde_json::json!({
+                "status": "ok",
+                "rooms": shared.rooms.room_count(),
+                "connections": shared.rooms.connection_count(),
+            });
+            respond(StatusCode::OK, "application/json", body.to_string())
+        } else {
+            refuse(StatusCode::METHOD_NOT_ALLOWED, "use GET")
+        }
+    } else if let Some(room_id) = path.strip_prefix("/ws/") {
+        let room_id = room_id.to_owned();
+        let mut response = upgrade(shared, &mut request, &room_id);
+        if response.status() != StatusCode::SWITCHING_PROTOCOLS
+            && response.status() != StatusCode::UPGRADE_REQUIRED
+        {
+            // A refused join ends the connection: the client was not going to
+            // speak HTTP on it again.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        response
+    } else {
+        refuse(
+            StatusCode::NOT_FOUND,
+            "not found; rooms are at /ws/{room_id}",
+        )
+    };
+    Ok(response)
+}
+
+fn upgrade(shared: Arc<Shared>, request: &mut Request<Incoming>, room_id: &str) -> HttpResponse {
+    if request.method() != Method::GET {
+        return refuse(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "use GET with WebSocket upgrade headers",
+        );
+    }
+    let limits = &shared.config.limits;
+    if let Err(error) = validate_room_id(room_id, limits.max_room_id_len) {
+        return refuse(StatusCode::BAD_REQUEST, error);
+    }
+    if !hyper_tungstenite::is_upgrade_request(request) {
+        let mut response = refuse(
+            StatusCode::UPGRADE_REQUIRED,
+            "this is a WebSocket endpoint: connect with a WebSocket client",
+        );
+        response
+            .headers_mut()
+            .insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+        return response;
+    }
+    let config = WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(16 * 1024)
+        .max_write_buffer_size(limits.max_queued_bytes.saturating_add(64 * 1024))
+        .max_message_size(Some(limits.max_message_size))
+        .max_frame_size(Some(limits.max_message_size));
+    let (response, websocket) = match hyper_tungstenite::upgrade(&mut *request, Some(config)) {
+        Ok(upgrade) => upgrade,
+        Err(error) => return refuse(StatusCode::BAD_REQUEST, error),
+    };
+    let spawn_room =
+        |id, generation, events| (shared.spawn_room)(shared.clone(), id, generation, events);
+    let membership = match shared.rooms.join(room_id, limits, &spawn_room) {
+        Ok(membership) => membership,
+        Err(refused) => {
+            debug!(room = room_id, %refused, "join refused");
+            let mut response = refuse(StatusCode::SERVICE_UNAVAILABLE, refused);
+            if refused != JoinRefused::ShuttingDown {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            }
+            return response;
+        }
+    };
+    let client = next_client_id();
+    let span = info_span!("connection", room = room_id, %client);
+    tokio::spawn(
+        async move {
+            match websocket.await {
+                Ok(socket) => connection::run(shared, socket, membership, client).await,
+                Err(error) => {
+                    warn!(%error, "WebSocket upgrade failed");
+                    shared.rooms.leave(&membership);
+                }
+            }
+        }
+        .instrument(span),
+    );
+    response
+}

@@ -1,0 +1,50 @@
+//! The runtime that hosts Stateroom rooms: tokio, hyper 1 and hyper-tungstenite.
+//!
+//! Users normally reach it through the `stateroom` facade. The server is a few
+//! parts whose names say what they hold:
+//!
+//! - `http`: accept, route, upgrade, refuse (the table of answers is in
+//!   `docs/protocol.md`);
+//! - `connection`: one client's socket loop;
+//! - `room`: the task that owns a room's state and serialises its events;
+//! - `rooms`: the registry that creates, finds and frees rooms;
+//! - [`config`]: the [`Server`] builder and its [`Limits`];
+//! - [`cli`]: the same options as flags and environment variables.
+//!
+//! ```no_run
+//! use stateroom_core::{ClientId, MessageRecipient, SimpleStateroomService, StateroomContext};
+//! use stateroom_server::Server;
+//!
+//! struct Echo;
+//!
+//! impl SimpleStateroomService for Echo {
+//!     fn new(_room_id: &str, _ctx: &impl StateroomContext) -> Self {
+//!         Echo
+//!     }
+//!     fn message(&mut self, client: ClientId, text: &str, ctx: &impl StateroomContext) {
+//!         ctx.send_message(client, text);
+//!     }
+//! }
+//!
+//! fn main() {
+//!     Server::new().port(8080).serve::<Echo>().expect("server failed");
+//! }
+//! ```
+
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod cli;
+pub mod config;
+mod connection;
+mod error;
+mod http;
+mod outbox;
+mod room;
+pub mod room_id;
+mod rooms;
+mod server;
+
+pub use cli::{ServerArgs, init_logging, run};
+pub use config::{Limits, Server};
+pub use error::ServerError;
+pub use server::ServerHandle;

@@ -1,0 +1,142 @@
+//! Stateful WebSocket rooms: write a struct and one `impl` block, get a
+//! production server.
+//!
+//! ```no_run
+//! use serde::{Deserialize, Serialize};
+//! use stateroom::{ClientId, MessageRecipient, StateroomContext};
+//! use std::collections::HashMap;
+//!
+//! #[derive(Deserialize)]
+//! #[serde(tag = "type", rename_all = "snake_case")]
+//! enum ChatIn {
+//!     Say { text: String },
+//! }
+//!
+//! #[derive(Serialize)]
+//! #[serde(tag = "type", rename_all = "snake_case")]
+//! enum ChatOut<'a> {
+//!     Said { from: ClientId, text: &'a str },
+//! }
+//!
+//! #[derive(Default)]
+//! struct Chat {
+//!     said: HashMap<ClientId, usize>,
+//! }
+//!
+//! #[stateroom::service]
+//! impl Chat {
+//!     fn message(&mut self, client: ClientId, msg: ChatIn, ctx: &impl StateroomContext) {
+//!         let ChatIn::Say { text } = msg;
+//!         *self.said.entry(client).or_default() += 1;
+//!         ctx.send(MessageRecipient::Broadcast, &ChatOut::Said { from: client, text: &text });
+//!     }
+//! }
+//! ```
+//!
+//! `cargo run` then serves it: clients open `ws://127.0.0.1:8080/ws/{room_id}`;
+//! each room is an independent `Chat`, created on its first join. A text frame
+//! that does not decode as a `ChatIn` gets an [`ErrorFrame`] back, and the room is
+//! unharmed.
+//!
+//! The macro is sugar over [`SimpleStateroomService`], which can also be
+//! implemented by hand and served with [`Server`] or [`run`].
+
+pub use stateroom_core::{
+    ClientId, ErrorCode, ErrorFrame, MessageRecipient, SimpleStateroomService, StateroomContext,
+};
+pub use stateroom_server::{
+    Limits, Server, ServerArgs, ServerError, ServerHandle, init_logging, room_id, run,
+};
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+/// Turns an inherent `impl` block into a Stateroom service and, unless
+/// `no_main` is given, a `main` that serves it.
+///
+/// ```no_run
+/// use stateroom::{ClientId, MessageRecipient, StateroomContext};
+///
+/// #[derive(Default)]
+/// struct Counter {
+///     count: u64,
+/// }
+///
+/// #[stateroom::service]
+/// impl Counter {
+///     fn message(&mut self, _client: ClientId, text: &str, ctx: &impl StateroomContext) {
+///         if text == "+" {
+///             self.count += 1;
+///         }
+///         ctx.send(MessageRecipient::Broadcast, &self.count);
+///     }
+/// }
+/// ```
+///
+/// # Arguments
+///
+/// ```text
+/// #[stateroom::service]            // generate the trait impl and `fn main`
+/// #[stateroom::service(no_main)]   // only the trait impl (libraries, tests, own binaries)
+/// ```
+///
+/// # Hooks
+///
+/// Methods are recognised by name; every other method stays an ordinary method.
+/// Every hook is optional, and the context parameter may always be left out.
+///
+/// ```text
+/// fn new() -> Self
+/// fn new(room_id: &str) -> Self
+/// fn new(room_id: &str, ctx: &impl StateroomContext) -> Self   // without `new`: `Default`
+/// fn connect(&mut self, client: ClientId [, ctx: &impl StateroomContext])
+/// fn disconnect(&mut self, client: ClientId [, ctx: &impl StateroomContext])
+/// fn message(&mut self, client: ClientId, msg: T [, ctx: &impl StateroomContext])
+///     // T: serde::Deserialize (decoded from JSON text), or &str / String (raw text)
+/// fn binary(&mut self, client: ClientId, data: &[u8] [, ctx: &impl StateroomContext])
+///     // or data: Vec<u8>
+/// fn timer(&mut self [, ctx: &impl StateroomContext])
+/// ```
+///
+/// # What it generates
+///
+/// For `message(&mut self, client: ClientId, msg: ChatIn, ctx: &impl StateroomContext)`
+/// and no `new`, `binary` or `timer` hook, the expansion is equivalent to:
+///
+/// ```ignore
+/// impl stateroom::SimpleStateroomService for Chat {
+///     fn new(room_id: &str, ctx: &impl StateroomContext) -> Self {
+///         Chat::default()
+///     }
+///     fn message(&mut self, client: ClientId, text: &str, ctx: &impl StateroomContext) {
+///         match serde_json::from_str::<ChatIn>(text) {
+///             Ok(msg) => Chat::message(self, client, msg, ctx),
+///             // {"error":{"code":"invalid_json"|"invalid_message","message":"…"}}
+///             Err(e) => ctx.send_message(client, &ErrorFrame::from_decode_error(&e).to_json()),
+///         }
+///     }
+///     fn binary(&mut self, client: ClientId, _: &[u8], ctx: &impl StateroomContext) {
+///         // {"error":{"code":"unsupported_frame",…}}
+///         ctx.send_message(client, &ErrorFrame::new(ErrorCode::UnsupportedFrame, "…").to_json());
+///     }
+/// }
+///
+/// fn main() {
+///     stateroom::run::<Chat>(); // flags, env vars, logging, serve until SIGINT/SIGTERM
+/// }
+/// ```
+///
+/// # Errors it reports
+///
+/// Each at the user's own tokens, with a fix: the attribute on something other
+/// than an inherent impl (a struct, a function, a trait impl); a self type with
+/// generic or lifetime parameters; a hook that is `async`, `unsafe`, `const` or
+/// generic; a hook with the wrong receiver (`self`, `&self`) or the wrong number
+/// of parameters; a `new` that takes `self` or returns nothing; a method whose
+/// name is a near miss of a hook's (`on_message`, `mesage`) when it takes
+/// `&mut self` or a context; the same hook twice; an unknown argument
+/// (`no_mian`). rustc, aimed by the macro, reports a message type that is not
+/// `Deserialize` (on that type) and a state with neither `new` nor `Default`.
+/// Set `STATEROOM_MACROS_DEBUG=1` to print the expansion to stderr.
+pub use stateroom_macros::service;

@@ -1,0 +1,151 @@
+//! Shared helpers for integration tests: a real server on 127.0.0.1:0, real
+//! WebSocket clients, every wait bounded.
+#![allow(dead_code, missing_docs)]
+
+use futures_util::{SinkExt, StreamExt};
+use stateroom::{Server, ServerHandle, SimpleStateroomService};
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// The longest any single wait may take before the test fails.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Starts `S` on a free loopback port.
+pub async fn start<S: SimpleStateroomService>(server: Server) -> ServerHandle {
+    server
+        .host("127.0.0.1")
+        .port(0)
+        .start::<S>()
+        .await
+        .expect("server starts")
+}
+
+/// Opens a WebSocket to `/ws/{room}`.
+pub async fn join(addr: SocketAddr, room: &str) -> Ws {
+    let url = format!("ws://{addr}/ws/{room}");
+    let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url))
+        .await
+        .expect("connect in time")
+        .expect("connect");
+    ws
+}
+
+/// The next data frame (pings and pongs skipped).
+pub async fn next(ws: &mut Ws) -> Message {
+    loop {
+        let message = tokio::time::timeout(WAIT, ws.next())
+            .await
+            .expect("a frame arrives in time")
+            .expect("the connection is open")
+            .expect("a valid frame");
+        if !matches!(message, Message::Ping(_) | Message::Pong(_)) {
+            return message;
+        }
+    }
+}
+
+pub async fn next_text(ws: &mut Ws) -> String {
+    match next(ws).await {
+        Message::Text(text) => text.to_string(),
+        other => panic!("expected a text frame, got {other:?}"),
+    }
+}
+
+pub async fn next_json(ws: &mut Ws) -> serde_json::Value {
+    let text = next_text(ws).await;
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+pub async fn send_text(ws: &mut Ws, text: &str) {
+    ws.send(Message::text(text)).await.expect("send");
+}
+
+/// Asserts that no data frame arrives within `quiet`.
+pub async fn assert_silent(ws: &mut Ws, quiet: Duration) {
+    let deadline = tokio::time::Instant::now() + quiet;
+    loop {
+        match tokio::time::timeout_at(deadline, ws.next()).await {
+            Err(_) => return,
+            Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+            Ok(other) => panic!("expected silence, got {other:?}"),
+        }
+    }
+}
+
+/// Reads until the server closes the connection; returns the close code it sent.
+pub async fn close_code(ws: &mut Ws) -> Option<CloseCode> {
+    loop {
+        match tokio::time::timeout(WAIT, ws.next())
+            .await
+            .expect("the close arrives in time")
+        {
+            Some(Ok(Message::Close(frame))) => return frame.map(|f| f.code),
+            Some(Ok(_)) => continue,
+            Some(Err(_)) | None => return None,
+        }
+    }
+}
+
+/// Sends a raw HTTP/1.1 request and returns the status code and the body.
+pub async fn http(addr: SocketAddr, request: &str) -> (u16, String) {
+    let mut tcp = TcpStream::connect(addr).await.expect("connect");
+    tcp.write_all(request.as_bytes()).await.expect("write");
+    let mut response = Vec::new();
+    tokio::time::timeout(WAIT, tcp.read_to_end(&mut response))
+        .await
+        .expect("the response arrives in time")
+        .expect("read");
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP response: {response:?}"));
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// `GET path` with `Connection: close`.
+pub async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
+    http(
+        addr,
+        &format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"),
+    )
+    .await
+}
+
+/// `/healthz` as JSON.
+pub async fn health(addr: SocketAddr) -> serde_json::Value {
+    let (status, body) = get(addr, "/healthz").await;
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).expect("healthz is JSON")
+}
+
+/// Polls `/healthz` until `check` holds, failing after [`WAIT`].
+pub async fn wait_health(
+    addr: SocketAddr,
+    check: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let health = health(addr).await;
+        if check(&health) {
+            return health;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "healthz never matched: {health}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
