@@ -2,9 +2,9 @@
 //! which documents it in full; this crate is an implementation detail whose
 //! version is pinned by `stateroom`.
 //!
-//! The macro runs in stages, one module each: [`args`] (the attribute's
-//! arguments), [`parse`] (the user's impl → a model of its hooks), [`validate`]
-//! (rules over the whole model), [`expand`] (model → tokens) and [`fallback`]
+//! The macro runs in stages, one module each: `args` (the attribute's
+//! arguments), `parse` (the user's impl → a model of its hooks), `validate`
+//! (rules over the whole model), `expand` (model → tokens) and `fallback`
 //! (what to emit when a stage failed).
 
 mod args;

@@ -149,3 +149,57 @@ pub async fn wait_health(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// A server binary started by a test; killed if the test fails half-way.
+pub struct Running(pub std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Running {
+    /// Sends SIGTERM and waits for the exit status.
+    pub async fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.0.id().to_string();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success());
+        tokio::task::spawn_blocking(move || self.0.wait())
+            .await
+            .expect("wait task")
+            .expect("wait")
+    }
+}
+
+/// Starts the server binary at `path` on a free port (through `STATEROOM_PORT`,
+/// as a user would) and waits until `/healthz` answers.
+pub async fn spawn_binary(path: &str) -> (Running, SocketAddr) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("a free port")
+        .local_addr()
+        .expect("its address")
+        .port();
+    let child = std::process::Command::new(path)
+        .env("STATEROOM_PORT", port.to_string())
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("the binary starts");
+    let running = Running(child);
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while TcpStream::connect(addr).await.is_err() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the server never listened"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(health(addr).await["status"], "ok");
+    (running, addr)
+}

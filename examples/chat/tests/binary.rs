@@ -1,0 +1,80 @@
+//! Runs the chat example's real binary, as `cargo run -p example-chat` would,
+//! chats with two clients, and stops it with SIGTERM.
+
+#[path = "../../../stateroom/tests/support/mod.rs"]
+mod support;
+
+use serde_json::json;
+use support::*;
+
+#[tokio::test]
+async fn the_binary_serves_a_chat_and_stops_on_sigterm() {
+    let (server, addr) = spawn_binary(env!("CARGO_BIN_EXE_example-chat")).await;
+
+    let mut ada = join(addr, "lobby").await;
+    let welcome = next_json(&mut ada).await;
+    assert_eq!(welcome["type"], "welcome");
+    assert_eq!(welcome["members"], json!([]));
+    let ada_id = welcome["you"].clone();
+    send_text(&mut ada, r#"{"type":"join","name":"ada"}"#).await;
+    assert_eq!(
+        next_json(&mut ada).await,
+        json!({"type":"joined","client":ada_id,"name":"ada"})
+    );
+
+    let mut bob = join(addr, "lobby").await;
+    let welcome = next_json(&mut bob).await;
+    assert_eq!(
+        welcome["members"],
+        json!([{"client": ada_id, "name": "ada"}])
+    );
+    let bob_id = welcome["you"].clone();
+    send_text(&mut bob, r#"{"type":"join","name":"bob"}"#).await;
+    for ws in [&mut ada, &mut bob] {
+        assert_eq!(
+            next_json(ws).await,
+            json!({"type":"joined","client":bob_id,"name":"bob"})
+        );
+    }
+
+    send_text(&mut bob, r#"{"type":"say","text":"hi ada"}"#).await;
+    for ws in [&mut ada, &mut bob] {
+        assert_eq!(
+            next_json(ws).await,
+            json!({"type":"said","from":bob_id,"name":"bob","text":"hi ada"})
+        );
+    }
+    send_text(&mut ada, r#"{"type":"nick","name":"countess"}"#).await;
+    for ws in [&mut ada, &mut bob] {
+        assert_eq!(
+            next_json(ws).await,
+            json!({"type":"renamed","client":ada_id,"old":"ada","new":"countess"})
+        );
+    }
+    // A message the room does not understand: an error frame to the sender only.
+    send_text(&mut ada, r#"{"type":"shout","text":"HI"}"#).await;
+    let error = next_json(&mut ada).await;
+    assert_eq!(error["error"]["code"], "invalid_message");
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown variant `shout`")
+    );
+    send_text(&mut ada, r#"{"type":"leave"}"#).await;
+    for ws in [&mut ada, &mut bob] {
+        assert_eq!(
+            next_json(ws).await,
+            json!({"type":"left","client":ada_id,"name":"countess"})
+        );
+    }
+
+    // SIGTERM: every client is closed with 1001 and the process exits 0.
+    let stopped = tokio::spawn(server.terminate());
+    for ws in [&mut ada, &mut bob] {
+        assert_eq!(close_code(ws).await, Some(1001.into()));
+    }
+    drop((ada, bob));
+    let status = stopped.await.unwrap();
+    assert!(status.success(), "exit status {status}");
+}

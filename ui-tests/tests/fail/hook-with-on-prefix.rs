@@ -1,0 +1,12 @@
+// `on_message` instead of `message`.
+use stateroom::{ClientId, StateroomContext};
+
+#[derive(Default)]
+struct Echo;
+
+#[stateroom::service]
+impl Echo {
+    fn on_message(&mut self, client: ClientId, text: &str, ctx: &impl StateroomContext) {
+        ctx.send_message(client, text);
+    }
+}

@@ -1,0 +1,7 @@
+// A `new` hook without a return type.
+struct Room;
+
+#[stateroom::service]
+impl Room {
+    fn new(_room_id: &str) {}
+}
