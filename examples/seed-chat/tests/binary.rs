@@ -5,34 +5,24 @@ mod support;
 
 use support::*;
 
+/// Joins the lobby and reads the name from the welcome message.
+async fn enter(addr: std::net::SocketAddr) -> (Ws, String) {
+    let mut ws = join(addr, "lobby").await;
+    let welcome = next_text(&mut ws).await;
+    let name = welcome
+        .strip_prefix("Welcome to the chat! Your name is ")
+        .and_then(|rest| rest.split_once('.'))
+        .map(|(name, _)| name.to_owned())
+        .unwrap_or_else(|| panic!("not a welcome: {welcome}"));
+    assert!(name.starts_with("client"), "{name}");
+    (ws, name)
+}
+
 #[tokio::test]
 async fn two_clients_chat_and_rename() {
     let (server, addr) = spawn_binary(env!("CARGO_BIN_EXE_example-seed-chat")).await;
-    let mut one = join(addr, "lobby").await;
-    let welcome = next_text(&mut one).await;
-    assert!(
-        welcome.starts_with("Welcome to the chat! Your name is client"),
-        "{welcome}"
-    );
-    let one_name = welcome
-        .split("Your name is ")
-        .nth(1)
-        .unwrap()
-        .split('.')
-        .next()
-        .unwrap()
-        .to_owned();
-
-    let mut two = join(addr, "lobby").await;
-    let welcome = next_text(&mut two).await;
-    let two_name = welcome
-        .split("Your name is ")
-        .nth(1)
-        .unwrap()
-        .split('.')
-        .next()
-        .unwrap()
-        .to_owned();
+    let (mut one, one_name) = enter(addr).await;
+    let (mut two, two_name) = enter(addr).await;
     assert_eq!(
         next_text(&mut one).await,
         format!("{two_name} has joined the chat")
