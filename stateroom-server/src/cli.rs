@@ -25,6 +25,16 @@ pub struct ServerArgs {
     /// Milliseconds a graceful shutdown waits for clients to close.
     #[arg(long, env = "STATEROOM_SHUTDOWN_TIMEOUT_MS", default_value_t = 10_000)]
     pub shutdown_timeout_ms: u64,
+    /// Milliseconds between the server's pings to each client.
+    #[arg(
+        long,
+        env = "STATEROOM_HEARTBEAT_INTERVAL_MS",
+        default_value_t = 15_000
+    )]
+    pub heartbeat_interval_ms: u64,
+    /// Milliseconds a client may stay silent (pongs count) before it is dropped.
+    #[arg(long, env = "STATEROOM_HEARTBEAT_TIMEOUT_MS", default_value_t = 45_000)]
+    pub heartbeat_timeout_ms: u64,
     /// Largest message a client may send, in bytes (larger: close 1009).
     #[arg(long, env = "STATEROOM_MAX_MESSAGE_SIZE", default_value_t = Limits::default().max_message_size)]
     pub max_message_size: usize,
@@ -55,6 +65,8 @@ impl From<ServerArgs> for Server {
             .port(args.port)
             .room_grace(Duration::from_millis(args.room_grace_ms))
             .shutdown_timeout(Duration::from_millis(args.shutdown_timeout_ms))
+            .heartbeat_interval(Duration::from_millis(args.heartbeat_interval_ms))
+            .heartbeat_timeout(Duration::from_millis(args.heartbeat_timeout_ms))
             .max_message_size(args.max_message_size)
             .max_room_id_len(args.max_room_id_len)
             .outbound_queue(args.max_queued_messages, args.max_queued_bytes)

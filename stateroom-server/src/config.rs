@@ -66,6 +66,8 @@ pub struct Server {
     pub(crate) port: u16,
     pub(crate) room_grace: Duration,
     pub(crate) shutdown_timeout: Duration,
+    pub(crate) heartbeat_interval: Duration,
+    pub(crate) heartbeat_timeout: Duration,
     pub(crate) limits: Limits,
 }
 
@@ -76,6 +78,8 @@ impl Default for Server {
             port: 8080,
             room_grace: Duration::from_secs(5),
             shutdown_timeout: Duration::from_secs(10),
+            heartbeat_interval: Duration::from_secs(15),
+            heartbeat_timeout: Duration::from_secs(45),
             limits: Limits::default(),
         }
     }
@@ -113,6 +117,19 @@ impl Server {
     /// and close. Default 10 seconds.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// How often the server pings each client. Default 15 seconds.
+    pub fn heartbeat_interval(mut self, interval: Duration) -> Self {
+        self.heartbeat_interval = interval;
+        self
+    }
+
+    /// How long a client may stay silent (no frame at all, pongs included)
+    /// before it is dropped and its room's `disconnect` runs. Default 45 seconds.
+    pub fn heartbeat_timeout(mut self, timeout: Duration) -> Self {
+        self.heartbeat_timeout = timeout;
         self
     }
 

@@ -2,6 +2,8 @@
 //! WebSocket clients, every wait bounded.
 #![allow(dead_code, missing_docs)]
 
+pub mod probe;
+
 use futures_util::{SinkExt, StreamExt};
 use stateroom::{Server, ServerHandle, SimpleStateroomService};
 use std::net::SocketAddr;
@@ -202,4 +204,84 @@ pub async fn spawn_binary(path: &str) -> (Running, SocketAddr) {
     }
     assert_eq!(health(addr).await["status"], "ok");
     (running, addr)
+}
+
+/// Completes a WebSocket handshake by hand and returns the raw TCP stream, for
+/// sending frames no well-behaved client library would.
+pub async fn raw_upgrade(addr: SocketAddr, room: &str) -> TcpStream {
+    let mut tcp = TcpStream::connect(addr).await.expect("connect");
+    let request = format!(
+        "GET /ws/{room} HTTP/1.1\r\nHost: test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    );
+    tcp.write_all(request.as_bytes()).await.expect("write");
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        let n = tokio::time::timeout(WAIT, tcp.read(&mut byte))
+            .await
+            .expect("handshake in time")
+            .expect("read");
+        assert_eq!(n, 1, "connection closed during the handshake");
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head);
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    tcp
+}
+
+/// A client frame: FIN/RSV/opcode byte, masked (unless `masked` is false) payload.
+pub fn raw_frame(first_byte: u8, payload: &[u8], masked: bool) -> Vec<u8> {
+    assert!(payload.len() < 126);
+    let mask = [0x37u8, 0xfa, 0x21, 0x3d];
+    let mut frame = vec![
+        first_byte,
+        payload.len() as u8 | if masked { 0x80 } else { 0 },
+    ];
+    if masked {
+        frame.extend_from_slice(&mask);
+        frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    } else {
+        frame.extend_from_slice(payload);
+    }
+    frame
+}
+
+/// Reads the server's (unmasked) frames until a close frame, and returns its
+/// code; `None` if the connection ends without one.
+pub async fn raw_close_code(tcp: &mut TcpStream) -> Option<u16> {
+    let mut buffer = Vec::new();
+    loop {
+        // Parse whatever complete frames are buffered.
+        while buffer.len() >= 2 {
+            let opcode = buffer[0] & 0x0f;
+            let (len, start) = match buffer[1] & 0x7f {
+                126 if buffer.len() >= 4 => {
+                    (u16::from_be_bytes([buffer[2], buffer[3]]) as usize, 4)
+                }
+                127 if buffer.len() >= 10 => (
+                    u64::from_be_bytes(buffer[2..10].try_into().unwrap()) as usize,
+                    10,
+                ),
+                126 | 127 => break,
+                len => (len as usize, 2),
+            };
+            if buffer.len() < start + len {
+                break;
+            }
+            if opcode == 0x8 {
+                let payload = &buffer[start..start + len];
+                return (payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]]));
+            }
+            buffer.drain(..start + len);
+        }
+        let mut chunk = [0u8; 4096];
+        match tokio::time::timeout(WAIT, tcp.read(&mut chunk))
+            .await
+            .expect("the server answers in time")
+        {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+        }
+    }
 }
