@@ -71,7 +71,12 @@ pub(crate) async fn run(
                     ReadEnd::Gone => outbox.close(None),
                     ReadEnd::Refuse(frame) => {
                         debug!(code = %frame.code, reason = %frame.reason, "closing a misbehaving client");
-                        outbox.close(Some(frame));
+                        // Through the room, so that replies to the client's
+                        // earlier messages go out before the close.
+                        let close = RoomEvent::Close { client, frame: frame.clone() };
+                        if events.send(close).await.is_err() {
+                            outbox.close(Some(frame));
+                        }
                         // Let the writer send what is queued and the close frame.
                         let _ = tokio::time::timeout(CLOSE_WAIT, &mut writer).await;
                     }

@@ -36,6 +36,12 @@ pub(crate) enum RoomEvent {
     Disconnect {
         client: ClientId,
     },
+    /// Close the client's connection with `frame` once everything the room sent
+    /// it so far (replies to its earlier messages included) is delivered.
+    Close {
+        client: ClientId,
+        frame: CloseFrame,
+    },
     /// The server is shutting down: close every client with 1001.
     Shutdown,
 }
@@ -239,6 +245,12 @@ impl<S: SimpleStateroomService> Room<S> {
                 self.call(|service, ctx| service.binary(client, &data, ctx))
             }
             RoomEvent::Disconnect { client } => self.remove_client(client),
+            RoomEvent::Close { client, frame } => {
+                if let Some(outbox) = self.members.clients.get(&client) {
+                    outbox.close(Some(frame));
+                }
+                Ok(())
+            }
             RoomEvent::Shutdown => Ok(()),
         }
     }

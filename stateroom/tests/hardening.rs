@@ -153,9 +153,10 @@ async fn a_panicking_hook_resets_only_its_room() {
     let (mut doomed, _) = enter(addr, "doomed").await;
     let (mut bystander, _) = enter(addr, "doomed").await;
     let (mut elsewhere, _) = enter(addr, "fine").await;
+    assert!(next_text(&mut doomed).await.starts_with("joined:"));
     send_text(&mut doomed, "state").await;
     let before = next_text(&mut doomed).await;
-    let _joined = next_text(&mut doomed).await;
+    assert!(before.starts_with("instance:"), "{before}");
 
     send_text(&mut doomed, "panic").await;
     assert_eq!(close_code(&mut doomed).await, Some(CloseCode::Error));
@@ -229,4 +230,26 @@ async fn invalid_utf8_does_not_harm_the_room() {
     assert_eq!(next_text(&mut good).await, format!("left:{id}"));
     send_text(&mut good, "state").await;
     assert!(next_text(&mut good).await.ends_with("messages:1"));
+}
+
+#[tokio::test]
+async fn replies_to_messages_before_a_violation_are_delivered_before_the_close() {
+    let server = start::<Probe>(Server::new()).await;
+    let mut tcp = raw_upgrade(server.local_addr(), "order").await;
+    let mut bytes = raw_frame(0x81, b"all:first", true);
+    bytes.extend(raw_frame(0x81, b"all:second", true));
+    bytes.extend(raw_frame(0x85, b"", true)); // reserved opcode 5
+    tcp.write_all(&bytes).await.unwrap();
+    let (data, code) = raw_read_until_close(&mut tcp).await;
+    let texts: Vec<String> = data
+        .into_iter()
+        .map(|d| String::from_utf8(d).unwrap())
+        .collect();
+    assert_eq!(
+        texts[1..],
+        ["first".to_owned(), "second".to_owned()],
+        "{texts:?}"
+    );
+    assert!(texts[0].starts_with("you:"));
+    assert_eq!(code, Some(1002));
 }

@@ -250,7 +250,15 @@ pub fn raw_frame(first_byte: u8, payload: &[u8], masked: bool) -> Vec<u8> {
 /// Reads the server's (unmasked) frames until a close frame, and returns its
 /// code; `None` if the connection ends without one.
 pub async fn raw_close_code(tcp: &mut TcpStream) -> Option<u16> {
+    raw_read_until_close(tcp).await.1
+}
+
+/// Reads the server's (unmasked) frames until a close frame; returns the
+/// payloads of the data frames before it and the close code (`None` if the
+/// connection ends without a close frame, or the frame has no code).
+pub async fn raw_read_until_close(tcp: &mut TcpStream) -> (Vec<Vec<u8>>, Option<u16>) {
     let mut buffer = Vec::new();
+    let mut data = Vec::new();
     loop {
         // Parse whatever complete frames are buffered.
         while buffer.len() >= 2 {
@@ -269,18 +277,24 @@ pub async fn raw_close_code(tcp: &mut TcpStream) -> Option<u16> {
             if buffer.len() < start + len {
                 break;
             }
-            if opcode == 0x8 {
-                let payload = &buffer[start..start + len];
-                return (payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]]));
-            }
+            let payload = buffer[start..start + len].to_vec();
             buffer.drain(..start + len);
+            match opcode {
+                0x8 => {
+                    let code =
+                        (payload.len() >= 2).then(|| u16::from_be_bytes([payload[0], payload[1]]));
+                    return (data, code);
+                }
+                0x1 | 0x2 => data.push(payload),
+                _ => {}
+            }
         }
         let mut chunk = [0u8; 4096];
         match tokio::time::timeout(WAIT, tcp.read(&mut chunk))
             .await
             .expect("the server answers in time")
         {
-            Ok(0) | Err(_) => return None,
+            Ok(0) | Err(_) => return (data, None),
             Ok(n) => buffer.extend_from_slice(&chunk[..n]),
         }
     }
