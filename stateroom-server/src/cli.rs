@@ -35,6 +35,9 @@ pub struct ServerArgs {
     /// Milliseconds a client may stay silent (pongs count) before it is dropped.
     #[arg(long, env = "STATEROOM_HEARTBEAT_TIMEOUT_MS", default_value_t = 45_000)]
     pub heartbeat_timeout_ms: u64,
+    /// Tokio worker threads (default: one per CPU core).
+    #[arg(long, env = "STATEROOM_WORKER_THREADS")]
+    pub worker_threads: Option<usize>,
     /// Largest message a client may send, in bytes (larger: close 1009).
     #[arg(long, env = "STATEROOM_MAX_MESSAGE_SIZE", default_value_t = Limits::default().max_message_size)]
     pub max_message_size: usize,
@@ -60,7 +63,11 @@ pub struct ServerArgs {
 
 impl From<ServerArgs> for Server {
     fn from(args: ServerArgs) -> Self {
-        Server::new()
+        let server = match args.worker_threads {
+            Some(threads) => Server::new().worker_threads(threads),
+            None => Server::new(),
+        };
+        server
             .host(args.host)
             .port(args.port)
             .room_grace(Duration::from_millis(args.room_grace_ms))

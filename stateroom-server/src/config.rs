@@ -68,6 +68,7 @@ pub struct Server {
     pub(crate) shutdown_timeout: Duration,
     pub(crate) heartbeat_interval: Duration,
     pub(crate) heartbeat_timeout: Duration,
+    pub(crate) worker_threads: Option<usize>,
     pub(crate) limits: Limits,
 }
 
@@ -80,6 +81,7 @@ impl Default for Server {
             shutdown_timeout: Duration::from_secs(10),
             heartbeat_interval: Duration::from_secs(15),
             heartbeat_timeout: Duration::from_secs(45),
+            worker_threads: None,
             limits: Limits::default(),
         }
     }
@@ -130,6 +132,14 @@ impl Server {
     /// before it is dropped and its room's `disconnect` runs. Default 45 seconds.
     pub fn heartbeat_timeout(mut self, timeout: Duration) -> Self {
         self.heartbeat_timeout = timeout;
+        self
+    }
+
+    /// How many tokio worker threads [`serve`](Self::serve) starts. Default: one
+    /// per CPU core. (Ignored by [`start`](Self::start) and
+    /// [`serve_async`](Self::serve_async), which run on the caller's runtime.)
+    pub fn worker_threads(mut self, threads: usize) -> Self {
+        self.worker_threads = Some(threads.max(1));
         self
     }
 

@@ -111,7 +111,11 @@ impl Server {
     /// [`ServerError::Bind`] when the address cannot be bound,
     /// [`ServerError::Io`] when the runtime cannot start.
     pub fn serve<S: SimpleStateroomService>(self) -> Result<(), ServerError> {
-        tokio::runtime::Builder::new_multi_thread()
+        let mut runtime = tokio::runtime::Builder::new_multi_thread();
+        if let Some(threads) = self.worker_threads {
+            runtime.worker_threads(threads);
+        }
+        runtime
             .enable_all()
             .build()
             .map_err(ServerError::Io)?

@@ -1,0 +1,79 @@
+//! The Rust servers of the benchmark: `--kind stateroom` (our runtime and the
+//! fair-scenario service) or `--kind raw` (the hyper-tungstenite floor), in
+//! `--mode fanout` or `--mode echo`, on `--port` (or `STATEROOM_PORT`).
+
+use clap::Parser;
+use stateroom::{Server, ServerArgs};
+use stateroom_bench::servers::rooms::{EchoRoom, FanoutRoom};
+use stateroom_bench::servers::{Mode, raw};
+use std::process::ExitCode;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Kind {
+    /// Stateroom, with `FanoutRoom` or `EchoRoom`.
+    Stateroom,
+    /// The raw hyper-tungstenite floor.
+    Raw,
+}
+
+#[derive(Debug, Parser)]
+struct Args {
+    /// Which server.
+    #[arg(long, value_enum, default_value_t = Kind::Stateroom)]
+    kind: Kind,
+    /// Where messages go.
+    #[arg(long, value_enum, default_value_t = Mode::Fanout)]
+    mode: Mode,
+    /// The server's options (`--port`, `--worker-threads`, limits, …).
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    stateroom::init_logging();
+    let (host, port, threads) = (
+        args.server.host.clone(),
+        args.server.port,
+        args.server.worker_threads,
+    );
+    let result = match args.kind {
+        Kind::Stateroom => {
+            let server = Server::from(args.server);
+            match args.mode {
+                Mode::Fanout => server.serve::<FanoutRoom>(),
+                Mode::Echo => server.serve::<EchoRoom>(),
+            }
+            .map_err(|e| e.to_string())
+        }
+        Kind::Raw => {
+            let mut runtime = tokio::runtime::Builder::new_multi_thread();
+            if let Some(threads) = threads {
+                runtime.worker_threads(threads);
+            }
+            runtime
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())
+                .and_then(|runtime| {
+                    runtime.block_on(async {
+                        let listener = tokio::net::TcpListener::bind((host.as_str(), port))
+                            .await
+                            .map_err(|e| e.to_string())?;
+                        tokio::select! {
+                            () = raw::serve(listener, args.mode) => {}
+                            _ = tokio::signal::ctrl_c() => {}
+                        }
+                        Ok(())
+                    })
+                })
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

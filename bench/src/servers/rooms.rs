@@ -1,0 +1,28 @@
+//! The fair scenario as Stateroom services, written the way a user would.
+
+use crate::payload::{Relayed, Sent};
+use stateroom::{ClientId, MessageRecipient, StateroomContext};
+
+/// Broadcasts every message, with its sender added, to the sender's room.
+#[derive(Default)]
+pub struct FanoutRoom;
+
+#[stateroom::service(no_main)]
+impl FanoutRoom {
+    fn message(&mut self, client: ClientId, msg: Sent, ctx: &impl StateroomContext) {
+        let from = u64::from(u32::from(client));
+        ctx.send(MessageRecipient::Broadcast, &Relayed::new(from, &msg));
+    }
+}
+
+/// Returns every message, with its sender added, to the sender.
+#[derive(Default)]
+pub struct EchoRoom;
+
+#[stateroom::service(no_main)]
+impl EchoRoom {
+    fn message(&mut self, client: ClientId, msg: Sent, ctx: &impl StateroomContext) {
+        let from = u64::from(u32::from(client));
+        ctx.send(client, &Relayed::new(from, &msg));
+    }
+}
