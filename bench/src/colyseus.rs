@@ -41,7 +41,7 @@ pub async fn join(target: &str, room: &str) -> Result<Ws, String> {
         "ws://{target}/{}/{}?sessionId={}",
         seat.process_id, seat.room_id, seat.session_id
     );
-    let (mut ws, _) = tokio_tungstenite::connect_async(url)
+    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, None, true)
         .await
         .map_err(|e| e.to_string())?;
     // The server sends JOIN_ROOM first; messages wait until we acknowledge it.

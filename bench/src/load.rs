@@ -187,6 +187,9 @@ struct Shared {
     members: Vec<AtomicU64>,
     room_sent: Vec<AtomicU64>,
     delivered: AtomicU64,
+    /// Every client's latencies, fed in batches (one histogram per client would
+    /// cost hundreds of KiB each).
+    latencies: std::sync::Mutex<Histogram<u64>>,
     start: watch::Sender<Option<Instant>>,
     stop: watch::Sender<bool>,
 }
@@ -198,7 +201,40 @@ struct ClientResult {
     in_window: u64,
     out_of_order: u64,
     errors: u64,
-    histogram: Option<Histogram<u64>>,
+}
+
+/// Latencies a client has measured but not yet added to the shared histogram.
+struct LatencyBatch<'a> {
+    pending: Vec<u64>,
+    into: &'a std::sync::Mutex<Histogram<u64>>,
+}
+
+impl LatencyBatch<'_> {
+    const SIZE: usize = 256;
+
+    fn record(&mut self, micros: u64) {
+        if self.pending.capacity() == 0 {
+            self.pending.reserve_exact(Self::SIZE);
+        }
+        self.pending.push(micros);
+        if self.pending.len() == Self::SIZE {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let mut histogram = self
+            .into
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for &micros in &self.pending {
+            histogram.saturating_record(micros);
+        }
+        self.pending.clear();
+    }
 }
 
 fn new_histogram() -> Histogram<u64> {
@@ -220,6 +256,7 @@ pub async fn run(config: LoadConfig) -> Result<Report, LoadError> {
         members: (0..config.rooms).map(|_| AtomicU64::new(0)).collect(),
         room_sent: (0..config.rooms).map(|_| AtomicU64::new(0)).collect(),
         delivered: AtomicU64::new(0),
+        latencies: std::sync::Mutex::new(new_histogram()),
         start: watch::Sender::new(None),
         stop: watch::Sender::new(false),
         config,
@@ -295,7 +332,6 @@ pub async fn run(config: LoadConfig) -> Result<Report, LoadError> {
     bar.finish_and_clear();
 
     let mut result = ClientResult::default();
-    let mut histogram = new_histogram();
     for task in tasks {
         if let Ok(client) = task.await {
             result.sent += client.sent;
@@ -303,11 +339,13 @@ pub async fn run(config: LoadConfig) -> Result<Report, LoadError> {
             result.in_window += client.in_window;
             result.out_of_order += client.out_of_order;
             result.errors += client.errors;
-            if let Some(h) = &client.histogram {
-                let _ = histogram.add(h);
-            }
         }
     }
+    let histogram = shared
+        .latencies
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
     let expected = expected();
     let duration_secs = config.duration.as_secs_f64();
     let server = before.map(|before| {
@@ -384,7 +422,8 @@ async fn client(index: usize, shared: Arc<Shared>) -> ClientResult {
         match config.protocol {
             Protocol::Path => {
                 let url = format!("ws://{}/ws/{room_name}", config.target);
-                tokio_tungstenite::connect_async(url)
+                // TCP_NODELAY, as a browser sets it: Nagle would add tens of ms to small sends.
+                tokio_tungstenite::connect_async_with_config(url, None, true)
                     .await
                     .map(|(ws, _)| ws)
                     .map_err(|e| e.to_string())
@@ -413,9 +452,10 @@ async fn client(index: usize, shared: Arc<Shared>) -> ClientResult {
     };
     let end = start + config.duration;
     let (mut sink, mut stream) = ws.split();
-    let mut result = ClientResult {
-        histogram: Some(new_histogram()),
-        ..ClientResult::default()
+    let mut result = ClientResult::default();
+    let mut latencies = LatencyBatch {
+        pending: Vec::new(),
+        into: &shared.latencies,
     };
     let sends = config.scenario != Scenario::Idle && config.rate > 0.0;
     let period = Duration::from_secs_f64(1.0 / config.rate.max(1e-3));
@@ -443,9 +483,7 @@ async fn client(index: usize, shared: Arc<Shared>) -> ClientResult {
                     if let Some(received) = received {
                         let now = Instant::now();
                         let now_ns = now.duration_since(base).as_nanos() as u64;
-                        if let Some(h) = &mut result.histogram {
-                            let _ = h.record((now_ns.saturating_sub(received.t) / 1000).max(1));
-                        }
+                        latencies.record((now_ns.saturating_sub(received.t) / 1000).max(1));
                         result.delivered += 1;
                         if now <= end {
                             result.in_window += 1;
@@ -482,6 +520,7 @@ async fn client(index: usize, shared: Arc<Shared>) -> ClientResult {
             }
         }
     }
+    latencies.flush();
     let _ = tokio::time::timeout(Duration::from_millis(500), sink.send(Message::Close(None))).await;
     result
 }
