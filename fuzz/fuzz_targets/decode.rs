@@ -7,6 +7,7 @@ use libfuzzer_sys::fuzz_target;
 use serde::Deserialize;
 use stateroom::{
     ClientId, ErrorCode, ErrorFrame, MessageRecipient, SimpleStateroomService, StateroomContext,
+    TimerKey,
 };
 use std::cell::RefCell;
 
@@ -14,9 +15,18 @@ use std::cell::RefCell;
 #[serde(tag = "type", rename_all = "snake_case")]
 #[allow(dead_code)]
 enum In {
-    Say { text: String },
-    Move { x: i32, y: i32, speed: Option<f64> },
-    Batch { items: Vec<u64>, tags: std::collections::HashMap<String, bool> },
+    Say {
+        text: String,
+    },
+    Move {
+        x: i32,
+        y: i32,
+        speed: Option<f64>,
+    },
+    Batch {
+        items: Vec<u64>,
+        tags: std::collections::HashMap<String, bool>,
+    },
     Leave,
 }
 
@@ -40,14 +50,25 @@ struct Recorder {
 
 impl StateroomContext for Recorder {
     fn send_message(&self, recipient: impl Into<MessageRecipient>, message: &str) {
-        self.sent.borrow_mut().push((recipient.into(), message.to_owned()));
-    }
-    fn send_binary(&self, recipient: impl Into<MessageRecipient>, message: &[u8]) {
         self.sent
             .borrow_mut()
-            .push((recipient.into(), String::from_utf8_lossy(message).into_owned()));
+            .push((recipient.into(), message.to_owned()));
+    }
+    fn send_binary(&self, recipient: impl Into<MessageRecipient>, message: &[u8]) {
+        self.sent.borrow_mut().push((
+            recipient.into(),
+            String::from_utf8_lossy(message).into_owned(),
+        ));
     }
     fn set_timer(&self, _ms_delay: u32) {}
+    fn schedule(
+        &self,
+        _key: TimerKey,
+        _after: std::time::Duration,
+        _every: Option<std::time::Duration>,
+    ) {
+    }
+    fn cancel(&self, _key: &TimerKey) {}
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -72,7 +93,10 @@ fuzz_target!(|data: &[u8]| {
             let frame = ErrorFrame::from_json(text).expect("a well-formed error frame");
             match expected_code {
                 Some(code) => assert_eq!(frame.code, code),
-                None => assert!(matches!(frame.code, ErrorCode::InvalidJson | ErrorCode::InvalidMessage)),
+                None => assert!(matches!(
+                    frame.code,
+                    ErrorCode::InvalidJson | ErrorCode::InvalidMessage
+                )),
             }
         }
         (calls, sent) => panic!("{calls} hook calls and {} frames sent", sent.len()),

@@ -14,9 +14,11 @@ mod context;
 mod error_frame;
 mod recipient;
 mod service;
+mod timer_key;
 
 pub use client_id::ClientId;
 pub use context::StateroomContext;
 pub use error_frame::{ErrorCode, ErrorFrame};
 pub use recipient::MessageRecipient;
 pub use service::SimpleStateroomService;
+pub use timer_key::TimerKey;

@@ -1,4 +1,4 @@
-use crate::{ClientId, StateroomContext};
+use crate::{ClientId, StateroomContext, TimerKey};
 
 /// A stateful WebSocket service: one instance per room.
 ///
@@ -53,5 +53,11 @@ pub trait SimpleStateroomService: Send + Sized + 'static {
     /// The timer set with [`StateroomContext::set_timer`] has fired.
     fn timer(&mut self, context: &impl StateroomContext) {
         let _ = context;
+    }
+
+    /// A named timer set with [`StateroomContext::set_timeout`] or
+    /// [`StateroomContext::set_interval`] has fired.
+    fn alarm(&mut self, key: &TimerKey, context: &impl StateroomContext) {
+        let _ = (key, context);
     }
 }

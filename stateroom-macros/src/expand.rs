@@ -2,7 +2,7 @@
 //! and type questions are left to rustc, aimed at the user's tokens.
 
 use crate::args::Args;
-use crate::parse::{BinaryParam, Hook, HookKind, MessageParam, Service};
+use crate::parse::{BinaryParam, Hook, HookKind, Service, ValueParam};
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
@@ -17,6 +17,9 @@ pub(crate) fn expand(args: &Args, service: &Service) -> TokenStream {
         .map(|hook| expand_forward(self_ty, hook));
     let message = expand_message(service);
     let binary = expand_binary(service);
+    let alarm = service
+        .hook(HookKind::Alarm)
+        .map(|hook| expand_alarm(self_ty, hook));
     let main = (!args.no_main).then(|| {
         quote! {
             /// Serves this service: flags and environment variables as in
@@ -37,6 +40,7 @@ pub(crate) fn expand(args: &Args, service: &Service) -> TokenStream {
                 #(#forwarded)*
                 #message
                 #binary
+                #alarm
             }
         };
 
@@ -102,8 +106,8 @@ fn expand_message(service: &Service) -> TokenStream {
             let ident = &hook.ident;
             let ctx = ctx_arg(hook);
             let call = |message: TokenStream| quote!(<#self_ty>::#ident(self, __stateroom_client, #message, #ctx));
-            match &hook.message {
-                Some(MessageParam::Typed(ty)) => {
+            match &hook.value {
+                Some(ValueParam::Typed(ty)) => {
                     let call = call(quote!(__stateroom_message));
                     // Spanned on the user's type: "`T` cannot be a room's message
                     // type" lands on `T` in their signature.
@@ -118,10 +122,12 @@ fn expand_message(service: &Service) -> TokenStream {
                         }
                     }
                 }
-                Some(MessageParam::String) => {
+                Some(ValueParam::String) => {
                     call(quote!(::std::string::ToString::to_string(__stateroom_text)))
                 }
-                Some(MessageParam::Str) | None => call(quote!(__stateroom_text)),
+                Some(ValueParam::Str | ValueParam::TimerKey) | None => {
+                    call(quote!(__stateroom_text))
+                }
             }
         }
         None => quote! {
@@ -163,6 +169,47 @@ fn expand_binary(service: &Service) -> TokenStream {
             &mut self,
             __stateroom_client: ::stateroom::ClientId,
             __stateroom_data: &[::core::primitive::u8],
+            __stateroom_ctx: &impl ::stateroom::StateroomContext,
+        ) {
+            #body
+        }
+    }
+}
+
+fn expand_alarm(self_ty: &syn::Type, hook: &Hook) -> TokenStream {
+    let ident = &hook.ident;
+    let ctx = ctx_arg(hook);
+    let call = |key: TokenStream| quote!(<#self_ty>::#ident(self, #key, #ctx));
+    let body = match &hook.value {
+        Some(ValueParam::TimerKey) | None => call(quote!(__stateroom_key)),
+        Some(value) => {
+            let (ty, key) = match value {
+                ValueParam::Typed(ty) => (quote!(#ty), quote!(__stateroom_decoded)),
+                ValueParam::Str => (
+                    quote!(::std::string::String),
+                    quote!(::std::string::String::as_str(&__stateroom_decoded)),
+                ),
+                _ => (quote!(::std::string::String), quote!(__stateroom_decoded)),
+            };
+            let call = call(key);
+            // Spanned on the user's type: "`K` cannot be a timer key type"
+            // lands on `K` in their signature.
+            let span = match value {
+                ValueParam::Typed(ty) => ty.span(),
+                _ => ident.span(),
+            };
+            let decode = quote_spanned! {span=> ::stateroom::__private::decode_key::<#ty> };
+            quote! {
+                if let ::core::option::Option::Some(__stateroom_decoded) = #decode(__stateroom_key) {
+                    #call
+                }
+            }
+        }
+    };
+    quote! {
+        fn alarm(
+            &mut self,
+            __stateroom_key: &::stateroom::TimerKey,
             __stateroom_ctx: &impl ::stateroom::StateroomContext,
         ) {
             #body

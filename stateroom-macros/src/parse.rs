@@ -17,16 +17,18 @@ pub(crate) enum HookKind {
     Message,
     Binary,
     Timer,
+    Alarm,
 }
 
 impl HookKind {
-    pub(crate) const ALL: [HookKind; 6] = [
+    pub(crate) const ALL: [HookKind; 7] = [
         HookKind::New,
         HookKind::Connect,
         HookKind::Disconnect,
         HookKind::Message,
         HookKind::Binary,
         HookKind::Timer,
+        HookKind::Alarm,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -37,6 +39,7 @@ impl HookKind {
             HookKind::Message => "message",
             HookKind::Binary => "binary",
             HookKind::Timer => "timer",
+            HookKind::Alarm => "alarm",
         }
     }
 
@@ -65,6 +68,9 @@ impl HookKind {
             HookKind::Timer => {
                 "`fn timer(&mut self)` or `fn timer(&mut self, ctx: &impl StateroomContext)`"
             }
+            HookKind::Alarm => {
+                "`fn alarm(&mut self, key: K)` or `fn alarm(&mut self, key: K, ctx: &impl StateroomContext)`, where `K` is `&TimerKey`, `&str`, `String` or a `serde::Deserialize` type"
+            }
         }
     }
 
@@ -76,17 +82,20 @@ impl HookKind {
             HookKind::Connect | HookKind::Disconnect => (1, 2),
             HookKind::Message | HookKind::Binary => (2, 3),
             HookKind::Timer => (0, 1),
+            HookKind::Alarm => (1, 2),
         }
     }
 }
 
-/// How the `message` hook wants its message.
+/// How the `message` hook wants its message, or the `alarm` hook its key.
 #[derive(Debug, Clone)]
-pub(crate) enum MessageParam {
-    /// `&str`: the raw text frame.
+pub(crate) enum ValueParam {
+    /// `&str`: the raw text frame (for `alarm`: the key, decoded as a string).
     Str,
-    /// `String`: the raw text frame, owned.
+    /// `String`: the same, owned.
     String,
+    /// `&TimerKey` (`alarm` only): the key as it is.
+    TimerKey,
     /// Anything else: decoded from JSON with serde. Keeps the user's type tokens.
     Typed(Box<Type>),
 }
@@ -108,8 +117,8 @@ pub(crate) struct Hook {
     pub(crate) ident: syn::Ident,
     /// How many parameters it takes besides `self`.
     pub(crate) inputs: usize,
-    /// Set for `message`.
-    pub(crate) message: Option<MessageParam>,
+    /// Set for `message` and `alarm`.
+    pub(crate) value: Option<ValueParam>,
     /// Set for `binary`.
     pub(crate) binary: Option<BinaryParam>,
 }
@@ -352,9 +361,29 @@ fn parse_hook(kind: HookKind, function: &ImplItemFn) -> syn::Result<Hook> {
         ));
     }
 
-    let message = (kind == HookKind::Message)
-        .then(|| params.get(1).map(|param| message_param(&param.ty)))
-        .flatten();
+    let value_at = match kind {
+        HookKind::Message => Some(1),
+        HookKind::Alarm => Some(0),
+        _ => None,
+    };
+    let value_input = value_at.and_then(|at| params.get(at));
+    if let Some(param) = value_input
+        && is_impl_trait(&param.ty)
+    {
+        let what = if kind == HookKind::Alarm {
+            "the timer's key"
+        } else {
+            "the message"
+        };
+        errors.push(syn::Error::new_spanned(
+            &param.ty,
+            format!(
+                "the `{name}` hook takes {what} before the context, which comes last: {}",
+                kind.signatures()
+            ),
+        ));
+    }
+    let value = value_input.map(|param| value_param(&param.ty, kind == HookKind::Alarm));
     let binary = (kind == HookKind::Binary)
         .then(|| params.get(1).map(|param| binary_param(&param.ty)))
         .flatten();
@@ -372,7 +401,7 @@ fn parse_hook(kind: HookKind, function: &ImplItemFn) -> syn::Result<Hook> {
         kind,
         ident: sig.ident.clone(),
         inputs: params.len(),
-        message,
+        value,
         binary,
     })
 }
@@ -411,15 +440,29 @@ fn check_receiver(
     }
 }
 
-fn message_param(ty: &Type) -> MessageParam {
+/// `impl Trait` or `&impl Trait`: a context where a value belongs.
+fn is_impl_trait(ty: &Type) -> bool {
+    match ty {
+        Type::ImplTrait(_) => true,
+        Type::Reference(reference) => matches!(&*reference.elem, Type::ImplTrait(_)),
+        _ => false,
+    }
+}
+
+fn value_param(ty: &Type, is_key: bool) -> ValueParam {
     match ty {
         Type::Reference(reference)
             if reference.mutability.is_none() && is_path(&reference.elem, "str") =>
         {
-            MessageParam::Str
+            ValueParam::Str
         }
-        ty if is_path(ty, "String") => MessageParam::String,
-        ty => MessageParam::Typed(Box::new(ty.clone())),
+        Type::Reference(reference)
+            if is_key && reference.mutability.is_none() && is_path(&reference.elem, "TimerKey") =>
+        {
+            ValueParam::TimerKey
+        }
+        ty if is_path(ty, "String") => ValueParam::String,
+        ty => ValueParam::Typed(Box::new(ty.clone())),
     }
 }
 
@@ -475,7 +518,7 @@ mod tests {
         let message = service.hook(HookKind::Message).unwrap();
         assert!(message.takes_ctx());
         assert!(
-            matches!(&message.message, Some(MessageParam::Typed(ty)) if quote!(#ty).to_string() == "ChatIn")
+            matches!(&message.value, Some(ValueParam::Typed(ty)) if quote!(#ty).to_string() == "ChatIn")
         );
         assert_eq!(
             service.hook(HookKind::Binary).unwrap().binary,
@@ -492,17 +535,43 @@ mod tests {
         })
         .unwrap();
         assert!(matches!(
-            service.hook(HookKind::Message).unwrap().message,
-            Some(MessageParam::Str)
+            service.hook(HookKind::Message).unwrap().value,
+            Some(ValueParam::Str)
         ));
         let service = parse(quote! {
             impl Echo { fn message(&mut self, c: ClientId, text: String) {} }
         })
         .unwrap();
         assert!(matches!(
-            service.hook(HookKind::Message).unwrap().message,
-            Some(MessageParam::String)
+            service.hook(HookKind::Message).unwrap().value,
+            Some(ValueParam::String)
         ));
+    }
+
+    #[test]
+    fn alarm_keys() {
+        let service = parse(quote! {
+            impl Game {
+                fn alarm(&mut self, key: Alarm, ctx: &impl StateroomContext) {}
+            }
+        })
+        .unwrap();
+        let alarm = service.hook(HookKind::Alarm).unwrap();
+        assert!(alarm.takes_ctx());
+        assert!(matches!(&alarm.value, Some(ValueParam::Typed(_))));
+        let service = parse(quote!(impl Game { fn alarm(&mut self, key: &TimerKey) {} })).unwrap();
+        assert!(matches!(
+            service.hook(HookKind::Alarm).unwrap().value,
+            Some(ValueParam::TimerKey)
+        ));
+        let error = error_of(quote!(impl Game { fn alarm(&mut self) {} }));
+        assert!(error.contains("the `alarm` hook takes"), "{error}");
+        let error =
+            error_of(quote!(impl Game { fn alarm(&mut self, ctx: &impl StateroomContext) {} }));
+        assert!(
+            error.contains("takes the timer's key before the context"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -40,9 +40,13 @@ mod error;
 mod http;
 mod outbox;
 mod room;
+mod room_core;
 pub mod room_id;
 mod rooms;
 mod server;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod timers;
 
 pub use cli::{ServerArgs, init_logging, run};
 pub use config::{Limits, Server};

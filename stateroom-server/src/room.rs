@@ -1,22 +1,19 @@
-//! The task that owns one room: its service instance, its clients' outboxes and
-//! its timer. It handles the room's events one at a time, in arrival order, so
-//! user code never needs a lock.
+//! The task that owns one room. It drives the room's [`RoomCore`] with real
+//! time: events arrive on one queue and are handled one at a time, in arrival
+//! order, so user code never needs a lock; one sleep serves every timer.
 
 use crate::outbox::{Outbox, Push};
+use crate::room_core::{Outlet, Panicked, RoomCore};
 use crate::server::Shared;
 use bytes::Bytes;
 use hyper_tungstenite::tungstenite::Message;
 use hyper_tungstenite::tungstenite::protocol::CloseFrame;
 use hyper_tungstenite::tungstenite::protocol::frame::Utf8Bytes;
 use hyper_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use serde::Serialize;
-use stateroom_core::{ClientId, MessageRecipient, SimpleStateroomService, StateroomContext};
-use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use stateroom_core::{ClientId, SimpleStateroomService};
 use std::sync::Arc;
 use tokio::sync::mpsc;
-use tokio::time::{Duration, Instant, sleep_until};
+use tokio::time::{Instant, sleep_until};
 use tracing::{Instrument, debug, error, info, info_span};
 
 /// Something that happened to a room, in the order it happened.
@@ -46,9 +43,6 @@ pub(crate) enum RoomEvent {
     Shutdown,
 }
 
-/// A hook panicked; the room's state can no longer be trusted.
-struct Panicked;
-
 pub(crate) fn close_frame(code: CloseCode, reason: &'static str) -> CloseFrame {
     CloseFrame {
         code,
@@ -56,86 +50,28 @@ pub(crate) fn close_frame(code: CloseCode, reason: &'static str) -> CloseFrame {
     }
 }
 
-/// The close frame sent to a client whose outbound queue overflowed.
-fn overflow_frame() -> CloseFrame {
-    close_frame(
-        CloseCode::Policy,
-        "outbound queue overflow: client too slow",
-    )
-}
-
-/// The state a hook's context reaches; everything else in [`Room`] is the
-/// service itself.
-struct Members {
-    clients: HashMap<ClientId, Arc<Outbox>>,
-    timer: Cell<Option<Instant>>,
-    /// Clients whose queue overflowed during the current hook.
-    overflowed: RefCell<Vec<ClientId>>,
-}
-
-/// The [`StateroomContext`] handed to hooks.
-struct RoomContext<'a> {
-    members: &'a Members,
-}
-
-impl RoomContext<'_> {
-    fn deliver(&self, recipient: MessageRecipient, frame: Message) {
-        let members = self.members;
-        let push = |client: ClientId, outbox: &Outbox, frame: Message| {
-            if outbox.push(frame, overflow_frame) == Push::Overflowed {
-                members.overflowed.borrow_mut().push(client);
-            }
+impl Outlet for Arc<Outbox> {
+    fn push(&self, frame: Message) -> bool {
+        let overflow = || {
+            close_frame(
+                CloseCode::Policy,
+                "outbound queue overflow: client too slow",
+            )
         };
-        match recipient {
-            MessageRecipient::Client(client) => {
-                if let Some(outbox) = members.clients.get(&client) {
-                    push(client, outbox, frame);
-                }
-            }
-            _ => {
-                for (&client, outbox) in &members.clients {
-                    if recipient.includes(client) {
-                        push(client, outbox, frame.clone());
-                    }
-                }
-            }
-        }
-    }
-}
-
-impl StateroomContext for RoomContext<'_> {
-    fn send_message(&self, recipient: impl Into<MessageRecipient>, message: &str) {
-        self.deliver(recipient.into(), Message::Text(Utf8Bytes::from(message)));
+        Outbox::push(self, frame, overflow) == Push::Overflowed
     }
 
-    fn send_binary(&self, recipient: impl Into<MessageRecipient>, message: &[u8]) {
-        self.deliver(
-            recipient.into(),
-            Message::Binary(Bytes::copy_from_slice(message)),
-        );
-    }
-
-    fn set_timer(&self, ms_delay: u32) {
-        let deadline = Instant::now() + Duration::from_millis(u64::from(ms_delay));
-        self.members.timer.set(Some(deadline));
-    }
-
-    fn send<T: Serialize + ?Sized>(&self, recipient: impl Into<MessageRecipient>, message: &T) {
-        // Serialise once, straight into the buffer every recipient shares.
-        match serde_json::to_string(message) {
-            Ok(text) => self.deliver(recipient.into(), Message::Text(Utf8Bytes::from(text))),
-            Err(err) => {
-                error!(error = %err, "could not serialise an outbound message; nothing sent")
-            }
-        }
+    fn close(&self, frame: Option<CloseFrame>) {
+        Outbox::close(self, frame);
     }
 }
 
 struct Room<S> {
     id: Arc<str>,
     generation: u64,
-    service: S,
-    members: Members,
+    core: RoomCore<S, Arc<Outbox>>,
+    /// Room time zero: timer deadlines are offsets from it.
+    epoch: Instant,
     shared: Arc<Shared>,
 }
 
@@ -156,58 +92,76 @@ async fn run<S: SimpleStateroomService>(
     generation: u64,
     mut events: mpsc::Receiver<RoomEvent>,
 ) {
-    let members = Members {
-        clients: HashMap::new(),
-        timer: Cell::new(None),
-        overflowed: RefCell::new(Vec::new()),
-    };
-    let created = catch_unwind(AssertUnwindSafe(|| {
-        S::new(&id, &RoomContext { members: &members })
-    }));
-    let Ok(service) = created else {
-        error!("the service's `new` panicked; the room is not created");
-        shared.rooms.remove(&id, generation);
-        return;
+    let epoch = Instant::now();
+    let core = match RoomCore::<S, Arc<Outbox>>::new(&id, epoch.elapsed()) {
+        Ok(core) => core,
+        Err(panicked) => {
+            error!(
+                panic = panicked.message(),
+                "the service's `new` panicked; the room is not created"
+            );
+            shared.rooms.remove(&id, generation);
+            close_pending(&mut events);
+            return;
+        }
     };
     info!("room created");
     let mut room = Room {
         id,
         generation,
-        service,
-        members,
+        core,
+        epoch,
         shared,
     };
     match room.event_loop(&mut events).await {
         Ok(()) => info!("room freed"),
-        Err(Panicked) => room.fail(&mut events),
+        Err(panicked) => room.fail(&panicked, &mut events),
+    }
+}
+
+/// The frame a failed room's clients get.
+fn failed_frame() -> CloseFrame {
+    close_frame(CloseCode::Error, "the room failed")
+}
+
+/// Closes the clients whose joins are still queued for a room that failed.
+fn close_pending(events: &mut mpsc::Receiver<RoomEvent>) {
+    events.close();
+    while let Ok(event) = events.try_recv() {
+        if let RoomEvent::Connect { outbox, .. } = event {
+            outbox.close(Some(failed_frame()));
+        }
     }
 }
 
 impl<S: SimpleStateroomService> Room<S> {
+    fn now(&self) -> std::time::Duration {
+        self.epoch.elapsed()
+    }
+
     async fn event_loop(&mut self, events: &mut mpsc::Receiver<RoomEvent>) -> Result<(), Panicked> {
         let grace = self.shared.config.room_grace;
         let mut empty_since = Some(Instant::now());
         let mut shutting_down = false;
         loop {
-            let timer = self.members.timer.get();
+            let timer = self
+                .core
+                .next_deadline()
+                .map(|deadline| self.epoch + deadline);
             let free_at =
                 empty_since.map(|since| if shutting_down { since } else { since + grace });
             tokio::select! {
                 event = events.recv() => {
                     let Some(event) = event else { return Ok(()) };
-                    match event {
-                        RoomEvent::Shutdown => {
-                            shutting_down = true;
-                            for outbox in self.members.clients.values() {
-                                outbox.close(Some(close_frame(CloseCode::Away, "server shutting down")));
-                            }
-                        }
-                        event => self.handle(event)?,
+                    if let RoomEvent::Shutdown = event {
+                        shutting_down = true;
+                        self.core.close_all(&close_frame(CloseCode::Away, "server shutting down"));
+                    } else {
+                        self.handle(event)?;
                     }
                 }
                 () = sleep_until(timer.unwrap_or_else(Instant::now)), if timer.is_some() => {
-                    self.members.timer.set(None);
-                    self.call(|service, ctx| service.timer(ctx))?;
+                    self.core.fire_due(self.now(), &mut |_, _| {})?;
                 }
                 () = sleep_until(free_at.unwrap_or_else(Instant::now)), if free_at.is_some() => {
                     if self.shared.rooms.free_if_empty(&self.id, self.generation) {
@@ -217,87 +171,43 @@ impl<S: SimpleStateroomService> Room<S> {
                     empty_since = Some(Instant::now());
                 }
             }
-            empty_since = match (self.members.clients.is_empty(), empty_since) {
-                (true, None) => Some(Instant::now()),
-                (true, since) => since,
-                (false, _) => None,
+            empty_since = match (self.core.has_clients(), empty_since) {
+                (false, None) => Some(Instant::now()),
+                (false, since) => since,
+                (true, _) => None,
             };
         }
     }
 
     fn handle(&mut self, event: RoomEvent) -> Result<(), Panicked> {
+        let now = self.now();
         match event {
             RoomEvent::Connect { client, outbox } => {
                 debug!(%client, "client joined");
-                self.members.clients.insert(client, outbox);
-                self.call(|service, ctx| service.connect(client, ctx))
+                self.core.connect(client, outbox, now)
             }
-            RoomEvent::Text { client, text } => {
-                if !self.members.clients.contains_key(&client) {
-                    return Ok(());
-                }
-                self.call(|service, ctx| service.message(client, &text, ctx))
-            }
-            RoomEvent::Binary { client, data } => {
-                if !self.members.clients.contains_key(&client) {
-                    return Ok(());
-                }
-                self.call(|service, ctx| service.binary(client, &data, ctx))
-            }
-            RoomEvent::Disconnect { client } => self.remove_client(client),
+            RoomEvent::Text { client, text } => self.core.text(client, &text, now),
+            RoomEvent::Binary { client, data } => self.core.binary(client, &data, now),
+            RoomEvent::Disconnect { client } => self.core.disconnect(client, now),
             RoomEvent::Close { client, frame } => {
-                if let Some(outbox) = self.members.clients.get(&client) {
-                    outbox.close(Some(frame));
-                }
+                self.core.close(client, frame);
                 Ok(())
             }
             RoomEvent::Shutdown => Ok(()),
         }
     }
 
-    /// Removes a client and runs `disconnect` for it, once.
-    fn remove_client(&mut self, client: ClientId) -> Result<(), Panicked> {
-        if self.members.clients.remove(&client).is_none() {
-            return Ok(());
-        }
-        debug!(%client, "client left");
-        self.call(|service, ctx| service.disconnect(client, ctx))
-    }
-
-    /// Runs one hook with panics caught, then removes the clients whose queues
-    /// overflowed while it ran (which runs their `disconnect`, and so on).
-    fn call(&mut self, hook: impl FnOnce(&mut S, &RoomContext<'_>)) -> Result<(), Panicked> {
-        let ctx = RoomContext {
-            members: &self.members,
-        };
-        catch_unwind(AssertUnwindSafe(|| hook(&mut self.service, &ctx))).map_err(|_| Panicked)?;
-        loop {
-            let stalled = std::mem::take(&mut *self.members.overflowed.borrow_mut());
-            if stalled.is_empty() {
-                return Ok(());
-            }
-            for client in stalled {
-                tracing::warn!(%client, "outbound queue overflowed; closing the client with 1008");
-                self.remove_client(client)?;
-            }
-        }
-    }
-
     /// A hook panicked: close every client with 1011 and drop the room, so the
     /// next join builds a fresh instance.
-    fn fail(self, events: &mut mpsc::Receiver<RoomEvent>) {
-        error!(room = %self.id, "a hook panicked; closing the room's clients with 1011 and removing the room");
+    fn fail(self, panicked: &Panicked, events: &mut mpsc::Receiver<RoomEvent>) {
+        error!(
+            room = %self.id,
+            panic = panicked.message(),
+            "a hook panicked; closing the room's clients with 1011 and removing the room"
+        );
         self.shared.rooms.remove(&self.id, self.generation);
-        let frame = close_frame(CloseCode::Error, "the room failed");
-        for outbox in self.members.clients.values() {
-            outbox.close(Some(frame.clone()));
-        }
+        self.core.close_all(&failed_frame());
         // Clients already on their way in hold this room's queue: close them too.
-        events.close();
-        while let Ok(event) = events.try_recv() {
-            if let RoomEvent::Connect { outbox, .. } = event {
-                outbox.close(Some(frame.clone()));
-            }
-        }
+        close_pending(events);
     }
 }

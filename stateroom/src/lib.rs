@@ -43,10 +43,14 @@
 
 pub use stateroom_core::{
     ClientId, ErrorCode, ErrorFrame, MessageRecipient, SimpleStateroomService, StateroomContext,
+    TimerKey,
 };
 pub use stateroom_server::{
     Limits, Server, ServerArgs, ServerError, ServerHandle, init_logging, room_id, run,
 };
+
+#[cfg(feature = "testing")]
+pub mod testing;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -96,7 +100,9 @@ pub mod __private;
 ///     // T: serde::Deserialize (decoded from JSON text), or &str / String (raw text)
 /// fn binary(&mut self, client: ClientId, data: &[u8] [, ctx: &impl StateroomContext])
 ///     // or data: Vec<u8>
-/// fn timer(&mut self [, ctx: &impl StateroomContext])
+/// fn timer(&mut self [, ctx: &impl StateroomContext])           // ctx.set_timer(ms)
+/// fn alarm(&mut self, key: K [, ctx: &impl StateroomContext])   // ctx.set_timeout / set_interval
+///     // K: serde::Deserialize (decoded from the key), &TimerKey, &str or String
 /// ```
 ///
 /// # What it generates

@@ -2,7 +2,7 @@
 //! change in any release; the macro and this module move together (the facade
 //! pins the macro crate to its exact version).
 
-use crate::{ClientId, ErrorCode, ErrorFrame, MessageRecipient, StateroomContext};
+use crate::{ClientId, ErrorCode, ErrorFrame, MessageRecipient, StateroomContext, TimerKey};
 use serde::de::DeserializeOwned;
 
 pub use serde;
@@ -78,4 +78,39 @@ pub fn unsupported_frame(ctx: &impl StateroomContext, client: ClientId, kind: &s
         MessageRecipient::Client(client),
         &ErrorFrame::new(ErrorCode::UnsupportedFrame, message).to_json(),
     );
+}
+
+/// A named timer's key type: anything serde can decode from the key's JSON.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a timer key type: it does not implement `serde::Deserialize`",
+    label = "the `alarm` hook decodes this type from the timer's key",
+    note = "add `#[derive(serde::Serialize, serde::Deserialize)]` to `{Self}`, or take `key: &TimerKey`"
+)]
+pub trait TimerKeyType: Sized {
+    /// Decodes a key.
+    fn decode_key(key: &TimerKey) -> Result<Self, serde_json::Error>;
+}
+
+impl<T: DeserializeOwned> TimerKeyType for T {
+    fn decode_key(key: &TimerKey) -> Result<Self, serde_json::Error> {
+        key.decode()
+    }
+}
+
+/// Decodes a timer's key for the `alarm` hook. A key of another shape (set
+/// with a different type than the hook takes) is a bug in the service: it is
+/// logged with the key, and the hook is not called.
+pub fn decode_key<T: TimerKeyType>(key: &TimerKey) -> Option<T> {
+    match T::decode_key(key) {
+        Ok(decoded) => Some(decoded),
+        Err(error) => {
+            tracing::error!(
+                key = key.as_json(),
+                expected = std::any::type_name::<T>(),
+                %error,
+                "a timer's key does not decode as the `alarm` hook's key type; the hook is not called"
+            );
+            None
+        }
+    }
 }

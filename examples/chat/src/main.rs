@@ -25,6 +25,7 @@ const MAX_NAME: usize = 32;
 
 /// What a client may send.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 enum ChatIn {
     /// Enter the conversation under a name.
@@ -38,10 +39,11 @@ enum ChatIn {
 }
 
 /// One person in the conversation.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
 struct Member<'a> {
     client: ClientId,
-    name: &'a str,
+    #[serde(borrow)]
+    name: std::borrow::Cow<'a, str>,
 }
 
 /// What the room sends.
@@ -98,7 +100,10 @@ impl Chat {
         let members = self
             .names
             .iter()
-            .map(|(&client, name)| Member { client, name })
+            .map(|(&client, name)| Member {
+                client,
+                name: name.into(),
+            })
             .collect();
         ctx.send(
             client,
@@ -172,5 +177,110 @@ impl Chat {
                 },
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+    use stateroom::ErrorCode;
+    use stateroom::testing::TestRoom;
+
+    #[test]
+    fn a_conversation() {
+        let mut room = TestRoom::<Chat>::new("lobby");
+        let ada = room.connect();
+        assert_eq!(
+            room.take_json::<Value>(ada),
+            [json!({"type": "welcome", "you": ada, "members": []})]
+        );
+        room.send(ada, &ChatIn::Join { name: "ada".into() });
+        let bob = room.connect();
+        room.send(
+            bob,
+            &ChatIn::Say {
+                text: "early".into(),
+            },
+        );
+        room.send(
+            bob,
+            &ChatIn::Join {
+                name: " bob ".into(),
+            },
+        );
+        room.send(bob, &ChatIn::Say { text: "hi".into() });
+        room.send(
+            ada,
+            &ChatIn::Nick {
+                name: "countess".into(),
+            },
+        );
+        room.disconnect(bob);
+
+        assert_eq!(
+            room.take_json::<Value>(bob),
+            [
+                json!({"type": "welcome", "you": bob, "members": [{"client": ada, "name": "ada"}]}),
+                json!({"type": "rejected", "reason": "join before you speak"}),
+                json!({"type": "joined", "client": bob, "name": "bob"}),
+                json!({"type": "said", "from": bob, "name": "bob", "text": "hi"}),
+                json!({"type": "renamed", "client": ada, "old": "ada", "new": "countess"}),
+            ]
+        );
+        assert_eq!(
+            room.take_json::<Value>(ada),
+            [
+                json!({"type": "joined", "client": ada, "name": "ada"}),
+                json!({"type": "joined", "client": bob, "name": "bob"}),
+                json!({"type": "said", "from": bob, "name": "bob", "text": "hi"}),
+                json!({"type": "renamed", "client": ada, "old": "ada", "new": "countess"}),
+                json!({"type": "left", "client": bob, "name": "bob"}),
+            ]
+        );
+        assert_eq!(room.service().names.len(), 1);
+    }
+
+    #[test]
+    fn bad_frames_get_error_frames_and_change_nothing() {
+        let mut room = TestRoom::<Chat>::new("lobby");
+        let ada = room.connect();
+        let bob = room.connect();
+        room.send(ada, &ChatIn::Join { name: "ada".into() });
+        room.take(ada);
+        room.take(bob);
+        for (frame, code) in [
+            (r#"{"type":"shout","text":"HI"}"#, ErrorCode::InvalidMessage),
+            (r#"{"type":"say"}"#, ErrorCode::InvalidMessage),
+            (r#"{"type":"say","text":5}"#, ErrorCode::InvalidMessage),
+            (
+                r#"{"type":"say","text":"x","extra":1}"#,
+                ErrorCode::InvalidMessage,
+            ),
+            ("{not json", ErrorCode::InvalidJson),
+        ] {
+            room.send_text(ada, frame);
+            let received = room.take(ada);
+            assert_eq!(received.len(), 1, "{frame}");
+            assert_eq!(received[0].error().map(|e| e.code), Some(code), "{frame}");
+        }
+        room.send_binary(ada, b"\x01");
+        assert_eq!(
+            room.take(ada)[0].error().map(|e| e.code),
+            Some(ErrorCode::UnsupportedFrame)
+        );
+        room.send(ada, &ChatIn::Join { name: " ".into() });
+        room.send(
+            ada,
+            &ChatIn::Nick {
+                name: "x".repeat(33),
+            },
+        );
+        assert_eq!(room.take(ada).len(), 2);
+        assert!(room.take(bob).is_empty(), "nobody else heard anything");
+        assert_eq!(
+            room.service().names.get(&ada).map(String::as_str),
+            Some("ada")
+        );
     }
 }

@@ -32,7 +32,9 @@ pub async fn start<S: SimpleStateroomService>(server: Server) -> ServerHandle {
 /// Opens a WebSocket to `/ws/{room}`.
 pub async fn join(addr: SocketAddr, room: &str) -> Ws {
     let url = format!("ws://{addr}/ws/{room}");
-    let (ws, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url))
+    // TCP_NODELAY, as browsers set it: Nagle would hold back a second small frame.
+    let connect = tokio_tungstenite::connect_async_with_config(url, None, true);
+    let (ws, _) = tokio::time::timeout(WAIT, connect)
         .await
         .expect("connect in time")
         .expect("connect");

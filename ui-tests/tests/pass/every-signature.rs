@@ -1,6 +1,11 @@
 // Every accepted hook signature compiles, with and without the context.
 use serde::Deserialize;
-use stateroom::{ClientId, SimpleStateroomService, StateroomContext};
+use stateroom::{ClientId, SimpleStateroomService, StateroomContext, TimerKey};
+
+#[derive(Deserialize)]
+enum Alarm {
+    Turn,
+}
 
 #[derive(Deserialize)]
 struct In {
@@ -23,6 +28,9 @@ impl WithCtx {
     }
     fn binary(&mut self, _client: ClientId, _data: &[u8], _ctx: &impl StateroomContext) {}
     fn timer(&mut self, _ctx: &impl StateroomContext) {}
+    fn alarm(&mut self, key: Alarm, _ctx: &impl StateroomContext) {
+        let Alarm::Turn = key;
+    }
 }
 
 struct WithoutCtx;
@@ -37,6 +45,7 @@ impl WithoutCtx {
     fn message(&mut self, _client: ClientId, _text: &str) {}
     fn binary(&mut self, _client: ClientId, _data: Vec<u8>) {}
     fn timer(&mut self) {}
+    fn alarm(&mut self, _key: &TimerKey) {}
 }
 
 struct NoArgsNew;
@@ -47,10 +56,19 @@ impl NoArgsNew {
         NoArgsNew
     }
     fn message(&mut self, _client: ClientId, _text: String) {}
+    fn alarm(&mut self, _key: &str, _ctx: &impl StateroomContext) {}
     /// Ordinary methods stay ordinary, even near-miss names without `&mut self`.
     fn timers(&self) -> usize {
         0
     }
+}
+
+#[derive(Default)]
+struct StringKey;
+
+#[stateroom::service(no_main)]
+impl StringKey {
+    fn alarm(&mut self, _key: String) {}
 }
 
 #[derive(Default)]
@@ -66,5 +84,6 @@ fn main() {
     is_service::<WithoutCtx>();
     is_service::<NoArgsNew>();
     is_service::<Empty>();
+    is_service::<StringKey>();
     assert_eq!(NoArgsNew.timers(), 0);
 }
