@@ -53,14 +53,8 @@ pub(crate) async fn run(
         .await
         .is_ok();
     if joined {
-        let config = &shared.config;
-        let mut reader = pin!(read_loop(
-            &mut stream,
-            &membership,
-            client,
-            config.heartbeat_timeout
-        ));
-        let mut writer = pin!(write_loop(&mut sink, &outbox, config.heartbeat_interval));
+        let mut reader = pin!(read_loop(&mut stream, &membership, client, &outbox));
+        let mut writer = pin!(write_loop(&mut sink, &outbox));
         let mut stop = pin!(async {
             outbox.closed().await;
             tokio::time::sleep(CLOSE_WAIT).await;
@@ -107,16 +101,11 @@ async fn read_loop(
     stream: &mut SplitStream<HyperWebsocketStream>,
     membership: &Membership,
     client: ClientId,
-    silence: Duration,
+    outbox: &Outbox,
 ) -> ReadEnd {
-    loop {
-        let Ok(frame) = tokio::time::timeout(silence, stream.next()).await else {
-            debug!("client silent past the heartbeat timeout; dropping it");
-            return ReadEnd::Refuse(close_frame(CloseCode::Away, "heartbeat timeout"));
-        };
-        let Some(frame) = frame else {
-            return ReadEnd::Gone;
-        };
+    // Liveness: the room's heartbeat reads when the client was last heard from.
+    while let Some(frame) = stream.next().await {
+        outbox.touch();
         let event = match frame {
             Ok(Message::Text(text)) => RoomEvent::Text { client, text },
             Ok(Message::Binary(data)) => RoomEvent::Binary { client, data },
@@ -130,6 +119,7 @@ async fn read_loop(
             return ReadEnd::Refuse(close_frame(CloseCode::Error, "the room failed"));
         }
     }
+    ReadEnd::Gone
 }
 
 /// Maps a read error to the RFC 6455 close code the client gets, if any.
@@ -148,20 +138,10 @@ fn refusal(error: WsError) -> ReadEnd {
 async fn write_loop(
     sink: &mut SplitSink<HyperWebsocketStream, Message>,
     outbox: &Outbox,
-    heartbeat: Duration,
 ) -> Result<(), WsError> {
     let mut batch = VecDeque::new();
-    let mut pings = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
-    pings.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        // `next_batch` is cancel-safe: frames stay queued until it returns them.
-        let close = tokio::select! {
-            close = outbox.next_batch(&mut batch) => close,
-            _ = pings.tick() => {
-                sink.send(Message::Ping(bytes::Bytes::new())).await?;
-                continue;
-            }
-        };
+        let close = outbox.next_batch(&mut batch).await;
         for frame in batch.drain(..) {
             sink.feed(frame).await?;
         }

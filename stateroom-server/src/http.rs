@@ -27,7 +27,7 @@ use stateroom_core::ClientId;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use tracing::{Instrument, debug, info_span, warn};
+use tracing::{Instrument, debug, debug_span, warn};
 
 /// Client ids are unique within the process, across servers, and start at 1.
 static NEXT_CLIENT_ID: AtomicU32 = AtomicU32::new(1);
@@ -140,13 +140,15 @@ fn upgrade(shared: Arc<Shared>, request: &mut Request<Incoming>, room_id: &str) 
         }
     };
     let client = next_client_id();
-    let span = info_span!("connection", room = room_id, %client);
+    // Debug level: at the default `info`, per-connection spans would cost every
+    // poll of every connection; connection logs carry room and client anyway.
+    let span = debug_span!("connection", room = room_id, %client);
     tokio::spawn(
         async move {
             match websocket.await {
                 Ok(socket) => connection::run(shared, socket, membership, client).await,
                 Err(error) => {
-                    warn!(%error, "WebSocket upgrade failed");
+                    warn!(room = %membership.room_id, %client, %error, "WebSocket upgrade failed");
                     shared.rooms.leave(&membership);
                 }
             }

@@ -5,8 +5,16 @@ use hyper_tungstenite::tungstenite::Message;
 use hyper_tungstenite::tungstenite::protocol::CloseFrame;
 use std::collections::VecDeque;
 use std::pin::pin;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
 use tokio::sync::Notify;
+
+/// Milliseconds since the first call, on a clock shared by every connection.
+fn clock_ms() -> u64 {
+    static START: OnceLock<Instant> = OnceLock::new();
+    u64::try_from(START.get_or_init(Instant::now).elapsed().as_millis()).unwrap_or(u64::MAX)
+}
 
 /// What [`Outbox::push`] did with a frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,9 +45,21 @@ pub(crate) struct Outbox {
     closing: Notify,
     max_frames: usize,
     max_bytes: usize,
+    /// When the client last sent anything (data, ping, pong), per [`clock_ms`].
+    last_seen_ms: AtomicU64,
 }
 
 impl Outbox {
+    /// The client sent a frame: it is alive.
+    pub(crate) fn touch(&self) {
+        self.last_seen_ms.store(clock_ms(), Ordering::Relaxed);
+    }
+
+    /// How long since the client last sent anything.
+    pub(crate) fn silent_for(&self) -> Duration {
+        Duration::from_millis(clock_ms().saturating_sub(self.last_seen_ms.load(Ordering::Relaxed)))
+    }
+
     pub(crate) fn new(max_frames: usize, max_bytes: usize) -> Self {
         Outbox {
             state: Mutex::default(),
@@ -47,6 +67,7 @@ impl Outbox {
             closing: Notify::new(),
             max_frames: max_frames.max(1),
             max_bytes: max_bytes.max(1),
+            last_seen_ms: AtomicU64::new(clock_ms()),
         }
     }
 

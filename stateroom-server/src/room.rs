@@ -64,6 +64,10 @@ impl Outlet for Arc<Outbox> {
     fn close(&self, frame: Option<CloseFrame>) {
         Outbox::close(self, frame);
     }
+
+    fn silent_for(&self) -> std::time::Duration {
+        Outbox::silent_for(self)
+    }
 }
 
 struct Room<S> {
@@ -140,7 +144,16 @@ impl<S: SimpleStateroomService> Room<S> {
     }
 
     async fn event_loop(&mut self, events: &mut mpsc::Receiver<RoomEvent>) -> Result<(), Panicked> {
-        let grace = self.shared.config.room_grace;
+        let config = &self.shared.config;
+        let grace = config.room_grace;
+        let heartbeat_timeout = config.heartbeat_timeout;
+        // One heartbeat timer for the whole room, not one per connection.
+        let mut heartbeat = tokio::time::interval_at(
+            Instant::now() + config.heartbeat_interval,
+            config.heartbeat_interval,
+        );
+        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let silent = close_frame(CloseCode::Away, "heartbeat timeout");
         let mut empty_since = Some(Instant::now());
         let mut shutting_down = false;
         loop {
@@ -162,6 +175,9 @@ impl<S: SimpleStateroomService> Room<S> {
                 }
                 () = sleep_until(timer.unwrap_or_else(Instant::now)), if timer.is_some() => {
                     self.core.fire_due(self.now(), &mut |_, _| {})?;
+                }
+                _ = heartbeat.tick(), if empty_since.is_none() => {
+                    self.core.sweep(heartbeat_timeout, &silent, self.now())?;
                 }
                 () = sleep_until(free_at.unwrap_or_else(Instant::now)), if free_at.is_some() => {
                     if self.shared.rooms.free_if_empty(&self.id, self.generation) {

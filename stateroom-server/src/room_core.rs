@@ -25,6 +25,10 @@ pub(crate) trait Outlet {
     fn push(&self, frame: Message) -> bool;
     /// Sends `frame` (or nothing) after what is queued, then nothing more.
     fn close(&self, frame: Option<CloseFrame>);
+    /// How long since the client last sent anything.
+    fn silent_for(&self) -> Duration {
+        Duration::ZERO
+    }
 }
 
 /// A hook panicked; the room's state can no longer be trusted. Holds the panic.
@@ -220,6 +224,31 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
         }
     }
 
+    /// The heartbeat: clients silent for longer than `timeout` are closed with
+    /// `frame` and removed (their `disconnect` runs now); the rest are pinged.
+    pub(crate) fn sweep(
+        &mut self,
+        timeout: Duration,
+        frame: &CloseFrame,
+        now: Duration,
+    ) -> Result<(), Panicked> {
+        let mut silent = Vec::new();
+        for (&client, outlet) in &self.members.clients {
+            if outlet.silent_for() > timeout {
+                outlet.close(Some(frame.clone()));
+                silent.push(client);
+            } else if outlet.push(Message::Ping(Bytes::new())) {
+                self.members.overflowed.borrow_mut().push(client);
+            }
+        }
+        for client in silent {
+            tracing::debug!(%client, "client silent past the heartbeat timeout; dropping it");
+            self.disconnect(client, now)?;
+        }
+        // Overflowed while being pinged: removed like any stalled client.
+        self.remove_stalled(now)
+    }
+
     pub(crate) fn has_clients(&self) -> bool {
         !self.members.clients.is_empty()
     }
@@ -261,8 +290,7 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
     }
 
     /// Runs one hook at room time `now` with panics caught, then removes the
-    /// clients whose queues overflowed while it ran (which runs their
-    /// `disconnect`, and so on).
+    /// clients whose queues overflowed while it ran.
     fn call(
         &mut self,
         now: Duration,
@@ -273,6 +301,12 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
             members: &self.members,
         };
         catch_unwind(AssertUnwindSafe(|| hook(&mut self.service, &ctx))).map_err(Panicked)?;
+        self.remove_stalled(now)
+    }
+
+    /// Removes the clients whose queues overflowed, running their `disconnect`
+    /// (which may overflow others, and so on).
+    fn remove_stalled(&mut self, now: Duration) -> Result<(), Panicked> {
         loop {
             let stalled = std::mem::take(&mut *self.members.overflowed.borrow_mut());
             if stalled.is_empty() {
