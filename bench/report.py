@@ -22,7 +22,7 @@ LABELS = {
 PEERS = ["stateroom", "raw", "ws", "colyseus"]
 
 runs = {}
-for path in glob.glob(os.path.join(results_dir, "*.json")):
+for path in glob.glob(os.path.join(results_dir, "*.json")):  # *.retry files are not read
     name = os.path.basename(path)[: -len(".json")]
     server, scenario, rate = name.rsplit("-", 2)
     with open(path) as f:
@@ -115,8 +115,9 @@ w("sender (echo). Messages are ~100 bytes: `{\"c\":…,\"s\":…,\"t\":…,\"p\"
 w("receives and sends the same fields through its own msgpack framing. No compression, no")
 w("TLS. Load is open-loop: each client sends on a fixed schedule, and latency is measured")
 w("from the intended send time to arrival, so a stalled server cannot hide its backlog.")
-w("A run *passes* when nothing is lost, no socket fails, and p99 ≤ 100 ms; a ramp stops at")
-w("its first failing step.\n")
+w("A run *passes* when nothing is lost, no socket fails, and p99 ≤ 100 ms. A ramp steps the")
+w("rate up until a step fails twice (a failing step is retried once, for every server alike:")
+w("these machines are shared, and one noisy sample should not end a ramp).\n")
 w("- Stateroom: `bench-server --kind stateroom` (a `#[stateroom::service]` room, default limits).")
 w("- raw hyper-tungstenite: `bench-server --kind raw`, the floor of our own stack: same socket")
 w("  settings and write coalescing, no room task, no limits, unbounded queues.")
