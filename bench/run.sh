@@ -11,6 +11,8 @@
 # and no pinning is a footnote.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
 
 QUICK=""
 [ "${1:-}" = "--quick" ] && QUICK=1
@@ -43,7 +45,6 @@ PORT=9700
 PID=""
 
 # start NAME MODE: starts a server and waits for its port.
-listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 start() {
     PORT=$((PORT + 1))
     while listening "$PORT"; do PORT=$((PORT + 1)); done
@@ -62,11 +63,7 @@ start() {
     # shellcheck disable=SC2086
     $pin "${cmd[@]}" >> "$OUT/servers.log" 2>&1 &
     PID=$!
-    for _ in $(seq 200); do
-        if ! kill -0 "$PID" 2>/dev/null; then break; fi
-        if listening "$PORT"; then return; fi
-        sleep 0.05
-    done
+    wait_listening "$PID" "$PORT" && return
     echo "bench: $1 did not start on port $PORT (see $OUT/servers.log)" >&2
     exit 1
 }

@@ -9,6 +9,8 @@
 #   AUTOBAHN_OUT=target/conformance.md scripts/autobahn.sh  # report elsewhere
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
 
 PY27="${PY27:-$HOME/.pyenv/versions/2.7.18/bin/python2.7}"
 if [ ! -x "$PY27" ]; then
@@ -31,10 +33,10 @@ PORT="${AUTOBAHN_PORT:-9137}"
 STATEROOM_PORT="$PORT" RUST_LOG=warn ./target/release/example-echo --max-message-size 16777216 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
-for _ in $(seq 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then break; fi
-    sleep 0.1
-done
+if ! wait_listening "$SERVER" "$PORT"; then
+    echo "autobahn: the echo example did not start on port $PORT" >&2
+    exit 1
+fi
 
 CASES="${AUTOBAHN_CASES:-[\"*\"]}"
 cat > "$WORK/spec.json" <<JSON

@@ -7,6 +7,8 @@
 #   scripts/many-connections.sh --quick   # 1,000 connections, 10 rooms (CI)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
 
 ROOMS=100
 CLIENTS=100
@@ -25,10 +27,10 @@ mkdir -p "$OUT"
 ./target/release/bench-server --kind stateroom --mode fanout --port "$PORT" > "$OUT/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
-for _ in $(seq 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then break; fi
-    sleep 0.1
-done
+if ! wait_listening "$SERVER" "$PORT"; then
+    echo "many-connections: the benchmark server did not start on port $PORT" >&2
+    exit 1
+fi
 
 TOTAL=$((ROOMS * CLIENTS))
 echo "many-connections: $TOTAL connections over $ROOMS rooms, 1 message per client every 20 s, ${DURATION}s"
