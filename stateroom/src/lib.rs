@@ -40,6 +40,10 @@
 //!
 //! The macro is sugar over [`SimpleStateroomService`], which can also be
 //! implemented by hand and served with [`Server`] or [`run`].
+//!
+//! With the `testing` feature (for example in `[dev-dependencies]`), the
+//! `stateroom::testing` module runs a service in-process with a virtual clock,
+//! through the same decoding, error frames and timer order as the server.
 
 pub use stateroom_core::{
     ClientId, ErrorCode, ErrorFrame, MessageRecipient, SimpleStateroomService, StateroomContext,
