@@ -2,7 +2,7 @@
 //! queued in the client's [`Outbox`] go out, several per flush.
 
 use crate::outbox::Outbox;
-use crate::room::{RoomEvent, close_frame};
+use crate::room::{RoomEvent, close_frame, failed_frame};
 use crate::rooms::Membership;
 use crate::server::Shared;
 use futures_util::stream::{SplitSink, SplitStream};
@@ -86,12 +86,7 @@ pub(crate) async fn run(
         let _ = events.send(RoomEvent::Disconnect { client }).await;
     } else {
         // The room failed between our join and now.
-        let _ = sink
-            .send(Message::Close(Some(close_frame(
-                CloseCode::Error,
-                "the room failed",
-            ))))
-            .await;
+        let _ = sink.send(Message::Close(Some(failed_frame()))).await;
     }
     shared.rooms.leave(&membership);
     debug!("connection closed");
@@ -116,7 +111,7 @@ async fn read_loop(
             Err(error) => return refusal(error),
         };
         if membership.events.send(event).await.is_err() {
-            return ReadEnd::Refuse(close_frame(CloseCode::Error, "the room failed"));
+            return ReadEnd::Refuse(failed_frame());
         }
     }
     ReadEnd::Gone

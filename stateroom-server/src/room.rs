@@ -76,6 +76,8 @@ struct Room<S> {
     core: RoomCore<S, Arc<Outbox>>,
     /// Room time zero: timer deadlines are offsets from it.
     epoch: Instant,
+    /// The server is stopping: free the room as soon as it is empty.
+    shutting_down: bool,
     shared: Arc<Shared>,
 }
 
@@ -115,6 +117,7 @@ async fn run<S: SimpleStateroomService>(
         generation,
         core,
         epoch,
+        shutting_down: false,
         shared,
     };
     match room.event_loop(&mut events).await {
@@ -124,7 +127,7 @@ async fn run<S: SimpleStateroomService>(
 }
 
 /// The frame a failed room's clients get.
-fn failed_frame() -> CloseFrame {
+pub(crate) fn failed_frame() -> CloseFrame {
     close_frame(CloseCode::Error, "the room failed")
 }
 
@@ -155,23 +158,22 @@ impl<S: SimpleStateroomService> Room<S> {
         heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let silent = close_frame(CloseCode::Away, "heartbeat timeout");
         let mut empty_since = Some(Instant::now());
-        let mut shutting_down = false;
         loop {
             let timer = self
                 .core
                 .next_deadline()
                 .map(|deadline| self.epoch + deadline);
-            let free_at =
-                empty_since.map(|since| if shutting_down { since } else { since + grace });
+            let free_at = empty_since.map(|since| {
+                if self.shutting_down {
+                    since
+                } else {
+                    since + grace
+                }
+            });
             tokio::select! {
                 event = events.recv() => {
                     let Some(event) = event else { return Ok(()) };
-                    if let RoomEvent::Shutdown = event {
-                        shutting_down = true;
-                        self.core.close_all(&close_frame(CloseCode::Away, "server shutting down"));
-                    } else {
-                        self.handle(event)?;
-                    }
+                    self.handle(event)?;
                 }
                 () = sleep_until(timer.unwrap_or_else(Instant::now)), if timer.is_some() => {
                     self.core.fire_due(self.now(), &mut |_, _| {})?;
@@ -209,7 +211,12 @@ impl<S: SimpleStateroomService> Room<S> {
                 self.core.close(client, frame);
                 Ok(())
             }
-            RoomEvent::Shutdown => Ok(()),
+            RoomEvent::Shutdown => {
+                self.shutting_down = true;
+                self.core
+                    .close_all(&close_frame(CloseCode::Away, "server shutting down"));
+                Ok(())
+            }
         }
     }
 

@@ -54,14 +54,6 @@ impl ServerHandle {
     }
 }
 
-impl std::fmt::Debug for Shared {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shared")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
-    }
-}
-
 impl Server {
     /// Binds the listener and starts serving `S` in the background on the current
     /// tokio runtime.
