@@ -1,9 +1,10 @@
-use crate::{MessageRecipient, TimerKey};
+use crate::{ClientData, ClientId, ErrorFrame, MessageRecipient, TimerKey};
 use serde::Serialize;
+use std::any::Any;
 use std::time::Duration;
 
 /// What a service can do to the world around it: send messages to the clients of
-/// its room and schedule timers.
+/// its room, know who they are, close them, and schedule timers.
 ///
 /// The runtime passes a context to every hook of a
 /// [`SimpleStateroomService`](crate::SimpleStateroomService). Every method is
@@ -18,7 +19,74 @@ use std::time::Duration;
 /// key. Timers fire in deadline order (ties in the order they were set), die
 /// with their room, and cost the room one runtime timer however many are
 /// pending.
+/// # Clients
+///
+/// [`clients`](Self::clients) lists the room's clients: connected ones and,
+/// for a service with reconnection enabled, those whose connection dropped
+/// and whose seat is held for them ([`is_connected`](Self::is_connected) tells
+/// them apart). What the `join` hook attached to a client is read with
+/// [`client_data`](Self::client_data). [`close`](Self::close) removes a
+/// client (a kick).
 pub trait StateroomContext {
+    /// The id of the room this context belongs to.
+    fn room_id(&self) -> &str;
+
+    /// The room's clients, in id order: connected ones, and those whose seat
+    /// is held while they reconnect.
+    fn clients(&self) -> Vec<ClientId>;
+
+    /// Whether `client` is in the room with an open connection (`false` for
+    /// a client that left, and for one whose seat is held while it
+    /// reconnects).
+    fn is_connected(&self, client: ClientId) -> bool;
+
+    /// What the `join` hook attached to `client`, type-erased; `None` if the
+    /// client is not in the room. [`client_data`](Self::client_data) is the
+    /// typed way in.
+    fn client_data_any(&self, client: ClientId) -> Option<&ClientData>;
+
+    /// What the `join` hook attached to `client`, if the client is in the
+    /// room and the data is a `T`. Asking for another type than the one the
+    /// hook attached is a bug in the service: the server logs it (the test
+    /// kit fails the test) and this returns `None`.
+    fn client_data<T: Any>(&self, client: ClientId) -> Option<&T> {
+        let data = self.client_data_any(client)?;
+        let value = data.downcast_ref::<T>();
+        if value.is_none() {
+            self.report_bug(&format!(
+                "client {client}'s data is a `{}`, not the `{}` asked for",
+                data.type_name(),
+                std::any::type_name::<T>()
+            ));
+        }
+        value
+    }
+
+    /// Closes `client`'s connection with `code` and `reason` after every
+    /// frame already sent to it, and removes it from the room: its
+    /// `disconnect` runs once, right after the current hook. Its seat is not
+    /// held for a reconnection.
+    ///
+    /// `code` must be 1000, 1008 or 3000–4999 (an application's own); any
+    /// other becomes 1008. `reason` is cut to 123 bytes.
+    fn close(&self, client: ClientId, code: u16, reason: &str);
+
+    /// Sends `client` an [`ErrorFrame`] with the application's own `code`:
+    /// `{"error":{"code":"not_your_turn","message":"…"}}`, the same shape as
+    /// the runtime's own error frames, so a client handles one error shape.
+    fn send_error(&self, client: ClientId, code: &str, message: &str) {
+        self.send_message(client, &ErrorFrame::new(code, message).to_json());
+    }
+
+    /// Reports a bug in the service that the runtime cannot turn into an
+    /// error value (a message that cannot be serialised, a timer key of the
+    /// wrong type, client data asked for under the wrong type). The server
+    /// logs it; the test kit fails the test with `message`.
+    #[doc(hidden)]
+    fn report_bug(&self, message: &str) {
+        eprintln!("stateroom: {message}");
+    }
+
     /// Sends a text frame to `recipient`.
     ///
     /// A broadcast shares one copy of `message` among all recipients.
@@ -56,7 +124,7 @@ pub trait StateroomContext {
     fn set_timeout<K: Serialize + ?Sized>(&self, key: &K, after: Duration) {
         match TimerKey::new(key) {
             Ok(key) => self.schedule(key, after, None),
-            Err(error) => report_serialize_error(&error),
+            Err(error) => self.report_bug(&unserialisable("timer key", &error)),
         }
     }
 
@@ -65,7 +133,7 @@ pub trait StateroomContext {
     fn set_interval<K: Serialize + ?Sized>(&self, key: &K, period: Duration) {
         match TimerKey::new(key) {
             Ok(key) => self.schedule(key, period, Some(period)),
-            Err(error) => report_serialize_error(&error),
+            Err(error) => self.report_bug(&unserialisable("timer key", &error)),
         }
     }
 
@@ -85,14 +153,14 @@ pub trait StateroomContext {
     fn send<T: Serialize + ?Sized>(&self, recipient: impl Into<MessageRecipient>, message: &T) {
         match serde_json::to_string(message) {
             Ok(text) => self.send_message(recipient, &text),
-            Err(error) => report_serialize_error(&error),
+            Err(error) => self.report_bug(&unserialisable("message", &error)),
         }
     }
 }
 
+/// The bug report for a value that cannot be serialised as JSON.
 #[cold]
-fn report_serialize_error(error: &serde_json::Error) {
-    // The core crate has no logger; the server's context overrides `send` and
-    // logs through `tracing`. Other contexts (tests) see it on stderr.
-    eprintln!("stateroom: could not serialise a message or timer key: {error}");
+#[must_use]
+pub fn unserialisable(what: &str, error: &serde_json::Error) -> String {
+    format!("could not serialise a {what} as JSON ({error}); nothing was sent or scheduled")
 }

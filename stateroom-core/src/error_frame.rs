@@ -1,8 +1,19 @@
 use serde::{Deserialize, Serialize};
+use std::fmt;
 
-/// What went wrong with a frame a client sent; the `code` of an [`ErrorFrame`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// What went wrong; the `code` of an [`ErrorFrame`]. On the wire it is a
+/// snake_case string: the framework's own codes below, or an application's
+/// own ([`ErrorCode::App`]).
+///
+/// ```
+/// use stateroom_core::ErrorCode;
+///
+/// assert_eq!(ErrorCode::from("invalid_json"), ErrorCode::InvalidJson);
+/// assert_eq!(ErrorCode::from("not_your_turn"), ErrorCode::App("not_your_turn".into()));
+/// assert_eq!(ErrorCode::InvalidMessage.as_str(), "invalid_message");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
 #[non_exhaustive]
 pub enum ErrorCode {
     /// The text frame is not JSON (a syntax error, or it ended early).
@@ -13,11 +24,64 @@ pub enum ErrorCode {
     /// The room does not accept this kind of frame (binary where it expects
     /// JSON text, or text where it only takes binary).
     UnsupportedFrame,
+    /// A code of the application's own, sent with
+    /// [`StateroomContext::send_error`](crate::StateroomContext::send_error).
+    App(String),
 }
 
-/// The JSON error frame the runtime sends to a client whose frame a room could
-/// not accept. Only that client receives it; the room's state is unchanged and
-/// the connection stays open.
+impl ErrorCode {
+    /// The code as it appears on the wire.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        match self {
+            ErrorCode::InvalidJson => "invalid_json",
+            ErrorCode::InvalidMessage => "invalid_message",
+            ErrorCode::UnsupportedFrame => "unsupported_frame",
+            ErrorCode::App(code) => code,
+        }
+    }
+}
+
+impl From<&str> for ErrorCode {
+    fn from(code: &str) -> Self {
+        match code {
+            "invalid_json" => ErrorCode::InvalidJson,
+            "invalid_message" => ErrorCode::InvalidMessage,
+            "unsupported_frame" => ErrorCode::UnsupportedFrame,
+            other => ErrorCode::App(other.to_owned()),
+        }
+    }
+}
+
+impl From<String> for ErrorCode {
+    fn from(code: String) -> Self {
+        match ErrorCode::from(code.as_str()) {
+            ErrorCode::App(_) => ErrorCode::App(code),
+            known => known,
+        }
+    }
+}
+
+impl From<ErrorCode> for String {
+    fn from(code: ErrorCode) -> Self {
+        match code {
+            ErrorCode::App(code) => code,
+            known => known.as_str().to_owned(),
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The one error shape a client receives: the runtime sends it when a room
+/// could not accept a client's frame (only that client receives it; the
+/// room's state is unchanged and the connection stays open), and a service
+/// sends it with its own codes through
+/// [`StateroomContext::send_error`](crate::StateroomContext::send_error).
 ///
 /// On the wire it is one text frame:
 ///
@@ -48,9 +112,9 @@ struct Envelope<T> {
 
 impl ErrorFrame {
     /// An error frame with this code and explanation.
-    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+    pub fn new(code: impl Into<ErrorCode>, message: impl Into<String>) -> Self {
         ErrorFrame {
-            code,
+            code: code.into(),
             message: message.into(),
         }
     }

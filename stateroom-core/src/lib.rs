@@ -12,13 +12,21 @@
 mod client_id;
 mod context;
 mod error_frame;
+mod join;
 mod recipient;
 mod service;
+mod session;
 mod timer_key;
 
 pub use client_id::ClientId;
 pub use context::StateroomContext;
+#[doc(hidden)]
+pub use context::unserialisable;
 pub use error_frame::{ErrorCode, ErrorFrame};
+/// The `http` crate, whose `HeaderMap` [`JoinRequest::headers`] returns.
+pub use http;
+pub use join::{ClientData, JoinRequest, Reject};
 pub use recipient::MessageRecipient;
 pub use service::SimpleStateroomService;
+pub use session::{ResumeRefused, SessionFrame};
 pub use timer_key::TimerKey;

@@ -1,4 +1,5 @@
-use crate::{ClientId, StateroomContext, TimerKey};
+use crate::{ClientData, ClientId, JoinRequest, Reject, StateroomContext, TimerKey};
+use std::time::Duration;
 
 /// A stateful WebSocket service: one instance per room.
 ///
@@ -25,8 +26,30 @@ use crate::{ClientId, StateroomContext, TimerKey};
 /// }
 /// ```
 pub trait SimpleStateroomService: Send + Sized + 'static {
+    /// How long a client whose connection dropped keeps its seat (its
+    /// `ClientId`, its data, the frames sent to it meanwhile) for a resume;
+    /// `None`, the default, turns reconnection off. The server's
+    /// `reconnect_window` option overrides it. See `docs/protocol.md`.
+    const RECONNECT_WINDOW: Option<Duration> = None;
+
     /// Builds the room's state when its first client joins.
     fn new(room_id: &str, context: &impl StateroomContext) -> Self;
+
+    /// Decides whether a client may join, before the WebSocket upgrade (a
+    /// rejection answers the HTTP request with its status and body, opens no
+    /// socket and runs no other hook). An accepted join attaches data to the
+    /// client, read later with
+    /// [`StateroomContext::client_data`]. Runs for every connection,
+    /// resumes included (a resumed client keeps its first data). Accepts
+    /// everyone by default.
+    fn join(
+        &self,
+        request: &JoinRequest,
+        context: &impl StateroomContext,
+    ) -> Result<ClientData, Reject> {
+        let _ = (request, context);
+        Ok(ClientData::none())
+    }
 
     /// A client has joined the room.
     fn connect(&mut self, client: ClientId, context: &impl StateroomContext) {
@@ -34,9 +57,17 @@ pub trait SimpleStateroomService: Send + Sized + 'static {
     }
 
     /// A client has left the room: it closed the connection, the connection
-    /// dropped, or the server removed it. Messages sent to it from now on are
-    /// discarded.
+    /// dropped (and, with reconnection on, it did not come back in time), or
+    /// the server removed it. Runs exactly once per client. Messages sent to
+    /// it from now on are discarded.
     fn disconnect(&mut self, client: ClientId, context: &impl StateroomContext) {
+        let _ = (client, context);
+    }
+
+    /// A client whose connection dropped came back within the reconnection
+    /// window, with the same `ClientId`; the frames it missed have already
+    /// been sent again.
+    fn reconnect(&mut self, client: ClientId, context: &impl StateroomContext) {
         let _ = (client, context);
     }
 

@@ -11,15 +11,29 @@ pub(crate) fn expand(args: &Args, service: &Service) -> TokenStream {
     let item = &service.item;
     let self_ty = service.self_ty();
     let new = expand_new(service);
-    let forwarded = [HookKind::Connect, HookKind::Disconnect, HookKind::Timer]
-        .into_iter()
-        .filter_map(|kind| service.hook(kind))
-        .map(|hook| expand_forward(self_ty, hook));
+    let forwarded = [
+        HookKind::Connect,
+        HookKind::Reconnect,
+        HookKind::Disconnect,
+        HookKind::Timer,
+    ]
+    .into_iter()
+    .filter_map(|kind| service.hook(kind))
+    .map(|hook| expand_forward(self_ty, hook));
     let message = expand_message(service);
     let binary = expand_binary(service);
     let alarm = service
         .hook(HookKind::Alarm)
         .map(|hook| expand_alarm(self_ty, hook));
+    let join = service
+        .hook(HookKind::Join)
+        .map(|hook| expand_join(self_ty, hook));
+    let reconnect = args.reconnect_ms.map(|ms| {
+        quote! {
+            const RECONNECT_WINDOW: ::core::option::Option<::core::time::Duration> =
+                ::core::option::Option::Some(::core::time::Duration::from_millis(#ms));
+        }
+    });
     let main = (!args.no_main).then(|| {
         quote! {
             /// Serves this service: flags and environment variables as in
@@ -36,7 +50,9 @@ pub(crate) fn expand(args: &Args, service: &Service) -> TokenStream {
             #[automatically_derived]
             #[allow(unused_variables, clippy::unused_unit)]
             impl ::stateroom::SimpleStateroomService for #self_ty {
+                #reconnect
                 #new
+                #join
                 #(#forwarded)*
                 #message
                 #binary
@@ -50,6 +66,58 @@ pub(crate) fn expand(args: &Args, service: &Service) -> TokenStream {
 
 fn ctx_arg(hook: &Hook) -> Option<TokenStream> {
     hook.takes_ctx().then(|| quote!(__stateroom_ctx))
+}
+
+/// The client argument, converted to the user's parameter type through a
+/// helper spanned on that type: "`u32` cannot be a hook's client parameter"
+/// lands on `u32` in their signature.
+fn client_arg(hook: &Hook) -> TokenStream {
+    match &hook.client_ty {
+        Some(ty) => quote_spanned! {ty.span()=>
+            ::stateroom::__private::client_param::<#ty>(__stateroom_client)
+        },
+        None => quote!(__stateroom_client),
+    }
+}
+
+/// What to do with a frame the room could not accept (its error frame
+/// already sent, bound to `__stateroom_error`): call the `invalid` hook if
+/// the service has one.
+fn invalid_call(service: &Service) -> TokenStream {
+    let self_ty = service.self_ty();
+    match service.hook(HookKind::Invalid) {
+        Some(hook) => {
+            let ident = &hook.ident;
+            let client = client_arg(hook);
+            let ctx = ctx_arg(hook);
+            quote!(<#self_ty>::#ident(self, #client, &__stateroom_error, #ctx))
+        }
+        None => quote!(let _ = __stateroom_error;),
+    }
+}
+
+fn expand_join(self_ty: &syn::Type, hook: &Hook) -> TokenStream {
+    let ident = &hook.ident;
+    let ctx = ctx_arg(hook);
+    let call = quote!(<#self_ty>::#ident(self, __stateroom_request, #ctx));
+    // Spanned on the user's return type: "the `join` hook must return
+    // `Result<T, Reject>`" lands on it.
+    let admit = match &hook.output {
+        Some(ty) => quote_spanned! {ty.span()=>
+            let __stateroom_outcome = #call;
+            ::stateroom::__private::admit(__stateroom_outcome)
+        },
+        None => quote!(::stateroom::__private::admit(#call)),
+    };
+    quote! {
+        fn join(
+            &self,
+            __stateroom_request: &::stateroom::JoinRequest,
+            __stateroom_ctx: &impl ::stateroom::StateroomContext,
+        ) -> ::core::result::Result<::stateroom::ClientData, ::stateroom::Reject> {
+            #admit
+        }
+    }
 }
 
 fn expand_new(service: &Service) -> TokenStream {
@@ -81,6 +149,7 @@ fn expand_new(service: &Service) -> TokenStream {
 fn expand_forward(self_ty: &syn::Type, hook: &Hook) -> TokenStream {
     let ident = &hook.ident;
     let ctx = ctx_arg(hook);
+    let client = client_arg(hook);
     match hook.kind {
         HookKind::Timer => quote! {
             fn timer(&mut self, __stateroom_ctx: &impl ::stateroom::StateroomContext) {
@@ -93,7 +162,7 @@ fn expand_forward(self_ty: &syn::Type, hook: &Hook) -> TokenStream {
                 __stateroom_client: ::stateroom::ClientId,
                 __stateroom_ctx: &impl ::stateroom::StateroomContext,
             ) {
-                <#self_ty>::#ident(self, __stateroom_client, #ctx)
+                <#self_ty>::#ident(self, #client, #ctx)
             }
         },
     }
@@ -101,11 +170,14 @@ fn expand_forward(self_ty: &syn::Type, hook: &Hook) -> TokenStream {
 
 fn expand_message(service: &Service) -> TokenStream {
     let self_ty = service.self_ty();
+    let invalid = invalid_call(service);
     let body = match service.hook(HookKind::Message) {
         Some(hook) => {
             let ident = &hook.ident;
             let ctx = ctx_arg(hook);
-            let call = |message: TokenStream| quote!(<#self_ty>::#ident(self, __stateroom_client, #message, #ctx));
+            let client = client_arg(hook);
+            let call =
+                |message: TokenStream| quote!(<#self_ty>::#ident(self, #client, #message, #ctx));
             match &hook.value {
                 Some(ValueParam::Typed(ty)) => {
                     let call = call(quote!(__stateroom_message));
@@ -115,10 +187,9 @@ fn expand_message(service: &Service) -> TokenStream {
                         ::stateroom::__private::decode::<#ty>
                     };
                     quote! {
-                        if let ::core::option::Option::Some(__stateroom_message) =
-                            #decode(__stateroom_text, __stateroom_client, __stateroom_ctx)
-                        {
-                            #call
+                        match #decode(__stateroom_text, __stateroom_client, __stateroom_ctx) {
+                            ::core::result::Result::Ok(__stateroom_message) => #call,
+                            ::core::result::Result::Err(__stateroom_error) => { #invalid }
                         }
                     }
                 }
@@ -131,7 +202,9 @@ fn expand_message(service: &Service) -> TokenStream {
             }
         }
         None => quote! {
-            ::stateroom::__private::unsupported_frame(__stateroom_ctx, __stateroom_client, "text")
+            let __stateroom_error =
+                ::stateroom::__private::unsupported_frame(__stateroom_ctx, __stateroom_client, "text");
+            #invalid
         },
     };
     quote! {
@@ -148,20 +221,24 @@ fn expand_message(service: &Service) -> TokenStream {
 
 fn expand_binary(service: &Service) -> TokenStream {
     let self_ty = service.self_ty();
+    let invalid = invalid_call(service);
     let body = match service.hook(HookKind::Binary) {
         Some(hook) => {
             let ident = &hook.ident;
             let ctx = ctx_arg(hook);
+            let client = client_arg(hook);
             let data = match hook.binary {
                 Some(BinaryParam::Vec) => {
                     quote!(<[::core::primitive::u8]>::to_vec(__stateroom_data))
                 }
                 _ => quote!(__stateroom_data),
             };
-            quote!(<#self_ty>::#ident(self, __stateroom_client, #data, #ctx))
+            quote!(<#self_ty>::#ident(self, #client, #data, #ctx))
         }
         None => quote! {
-            ::stateroom::__private::unsupported_frame(__stateroom_ctx, __stateroom_client, "binary")
+            let __stateroom_error =
+                ::stateroom::__private::unsupported_frame(__stateroom_ctx, __stateroom_client, "binary");
+            #invalid
         },
     };
     quote! {
@@ -200,7 +277,9 @@ fn expand_alarm(self_ty: &syn::Type, hook: &Hook) -> TokenStream {
             };
             let decode = quote_spanned! {span=> ::stateroom::__private::decode_key::<#ty> };
             quote! {
-                if let ::core::option::Option::Some(__stateroom_decoded) = #decode(__stateroom_key) {
+                if let ::core::option::Option::Some(__stateroom_decoded) =
+                    #decode(__stateroom_key, __stateroom_ctx)
+                {
                     #call
                 }
             }

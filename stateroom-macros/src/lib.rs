@@ -29,20 +29,20 @@ fn service_impl(
     args: proc_macro2::TokenStream,
     item: proc_macro2::TokenStream,
 ) -> proc_macro2::TokenStream {
-    let args = args::parse(args);
+    let (args, args_error) = args::parse(args);
     let service = parse::parse(item.clone()).and_then(|service| {
         validate::validate(&service)?;
         Ok(service)
     });
-    let emit_main = args.as_ref().map_or(true, |args| !args.no_main);
-    let output = match (args, service) {
-        (Ok(args), Ok(service)) => expand::expand(&args, &service),
+    let emit_main = !args.no_main;
+    let output = match (args_error, service) {
+        (None, Ok(service)) => expand::expand(&args, &service),
         // A bad argument and a bad impl are independent: report both.
-        (Err(mut error), Err(more)) => {
+        (Some(mut error), Err(more)) => {
             error.combine(more);
             fallback::fallback(item, &error, emit_main)
         }
-        (Err(error), Ok(_)) | (Ok(_), Err(error)) => fallback::fallback(item, &error, emit_main),
+        (Some(error), Ok(_)) | (None, Err(error)) => fallback::fallback(item, &error, emit_main),
     };
     if std::env::var_os("STATEROOM_MACROS_DEBUG").is_some_and(|v| v == "1") {
         eprintln!("{output}");

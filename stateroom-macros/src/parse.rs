@@ -12,21 +12,27 @@ use syn::{FnArg, ImplItem, ImplItemFn, Item, ItemImpl, Pat, Receiver, Signature,
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum HookKind {
     New,
+    Join,
     Connect,
+    Reconnect,
     Disconnect,
     Message,
     Binary,
+    Invalid,
     Timer,
     Alarm,
 }
 
 impl HookKind {
-    pub(crate) const ALL: [HookKind; 7] = [
+    pub(crate) const ALL: [HookKind; 10] = [
         HookKind::New,
+        HookKind::Join,
         HookKind::Connect,
+        HookKind::Reconnect,
         HookKind::Disconnect,
         HookKind::Message,
         HookKind::Binary,
+        HookKind::Invalid,
         HookKind::Timer,
         HookKind::Alarm,
     ];
@@ -34,13 +40,29 @@ impl HookKind {
     pub(crate) fn name(self) -> &'static str {
         match self {
             HookKind::New => "new",
+            HookKind::Join => "join",
             HookKind::Connect => "connect",
+            HookKind::Reconnect => "reconnect",
             HookKind::Disconnect => "disconnect",
             HookKind::Message => "message",
             HookKind::Binary => "binary",
+            HookKind::Invalid => "invalid",
             HookKind::Timer => "timer",
             HookKind::Alarm => "alarm",
         }
+    }
+
+    /// Whether the hook's first parameter (after `self`) is the client.
+    fn takes_client(self) -> bool {
+        matches!(
+            self,
+            HookKind::Connect
+                | HookKind::Reconnect
+                | HookKind::Disconnect
+                | HookKind::Message
+                | HookKind::Binary
+                | HookKind::Invalid
+        )
     }
 
     fn from_name(name: &str) -> Option<Self> {
@@ -53,8 +75,17 @@ impl HookKind {
             HookKind::New => {
                 "`fn new() -> Self`, `fn new(room_id: &str) -> Self` or `fn new(room_id: &str, ctx: &impl StateroomContext) -> Self`"
             }
+            HookKind::Join => {
+                "`fn join(&self, request: &JoinRequest) -> Result<T, Reject>` or `fn join(&self, request: &JoinRequest, ctx: &impl StateroomContext) -> Result<T, Reject>`, where `T` is the client's data (`()` for none)"
+            }
             HookKind::Connect => {
                 "`fn connect(&mut self, client: ClientId)` or `fn connect(&mut self, client: ClientId, ctx: &impl StateroomContext)`"
+            }
+            HookKind::Reconnect => {
+                "`fn reconnect(&mut self, client: ClientId)` or `fn reconnect(&mut self, client: ClientId, ctx: &impl StateroomContext)`"
+            }
+            HookKind::Invalid => {
+                "`fn invalid(&mut self, client: ClientId, error: &ErrorFrame)` or `fn invalid(&mut self, client: ClientId, error: &ErrorFrame, ctx: &impl StateroomContext)`"
             }
             HookKind::Disconnect => {
                 "`fn disconnect(&mut self, client: ClientId)` or `fn disconnect(&mut self, client: ClientId, ctx: &impl StateroomContext)`"
@@ -79,8 +110,9 @@ impl HookKind {
     fn arity(self) -> (usize, usize) {
         match self {
             HookKind::New => (0, 2),
-            HookKind::Connect | HookKind::Disconnect => (1, 2),
-            HookKind::Message | HookKind::Binary => (2, 3),
+            HookKind::Join => (1, 2),
+            HookKind::Connect | HookKind::Reconnect | HookKind::Disconnect => (1, 2),
+            HookKind::Message | HookKind::Binary | HookKind::Invalid => (2, 3),
             HookKind::Timer => (0, 1),
             HookKind::Alarm => (1, 2),
         }
@@ -121,6 +153,10 @@ pub(crate) struct Hook {
     pub(crate) value: Option<ValueParam>,
     /// Set for `binary`.
     pub(crate) binary: Option<BinaryParam>,
+    /// The user's type of the client parameter, for hooks that take one.
+    pub(crate) client_ty: Option<Box<Type>>,
+    /// The user's return type (`join`), for a spanned type check.
+    pub(crate) output: Option<Box<Type>>,
 }
 
 impl Hook {
@@ -272,16 +308,16 @@ fn generic_args_span(ty: &Type) -> Option<Span> {
         .map(Spanned::span)
 }
 
-/// A method that takes `&mut self` or names `StateroomContext` among its
-/// parameters is meant as a hook; a misspelt name on it is worth an error.
+/// A method that takes `&mut self` or names `StateroomContext` or
+/// `JoinRequest` among its parameters is meant as a hook; a misspelt name on
+/// it is worth an error.
 fn looks_like_hook(sig: &Signature) -> bool {
     sig.inputs.iter().any(|input| match input {
         FnArg::Receiver(receiver) => receiver.mutability.is_some() && receiver.reference.is_some(),
-        FnArg::Typed(typed) => typed
-            .ty
-            .to_token_stream()
-            .to_string()
-            .contains("StateroomContext"),
+        FnArg::Typed(typed) => {
+            let ty = typed.ty.to_token_stream().to_string();
+            ty.contains("StateroomContext") || ty.contains("JoinRequest")
+        }
     })
 }
 
@@ -334,7 +370,29 @@ fn parse_hook(kind: HookKind, function: &ImplItemFn) -> syn::Result<Hook> {
         })
         .collect();
     let (min, max) = kind.arity();
-    if params.len() < min || params.len() > max {
+    let missing_client = kind.takes_client()
+        && params.len() < max
+        && !params
+            .first()
+            .is_some_and(|param| is_path(&param.ty, "ClientId"))
+        && (params.len() < min || params.last().is_some_and(|param| is_impl_trait(&param.ty)));
+    if let Some(ctx) = params.get(min).filter(|_| params.len() == max)
+        && is_dyn(&ctx.ty)
+    {
+        errors.push(syn::Error::new_spanned(
+            &ctx.ty,
+            "the context is taken as `ctx: &impl StateroomContext`, not as a trait object: `StateroomContext` has generic methods (`send`, `set_timeout`), so it cannot be `dyn`; write `&impl StateroomContext`",
+        ));
+    }
+    if missing_client {
+        errors.push(syn::Error::new(
+            sig.paren_token.span.join(),
+            format!(
+                "the `{name}` hook is missing its client parameter: `client: ClientId` comes first after `&mut self`; it takes {}",
+                kind.signatures()
+            ),
+        ));
+    } else if params.len() < min || params.len() > max {
         let span = params
             .get(max)
             .map(|extra| extra.span())
@@ -360,6 +418,20 @@ fn parse_hook(kind: HookKind, function: &ImplItemFn) -> syn::Result<Hook> {
             "the `new` hook builds the room's state: it must return `Self`",
         ));
     }
+    let output = match &sig.output {
+        syn::ReturnType::Type(_, ty) if kind == HookKind::Join => Some(ty.clone()),
+        syn::ReturnType::Default if kind == HookKind::Join => {
+            errors.push(syn::Error::new_spanned(
+                &sig.ident,
+                "the `join` hook decides who may join: it must return `Result<T, Reject>`, `Ok(data)` to accept (`Ok(())` for no data) or `Err(Reject::unauthorized(\"…\"))` to refuse",
+            ));
+            None
+        }
+        _ => None,
+    };
+    let client_ty = (kind.takes_client() && !missing_client)
+        .then(|| params.first().map(|param| param.ty.clone()))
+        .flatten();
 
     let value_at = match kind {
         HookKind::Message => Some(1),
@@ -369,6 +441,7 @@ fn parse_hook(kind: HookKind, function: &ImplItemFn) -> syn::Result<Hook> {
     let value_input = value_at.and_then(|at| params.get(at));
     if let Some(param) = value_input
         && is_impl_trait(&param.ty)
+        && !missing_client
     {
         let what = if kind == HookKind::Alarm {
             "the timer's key"
@@ -403,6 +476,8 @@ fn parse_hook(kind: HookKind, function: &ImplItemFn) -> syn::Result<Hook> {
         inputs: params.len(),
         value,
         binary,
+        client_ty,
+        output,
     })
 }
 
@@ -415,9 +490,23 @@ fn check_receiver(
     let name = kind.name();
     match (kind, receiver) {
         (HookKind::New, None) => {}
+        (HookKind::Join, Some(receiver))
+            if receiver.reference.is_some()
+                && receiver.mutability.is_none()
+                && receiver.colon_token.is_none() => {}
+        (HookKind::Join, Some(receiver)) if receiver.mutability.is_some() => {
+            errors.push(syn::Error::new_spanned(
+                receiver,
+                "the `join` hook takes `&self`, not `&mut self`: it only decides, before the client is in the room; change the state in `connect`",
+            ));
+        }
         (HookKind::New, Some(receiver)) => errors.push(syn::Error::new_spanned(
             receiver,
             "the `new` hook builds the room's state, so it takes no `self`: write `fn new(room_id: &str, ctx: &impl StateroomContext) -> Self`",
+        )),
+        (HookKind::Join, _) => errors.push(syn::Error::new(
+            receiver.map_or_else(|| sig.paren_token.span.join(), Spanned::span),
+            format!("the `join` hook must take `&self` first: {}", kind.signatures()),
         )),
         (_, None) => errors.push(syn::Error::new(
             sig.paren_token.span.join(),
@@ -437,6 +526,15 @@ fn check_receiver(
                 ));
             }
         }
+    }
+}
+
+/// `&dyn Trait` or `dyn Trait`.
+fn is_dyn(ty: &Type) -> bool {
+    match ty {
+        Type::TraitObject(_) => true,
+        Type::Reference(reference) => matches!(&*reference.elem, Type::TraitObject(_)),
+        _ => false,
     }
 }
 
@@ -595,6 +693,41 @@ mod tests {
     }
 
     #[test]
+    fn names_the_missing_client_and_the_dyn_context() {
+        let error = error_of(quote! {
+            impl Chat { fn message(&mut self, msg: ChatIn, ctx: &impl StateroomContext) {} }
+        });
+        assert!(error.contains("missing its client parameter"), "{error}");
+        assert!(!error.contains("before the context"), "{error}");
+        let error = error_of(quote! {
+            impl Chat { fn connect(&mut self, client: ClientId, ctx: &dyn StateroomContext) {} }
+        });
+        assert!(error.contains("cannot be `dyn`"), "{error}");
+    }
+
+    #[test]
+    fn join_takes_shared_self_and_returns_a_verdict() {
+        let service = parse(quote! {
+            impl Chat {
+                fn join(&self, request: &JoinRequest) -> Result<User, Reject> { todo!() }
+                fn invalid(&mut self, client: ClientId, error: &ErrorFrame) {}
+                fn reconnect(&mut self, client: ClientId, ctx: &impl StateroomContext) {}
+            }
+        })
+        .unwrap();
+        let join = service.hook(HookKind::Join).unwrap();
+        assert!(join.output.is_some() && !join.takes_ctx());
+        assert!(service.hook(HookKind::Invalid).unwrap().client_ty.is_some());
+        assert!(service.hook(HookKind::Reconnect).unwrap().takes_ctx());
+        let error = error_of(quote! {
+            impl Chat { fn join(&mut self, request: &JoinRequest) -> Result<(), Reject> { todo!() } }
+        });
+        assert!(error.contains("takes `&self`, not `&mut self`"), "{error}");
+        let error = error_of(quote!(impl Chat { fn join(&self, request: &JoinRequest) {} }));
+        assert!(error.contains("must return `Result<T, Reject>`"), "{error}");
+    }
+
+    #[test]
     fn leaves_helpers_alone() {
         let service = parse(quote! {
             impl Chat {
@@ -626,8 +759,10 @@ mod tests {
         );
         assert!(error_of(quote!(impl Chat<'_> {})).contains("cannot borrow"));
         let error = error_of(quote!(impl Chat { fn connect(&mut self) {} }));
+        assert!(error.contains("missing its client parameter"), "{error}");
+        let error = error_of(quote!(impl Chat { fn timer(&mut self, a: u8, b: u8) {} }));
         assert!(
-            error.contains("found 0 parameters besides `self`"),
+            error.contains("found 2 parameters besides `self`"),
             "{error}"
         );
         let error = error_of(quote!(impl Chat { fn timer(self) {} }));

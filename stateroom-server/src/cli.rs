@@ -10,7 +10,10 @@ use std::time::Duration;
 ///
 /// `--help` on any Stateroom binary lists them with their defaults.
 #[derive(Debug, Clone, Parser)]
-#[command(about = "A Stateroom WebSocket server: rooms at ws://HOST:PORT/ws/{room_id}")]
+#[command(
+    about = "A Stateroom WebSocket server: rooms at ws://HOST:PORT/ws/{room_id}",
+    long_about = None
+)]
 #[non_exhaustive]
 pub struct ServerArgs {
     /// Address to listen on (0.0.0.0 accepts connections from other machines).
@@ -59,14 +62,31 @@ pub struct ServerArgs {
     /// Most live rooms.
     #[arg(long, env = "STATEROOM_MAX_ROOMS", default_value_t = Limits::default().max_rooms)]
     pub max_rooms: usize,
+    /// Milliseconds a dropped client's seat is held for a resume (0: off;
+    /// default: the service's own setting).
+    #[arg(long, env = "STATEROOM_RECONNECT_WINDOW_MS")]
+    pub reconnect_window_ms: Option<u64>,
+    /// With reconnection on: most frames kept per client for a resume.
+    #[arg(long, env = "STATEROOM_MAX_RESUME_MESSAGES", default_value_t = Limits::default().max_resume_messages)]
+    pub max_resume_messages: usize,
+    /// With reconnection on: most bytes kept per client for a resume.
+    #[arg(long, env = "STATEROOM_MAX_RESUME_BYTES", default_value_t = Limits::default().max_resume_bytes)]
+    pub max_resume_bytes: usize,
+    /// Comma-separated origins whose pages may open sockets
+    /// (https://app.example); others get 403. Default: any origin.
+    #[arg(long, env = "STATEROOM_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
 }
 
 impl From<ServerArgs> for Server {
     fn from(args: ServerArgs) -> Self {
-        let server = match args.worker_threads {
+        let mut server = match args.worker_threads {
             Some(threads) => Server::new().worker_threads(threads),
             None => Server::new(),
         };
+        if let Some(window) = args.reconnect_window_ms {
+            server = server.reconnect_window(Duration::from_millis(window));
+        }
         server
             .host(args.host)
             .port(args.port)
@@ -80,6 +100,8 @@ impl From<ServerArgs> for Server {
             .max_clients_per_room(args.max_clients_per_room)
             .max_connections(args.max_connections)
             .max_rooms(args.max_rooms)
+            .resume_buffer(args.max_resume_messages, args.max_resume_bytes)
+            .allowed_origins(args.allowed_origins)
     }
 }
 

@@ -25,6 +25,12 @@ pub struct Limits {
     /// Most live rooms on the server; a join that would create another gets HTTP
     /// 503. Default: 100,000.
     pub max_rooms: usize,
+    /// With reconnection on: most frames kept per client for a resume (the
+    /// latest ones sent). Default: 256.
+    pub max_resume_messages: usize,
+    /// With reconnection on: most bytes kept per client for a resume.
+    /// Default: 1 MiB.
+    pub max_resume_bytes: usize,
 }
 
 impl Default for Limits {
@@ -37,6 +43,8 @@ impl Default for Limits {
             max_clients_per_room: 10_000,
             max_connections: 50_000,
             max_rooms: 100_000,
+            max_resume_messages: 256,
+            max_resume_bytes: 1024 * 1024,
         }
     }
 }
@@ -70,6 +78,10 @@ pub struct Server {
     pub(crate) heartbeat_timeout: Duration,
     pub(crate) worker_threads: Option<usize>,
     pub(crate) limits: Limits,
+    /// Overrides the service's `RECONNECT_WINDOW` when set (zero: off).
+    pub(crate) reconnect_window: Option<Duration>,
+    /// Origins whose pages may open sockets; empty: any.
+    pub(crate) allowed_origins: Vec<String>,
 }
 
 impl Default for Server {
@@ -83,6 +95,8 @@ impl Default for Server {
             heartbeat_timeout: Duration::from_secs(45),
             worker_threads: None,
             limits: Limits::default(),
+            reconnect_window: None,
+            allowed_origins: Vec::new(),
         }
     }
 }
@@ -140,6 +154,37 @@ impl Server {
     /// [`serve_async`](Self::serve_async), which run on the caller's runtime.)
     pub fn worker_threads(mut self, threads: usize) -> Self {
         self.worker_threads = Some(threads.max(1));
+        self
+    }
+
+    /// How long a client whose connection dropped keeps its seat for a
+    /// resume, overriding the service's own setting
+    /// (`#[stateroom::service(reconnect = "30s")]`); `Duration::ZERO` turns
+    /// reconnection off. See `docs/protocol.md` for the resume protocol.
+    pub fn reconnect_window(mut self, window: Duration) -> Self {
+        self.reconnect_window = Some(window);
+        self
+    }
+
+    /// Only pages from these origins (`https://game.example`, scheme, host and
+    /// port exactly) may open sockets; a browser request from any other
+    /// origin gets 403 before the upgrade. Requests without an `Origin`
+    /// header (not from a browser) are not affected. Empty, the default:
+    /// every origin may connect. Turn it on whenever clients authenticate
+    /// with cookies, so another site's page cannot open a socket as your user.
+    pub fn allowed_origins<I, T>(mut self, origins: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        self.allowed_origins = origins.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// See [`Limits::max_resume_messages`] and [`Limits::max_resume_bytes`].
+    pub fn resume_buffer(mut self, messages: usize, bytes: usize) -> Self {
+        self.limits.max_resume_messages = messages;
+        self.limits.max_resume_bytes = bytes;
         self
     }
 

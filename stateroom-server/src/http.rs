@@ -8,12 +8,16 @@
 //! | `GET /ws/{room_id}` with a bad room id | 400 |
 //! | `GET /ws/{room_id}` without `Upgrade: websocket` | 426 |
 //! | upgrade headers present but `Sec-WebSocket-Key`/`-Version: 13` missing | 400 |
+//! | `Origin` outside the configured allow-list | 403 |
+//! | the service's `join` hook rejects the request | its status (401, 403, …) and body |
 //! | room full, server at its connection or room limit | 503 |
 //! | server shutting down | 503 |
 //! | another method on a known path | 405 |
 //! | any other path | 404 |
 
-use crate::connection;
+use crate::connection::{self, Admitted};
+use crate::resume::ResumeRequest;
+use crate::room::RoomEvent;
 use crate::room_id::validate_room_id;
 use crate::rooms::JoinRefused;
 use crate::server::Shared;
@@ -23,10 +27,12 @@ use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_tungstenite::tungstenite::protocol::WebSocketConfig;
-use stateroom_core::ClientId;
+use stateroom_core::{ClientId, JoinRequest};
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 use tracing::{Instrument, debug, debug_span, warn};
 
 /// Client ids are unique within the process, across servers, and start at 1.
@@ -52,8 +58,13 @@ fn refuse(status: StatusCode, why: impl std::fmt::Display) -> HttpResponse {
     respond(status, "text/plain; charset=utf-8", format!("{why}\n"))
 }
 
+/// How long a join waits for its room's verdict (the room handles events in
+/// order; a room this far behind is overloaded).
+const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
+
 pub(crate) async fn handle(
     shared: Arc<Shared>,
+    peer: SocketAddr,
     mut request: Request<Incoming>,
 ) -> Result<HttpResponse, Infallible> {
     let path = request.uri().path();
@@ -70,7 +81,7 @@ pub(crate) async fn handle(
         }
     } else if let Some(room_id) = path.strip_prefix("/ws/") {
         let room_id = room_id.to_owned();
-        let mut response = upgrade(shared, &mut request, &room_id);
+        let mut response = upgrade(shared, &mut request, &room_id, peer).await;
         if response.status() != StatusCode::SWITCHING_PROTOCOLS
             && response.status() != StatusCode::UPGRADE_REQUIRED
         {
@@ -90,7 +101,28 @@ pub(crate) async fn handle(
     Ok(response)
 }
 
-fn upgrade(shared: Arc<Shared>, request: &mut Request<Incoming>, room_id: &str) -> HttpResponse {
+/// Whether the request's `Origin` (if any) may open a socket. Browsers always
+/// send one; a request without it is not from a browser page, which is what
+/// the list guards against (cross-site WebSocket hijacking).
+fn origin_allowed(allowed: &[String], request: &Request<Incoming>) -> bool {
+    if allowed.is_empty() {
+        return true;
+    }
+    let Some(origin) = request.headers().get(header::ORIGIN) else {
+        return true;
+    };
+    let origin = origin.to_str().unwrap_or_default().trim_end_matches('/');
+    allowed
+        .iter()
+        .any(|allowed| allowed.trim_end_matches('/').eq_ignore_ascii_case(origin))
+}
+
+async fn upgrade(
+    shared: Arc<Shared>,
+    request: &mut Request<Incoming>,
+    room_id: &str,
+    peer: SocketAddr,
+) -> HttpResponse {
     if request.method() != Method::GET {
         return refuse(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -113,6 +145,13 @@ fn upgrade(shared: Arc<Shared>, request: &mut Request<Incoming>, room_id: &str) 
             .headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
         return response;
+    }
+    if !origin_allowed(&shared.config.allowed_origins, request) {
+        debug!(room = room_id, origin = ?request.headers().get(header::ORIGIN), "origin refused");
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "this origin may not open a socket here",
+        );
     }
     let config = WebSocketConfig::default()
         .read_buffer_size(4 * 1024)
@@ -139,16 +178,63 @@ fn upgrade(shared: Arc<Shared>, request: &mut Request<Incoming>, room_id: &str) 
             return response;
         }
     };
-    let client = next_client_id();
+    let join = JoinRequest::new(room_id)
+        .with_path(request.uri().path())
+        .with_headers(request.headers().clone())
+        .with_peer(peer);
+    let join = match request.uri().query() {
+        Some(query) => join.with_query(query),
+        None => join,
+    };
+    let resume = ResumeRequest::from_query(&join);
+    let (reply, verdict) = tokio::sync::oneshot::channel();
+    let ask = async {
+        let join = RoomEvent::Join {
+            request: Box::new(join),
+            reply,
+        };
+        membership.events.send(join).await.ok()?;
+        verdict.await.ok()
+    };
+    let verdict = tokio::time::timeout(JOIN_TIMEOUT, ask).await;
+    let data = match verdict {
+        Ok(Some(Ok(data))) => data,
+        Ok(Some(Err(reject))) => {
+            shared.rooms.leave(&membership);
+            let status = StatusCode::from_u16(reject.status()).unwrap_or(StatusCode::FORBIDDEN);
+            return refuse(status, reject.body());
+        }
+        Ok(None) => {
+            shared.rooms.leave(&membership);
+            return refuse(StatusCode::INTERNAL_SERVER_ERROR, "the room failed");
+        }
+        Err(_) => {
+            shared.rooms.leave(&membership);
+            let mut response = refuse(StatusCode::SERVICE_UNAVAILABLE, "the room is overloaded");
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            return response;
+        }
+    };
+    let conn = next_client_id();
     // Debug level: at the default `info`, per-connection spans would cost every
     // poll of every connection; connection logs carry room and client anyway.
-    let span = debug_span!("connection", room = room_id, %client);
+    let span = debug_span!("connection", room = room_id, %conn);
     tokio::spawn(
         async move {
             match websocket.await {
-                Ok(socket) => connection::run(shared, socket, membership, client).await,
+                Ok(socket) => {
+                    let admitted = Admitted {
+                        membership,
+                        conn,
+                        data,
+                        resume,
+                    };
+                    connection::run(shared, socket, admitted).await;
+                }
                 Err(error) => {
-                    warn!(room = %membership.room_id, %client, %error, "WebSocket upgrade failed");
+                    warn!(room = %membership.room_id, %conn, %error, "WebSocket upgrade failed");
                     shared.rooms.leave(&membership);
                 }
             }

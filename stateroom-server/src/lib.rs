@@ -7,6 +7,8 @@
 //!   `docs/protocol.md`);
 //! - `connection`: one client's socket loop;
 //! - `room`: the task that owns a room's state and serialises its events;
+//! - `room_core`, `members`, `resume`: a room's logic without I/O (its
+//!   service, its clients and their sessions), shared with the test kit;
 //! - `rooms`: the registry that creates, finds and frees rooms;
 //! - [`config`]: the [`Server`] builder and its [`Limits`];
 //! - [`cli`]: the same options as flags and environment variables.
@@ -38,7 +40,9 @@ pub mod config;
 mod connection;
 mod error;
 mod http;
+mod members;
 mod outbox;
+mod resume;
 mod room;
 mod room_core;
 pub mod room_id;

@@ -2,41 +2,65 @@
 //! time: events arrive on one queue and are handled one at a time, in arrival
 //! order, so user code never needs a lock; one sleep serves every timer.
 
+use crate::members::{Outlet, RoomSettings};
 use crate::outbox::{Outbox, Push};
-use crate::room_core::{Outlet, Panicked, RoomCore};
+use crate::resume::{ResumeRequest, ResumeSettings};
+use crate::room_core::{Gone, Panicked, RoomCore};
 use crate::server::Shared;
 use bytes::Bytes;
 use hyper_tungstenite::tungstenite::Message;
 use hyper_tungstenite::tungstenite::protocol::CloseFrame;
 use hyper_tungstenite::tungstenite::protocol::frame::Utf8Bytes;
 use hyper_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use stateroom_core::{ClientId, SimpleStateroomService};
+use stateroom_core::{ClientData, ClientId, JoinRequest, Reject, SimpleStateroomService};
 use std::sync::Arc;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, sleep_until};
 use tracing::{Instrument, debug, error, info, info_span};
 
-/// Something that happened to a room, in the order it happened.
+/// A connection opening for an admitted client.
+pub(crate) struct Arrival {
+    /// The connection's own id: the client's, unless it resumes a session.
+    pub(crate) conn: ClientId,
+    pub(crate) outbox: Arc<Outbox>,
+    /// What the `join` hook attached.
+    pub(crate) data: ClientData,
+    pub(crate) resume: Option<ResumeRequest>,
+    /// Told which client the connection is.
+    pub(crate) reply: oneshot::Sender<ClientId>,
+}
+
+/// Something that happened to a room, in the order it happened. Events from a
+/// connection carry the client and the connection (`conn`): a client that
+/// resumed on a new connection ignores what its old one still says.
 pub(crate) enum RoomEvent {
-    Connect {
-        client: ClientId,
-        outbox: Arc<Outbox>,
+    /// May this request join? (Runs the `join` hook.)
+    Join {
+        request: Box<JoinRequest>,
+        reply: oneshot::Sender<Result<ClientData, Reject>>,
     },
+    Connect(Box<Arrival>),
     Text {
         client: ClientId,
+        conn: ClientId,
         text: Utf8Bytes,
     },
     Binary {
         client: ClientId,
+        conn: ClientId,
         data: Bytes,
     },
-    Disconnect {
+    /// The connection ended.
+    Gone {
         client: ClientId,
+        conn: ClientId,
+        how: Gone,
     },
     /// Close the client's connection with `frame` once everything the room sent
     /// it so far (replies to its earlier messages included) is delivered.
     Close {
         client: ClientId,
+        conn: ClientId,
         frame: CloseFrame,
     },
     /// The server is shutting down: close every client with 1001.
@@ -99,7 +123,8 @@ async fn run<S: SimpleStateroomService>(
     mut events: mpsc::Receiver<RoomEvent>,
 ) {
     let epoch = Instant::now();
-    let core = match RoomCore::<S, Arc<Outbox>>::new(&id, epoch.elapsed()) {
+    let settings = settings::<S>(&shared.config);
+    let core = match RoomCore::<S, Arc<Outbox>>::new(id.clone(), settings, epoch.elapsed()) {
         Ok(core) => core,
         Err(panicked) => {
             error!(
@@ -126,6 +151,21 @@ async fn run<S: SimpleStateroomService>(
     }
 }
 
+/// The room settings a server gives rooms of service `S`.
+fn settings<S: SimpleStateroomService>(config: &crate::Server) -> RoomSettings {
+    let window = config.reconnect_window.or(S::RECONNECT_WINDOW);
+    RoomSettings {
+        resume: window
+            .filter(|window| !window.is_zero())
+            .map(|window| ResumeSettings {
+                window,
+                max_frames: config.limits.max_resume_messages,
+                max_bytes: config.limits.max_resume_bytes,
+            }),
+        strict: false,
+    }
+}
+
 /// The frame a failed room's clients get.
 pub(crate) fn failed_frame() -> CloseFrame {
     close_frame(CloseCode::Error, "the room failed")
@@ -134,9 +174,11 @@ pub(crate) fn failed_frame() -> CloseFrame {
 /// Closes the clients whose joins are still queued for a room that failed.
 fn close_pending(events: &mut mpsc::Receiver<RoomEvent>) {
     events.close();
+    // Dropping a queued join's reply tells its HTTP request the room failed;
+    // a queued connection's outbox is closed with 1011.
     while let Ok(event) = events.try_recv() {
-        if let RoomEvent::Connect { outbox, .. } = event {
-            outbox.close(Some(failed_frame()));
+        if let RoomEvent::Connect(arrival) = event {
+            arrival.outbox.close(Some(failed_frame()));
         }
     }
 }
@@ -200,22 +242,44 @@ impl<S: SimpleStateroomService> Room<S> {
     fn handle(&mut self, event: RoomEvent) -> Result<(), Panicked> {
         let now = self.now();
         match event {
-            RoomEvent::Connect { client, outbox } => {
-                debug!(%client, "client joined");
-                self.core.connect(client, outbox, now)
+            RoomEvent::Join { request, reply } => {
+                let verdict = self.core.admit(&request, now)?;
+                if let Err(reject) = &verdict {
+                    debug!(%reject, "join rejected");
+                }
+                let _ = reply.send(verdict);
+                Ok(())
             }
-            RoomEvent::Text { client, text } => self.core.text(client, &text, now),
-            RoomEvent::Binary { client, data } => self.core.binary(client, &data, now),
-            RoomEvent::Disconnect { client } => self.core.disconnect(client, now),
-            RoomEvent::Close { client, frame } => {
-                self.core.close(client, frame);
+            RoomEvent::Connect(arrival) => {
+                let Arrival {
+                    conn,
+                    outbox,
+                    data,
+                    resume,
+                    reply,
+                } = *arrival;
+                let client = self
+                    .core
+                    .connect(conn, outbox, data, resume.as_ref(), now)?;
+                debug!(%client, %conn, "client joined");
+                let _ = reply.send(client);
+                Ok(())
+            }
+            RoomEvent::Text { client, conn, text } => self.core.text(client, conn, &text, now),
+            RoomEvent::Binary { client, conn, data } => self.core.binary(client, conn, &data, now),
+            RoomEvent::Gone { client, conn, how } => self.core.gone(client, conn, how, now),
+            RoomEvent::Close {
+                client,
+                conn,
+                frame,
+            } => {
+                self.core.close(client, conn, frame);
                 Ok(())
             }
             RoomEvent::Shutdown => {
                 self.shutting_down = true;
                 self.core
-                    .close_all(&close_frame(CloseCode::Away, "server shutting down"));
-                Ok(())
+                    .end(&close_frame(CloseCode::Away, "server shutting down"), now)
             }
         }
     }

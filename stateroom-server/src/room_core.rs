@@ -1,35 +1,26 @@
 //! A room's logic with no I/O and no clock of its own: the service instance,
-//! its clients' outlets and its timers. The server's room task drives it with
-//! real time and sockets; the test kit drives it with a virtual clock and
+//! its clients and its timers. The server's room task drives it with real
+//! time and sockets; the test kit drives it with a virtual clock and
 //! in-memory inboxes, so both run the very same code.
+//!
+//! Every way a client leaves ends in [`RoomCore::remove`], which runs the
+//! service's `disconnect` only for a client still in the room: that is what
+//! makes `disconnect` run exactly once per client.
 
-use crate::timers::{TimerId, Timers};
-use bytes::Bytes;
+use crate::members::{Leave, Members, Outlet, RoomContext, RoomSettings, Slot};
+use crate::resume::{Replay, ResumeRequest, parse_token};
+use crate::timers::TimerId;
 use hyper_tungstenite::tungstenite::Message;
 use hyper_tungstenite::tungstenite::protocol::CloseFrame;
-use hyper_tungstenite::tungstenite::protocol::frame::Utf8Bytes;
-use serde::Serialize;
+use hyper_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use stateroom_core::{
-    ClientId, MessageRecipient, SimpleStateroomService, StateroomContext, TimerKey,
+    ClientData, ClientId, JoinRequest, Reject, ResumeRefused, SessionFrame, SimpleStateroomService,
 };
 use std::any::Any;
-use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
 use std::time::Duration;
-
-/// Where a client's frames go.
-pub(crate) trait Outlet {
-    /// Queues a frame; returns `true` if the client's queue overflowed (the
-    /// outlet then closes and the room removes the client).
-    fn push(&self, frame: Message) -> bool;
-    /// Sends `frame` (or nothing) after what is queued, then nothing more.
-    fn close(&self, frame: Option<CloseFrame>);
-    /// How long since the client last sent anything.
-    fn silent_for(&self) -> Duration {
-        Duration::ZERO
-    }
-}
 
 /// A hook panicked; the room's state can no longer be trusted. Holds the panic.
 pub(crate) struct Panicked(pub(crate) Box<dyn Any + Send>);
@@ -45,116 +36,41 @@ impl Panicked {
     }
 }
 
-/// What the context reaches: everything in the room but the service.
-struct Members<O> {
-    clients: HashMap<ClientId, O>,
-    timers: RefCell<Timers>,
-    /// The room's time (since its start) while a hook runs.
-    now: Cell<Duration>,
-    /// Clients whose queue overflowed during the current hook.
-    overflowed: RefCell<Vec<ClientId>>,
-}
-
-/// The [`StateroomContext`] handed to hooks.
-struct RoomContext<'a, O> {
-    members: &'a Members<O>,
-}
-
-impl<O: Outlet> RoomContext<'_, O> {
-    fn deliver(&self, recipient: MessageRecipient, frame: Message) {
-        let members = self.members;
-        let push = |client: ClientId, outlet: &O, frame: Message| {
-            if outlet.push(frame) {
-                members.overflowed.borrow_mut().push(client);
-            }
-        };
-        match recipient {
-            MessageRecipient::Client(client) => {
-                if let Some(outlet) = members.clients.get(&client) {
-                    push(client, outlet, frame);
-                }
-            }
-            _ => {
-                for (&client, outlet) in &members.clients {
-                    if recipient.includes(client) {
-                        push(client, outlet, frame.clone());
-                    }
-                }
-            }
-        }
-    }
-
-    fn after(&self, delay: Duration) -> Duration {
-        self.members.now.get().saturating_add(delay)
-    }
-}
-
-impl<O: Outlet> StateroomContext for RoomContext<'_, O> {
-    fn send_message(&self, recipient: impl Into<MessageRecipient>, message: &str) {
-        self.deliver(recipient.into(), Message::Text(Utf8Bytes::from(message)));
-    }
-
-    fn send_binary(&self, recipient: impl Into<MessageRecipient>, message: &[u8]) {
-        self.deliver(
-            recipient.into(),
-            Message::Binary(Bytes::copy_from_slice(message)),
-        );
-    }
-
-    fn set_timer(&self, ms_delay: u32) {
-        let deadline = self.after(Duration::from_millis(u64::from(ms_delay)));
-        self.members
-            .timers
-            .borrow_mut()
-            .set(TimerId::Seed, deadline, None);
-    }
-
-    fn schedule(&self, key: TimerKey, after: Duration, every: Option<Duration>) {
-        let deadline = self.after(after);
-        self.members
-            .timers
-            .borrow_mut()
-            .set(TimerId::Named(key), deadline, every);
-    }
-
-    fn cancel(&self, key: &TimerKey) {
-        self.members
-            .timers
-            .borrow_mut()
-            .cancel(&TimerId::Named(key.clone()));
-    }
-
-    fn send<T: Serialize + ?Sized>(&self, recipient: impl Into<MessageRecipient>, message: &T) {
-        // Serialise once, straight into the buffer every recipient shares.
-        match serde_json::to_string(message) {
-            Ok(text) => self.deliver(recipient.into(), Message::Text(Utf8Bytes::from(text))),
-            Err(error) => {
-                tracing::error!(%error, "could not serialise an outbound message; nothing sent");
-            }
-        }
-    }
+/// How a connection ended, as its room is told.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Gone {
+    /// It said goodbye (a close frame) or broke a rule: the session ends.
+    Closed,
+    /// It vanished (TCP dropped, no close frame): with reconnection on, the
+    /// seat is held for the window.
+    Dropped,
 }
 
 /// One room: its service and everything the service can reach.
 pub(crate) struct RoomCore<S, O> {
     service: S,
     members: Members<O>,
+    /// The room is shutting down: no seat is held any more.
+    ending: bool,
 }
 
 impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
     /// Builds the service with `S::new` at room time `now`.
-    pub(crate) fn new(room_id: &str, now: Duration) -> Result<Self, Panicked> {
-        let members = Members {
-            clients: HashMap::new(),
-            timers: RefCell::new(Timers::default()),
-            now: Cell::new(now),
-            overflowed: RefCell::new(Vec::new()),
-        };
+    pub(crate) fn new(
+        room_id: Arc<str>,
+        settings: RoomSettings,
+        now: Duration,
+    ) -> Result<Self, Panicked> {
+        let members = Members::new(room_id, settings, now);
         let service = catch_unwind(AssertUnwindSafe(|| {
-            S::new(room_id, &RoomContext { members: &members })
+            S::new(&members.room_id, &RoomContext { members: &members })
         }))
         .map_err(Panicked)?;
-        Ok(RoomCore { service, members })
+        Ok(RoomCore {
+            service,
+            members,
+            ending: false,
+        })
     }
 
     #[cfg(feature = "testing")]
@@ -167,23 +83,152 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
         &mut self.service
     }
 
+    /// Runs the `join` hook: may this request join, and with what data?
+    pub(crate) fn admit(
+        &self,
+        request: &JoinRequest,
+        now: Duration,
+    ) -> Result<Result<ClientData, Reject>, Panicked> {
+        self.members.now.set(now);
+        let ctx = RoomContext {
+            members: &self.members,
+        };
+        catch_unwind(AssertUnwindSafe(|| self.service.join(request, &ctx))).map_err(Panicked)
+    }
+
+    /// A connection `conn` (its own fresh id) has opened for an admitted
+    /// client: it continues a held session if it presented a good token,
+    /// else it is a new client `conn`. Returns the client it is.
     pub(crate) fn connect(
         &mut self,
-        client: ClientId,
+        conn: ClientId,
         outlet: O,
+        data: ClientData,
+        resume: Option<&ResumeRequest>,
         now: Duration,
-    ) -> Result<(), Panicked> {
-        self.members.clients.insert(client, outlet);
-        self.call(now, |service, ctx| service.connect(client, ctx))
+    ) -> Result<ClientId, Panicked> {
+        let Some(settings) = self.members.settings.resume else {
+            let slot = Slot {
+                link: Some((conn, outlet)),
+                data,
+                replay: None,
+            };
+            self.members.clients.insert(conn, slot);
+            self.call(now, |service, ctx| service.connect(conn, ctx))?;
+            return Ok(conn);
+        };
+        let refused = match resume {
+            Some(resume) => match self.resume(conn, &outlet, resume, now)? {
+                Ok(client) => return Ok(client),
+                Err(refused) => {
+                    tracing::debug!(client = %conn, ?refused, "resume refused; a new client");
+                    Some(refused)
+                }
+            },
+            None => None,
+        };
+        let replay = Replay::new(&settings);
+        let session = SessionFrame {
+            client: conn,
+            token: replay.token(conn),
+            resumed: false,
+            replayed: 0,
+            refused,
+        };
+        send_session(&outlet, &session);
+        let slot = Slot {
+            link: Some((conn, outlet)),
+            data,
+            replay: Some(RefCell::new(replay)),
+        };
+        self.members.clients.insert(conn, slot);
+        self.call(now, |service, ctx| service.connect(conn, ctx))?;
+        Ok(conn)
+    }
+
+    /// Continues the session `resume` names on connection `conn`, or says why not.
+    fn resume(
+        &mut self,
+        conn: ClientId,
+        outlet: &O,
+        resume: &ResumeRequest,
+        now: Duration,
+    ) -> Result<Result<ClientId, ResumeRefused>, Panicked> {
+        let (client, secret) = match parse_token(&resume.token) {
+            Ok(parsed) => parsed,
+            Err(refused) => return Ok(Err(refused)),
+        };
+        let Some(slot) = self.members.clients.get_mut(&client) else {
+            return Ok(Err(ResumeRefused::UnknownToken));
+        };
+        let Some(replay) = &slot.replay else {
+            return Ok(Err(ResumeRefused::UnknownToken));
+        };
+        let resumed = replay.borrow_mut().resume(&secret, resume.ack);
+        let frames = match resumed {
+            Ok(frames) => frames,
+            Err(ResumeRefused::InvalidToken) => return Ok(Err(ResumeRefused::InvalidToken)),
+            Err(refused) => {
+                // The token was good: whoever held the session is back as a
+                // new client, so the old session ends now.
+                self.remove(client, now)?;
+                return Ok(Err(refused));
+            }
+        };
+        if let Some((_, old)) = slot.link.take() {
+            old.close(Some(CloseFrame {
+                code: CloseCode::Normal,
+                reason: "resumed on a new connection".into(),
+            }));
+        }
+        self.members
+            .timers
+            .borrow_mut()
+            .cancel(&TimerId::Expire(client));
+        let token = replay.borrow().token(client);
+        send_session(
+            outlet,
+            &SessionFrame {
+                client,
+                token,
+                resumed: true,
+                replayed: frames.len() as u64,
+                refused: None,
+            },
+        );
+        let mut overflowed = false;
+        for frame in frames {
+            overflowed |= outlet.push(frame);
+        }
+        slot.link = Some((conn, outlet.clone()));
+        if overflowed {
+            self.members
+                .leaving
+                .borrow_mut()
+                .push((client, Leave::Overflowed));
+        }
+        tracing::debug!(%client, "client resumed");
+        self.call(now, |service, ctx| service.reconnect(client, ctx))?;
+        Ok(Ok(client))
+    }
+
+    /// Whether `conn` is `client`'s current connection.
+    fn is_current(&self, client: ClientId, conn: ClientId) -> bool {
+        self.members
+            .clients
+            .get(&client)
+            .and_then(|slot| slot.link.as_ref())
+            .is_some_and(|(current, _)| *current == conn)
     }
 
     pub(crate) fn text(
         &mut self,
         client: ClientId,
+        conn: ClientId,
         text: &str,
         now: Duration,
     ) -> Result<(), Panicked> {
-        if !self.members.clients.contains_key(&client) {
+        if !self.is_current(client, conn) {
             return Ok(());
         }
         self.call(now, |service, ctx| service.message(client, text, ctx))
@@ -192,40 +237,112 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
     pub(crate) fn binary(
         &mut self,
         client: ClientId,
+        conn: ClientId,
         data: &[u8],
         now: Duration,
     ) -> Result<(), Panicked> {
-        if !self.members.clients.contains_key(&client) {
+        if !self.is_current(client, conn) {
             return Ok(());
         }
         self.call(now, |service, ctx| service.binary(client, data, ctx))
     }
 
-    /// Removes a client and runs `disconnect` for it, once.
-    pub(crate) fn disconnect(&mut self, client: ClientId, now: Duration) -> Result<(), Panicked> {
-        if self.members.clients.remove(&client).is_none() {
+    /// Connection `conn` of `client` has ended. A dropped connection keeps its
+    /// seat for the reconnection window (when on); anything else leaves.
+    pub(crate) fn gone(
+        &mut self,
+        client: ClientId,
+        conn: ClientId,
+        how: Gone,
+        now: Duration,
+    ) -> Result<(), Panicked> {
+        if !self.is_current(client, conn) {
             return Ok(());
         }
-        tracing::debug!(%client, "client left");
-        self.call(now, |service, ctx| service.disconnect(client, ctx))
+        match how {
+            Gone::Dropped => self.hold_or_remove(client, now),
+            Gone::Closed => self.remove(client, now),
+        }
     }
 
-    /// Closes one client's outlet with `frame` after what is queued for it.
-    pub(crate) fn close(&self, client: ClientId, frame: CloseFrame) {
-        if let Some(outlet) = self.members.clients.get(&client) {
+    /// Holds `client`'s seat for the reconnection window if it is on (and the
+    /// room is not ending); removes the client otherwise.
+    fn hold_or_remove(&mut self, client: ClientId, now: Duration) -> Result<(), Panicked> {
+        let window = self.members.settings.resume.map(|settings| settings.window);
+        match (window, self.members.clients.get_mut(&client)) {
+            (Some(window), Some(slot)) if !self.ending => {
+                slot.link = None;
+                if let Some(replay) = &slot.replay {
+                    replay.borrow_mut().hold();
+                }
+                tracing::debug!(%client, "connection dropped; seat held for a resume");
+                self.members.timers.borrow_mut().set(
+                    TimerId::Expire(client),
+                    now.saturating_add(window),
+                    None,
+                );
+                Ok(())
+            }
+            _ => self.remove(client, now),
+        }
+    }
+
+    /// Removes a client and runs `disconnect` for it, if it is still in the room.
+    pub(crate) fn remove(&mut self, client: ClientId, now: Duration) -> Result<(), Panicked> {
+        let Some(slot) = self.members.clients.remove(&client) else {
+            return Ok(());
+        };
+        self.members
+            .timers
+            .borrow_mut()
+            .cancel(&TimerId::Expire(client));
+        tracing::debug!(%client, "client left");
+        self.call(now, |service, ctx| service.disconnect(client, ctx))?;
+        // Dropped only now, so that `disconnect` can still read it.
+        drop(slot);
+        Ok(())
+    }
+
+    /// Closes `client`'s connection (if `conn` is still its current one) with
+    /// `frame`, after what is queued for it.
+    pub(crate) fn close(&self, client: ClientId, conn: ClientId, frame: CloseFrame) {
+        if self.is_current(client, conn)
+            && let Some(outlet) = self.members.clients.get(&client).and_then(Slot::outlet)
+        {
             outlet.close(Some(frame));
         }
     }
 
-    /// Closes every client's outlet with `frame`.
+    /// The room is ending: closes every connection with `frame`, and removes
+    /// every client whose seat was held (their `disconnect` runs now; the
+    /// connected ones' runs as their connections end).
+    pub(crate) fn end(&mut self, frame: &CloseFrame, now: Duration) -> Result<(), Panicked> {
+        self.ending = true;
+        self.close_all(frame);
+        let away: Vec<ClientId> = self
+            .members
+            .clients
+            .iter()
+            .filter(|(_, slot)| slot.link.is_none())
+            .map(|(&client, _)| client)
+            .collect();
+        for client in away {
+            self.remove(client, now)?;
+        }
+        Ok(())
+    }
+
+    /// Closes every connection with `frame`.
     pub(crate) fn close_all(&self, frame: &CloseFrame) {
-        for outlet in self.members.clients.values() {
-            outlet.close(Some(frame.clone()));
+        for slot in self.members.clients.values() {
+            if let Some(outlet) = slot.outlet() {
+                outlet.close(Some(frame.clone()));
+            }
         }
     }
 
     /// The heartbeat: clients silent for longer than `timeout` are closed with
-    /// `frame` and removed (their `disconnect` runs now); the rest are pinged.
+    /// `frame` and treated as dropped; the rest are pinged.
     pub(crate) fn sweep(
         &mut self,
         timeout: Duration,
@@ -233,24 +350,45 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
         now: Duration,
     ) -> Result<(), Panicked> {
         let mut silent = Vec::new();
-        for (&client, outlet) in &self.members.clients {
+        for (&client, slot) in &self.members.clients {
+            let Some(outlet) = slot.outlet() else {
+                continue;
+            };
             if outlet.silent_for() > timeout {
                 outlet.close(Some(frame.clone()));
                 silent.push(client);
-            } else if outlet.push(Message::Ping(Bytes::new())) {
-                self.members.overflowed.borrow_mut().push(client);
+            } else if outlet.push(Message::Ping(bytes::Bytes::new())) {
+                self.members
+                    .leaving
+                    .borrow_mut()
+                    .push((client, Leave::Overflowed));
             }
         }
         for client in silent {
             tracing::debug!(%client, "client silent past the heartbeat timeout; dropping it");
-            self.disconnect(client, now)?;
+            self.hold_or_remove(client, now)?;
         }
-        // Overflowed while being pinged: removed like any stalled client.
-        self.remove_stalled(now)
+        self.remove_leaving(now)
     }
 
+    /// Whether any client is in the room (connected, or away with a held seat).
     pub(crate) fn has_clients(&self) -> bool {
         !self.members.clients.is_empty()
+    }
+
+    /// Whether `client` is in the room with a connection.
+    #[cfg(feature = "testing")]
+    pub(crate) fn is_connected(&self, client: ClientId) -> bool {
+        self.members
+            .clients
+            .get(&client)
+            .is_some_and(|slot| slot.link.is_some())
+    }
+
+    /// What `client`'s join attached, if it is in the room.
+    #[cfg(feature = "testing")]
+    pub(crate) fn client_data(&self, client: ClientId) -> Option<&ClientData> {
+        self.members.clients.get(&client).map(|slot| &slot.data)
     }
 
     /// The earliest pending timer deadline (room time).
@@ -269,7 +407,8 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
     }
 
     /// Fires, in deadline order, every timer due at room time `now` that was set
-    /// before this call, telling `fired` about each (with its deadline).
+    /// before this call, telling `fired` about each of the service's (with
+    /// its deadline).
     pub(crate) fn fire_due(
         &mut self,
         now: Duration,
@@ -281,16 +420,25 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
             let Some((id, deadline)) = due else {
                 return Ok(());
             };
-            fired(&id, deadline);
             match id {
-                TimerId::Seed => self.call(now, |service, ctx| service.timer(ctx))?,
-                TimerId::Named(key) => self.call(now, |service, ctx| service.alarm(&key, ctx))?,
+                TimerId::Seed => {
+                    fired(&id, deadline);
+                    self.call(now, |service, ctx| service.timer(ctx))?;
+                }
+                TimerId::Named(ref key) => {
+                    fired(&id, deadline);
+                    self.call(now, |service, ctx| service.alarm(key, ctx))?;
+                }
+                TimerId::Expire(client) => {
+                    tracing::debug!(%client, "reconnection window over");
+                    self.remove(client, now)?;
+                }
             }
         }
     }
 
     /// Runs one hook at room time `now` with panics caught, then removes the
-    /// clients whose queues overflowed while it ran.
+    /// clients it closed or whose queues overflowed while it ran.
     fn call(
         &mut self,
         now: Duration,
@@ -301,21 +449,38 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
             members: &self.members,
         };
         catch_unwind(AssertUnwindSafe(|| hook(&mut self.service, &ctx))).map_err(Panicked)?;
-        self.remove_stalled(now)
+        self.remove_leaving(now)
     }
 
-    /// Removes the clients whose queues overflowed, running their `disconnect`
-    /// (which may overflow others, and so on).
-    fn remove_stalled(&mut self, now: Duration) -> Result<(), Panicked> {
+    /// Removes the clients marked as leaving, running their `disconnect`
+    /// (which may mark others, and so on).
+    fn remove_leaving(&mut self, now: Duration) -> Result<(), Panicked> {
         loop {
-            let stalled = std::mem::take(&mut *self.members.overflowed.borrow_mut());
-            if stalled.is_empty() {
+            let leaving = std::mem::take(&mut *self.members.leaving.borrow_mut());
+            if leaving.is_empty() {
                 return Ok(());
             }
-            for client in stalled {
-                tracing::warn!(%client, "outbound queue overflowed; closing the client with 1008");
-                self.disconnect(client, now)?;
+            for (client, why) in leaving {
+                match why {
+                    Leave::Overflowed => tracing::warn!(
+                        %client,
+                        "outbound queue overflowed; closing the client with 1008"
+                    ),
+                    Leave::Lost => tracing::debug!(
+                        %client,
+                        "frames for an away client exceeded the resume buffer; its session ends"
+                    ),
+                    Leave::Kicked => tracing::debug!(%client, "client closed by the service"),
+                }
+                self.remove(client, now)?;
             }
         }
     }
+}
+
+/// Sends the session frame (not counted as a data frame: it bypasses the
+/// replay buffer).
+fn send_session<O: Outlet>(outlet: &O, session: &SessionFrame) {
+    // A fresh outlet never overflows on its first frame.
+    let _ = outlet.push(Message::Text(session.to_json().into()));
 }

@@ -149,7 +149,7 @@ async fn accept_loop(
                     let _ = tcp.set_nodelay(true);
                     let shared = shared.clone();
                     let span = info_span!("http", %peer);
-                    tokio::spawn(serve_http(tcp, shared).instrument(span));
+                    tokio::spawn(serve_http(tcp, peer, shared).instrument(span));
                 }
                 Err(error) => {
                     // Out of file descriptors, or a connection reset before accept:
@@ -179,8 +179,8 @@ async fn accept_loop(
     info!("server stopped");
 }
 
-async fn serve_http(tcp: tokio::net::TcpStream, shared: Arc<Shared>) {
-    let service = service_fn(move |request| crate::http::handle(shared.clone(), request));
+async fn serve_http(tcp: tokio::net::TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
+    let service = service_fn(move |request| crate::http::handle(shared.clone(), peer, request));
     let result = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(Duration::from_secs(10))

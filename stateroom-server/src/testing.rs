@@ -1,16 +1,21 @@
 //! Runs a service in-process, with no network and a virtual clock. See
 //! `stateroom::testing` for the guide and complete examples.
 
-use crate::room_core::{Outlet, Panicked, RoomCore};
+use crate::members::{Outlet, RoomSettings};
+use crate::resume::{ResumeRequest, ResumeSettings};
+use crate::room_core::{Gone, Panicked, RoomCore};
 use crate::timers::TimerId;
 use hyper_tungstenite::tungstenite::Message;
 use hyper_tungstenite::tungstenite::protocol::CloseFrame;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use stateroom_core::{ClientId, ErrorFrame, SimpleStateroomService, TimerKey};
+use stateroom_core::{
+    ClientId, ErrorFrame, JoinRequest, Reject, SessionFrame, SimpleStateroomService, TimerKey,
+};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A frame a test client received.
@@ -20,8 +25,9 @@ pub enum Received {
     Text(String),
     /// A binary frame.
     Binary(Vec<u8>),
-    /// The room closed the connection with this code (1011 never appears: a
-    /// panicking hook fails the test instead).
+    /// The room closed the connection with this code and reason (a kick, a
+    /// resume on another connection, …; 1011 never appears: a panicking
+    /// hook fails the test instead).
     Closed {
         /// The close code.
         code: u16,
@@ -56,24 +62,45 @@ pub enum FiredTimer {
     Alarm(TimerKey),
 }
 
-/// A test client's inbox: what the room sent it, in order.
+/// One test connection's inbox: what the room sent it, in order, and how
+/// many data frames that was (what a resume acknowledges).
 #[derive(Clone, Default)]
-struct Inbox(Rc<RefCell<VecDeque<Received>>>);
+struct Inbox(Rc<RefCell<InboxState>>);
+
+#[derive(Default)]
+struct InboxState {
+    frames: VecDeque<Received>,
+    /// The last session frame (reconnection on), kept apart from the frames.
+    session: Option<SessionFrame>,
+    data_frames: u64,
+}
 
 impl Outlet for Inbox {
     fn push(&self, frame: Message) -> bool {
+        let mut state = self.0.borrow_mut();
         let received = match frame {
-            Message::Text(text) => Received::Text(text.to_string()),
+            Message::Text(text) => {
+                if let Some(session) = text
+                    .starts_with("{\"stateroom\":")
+                    .then(|| SessionFrame::from_json(&text))
+                    .flatten()
+                {
+                    state.session = Some(session);
+                    return false;
+                }
+                Received::Text(text.to_string())
+            }
             Message::Binary(data) => Received::Binary(data.to_vec()),
             _ => return false,
         };
-        self.0.borrow_mut().push_back(received);
+        state.data_frames += 1;
+        state.frames.push_back(received);
         false
     }
 
     fn close(&self, frame: Option<CloseFrame>) {
         if let Some(frame) = frame {
-            self.0.borrow_mut().push_back(Received::Closed {
+            self.0.borrow_mut().frames.push_back(Received::Closed {
                 code: frame.code.into(),
                 reason: frame.reason.to_string(),
             });
@@ -81,17 +108,44 @@ impl Outlet for Inbox {
     }
 }
 
-/// One room of service `S`, driven by the test: clients connect and send as
-/// they would over a socket (through the same decoding and error frames), and
-/// time moves only when [`advance`](Self::advance) says so.
+/// A test client's connections, oldest first, and the `ack` its current one
+/// started from.
+#[derive(Default)]
+struct TestClient {
+    conns: Vec<(ClientId, Inbox)>,
+    ack_base: u64,
+}
+
+impl TestClient {
+    fn current(&self) -> Option<&(ClientId, Inbox)> {
+        self.conns.last()
+    }
+
+    /// Data frames received over the whole session: the resume's `ack`.
+    fn ack(&self) -> u64 {
+        self.ack_base
+            + self
+                .current()
+                .map_or(0, |(_, inbox)| inbox.0.borrow().data_frames)
+    }
+}
+
+/// One room of service `S`, driven by the test: clients join, connect and
+/// send as they would over a socket (through the same `join` hook, decoding
+/// and error frames), connections drop and resume, and time moves only when
+/// [`advance`](Self::advance) says so.
 ///
 /// Deterministic: the same calls give the same frames, in the same order,
-/// every run. A panic in a hook propagates, failing the test with its message.
+/// every run. A panic in a hook propagates, failing the test with its
+/// message; so does a bug the server would only log (a timer key of the
+/// wrong type, client data asked for under the wrong type, a message that
+/// cannot be serialised).
 pub struct TestRoom<S> {
     core: RoomCore<S, Inbox>,
+    room_id: String,
     now: Duration,
-    next_client: u32,
-    inboxes: BTreeMap<ClientId, Inbox>,
+    next_conn: u32,
+    clients: BTreeMap<ClientId, TestClient>,
     fired: Vec<(Duration, FiredTimer)>,
 }
 
@@ -103,36 +157,168 @@ fn unwrap_hook<T>(result: Result<T, Panicked>) -> T {
 }
 
 impl<S: SimpleStateroomService> TestRoom<S> {
-    /// Creates room `room_id` (running the service's `new`) at virtual time 0.
+    /// Creates room `room_id` (running the service's `new`) at virtual time 0,
+    /// with the service's own reconnection window.
     #[must_use]
     pub fn new(room_id: &str) -> Self {
+        Self::with_reconnect_window(room_id, S::RECONNECT_WINDOW)
+    }
+
+    /// Like [`new`](Self::new), with reconnection on for `window` (or off for
+    /// `None`) whatever the service says, and the server's default resume
+    /// buffer (256 frames, 1 MiB).
+    #[must_use]
+    pub fn with_reconnect_window(room_id: &str, window: Option<Duration>) -> Self {
+        let limits = crate::Limits::default();
+        let settings = RoomSettings {
+            resume: window
+                .filter(|w| !w.is_zero())
+                .map(|window| ResumeSettings {
+                    window,
+                    max_frames: limits.max_resume_messages,
+                    max_bytes: limits.max_resume_bytes,
+                }),
+            strict: true,
+        };
         TestRoom {
-            core: unwrap_hook(RoomCore::new(room_id, Duration::ZERO)),
+            core: unwrap_hook(RoomCore::new(Arc::from(room_id), settings, Duration::ZERO)),
+            room_id: room_id.to_owned(),
             now: Duration::ZERO,
-            next_client: 1,
-            inboxes: BTreeMap::new(),
+            next_conn: 1,
+            clients: BTreeMap::new(),
             fired: Vec::new(),
         }
     }
 
-    /// Connects a new client (ids count from 1) and runs `connect`.
-    pub fn connect(&mut self) -> ClientId {
-        let client = ClientId::from(self.next_client);
-        self.next_client += 1;
+    /// A client joins with `request` (its `join` hook runs), then connects
+    /// (its `connect` hook runs, or `reconnect` if the request's query
+    /// carries a good `resume` token and `ack`). Returns the client, or the
+    /// hook's rejection (and no other hook runs).
+    ///
+    /// # Errors
+    /// The `join` hook's [`Reject`].
+    pub fn join(&mut self, request: JoinRequest) -> Result<ClientId, Reject> {
+        let data = unwrap_hook(self.core.admit(&request, self.now))?;
+        let resume = ResumeRequest::from_query(&request);
+        let conn = ClientId::from(self.next_conn);
+        self.next_conn += 1;
         let inbox = Inbox::default();
-        self.inboxes.insert(client, inbox.clone());
-        unwrap_hook(self.core.connect(client, inbox, self.now));
-        client
+        let client =
+            unwrap_hook(
+                self.core
+                    .connect(conn, inbox.clone(), data, resume.as_ref(), self.now),
+            );
+        let entry = self.clients.entry(client).or_default();
+        if client != conn {
+            // Resumed: the new connection counts on from the ack it sent.
+            entry.ack_base = resume.and_then(|r| r.ack).unwrap_or_default();
+        }
+        entry.conns.push((conn, inbox));
+        Ok(client)
     }
 
-    /// The client leaves; runs `disconnect`. What it received stays readable.
+    /// Connects a new client with a plain request for this room (ids count
+    /// from 1, one per connection) and runs `join` and `connect`.
+    ///
+    /// # Panics
+    /// If the `join` hook rejects the plain request; use
+    /// [`join`](Self::join) to test rejections.
+    pub fn connect(&mut self) -> ClientId {
+        let request = JoinRequest::new(self.room_id.as_str());
+        self.join(request)
+            .unwrap_or_else(|reject| panic!("the join hook rejected a plain request: {reject}"))
+    }
+
+    fn conn(&self, client: ClientId) -> ClientId {
+        self.clients
+            .get(&client)
+            .and_then(TestClient::current)
+            .map_or(client, |(conn, _)| *conn)
+    }
+
+    /// The client closes its connection (a close frame): it leaves, and
+    /// `disconnect` runs. What it received stays readable.
     pub fn disconnect(&mut self, client: ClientId) {
-        unwrap_hook(self.core.disconnect(client, self.now));
+        let conn = self.conn(client);
+        unwrap_hook(self.core.gone(client, conn, Gone::Closed, self.now));
+    }
+
+    /// The client's connection drops without a close frame (a lost network).
+    /// With reconnection on, its seat is held for the window (advance past
+    /// it to see `disconnect` run); otherwise it leaves now.
+    pub fn drop_connection(&mut self, client: ClientId) {
+        let conn = self.conn(client);
+        unwrap_hook(self.core.gone(client, conn, Gone::Dropped, self.now));
+    }
+
+    /// The client comes back on a new connection, presenting its latest token
+    /// and acknowledging every frame it has received. Returns the session
+    /// frame the new connection got: `resumed` says whether it is the same
+    /// client (if not, `client` in the frame is the new one, and `refused`
+    /// says why).
+    ///
+    /// # Panics
+    /// If reconnection is off (no token was ever sent), or the `join` hook
+    /// rejects the request.
+    pub fn resume(&mut self, client: ClientId) -> SessionFrame {
+        let ack = self.clients.get(&client).map_or(0, TestClient::ack);
+        self.resume_with_ack(client, ack)
+    }
+
+    /// Like [`resume`](Self::resume), acknowledging only `ack` frames (as a
+    /// client that lost the end of a burst with its connection would).
+    ///
+    /// # Panics
+    /// As [`resume`](Self::resume).
+    pub fn resume_with_ack(&mut self, client: ClientId, ack: u64) -> SessionFrame {
+        let token = self
+            .session(client)
+            .unwrap_or_else(|| panic!("client {client} has no resume token: is reconnection on?"))
+            .token;
+        let query = format!("resume={token}&ack={ack}");
+        let request = JoinRequest::new(self.room_id.as_str()).with_query(query);
+        let client = self
+            .join(request)
+            .unwrap_or_else(|reject| panic!("the join hook rejected a resume: {reject}"));
+        self.session(client)
+            .unwrap_or_else(|| panic!("client {client} got no session frame"))
+    }
+
+    /// The last session frame `client`'s connection received (reconnection
+    /// on): its id and its current resume token.
+    #[must_use]
+    pub fn session(&self, client: ClientId) -> Option<SessionFrame> {
+        let (_, inbox) = self.clients.get(&client)?.current()?;
+        inbox.0.borrow().session.clone()
+    }
+
+    /// Whether `client` is in the room with a connection (`false` once it has
+    /// left, and while its seat is held for a resume).
+    #[must_use]
+    pub fn is_connected(&self, client: ClientId) -> bool {
+        self.core.is_connected(client)
+    }
+
+    /// What the `join` hook attached to `client`, while it is in the room.
+    ///
+    /// # Panics
+    /// If the data is not a `T`.
+    #[must_use]
+    pub fn client_data<T: std::any::Any>(&self, client: ClientId) -> Option<&T> {
+        let data = self.core.client_data(client)?;
+        Some(data.downcast_ref::<T>().unwrap_or_else(|| {
+            panic!(
+                "client {client}'s data is a `{}`, not a `{}`",
+                data.type_name(),
+                std::any::type_name::<T>()
+            )
+        }))
     }
 
     /// `client` sends a text frame.
     pub fn send_text(&mut self, client: ClientId, text: &str) {
-        unwrap_hook(self.core.text(client, text, self.now));
+        let conn = self.conn(client);
+        unwrap_hook(self.core.text(client, conn, text, self.now));
     }
 
     /// `client` sends `message` as a JSON text frame.
@@ -147,11 +333,13 @@ impl<S: SimpleStateroomService> TestRoom<S> {
 
     /// `client` sends a binary frame.
     pub fn send_binary(&mut self, client: ClientId, data: &[u8]) {
-        unwrap_hook(self.core.binary(client, data, self.now));
+        let conn = self.conn(client);
+        unwrap_hook(self.core.binary(client, conn, data, self.now));
     }
 
     /// Moves virtual time forward by `by`, firing every timer that falls due,
-    /// one at a time, in deadline order, each at its own deadline.
+    /// one at a time, in deadline order, each at its own deadline (the end
+    /// of a held client's reconnection window included).
     pub fn advance(&mut self, by: Duration) {
         let until = self.now.saturating_add(by);
         while let Some(deadline) = self.core.next_deadline().filter(|d| *d <= until) {
@@ -159,13 +347,12 @@ impl<S: SimpleStateroomService> TestRoom<S> {
             let now = self.now;
             let fired = &mut self.fired;
             unwrap_hook(self.core.fire_due(now, &mut |id, _| {
-                fired.push((
-                    now,
-                    match id {
-                        TimerId::Seed => FiredTimer::Timer,
-                        TimerId::Named(key) => FiredTimer::Alarm(key.clone()),
-                    },
-                ));
+                let timer = match id {
+                    TimerId::Seed => FiredTimer::Timer,
+                    TimerId::Named(key) => FiredTimer::Alarm(key.clone()),
+                    TimerId::Expire(_) => return,
+                };
+                fired.push((now, timer));
             }));
         }
         self.now = until;
@@ -177,18 +364,23 @@ impl<S: SimpleStateroomService> TestRoom<S> {
         self.now
     }
 
-    /// Takes every frame `client` has received since the last take.
+    /// Takes every frame `client` has received since the last take, over all
+    /// its connections, in order (session frames are read with
+    /// [`session`](Self::session) instead).
     ///
     /// # Panics
     /// If `client` never connected to this room.
     pub fn take(&mut self, client: ClientId) -> Vec<Received> {
-        let inbox = self
-            .inboxes
+        let test_client = self
+            .clients
             .get(&client)
             .unwrap_or_else(|| panic!("client {client} never connected to this room"));
-        inbox.0.borrow_mut().drain(..).collect()
+        test_client
+            .conns
+            .iter()
+            .flat_map(|(_, inbox)| inbox.0.borrow_mut().frames.drain(..).collect::<Vec<_>>())
+            .collect()
     }
-
     /// Takes every frame `client` has received, each decoded as a `T` from
     /// JSON: the service's outbound type.
     ///

@@ -6,16 +6,18 @@
 //! deletion); the heap is rebuilt from the live timers whenever stale entries
 //! outnumber live ones, so it never holds more than `2 × pending + 64`.
 
-use stateroom_core::TimerKey;
+use stateroom_core::{ClientId, TimerKey};
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, HashMap};
 use std::time::Duration;
 
-/// Which timer: the seed's single `set_timer` timer, or a named one.
+/// Which timer: the seed's single `set_timer` timer, a named one, or the
+/// runtime's own end of a held client's reconnection window.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum TimerId {
     Seed,
     Named(TimerKey),
+    Expire(ClientId),
 }
 
 /// The shortest interval period (a zero period would never let the room rest).

@@ -46,8 +46,8 @@
 //! through the same decoding, error frames and timer order as the server.
 
 pub use stateroom_core::{
-    ClientId, ErrorCode, ErrorFrame, MessageRecipient, SimpleStateroomService, StateroomContext,
-    TimerKey,
+    ClientData, ClientId, ErrorCode, ErrorFrame, JoinRequest, MessageRecipient, Reject,
+    ResumeRefused, SessionFrame, SimpleStateroomService, StateroomContext, TimerKey, http,
 };
 pub use stateroom_server::{
     Limits, Server, ServerArgs, ServerError, ServerHandle, init_logging, room_id, run,

@@ -2,8 +2,12 @@
 //! change in any release; the macro and this module move together (the facade
 //! pins the macro crate to its exact version).
 
-use crate::{ClientId, ErrorCode, ErrorFrame, MessageRecipient, StateroomContext, TimerKey};
+use crate::{
+    ClientData, ClientId, ErrorCode, ErrorFrame, MessageRecipient, Reject, StateroomContext,
+    TimerKey,
+};
 use serde::de::DeserializeOwned;
+use std::any::Any;
 
 pub use serde;
 pub use serde_json;
@@ -50,34 +54,74 @@ pub fn default_state<T: DefaultState>() -> T {
 }
 
 /// Decodes `text` as a `T`; on failure sends `client` an [`ErrorFrame`] and
-/// returns `None` (the hook is then not called).
+/// returns it (the `message` hook is then not called; the `invalid` hook is,
+/// if there is one).
 pub fn decode<T: InboundMessage>(
     text: &str,
     client: ClientId,
     ctx: &impl StateroomContext,
-) -> Option<T> {
-    match T::decode_json(text) {
-        Ok(message) => Some(message),
-        Err(error) => {
-            ctx.send_message(
-                MessageRecipient::Client(client),
-                &ErrorFrame::from_decode_error(&error).to_json(),
-            );
-            None
-        }
-    }
+) -> Result<T, ErrorFrame> {
+    T::decode_json(text).map_err(|error| {
+        let frame = ErrorFrame::from_decode_error(&error);
+        ctx.send_message(MessageRecipient::Client(client), &frame.to_json());
+        frame
+    })
 }
 
-/// Tells `client` the room has no hook for the kind of frame it sent.
-pub fn unsupported_frame(ctx: &impl StateroomContext, client: ClientId, kind: &str) {
+/// Tells `client` the room has no hook for the kind of frame it sent, and
+/// returns the error frame it sent.
+pub fn unsupported_frame(ctx: &impl StateroomContext, client: ClientId, kind: &str) -> ErrorFrame {
     let message = match kind {
         "binary" => "this room accepts JSON text messages, not binary frames",
         _ => "this room accepts binary frames, not text messages",
     };
-    ctx.send_message(
-        MessageRecipient::Client(client),
-        &ErrorFrame::new(ErrorCode::UnsupportedFrame, message).to_json(),
-    );
+    let frame = ErrorFrame::new(ErrorCode::UnsupportedFrame, message);
+    ctx.send_message(MessageRecipient::Client(client), &frame.to_json());
+    frame
+}
+
+/// A hook's client parameter type: only [`ClientId`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a hook's client parameter: the runtime passes a `ClientId`",
+    label = "expected `ClientId` here",
+    note = "write `client: ClientId` (it converts to and from `u32` with `From` if you need the number)"
+)]
+pub trait ClientParam {
+    /// Converts the runtime's client id.
+    fn from_client(client: ClientId) -> Self;
+}
+
+impl ClientParam for ClientId {
+    fn from_client(client: ClientId) -> Self {
+        client
+    }
+}
+
+/// Passes the runtime's client id to a hook as the hook's parameter type.
+pub fn client_param<T: ClientParam>(client: ClientId) -> T {
+    T::from_client(client)
+}
+
+/// What a `join` hook may return.
+#[diagnostic::on_unimplemented(
+    message = "the `join` hook must return `Result<T, Reject>`, not `{Self}`",
+    label = "`Ok(data)` accepts the client with `data` (`Ok(())` for none); `Err(Reject::…)` refuses it",
+    note = "write `-> Result<(), Reject>`, or `-> Result<User, Reject>` to attach a `User` to the client"
+)]
+pub trait JoinOutcome {
+    /// The verdict, with the data type-erased.
+    fn into_verdict(self) -> Result<ClientData, Reject>;
+}
+
+impl<T: Any + Send> JoinOutcome for Result<T, Reject> {
+    fn into_verdict(self) -> Result<ClientData, Reject> {
+        self.map(ClientData::new)
+    }
+}
+
+/// The verdict of a `join` hook.
+pub fn admit<T: JoinOutcome>(outcome: T) -> Result<ClientData, Reject> {
+    outcome.into_verdict()
 }
 
 /// A named timer's key type: anything serde can decode from the key's JSON.
@@ -99,17 +143,17 @@ impl<T: DeserializeOwned> TimerKeyType for T {
 
 /// Decodes a timer's key for the `alarm` hook. A key of another shape (set
 /// with a different type than the hook takes) is a bug in the service: it is
-/// logged with the key, and the hook is not called.
-pub fn decode_key<T: TimerKeyType>(key: &TimerKey) -> Option<T> {
+/// reported (logged by the server; the test kit fails the test) with the key
+/// and the expected type, and the hook is not called.
+pub fn decode_key<T: TimerKeyType>(key: &TimerKey, ctx: &impl StateroomContext) -> Option<T> {
     match T::decode_key(key) {
         Ok(decoded) => Some(decoded),
         Err(error) => {
-            tracing::error!(
-                key = key.as_json(),
-                expected = std::any::type_name::<T>(),
-                %error,
-                "a timer's key does not decode as the `alarm` hook's key type; the hook is not called"
-            );
+            ctx.report_bug(&format!(
+                "the timer key {} does not decode as the `alarm` hook's key type `{}` ({error}); the hook is not called: set timers with keys of that type",
+                key.as_json(),
+                std::any::type_name::<T>()
+            ));
             None
         }
     }

@@ -4,3 +4,5 @@ struct Room;
 
 #[stateroom::service(no_main = true)]
 impl Room {}
+
+fn main() {}

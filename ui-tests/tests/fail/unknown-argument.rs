@@ -1,4 +1,4 @@
-// A misspelt attribute argument.
+// A misspelt `no_main`, with the user's own `main`: only the hint, no clash with that `main`.
 use stateroom::ClientId;
 
 #[derive(Default)]
@@ -8,3 +8,5 @@ struct Room;
 impl Room {
     fn connect(&mut self, _client: ClientId) {}
 }
+
+fn main() {}

@@ -1,6 +1,13 @@
 // Every accepted hook signature compiles, with and without the context.
 use serde::Deserialize;
-use stateroom::{ClientId, SimpleStateroomService, StateroomContext, TimerKey};
+use stateroom::{
+    ClientId, ErrorFrame, JoinRequest, Reject, SimpleStateroomService, StateroomContext, TimerKey,
+};
+use std::time::Duration;
+
+struct User {
+    name: String,
+}
 
 #[derive(Deserialize)]
 enum Alarm {
@@ -15,13 +22,26 @@ struct In {
 #[derive(Default)]
 struct WithCtx;
 
-#[stateroom::service(no_main)]
+#[stateroom::service(no_main, reconnect = "30s")]
 impl WithCtx {
     fn new(_room_id: &str, ctx: &impl StateroomContext) -> Self {
         ctx.set_timer(10);
         WithCtx
     }
-    fn connect(&mut self, _client: ClientId, _ctx: &impl StateroomContext) {}
+    fn join(&self, request: &JoinRequest, ctx: &impl StateroomContext) -> Result<User, Reject> {
+        let _ = ctx.room_id();
+        match request.bearer_token() {
+            Some(name) => Ok(User { name: name.to_owned() }),
+            None => Err(Reject::unauthorized("no token")),
+        }
+    }
+    fn connect(&mut self, client: ClientId, ctx: &impl StateroomContext) {
+        let _ = ctx.client_data::<User>(client).map(|user| user.name.len());
+    }
+    fn reconnect(&mut self, _client: ClientId, _ctx: &impl StateroomContext) {}
+    fn invalid(&mut self, client: ClientId, _error: &ErrorFrame, ctx: &impl StateroomContext) {
+        ctx.close(client, 4000, "too many bad frames");
+    }
     fn disconnect(&mut self, _client: ClientId, _ctx: &impl StateroomContext) {}
     fn message(&mut self, _client: ClientId, msg: In, _ctx: &impl StateroomContext) {
         let _ = msg.n;
@@ -40,8 +60,13 @@ impl WithoutCtx {
     fn new(_room_id: &str) -> WithoutCtx {
         WithoutCtx
     }
+    fn join(&self, _request: &JoinRequest) -> Result<(), Reject> {
+        Ok(())
+    }
     fn connect(&mut self, _client: ClientId) {}
+    fn reconnect(&mut self, _client: ClientId) {}
     fn disconnect(&mut self, _client: ClientId) {}
+    fn invalid(&mut self, _client: ClientId, _error: &ErrorFrame) {}
     fn message(&mut self, _client: ClientId, _text: &str) {}
     fn binary(&mut self, _client: ClientId, _data: Vec<u8>) {}
     fn timer(&mut self) {}
@@ -80,6 +105,8 @@ impl Empty {}
 fn is_service<S: SimpleStateroomService>() {}
 
 fn main() {
+    assert_eq!(WithCtx::RECONNECT_WINDOW, Some(Duration::from_secs(30)));
+    assert_eq!(WithoutCtx::RECONNECT_WINDOW, None);
     is_service::<WithCtx>();
     is_service::<WithoutCtx>();
     is_service::<NoArgsNew>();

@@ -1,0 +1,299 @@
+use http::HeaderMap;
+use std::any::Any;
+use std::borrow::Cow;
+use std::fmt;
+use std::net::SocketAddr;
+
+/// A client asking to join a room, as the `join` hook sees it: before the
+/// WebSocket upgrade, so a rejection costs no socket and runs no other hook.
+///
+/// ```
+/// use stateroom_core::JoinRequest;
+///
+/// let request = JoinRequest::new("lobby")
+///     .with_query("token=s3cret&name=ada%20l")
+///     .with_header("authorization", "Bearer abc.def")
+///     .with_header("cookie", "theme=dark; session=42");
+/// assert_eq!(request.room_id(), "lobby");
+/// assert_eq!(request.path(), "/ws/lobby");
+/// assert_eq!(request.query_param("name").as_deref(), Some("ada l"));
+/// assert_eq!(request.bearer_token(), Some("abc.def"));
+/// assert_eq!(request.cookie("session"), Some("42"));
+/// assert_eq!(request.origin(), None);
+/// ```
+#[derive(Clone, Debug)]
+pub struct JoinRequest {
+    room_id: String,
+    path: String,
+    query: Option<String>,
+    headers: HeaderMap,
+    peer: Option<SocketAddr>,
+}
+
+impl JoinRequest {
+    /// A request for `room_id` at `/ws/{room_id}` with no query, no headers and
+    /// no peer address (the server fills those in; tests add what they need).
+    #[must_use]
+    pub fn new(room_id: impl Into<String>) -> Self {
+        let room_id = room_id.into();
+        JoinRequest {
+            path: format!("/ws/{room_id}"),
+            room_id,
+            query: None,
+            headers: HeaderMap::new(),
+            peer: None,
+        }
+    }
+
+    /// Replaces the request path (where the room is mounted).
+    #[must_use]
+    pub fn with_path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
+    }
+
+    /// Sets the raw query string (without the `?`).
+    #[must_use]
+    pub fn with_query(mut self, query: impl Into<String>) -> Self {
+        self.query = Some(query.into());
+        self
+    }
+
+    /// Adds a header. A name or value that is not valid HTTP is ignored.
+    #[must_use]
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(name.as_bytes()),
+            http::HeaderValue::from_str(value),
+        ) {
+            self.headers.append(name, value);
+        }
+        self
+    }
+
+    /// Replaces every header.
+    #[must_use]
+    pub fn with_headers(mut self, headers: HeaderMap) -> Self {
+        self.headers = headers;
+        self
+    }
+
+    /// Sets the peer's address.
+    #[must_use]
+    pub fn with_peer(mut self, peer: SocketAddr) -> Self {
+        self.peer = Some(peer);
+        self
+    }
+
+    /// The room the client asks to join.
+    #[must_use]
+    pub fn room_id(&self) -> &str {
+        &self.room_id
+    }
+
+    /// The request path, for example `/ws/lobby`.
+    #[must_use]
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The raw query string, without the `?`.
+    #[must_use]
+    pub fn query(&self) -> Option<&str> {
+        self.query.as_deref()
+    }
+
+    /// The first query parameter called `name`, percent-decoded (`+` reads
+    /// as a space).
+    #[must_use]
+    pub fn query_param(&self, name: &str) -> Option<Cow<'_, str>> {
+        let query = self.query.as_deref()?;
+        form_urlencoded::parse(query.as_bytes())
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value)
+    }
+
+    /// Every header of the upgrade request.
+    #[must_use]
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The first `name` header, if it is present and valid UTF-8. Names are
+    /// case-insensitive.
+    #[must_use]
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name)?.to_str().ok()
+    }
+
+    /// The token of an `Authorization: Bearer <token>` header.
+    #[must_use]
+    pub fn bearer_token(&self) -> Option<&str> {
+        let value = self.header("authorization")?;
+        let (scheme, token) = value.split_once(' ')?;
+        scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| token.trim())
+            .filter(|token| !token.is_empty())
+    }
+
+    /// The value of cookie `name` from the `Cookie` headers.
+    #[must_use]
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get_all("cookie")
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value)
+    }
+
+    /// The `Origin` header (browsers always send it with a WebSocket).
+    #[must_use]
+    pub fn origin(&self) -> Option<&str> {
+        self.header("origin")
+    }
+
+    /// The `User-Agent` header.
+    #[must_use]
+    pub fn user_agent(&self) -> Option<&str> {
+        self.header("user-agent")
+    }
+
+    /// The address of the TCP peer (a proxy's, behind one; its
+    /// `X-Forwarded-For` header is in [`headers`](Self::headers)).
+    #[must_use]
+    pub fn peer_addr(&self) -> Option<SocketAddr> {
+        self.peer
+    }
+}
+
+/// The `join` hook's refusal: the upgrade request is answered with this
+/// status and a short plain-text body, and no socket opens.
+///
+/// ```
+/// use stateroom_core::Reject;
+///
+/// let reject = Reject::unauthorized("a token is required");
+/// assert_eq!((reject.status(), reject.body()), (401, "a token is required"));
+/// assert_eq!(Reject::forbidden("banned").status(), 403);
+/// assert_eq!(Reject::with_status(429, "slow down").status(), 429);
+/// assert_eq!(Reject::with_status(500, "no").status(), 403);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reject {
+    status: u16,
+    body: String,
+}
+
+impl Reject {
+    /// 401: the client did not say who it is (no token, or an invalid one).
+    #[must_use]
+    pub fn unauthorized(body: impl Into<String>) -> Self {
+        Reject {
+            status: 401,
+            body: body.into(),
+        }
+    }
+
+    /// 403: the client is known but may not join.
+    #[must_use]
+    pub fn forbidden(body: impl Into<String>) -> Self {
+        Reject {
+            status: 403,
+            body: body.into(),
+        }
+    }
+
+    /// Another client-error status (400–499); anything else becomes 403.
+    #[must_use]
+    pub fn with_status(status: u16, body: impl Into<String>) -> Self {
+        Reject {
+            status: if (400..500).contains(&status) {
+                status
+            } else {
+                403
+            },
+            body: body.into(),
+        }
+    }
+
+    /// The HTTP status.
+    #[must_use]
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The response body.
+    #[must_use]
+    pub fn body(&self) -> &str {
+        &self.body
+    }
+}
+
+impl fmt::Display for Reject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.status, self.body)
+    }
+}
+
+/// What an accepted join attached to its client (the user's name and role
+/// from a verified token, say): kept by the room for that client, readable
+/// in every later hook through
+/// [`StateroomContext::client_data`](crate::StateroomContext::client_data),
+/// dropped after the client's `disconnect`.
+///
+/// ```
+/// use stateroom_core::ClientData;
+///
+/// let data = ClientData::new(String::from("ada"));
+/// assert_eq!(data.downcast_ref::<String>().map(String::as_str), Some("ada"));
+/// assert_eq!(data.downcast_ref::<u32>(), None);
+/// assert_eq!(data.type_name(), "alloc::string::String");
+/// ```
+pub struct ClientData {
+    value: Box<dyn Any + Send>,
+    type_name: &'static str,
+}
+
+impl ClientData {
+    /// Wraps `value`.
+    pub fn new<T: Any + Send>(value: T) -> Self {
+        ClientData {
+            value: Box::new(value),
+            type_name: std::any::type_name::<T>(),
+        }
+    }
+
+    /// No data (`()`): what a room without a `join` hook attaches.
+    #[must_use]
+    pub fn none() -> Self {
+        ClientData::new(())
+    }
+
+    /// The value, if it is a `T`.
+    #[must_use]
+    pub fn downcast_ref<T: Any>(&self) -> Option<&T> {
+        self.value.downcast_ref()
+    }
+
+    /// The name of the type the value was made from.
+    #[must_use]
+    pub fn type_name(&self) -> &'static str {
+        self.type_name
+    }
+}
+
+impl Default for ClientData {
+    fn default() -> Self {
+        ClientData::none()
+    }
+}
+
+impl fmt::Debug for ClientData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ClientData({})", self.type_name)
+    }
+}

@@ -1,0 +1,255 @@
+//! Reconnection: a held client's resume token and the frames kept for it, so a
+//! resumed connection gets exactly the frames it had not seen, in order.
+//!
+//! Every data frame a room sends a client (with reconnection on) gets the next
+//! sequence number, counting from 1; the client acknowledges the count it has
+//! received when it resumes (`ack`). The replay buffer keeps the most recent
+//! frames, bounded by count and bytes: a resume whose `ack` falls before what
+//! is kept is refused ([`ResumeRefused::FramesLost`]).
+
+use hyper_tungstenite::tungstenite::Message;
+use stateroom_core::{ClientId, JoinRequest, ResumeRefused};
+use std::collections::VecDeque;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+/// Reconnection settings of one room.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ResumeSettings {
+    /// How long a dropped client's seat is held.
+    pub(crate) window: Duration,
+    /// Most frames kept for a client.
+    pub(crate) max_frames: usize,
+    /// Most bytes kept for a client.
+    pub(crate) max_bytes: usize,
+}
+
+/// What a new connection presented to continue a session
+/// (`?resume=TOKEN&ack=N`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ResumeRequest {
+    pub(crate) token: String,
+    /// `None` when the `ack` parameter is missing or not a number.
+    pub(crate) ack: Option<u64>,
+}
+
+impl ResumeRequest {
+    /// The `resume` and `ack` query parameters, if a resume token is presented.
+    pub(crate) fn from_query(join: &JoinRequest) -> Option<Self> {
+        let token = join.query_param("resume")?.into_owned();
+        let ack = join.query_param("ack").and_then(|ack| ack.parse().ok());
+        Some(ResumeRequest { token, ack })
+    }
+}
+
+/// A resume token's secret: 128 bits from the operating system's generator.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Secret([u8; 16]);
+
+impl Secret {
+    pub(crate) fn random() -> Self {
+        let mut bytes = [0u8; 16];
+        // The OS generator failing is not recoverable and never happens on
+        // the platforms tokio supports; a zero secret would be guessable, so
+        // refuse to go on without one.
+        if let Err(error) = getrandom::fill(&mut bytes) {
+            panic!("the operating system's random generator failed: {error}");
+        }
+        Secret(bytes)
+    }
+
+    /// The token a client presents: `{client}.{32 hex digits}`.
+    pub(crate) fn token(&self, client: ClientId) -> String {
+        let mut token = format!("{client}.");
+        for byte in self.0 {
+            let _ = write!(token, "{byte:02x}");
+        }
+        token
+    }
+
+    /// Compares in constant time (no early exit on the first differing byte).
+    fn matches(&self, other: &[u8; 16]) -> bool {
+        self.0
+            .iter()
+            .zip(other)
+            .fold(0u8, |diff, (a, b)| diff | (a ^ b))
+            == 0
+    }
+}
+
+/// Splits a token into the client it names and its secret bytes.
+pub(crate) fn parse_token(token: &str) -> Result<(ClientId, [u8; 16]), ResumeRefused> {
+    let malformed = ResumeRefused::MalformedToken;
+    let (client, hex) = token.split_once('.').ok_or(malformed)?;
+    let client = client.parse::<u32>().map_err(|_| malformed)?;
+    if hex.len() != 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(malformed);
+    }
+    let mut bytes = [0u8; 16];
+    for (i, byte) in bytes.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| malformed)?;
+    }
+    Ok((ClientId::from(client), bytes))
+}
+
+/// One client's session: its current secret and the frames kept for a resume.
+pub(crate) struct Replay {
+    secret: Secret,
+    /// Data frames sent so far (the last one's sequence number).
+    sent: u64,
+    frames: VecDeque<Message>,
+    bytes: usize,
+    max_frames: usize,
+    max_bytes: usize,
+    /// While the client is away: `sent` when it went away. Frames after that
+    /// were certainly not received, so letting one go ends the session.
+    away_at: Option<u64>,
+}
+
+impl Replay {
+    pub(crate) fn new(settings: &ResumeSettings) -> Self {
+        Replay {
+            secret: Secret::random(),
+            sent: 0,
+            frames: VecDeque::new(),
+            bytes: 0,
+            max_frames: settings.max_frames.max(1),
+            max_bytes: settings.max_bytes.max(1),
+            away_at: None,
+        }
+    }
+
+    /// The client's connection dropped: from now on, frames are only kept.
+    pub(crate) fn hold(&mut self) {
+        self.away_at = Some(self.sent);
+    }
+
+    pub(crate) fn token(&self, client: ClientId) -> String {
+        self.secret.token(client)
+    }
+
+    /// Keeps `frame` as the next one sent, letting the oldest go to stay
+    /// within bounds. Returns `false` if the client is away and a frame sent
+    /// since it went away had to go: a resume can no longer be complete.
+    pub(crate) fn record(&mut self, frame: &Message) -> bool {
+        self.sent += 1;
+        self.bytes += frame.len();
+        self.frames.push_back(frame.clone());
+        let mut complete = true;
+        while self.frames.len() > self.max_frames || self.bytes > self.max_bytes {
+            let seq = self.sent - self.frames.len() as u64 + 1;
+            let Some(old) = self.frames.pop_front() else {
+                break;
+            };
+            self.bytes -= old.len();
+            if self.away_at.is_some_and(|away_at| seq > away_at) {
+                complete = false;
+            }
+        }
+        complete
+    }
+
+    /// Checks a resume against this session and, if it holds, issues a new
+    /// secret (the old token is spent) and returns the frames after `ack`.
+    pub(crate) fn resume(
+        &mut self,
+        secret: &[u8; 16],
+        ack: Option<u64>,
+    ) -> Result<Vec<Message>, ResumeRefused> {
+        if !self.secret.matches(secret) {
+            return Err(ResumeRefused::InvalidToken);
+        }
+        let ack = ack
+            .filter(|ack| *ack <= self.sent)
+            .ok_or(ResumeRefused::BadAck)?;
+        let first_kept = self.sent - self.frames.len() as u64 + 1;
+        if ack + 1 < first_kept {
+            return Err(ResumeRefused::FramesLost);
+        }
+        self.secret = Secret::random();
+        self.away_at = None;
+        let skip = usize::try_from(ack + 1 - first_kept).unwrap_or(usize::MAX);
+        Ok(self.frames.iter().skip(skip).cloned().collect())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn replay(max_frames: usize) -> Replay {
+        Replay::new(&ResumeSettings {
+            window: Duration::from_secs(1),
+            max_frames,
+            max_bytes: 1 << 20,
+        })
+    }
+
+    fn secret_of(replay: &Replay) -> [u8; 16] {
+        parse_token(&replay.token(ClientId::from(3))).unwrap().1
+    }
+
+    #[test]
+    fn tokens_round_trip_and_differ() {
+        let a = Secret::random();
+        let token = a.token(ClientId::from(42));
+        assert_eq!(token.len(), 3 + 32);
+        let (client, bytes) = parse_token(&token).unwrap();
+        assert_eq!(client, ClientId::from(42));
+        assert!(a.matches(&bytes));
+        assert!(!Secret::random().matches(&bytes));
+        for bad in ["", "42", "x.00", "42.zz", "42.00ff", &format!("{token}0")] {
+            assert_eq!(
+                parse_token(bad),
+                Err(ResumeRefused::MalformedToken),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn resume_replays_after_the_ack_and_spends_the_token() {
+        let mut r = replay(10);
+        for i in 1..=5 {
+            assert!(r.record(&Message::text(i.to_string())));
+        }
+        let secret = secret_of(&r);
+        let frames = r.resume(&secret, Some(3)).unwrap();
+        assert_eq!(frames, vec![Message::text("4"), Message::text("5")]);
+        // Single-use: the same token again is refused.
+        assert_eq!(r.resume(&secret, Some(5)), Err(ResumeRefused::InvalidToken));
+        let secret = secret_of(&r);
+        assert_eq!(r.resume(&secret, Some(6)), Err(ResumeRefused::BadAck));
+        assert_eq!(r.resume(&secret, None), Err(ResumeRefused::BadAck));
+        assert_eq!(r.resume(&secret, Some(5)).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn a_gap_beyond_the_buffer_is_refused() {
+        let mut r = replay(3);
+        for i in 1..=5 {
+            // Connected: old frames go quietly.
+            assert!(r.record(&Message::text(i.to_string())));
+        }
+        // Kept: 3, 4, 5. An ack of 2 needs 3 onwards: fine. An ack of 1 needs 2.
+        let secret = secret_of(&r);
+        assert_eq!(r.resume(&secret, Some(1)), Err(ResumeRefused::FramesLost));
+        assert_eq!(r.resume(&secret, Some(2)).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn while_away_only_losing_an_unseen_frame_breaks_the_session() {
+        let mut r = replay(3);
+        for i in 1..=3 {
+            r.record(&Message::text(i.to_string()));
+        }
+        r.hold();
+        // Frames 4 and 5 push out 1 and 2, which the client may have seen.
+        assert!(r.record(&Message::text("4")));
+        assert!(r.record(&Message::text("5")));
+        assert!(r.record(&Message::text("6")));
+        // 7 pushes out 4, which was sent while away: the session is broken.
+        assert!(!r.record(&Message::text("7")));
+    }
+}
