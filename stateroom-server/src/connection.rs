@@ -10,6 +10,7 @@ use crate::server::Shared;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use hyper_tungstenite::HyperWebsocketStream;
+use hyper_tungstenite::tungstenite::error::ProtocolError;
 use hyper_tungstenite::tungstenite::protocol::CloseFrame;
 use hyper_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use hyper_tungstenite::tungstenite::{Error as WsError, Message};
@@ -155,6 +156,10 @@ fn refusal(error: WsError, goodbye: bool) -> ReadEnd {
             CloseCode::Invalid,
             "invalid UTF-8 in a text message",
         )),
+        // The TCP stream ended without a close frame: the client vanished.
+        WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+            ReadEnd::Ended { goodbye }
+        }
         WsError::Protocol(_) => ReadEnd::Refuse(close_frame(CloseCode::Protocol, "protocol error")),
         _ => ReadEnd::Ended { goodbye },
     }

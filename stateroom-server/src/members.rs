@@ -77,6 +77,8 @@ pub(crate) struct Members<O> {
     pub(crate) now: Cell<Duration>,
     /// Clients to remove once the current hook returns.
     pub(crate) leaving: RefCell<Vec<(ClientId, Leave)>>,
+    /// The client whose `disconnect` is running, with its data.
+    pub(crate) departing: Option<(ClientId, ClientData)>,
 }
 
 impl<O: Outlet> Members<O> {
@@ -88,6 +90,7 @@ impl<O: Outlet> Members<O> {
             timers: RefCell::new(Timers::default()),
             now: Cell::new(now),
             leaving: RefCell::new(Vec::new()),
+            departing: None,
         }
     }
 
@@ -170,7 +173,11 @@ impl<O: Outlet> StateroomContext for RoomContext<'_, O> {
     }
 
     fn client_data_any(&self, client: ClientId) -> Option<&ClientData> {
-        self.members.clients.get(&client).map(|slot| &slot.data)
+        match (self.members.clients.get(&client), &self.members.departing) {
+            (Some(slot), _) => Some(&slot.data),
+            (None, Some((departing, data))) if *departing == client => Some(data),
+            (None, _) => None,
+        }
     }
 
     fn close(&self, client: ClientId, code: u16, reason: &str) {

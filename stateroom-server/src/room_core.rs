@@ -297,10 +297,12 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
             .borrow_mut()
             .cancel(&TimerId::Expire(client));
         tracing::debug!(%client, "client left");
-        self.call(now, |service, ctx| service.disconnect(client, ctx))?;
-        // Dropped only now, so that `disconnect` can still read it.
-        drop(slot);
-        Ok(())
+        // Out of the room (nothing more reaches it), but its data stays
+        // readable while `disconnect` runs; dropped right after.
+        self.members.departing = Some((client, slot.data));
+        let result = self.call(now, |service, ctx| service.disconnect(client, ctx));
+        self.members.departing = None;
+        result
     }
 
     /// Closes `client`'s connection (if `conn` is still its current one) with
