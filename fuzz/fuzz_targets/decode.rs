@@ -6,8 +6,8 @@
 use libfuzzer_sys::fuzz_target;
 use serde::Deserialize;
 use stateroom::{
-    ClientId, ErrorCode, ErrorFrame, MessageRecipient, SimpleStateroomService, StateroomContext,
-    TimerKey,
+    ClientData, ClientId, ErrorCode, ErrorFrame, MessageRecipient, SimpleStateroomService,
+    StateroomContext, TimerKey,
 };
 use std::cell::RefCell;
 
@@ -49,6 +49,19 @@ struct Recorder {
 }
 
 impl StateroomContext for Recorder {
+    fn room_id(&self) -> &str {
+        "fuzz"
+    }
+    fn clients(&self) -> Vec<ClientId> {
+        vec![ClientId::from(7)]
+    }
+    fn is_connected(&self, client: ClientId) -> bool {
+        client == ClientId::from(7)
+    }
+    fn client_data_any(&self, _client: ClientId) -> Option<&ClientData> {
+        None
+    }
+    fn close(&self, _client: ClientId, _code: u16, _reason: &str) {}
     fn send_message(&self, recipient: impl Into<MessageRecipient>, message: &str) {
         self.sent
             .borrow_mut()

@@ -110,10 +110,11 @@ impl Outlet for Inbox {
 
 /// A test client's connections, oldest first, and the `ack` its current one
 /// started from.
-#[derive(Default)]
 struct TestClient {
     conns: Vec<(ClientId, Inbox)>,
     ack_base: u64,
+    /// The request it first joined with (a resume presents it again).
+    request: JoinRequest,
 }
 
 impl TestClient {
@@ -208,7 +209,11 @@ impl<S: SimpleStateroomService> TestRoom<S> {
                 self.core
                     .connect(conn, inbox.clone(), data, resume.as_ref(), self.now),
             );
-        let entry = self.clients.entry(client).or_default();
+        let entry = self.clients.entry(client).or_insert_with(|| TestClient {
+            conns: Vec::new(),
+            ack_base: 0,
+            request: request.clone(),
+        });
         if client != conn {
             // Resumed: the new connection counts on from the ack it sent.
             entry.ack_base = resume.and_then(|r| r.ack).unwrap_or_default();
@@ -251,8 +256,9 @@ impl<S: SimpleStateroomService> TestRoom<S> {
         unwrap_hook(self.core.gone(client, conn, Gone::Dropped, self.now));
     }
 
-    /// The client comes back on a new connection, presenting its latest token
-    /// and acknowledging every frame it has received. Returns the session
+    /// The client comes back on a new connection with the request it first
+    /// joined with, plus its latest token, acknowledging every frame it has
+    /// received. Returns the session
     /// frame the new connection got: `resumed` says whether it is the same
     /// client (if not, `client` in the frame is the new one, and `refused`
     /// says why).
@@ -275,8 +281,15 @@ impl<S: SimpleStateroomService> TestRoom<S> {
             .session(client)
             .unwrap_or_else(|| panic!("client {client} has no resume token: is reconnection on?"))
             .token;
-        let query = format!("resume={token}&ack={ack}");
-        let request = JoinRequest::new(self.room_id.as_str()).with_query(query);
+        let first = self
+            .clients
+            .get(&client)
+            .map_or_else(|| JoinRequest::new(self.room_id.as_str()), |c| c.request.clone());
+        let query = match first.query() {
+            Some(query) if !query.is_empty() => format!("{query}&resume={token}&ack={ack}"),
+            _ => format!("resume={token}&ack={ack}"),
+        };
+        let request = first.with_query(query);
         let client = self
             .join(request)
             .unwrap_or_else(|reject| panic!("the join hook rejected a resume: {reject}"));

@@ -3,12 +3,20 @@
 //! `testing` feature, for example in `[dev-dependencies]`.)
 //!
 //! A [`TestRoom`] is one room of your service. Clients [`connect`](TestRoom::connect)
-//! and send text, JSON or binary as they would over a socket; what each one
+//! (or [`join`](TestRoom::join) with a request your `join` hook judges) and
+//! send text, JSON or binary as they would over a socket; what each one
 //! receives is read back with [`take`](TestRoom::take) or, decoded into your
-//! outbound type, [`take_json`](TestRoom::take_json). Time stands still until
-//! [`advance`](TestRoom::advance) moves it, firing the timers that fall due in
-//! deadline order, each at its own deadline. The same test gives the same
+//! outbound type, [`take_json`](TestRoom::take_json). Connections
+//! [`drop`](TestRoom::drop_connection) and [`resume`](TestRoom::resume).
+//! Time stands still until [`advance`](TestRoom::advance) moves it, firing the
+//! timers that fall due in deadline order, each at its own deadline (a held
+//! client's reconnection window included). The same test gives the same
 //! result every run.
+//!
+//! Where the server can only log a bug in your service (a timer key of
+//! another type than the `alarm` hook takes, client data asked for under the
+//! wrong type, a message that cannot be serialised), the kit fails the test
+//! with the same message.
 //!
 //! # A clock: ten virtual minutes in microseconds
 //!
@@ -114,6 +122,67 @@
 //! assert_eq!(error.code, ErrorCode::InvalidMessage);
 //! assert!(room.take(ada).is_empty());
 //! assert_eq!(room.service().names.len(), 1);
+//! ```
+
+//!
+//! # Who joins, who is kicked, who comes back
+//!
+//! ```
+//! use stateroom::testing::{Received, TestRoom};
+//! use stateroom::{ClientId, JoinRequest, Reject, StateroomContext};
+//! use std::time::Duration;
+//!
+//! struct Player {
+//!     name: String,
+//! }
+//!
+//! #[derive(Default)]
+//! struct Table {
+//!     gone: Vec<String>,
+//! }
+//!
+//! #[stateroom::service(no_main, reconnect = "30s")]
+//! impl Table {
+//!     fn join(&self, request: &JoinRequest) -> Result<Player, Reject> {
+//!         // A real service verifies a signed token here.
+//!         match request.bearer_token() {
+//!             Some(name @ ("ada" | "bob")) => Ok(Player { name: name.into() }),
+//!             _ => Err(Reject::unauthorized("a valid token is required")),
+//!         }
+//!     }
+//!
+//!     fn message(&mut self, client: ClientId, text: &str, ctx: &impl StateroomContext) {
+//!         if let Some(target) = text.strip_prefix("kick ") {
+//!             let target = ClientId::from(target.parse::<u32>().unwrap_or_default());
+//!             ctx.close(target, 4000, "kicked");
+//!         }
+//!     }
+//!
+//!     fn disconnect(&mut self, client: ClientId, ctx: &impl StateroomContext) {
+//!         let name = ctx.client_data::<Player>(client).map(|p| p.name.clone());
+//!         self.gone.push(name.unwrap_or_default());
+//!     }
+//! }
+//!
+//! let mut room = TestRoom::<Table>::new("table");
+//! let stranger = JoinRequest::new("table");
+//! assert_eq!(room.join(stranger).unwrap_err().status(), 401);
+//!
+//! let as_user = |name: &str| {
+//!     JoinRequest::new("table").with_header("authorization", &format!("Bearer {name}"))
+//! };
+//! let (ada, bob) = (room.join(as_user("ada")).unwrap(), room.join(as_user("bob")).unwrap());
+//!
+//! // Bob's network drops; he comes back within the window as the same client.
+//! room.drop_connection(bob);
+//! room.advance(Duration::from_secs(20));
+//! assert!(room.resume(bob).resumed);
+//! assert!(room.service().gone.is_empty());
+//!
+//! // Ada kicks him: he gets the close, and `disconnect` runs once.
+//! room.send_text(ada, &format!("kick {bob}"));
+//! assert_eq!(room.take(bob), [Received::Closed { code: 4000, reason: "kicked".into() }]);
+//! assert_eq!(room.service().gone, ["bob"]);
 //! ```
 
 pub use stateroom_server::testing::{FiredTimer, Received, TestRoom};

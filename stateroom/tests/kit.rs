@@ -1,0 +1,200 @@
+//! The test kit drives joins, kicks, dropped connections and resumes with a
+//! virtual clock, through the same room logic as the server; and it fails a
+//! test loudly on bugs the server can only log.
+
+use serde::{Deserialize, Serialize};
+use stateroom::testing::{Received, TestRoom};
+use stateroom::{ClientId, JoinRequest, MessageRecipient, Reject, ResumeRefused, StateroomContext};
+use std::collections::BTreeMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq)]
+struct Player {
+    name: String,
+}
+
+#[derive(Deserialize, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum In {
+    Say { text: String },
+    Kick { target: ClientId },
+    WrongTimer,
+    WrongData,
+}
+
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Out {
+    Said { name: String, text: String },
+    Left { name: String },
+}
+
+#[derive(Serialize, Deserialize)]
+enum Alarm {
+    Tick,
+}
+
+#[derive(Default)]
+struct Table {
+    disconnects: BTreeMap<ClientId, u32>,
+    reconnects: u32,
+}
+
+#[stateroom::service(no_main, reconnect = "10s")]
+impl Table {
+    fn join(&self, request: &JoinRequest) -> Result<Player, Reject> {
+        match request.query_param("name") {
+            Some(name) if name == "mallory" => Err(Reject::forbidden("not at this table")),
+            Some(name) => Ok(Player { name: name.into_owned() }),
+            None => Err(Reject::unauthorized("say who you are: ?name=")),
+        }
+    }
+
+    fn message(&mut self, client: ClientId, msg: In, ctx: &impl StateroomContext) {
+        let name = ctx.client_data::<Player>(client).map(|p| p.name.clone()).unwrap_or_default();
+        match msg {
+            In::Say { text } => ctx.send(MessageRecipient::Broadcast, &Out::Said { name, text }),
+            In::Kick { target } => ctx.close(target, 4000, "kicked"),
+            In::WrongTimer => ctx.set_timeout("a plain string", Duration::from_secs(1)),
+            In::WrongData => {
+                let _ = ctx.client_data::<String>(client);
+            }
+        }
+    }
+
+    fn alarm(&mut self, _key: Alarm) {}
+
+    fn reconnect(&mut self, _client: ClientId) {
+        self.reconnects += 1;
+    }
+
+    fn disconnect(&mut self, client: ClientId, ctx: &impl StateroomContext) {
+        *self.disconnects.entry(client).or_default() += 1;
+        let name = ctx.client_data::<Player>(client).map(|p| p.name.clone()).unwrap_or_default();
+        ctx.send(MessageRecipient::Broadcast, &Out::Left { name });
+    }
+}
+
+fn named(name: &str) -> JoinRequest {
+    JoinRequest::new("table").with_query(format!("name={name}"))
+}
+
+#[test]
+fn joins_are_accepted_or_rejected_with_data_attached() {
+    let mut room = TestRoom::<Table>::new("table");
+    assert_eq!(
+        room.join(JoinRequest::new("table")).unwrap_err().status(),
+        401
+    );
+    assert_eq!(room.join(named("mallory")).unwrap_err().body(), "not at this table");
+    let ada = room.join(named("ada")).unwrap();
+    assert_eq!(room.client_data::<Player>(ada), Some(&Player { name: "ada".into() }));
+    room.send(ada, &In::Say { text: "hi".into() });
+    assert_eq!(
+        room.take_json::<Out>(ada),
+        [Out::Said { name: "ada".into(), text: "hi".into() }]
+    );
+    // No hook ran for the rejected ones.
+    assert!(room.service().disconnects.is_empty());
+}
+
+#[test]
+fn a_kick_closes_after_earlier_frames_and_disconnects_once() {
+    let mut room = TestRoom::<Table>::new("table");
+    let ada = room.join(named("ada")).unwrap();
+    let bob = room.join(named("bob")).unwrap();
+    room.send(ada, &In::Say { text: "last words".into() });
+    room.send(ada, &In::Kick { target: bob });
+    let got = room.take(bob);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(got[0].text().is_some_and(|t| t.contains("last words")));
+    assert_eq!(got[1], Received::Closed { code: 4000, reason: "kicked".into() });
+    assert_eq!(room.service().disconnects[&bob], 1);
+    assert!(!room.is_connected(bob));
+    // The connection ending afterwards changes nothing.
+    room.disconnect(bob);
+    assert_eq!(room.service().disconnects[&bob], 1);
+    assert_eq!(room.take_json::<Out>(ada).last(), Some(&Out::Left { name: "bob".into() }));
+}
+
+#[test]
+fn a_dropped_client_resumes_within_the_window_and_expires_after_it() {
+    let mut room = TestRoom::<Table>::new("table");
+    let ada = room.join(named("ada")).unwrap();
+    let bob = room.join(named("bob")).unwrap();
+    room.drop_connection(bob);
+    assert!(!room.is_connected(bob));
+    room.send(ada, &In::Say { text: "one".into() });
+    room.advance(Duration::from_secs(9));
+    let session = room.resume(bob);
+    assert!(session.resumed);
+    assert_eq!(session.client, bob);
+    assert_eq!(session.replayed, 1);
+    assert_eq!(room.take_json::<Out>(bob), [Out::Said { name: "ada".into(), text: "one".into() }]);
+    assert_eq!(room.service().reconnects, 1);
+    assert!(room.service().disconnects.is_empty());
+
+    // Dropped again, never back: one disconnect when the window ends.
+    room.drop_connection(bob);
+    room.advance(Duration::from_millis(9_999));
+    assert!(room.service().disconnects.is_empty());
+    room.advance(Duration::from_millis(1));
+    assert_eq!(room.service().disconnects[&bob], 1);
+    let late = room.resume(bob);
+    assert!(!late.resumed);
+    assert_eq!(late.refused, Some(ResumeRefused::UnknownToken));
+    assert_ne!(late.client, bob);
+    // The window's end is the runtime's own timer, not the service's.
+    assert!(room.fired().is_empty());
+}
+
+#[test]
+fn a_resume_that_acknowledges_less_gets_the_rest_again() {
+    let mut room = TestRoom::<Table>::new("table");
+    let ada = room.join(named("ada")).unwrap();
+    for text in ["1", "2", "3"] {
+        room.send(ada, &In::Say { text: text.into() });
+    }
+    assert_eq!(room.take(ada).len(), 3);
+    room.drop_connection(ada);
+    // The client only saw the first frame before its connection died.
+    let session = room.resume_with_ack(ada, 1);
+    assert_eq!(session.replayed, 2);
+    let texts: Vec<_> = room.take_json::<Out>(ada);
+    assert_eq!(
+        texts,
+        [
+            Out::Said { name: "ada".into(), text: "2".into() },
+            Out::Said { name: "ada".into(), text: "3".into() },
+        ]
+    );
+}
+
+fn panic_message(f: impl FnOnce()) -> String {
+    let payload = catch_unwind(AssertUnwindSafe(f)).expect_err("the test kit fails the test");
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_timer_key_of_the_wrong_type_fails_the_test_naming_both() {
+    let mut room = TestRoom::<Table>::new("table");
+    let ada = room.join(named("ada")).unwrap();
+    room.send(ada, &In::WrongTimer);
+    let message = panic_message(move || room.advance(Duration::from_secs(1)));
+    assert!(message.contains(r#""a plain string""#), "{message}");
+    assert!(message.contains("kit::Alarm"), "{message}");
+}
+
+#[test]
+fn client_data_asked_for_under_the_wrong_type_fails_the_test() {
+    let mut room = TestRoom::<Table>::new("table");
+    let ada = room.join(named("ada")).unwrap();
+    let message = panic_message(move || room.send(ada, &In::WrongData));
+    assert!(message.contains("kit::Player"), "{message}");
+    assert!(message.contains("alloc::string::String"), "{message}");
+}
