@@ -72,8 +72,8 @@ pub struct ServerArgs {
     /// With reconnection on: most bytes kept per client for a resume.
     #[arg(long, env = "STATEROOM_MAX_RESUME_BYTES", default_value_t = Limits::default().max_resume_bytes)]
     pub max_resume_bytes: usize,
-    /// Comma-separated origins whose pages may open sockets
-    /// (https://app.example); others get 403. Default: any origin.
+    /// Comma-separated origins (scheme://host:port) whose pages may open
+    /// sockets; others get 403. Default: any origin.
     #[arg(long, env = "STATEROOM_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
 }

@@ -281,10 +281,10 @@ impl<S: SimpleStateroomService> TestRoom<S> {
             .session(client)
             .unwrap_or_else(|| panic!("client {client} has no resume token: is reconnection on?"))
             .token;
-        let first = self
-            .clients
-            .get(&client)
-            .map_or_else(|| JoinRequest::new(self.room_id.as_str()), |c| c.request.clone());
+        let first = self.clients.get(&client).map_or_else(
+            || JoinRequest::new(self.room_id.as_str()),
+            |c| c.request.clone(),
+        );
         let query = match first.query() {
             Some(query) if !query.is_empty() => format!("{query}&resume={token}&ack={ack}"),
             _ => format!("resume={token}&ack={ack}"),

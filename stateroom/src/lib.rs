@@ -38,6 +38,11 @@
 //! that does not decode as a `ChatIn` gets an [`ErrorFrame`] back, and the room is
 //! unharmed.
 //!
+//! A `join` hook decides who may enter before the socket opens, and what the
+//! room knows about them; `#[stateroom::service(reconnect = "30s")]` lets a
+//! client whose network dropped come back as itself (see the
+//! [`service`] attribute and `docs/protocol.md`).
+//!
 //! The macro is sugar over [`SimpleStateroomService`], which can also be
 //! implemented by hand and served with [`Server`] or [`run`].
 //!
@@ -85,8 +90,10 @@ pub mod __private;
 /// # Arguments
 ///
 /// ```text
-/// #[stateroom::service]            // generate the trait impl and `fn main`
-/// #[stateroom::service(no_main)]   // only the trait impl (libraries, tests, own binaries)
+/// #[stateroom::service]                      // generate the trait impl and `fn main`
+/// #[stateroom::service(no_main)]             // only the trait impl (libraries, tests, own binaries)
+/// #[stateroom::service(reconnect = "30s")]   // hold a dropped client's seat for 30 s
+///                                            // (units: ms, s, m, h); combine with a comma
 /// ```
 ///
 /// # Hooks
@@ -98,12 +105,18 @@ pub mod __private;
 /// fn new() -> Self
 /// fn new(room_id: &str) -> Self
 /// fn new(room_id: &str, ctx: &impl StateroomContext) -> Self   // without `new`: `Default`
+/// fn join(&self, request: &JoinRequest [, ctx: &impl StateroomContext]) -> Result<T, Reject>
+///     // before the upgrade; `Ok(data)` attaches `data: T` to the client
+///     // (`ctx.client_data::<T>(client)`), `Err(Reject::unauthorized(..))` answers 401
 /// fn connect(&mut self, client: ClientId [, ctx: &impl StateroomContext])
-/// fn disconnect(&mut self, client: ClientId [, ctx: &impl StateroomContext])
+/// fn reconnect(&mut self, client: ClientId [, ctx: &impl StateroomContext])  // resumed
+/// fn disconnect(&mut self, client: ClientId [, ctx: &impl StateroomContext])  // once per client
 /// fn message(&mut self, client: ClientId, msg: T [, ctx: &impl StateroomContext])
 ///     // T: serde::Deserialize (decoded from JSON text), or &str / String (raw text)
 /// fn binary(&mut self, client: ClientId, data: &[u8] [, ctx: &impl StateroomContext])
 ///     // or data: Vec<u8>
+/// fn invalid(&mut self, client: ClientId, error: &ErrorFrame [, ctx: &impl StateroomContext])
+///     // a frame that did not decode (its error frame already sent)
 /// fn timer(&mut self [, ctx: &impl StateroomContext])           // ctx.set_timer(ms)
 /// fn alarm(&mut self, key: K [, ctx: &impl StateroomContext])   // ctx.set_timeout / set_interval
 ///     // K: serde::Deserialize (decoded from the key), &TimerKey, &str or String
@@ -142,11 +155,17 @@ pub mod __private;
 /// Each at the user's own tokens, with a fix: the attribute on something other
 /// than an inherent impl (a struct, a function, a trait impl); a self type with
 /// generic or lifetime parameters; a hook that is `async`, `unsafe`, `const` or
-/// generic; a hook with the wrong receiver (`self`, `&self`) or the wrong number
-/// of parameters; a `new` that takes `self` or returns nothing; a method whose
+/// generic; a hook with the wrong receiver (`self`, `&self`; `&mut self` on
+/// `join`) or the wrong number of parameters; a hook missing its `client`
+/// parameter; a context taken as `&dyn StateroomContext`; a `new` that takes
+/// `self` or returns nothing; a `join` that returns nothing; a method whose
 /// name is a near miss of a hook's (`on_message`, `mesage`) when it takes
-/// `&mut self` or a context; the same hook twice; an unknown argument
-/// (`no_mian`). rustc, aimed by the macro, reports a message type that is not
-/// `Deserialize` (on that type) and a state with neither `new` nor `Default`.
+/// `&mut self`, a context or a `JoinRequest`; the same hook twice; an unknown
+/// argument (`no_mian`, which then still leaves `main` out) or a bad
+/// `reconnect` window. rustc, aimed by the macro, reports a message or timer
+/// key type that is not `Deserialize` (on that type), a client parameter that
+/// is not a `ClientId` (on its type), a `join` that does not return
+/// `Result<T, Reject>` (on its return type), and a state with neither `new`
+/// nor `Default`.
 /// Set `STATEROOM_MACROS_DEBUG=1` to print the expansion to stderr.
 pub use stateroom_macros::service;

@@ -46,13 +46,18 @@ impl Table {
     fn join(&self, request: &JoinRequest) -> Result<Player, Reject> {
         match request.query_param("name") {
             Some(name) if name == "mallory" => Err(Reject::forbidden("not at this table")),
-            Some(name) => Ok(Player { name: name.into_owned() }),
+            Some(name) => Ok(Player {
+                name: name.into_owned(),
+            }),
             None => Err(Reject::unauthorized("say who you are: ?name=")),
         }
     }
 
     fn message(&mut self, client: ClientId, msg: In, ctx: &impl StateroomContext) {
-        let name = ctx.client_data::<Player>(client).map(|p| p.name.clone()).unwrap_or_default();
+        let name = ctx
+            .client_data::<Player>(client)
+            .map(|p| p.name.clone())
+            .unwrap_or_default();
         match msg {
             In::Say { text } => ctx.send(MessageRecipient::Broadcast, &Out::Said { name, text }),
             In::Kick { target } => ctx.close(target, 4000, "kicked"),
@@ -71,7 +76,10 @@ impl Table {
 
     fn disconnect(&mut self, client: ClientId, ctx: &impl StateroomContext) {
         *self.disconnects.entry(client).or_default() += 1;
-        let name = ctx.client_data::<Player>(client).map(|p| p.name.clone()).unwrap_or_default();
+        let name = ctx
+            .client_data::<Player>(client)
+            .map(|p| p.name.clone())
+            .unwrap_or_default();
         ctx.send(MessageRecipient::Broadcast, &Out::Left { name });
     }
 }
@@ -87,13 +95,22 @@ fn joins_are_accepted_or_rejected_with_data_attached() {
         room.join(JoinRequest::new("table")).unwrap_err().status(),
         401
     );
-    assert_eq!(room.join(named("mallory")).unwrap_err().body(), "not at this table");
+    assert_eq!(
+        room.join(named("mallory")).unwrap_err().body(),
+        "not at this table"
+    );
     let ada = room.join(named("ada")).unwrap();
-    assert_eq!(room.client_data::<Player>(ada), Some(&Player { name: "ada".into() }));
+    assert_eq!(
+        room.client_data::<Player>(ada),
+        Some(&Player { name: "ada".into() })
+    );
     room.send(ada, &In::Say { text: "hi".into() });
     assert_eq!(
         room.take_json::<Out>(ada),
-        [Out::Said { name: "ada".into(), text: "hi".into() }]
+        [Out::Said {
+            name: "ada".into(),
+            text: "hi".into()
+        }]
     );
     // No hook ran for the rejected ones.
     assert!(room.service().disconnects.is_empty());
@@ -104,18 +121,32 @@ fn a_kick_closes_after_earlier_frames_and_disconnects_once() {
     let mut room = TestRoom::<Table>::new("table");
     let ada = room.join(named("ada")).unwrap();
     let bob = room.join(named("bob")).unwrap();
-    room.send(ada, &In::Say { text: "last words".into() });
+    room.send(
+        ada,
+        &In::Say {
+            text: "last words".into(),
+        },
+    );
     room.send(ada, &In::Kick { target: bob });
     let got = room.take(bob);
     assert_eq!(got.len(), 2, "{got:?}");
     assert!(got[0].text().is_some_and(|t| t.contains("last words")));
-    assert_eq!(got[1], Received::Closed { code: 4000, reason: "kicked".into() });
+    assert_eq!(
+        got[1],
+        Received::Closed {
+            code: 4000,
+            reason: "kicked".into()
+        }
+    );
     assert_eq!(room.service().disconnects[&bob], 1);
     assert!(!room.is_connected(bob));
     // The connection ending afterwards changes nothing.
     room.disconnect(bob);
     assert_eq!(room.service().disconnects[&bob], 1);
-    assert_eq!(room.take_json::<Out>(ada).last(), Some(&Out::Left { name: "bob".into() }));
+    assert_eq!(
+        room.take_json::<Out>(ada).last(),
+        Some(&Out::Left { name: "bob".into() })
+    );
 }
 
 #[test]
@@ -131,7 +162,13 @@ fn a_dropped_client_resumes_within_the_window_and_expires_after_it() {
     assert!(session.resumed);
     assert_eq!(session.client, bob);
     assert_eq!(session.replayed, 1);
-    assert_eq!(room.take_json::<Out>(bob), [Out::Said { name: "ada".into(), text: "one".into() }]);
+    assert_eq!(
+        room.take_json::<Out>(bob),
+        [Out::Said {
+            name: "ada".into(),
+            text: "one".into()
+        }]
+    );
     assert_eq!(room.service().reconnects, 1);
     assert!(room.service().disconnects.is_empty());
 
@@ -165,8 +202,14 @@ fn a_resume_that_acknowledges_less_gets_the_rest_again() {
     assert_eq!(
         texts,
         [
-            Out::Said { name: "ada".into(), text: "2".into() },
-            Out::Said { name: "ada".into(), text: "3".into() },
+            Out::Said {
+                name: "ada".into(),
+                text: "2".into()
+            },
+            Out::Said {
+                name: "ada".into(),
+                text: "3".into()
+            },
         ]
     );
 }

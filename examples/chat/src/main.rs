@@ -8,13 +8,23 @@
 //! {"type":"join","name":"ada"}
 //! {"type":"say","text":"hello"}
 //! {"type":"nick","name":"countess"}
+//! {"type":"kick","client":2}
 //! {"type":"leave"}
 //! ```
 //!
-//! On connecting you get `{"type":"welcome","you":ID,"members":[…]}`. Everyone in
-//! the room then sees `joined`, `said`, `renamed` and `left` events. A frame that
-//! is not one of the messages above gets `{"error":{"code":…,"message":…}}` back,
-//! and nothing else happens.
+//! On connecting you get your session (`{"stateroom":{"client":ID,"token":…}}`,
+//! see below), then `{"type":"welcome","you":ID,"members":[…]}`. Everyone in
+//! the room then sees `joined`, `said`, `renamed` and `left` events. The host
+//! (whoever has been in the conversation longest) may `kick` a client: it is
+//! closed with code 4000 and everyone sees it leave. A frame that is not one of
+//! the messages above gets `{"error":{"code":…,"message":…}}` back, and nothing
+//! else happens; so does a `kick` from someone who is not the host
+//! (`"code":"not_host"`).
+//!
+//! Reconnection is on: a client whose network drops keeps its seat, its name
+//! and the messages sent meanwhile for 30 seconds; it comes back with
+//! `ws://127.0.0.1:8080/ws/lobby?resume=TOKEN&ack=N` (N: the messages it has
+//! received), as `docs/protocol.md` describes.
 
 use serde::{Deserialize, Serialize};
 use stateroom::{ClientId, MessageRecipient, StateroomContext};
@@ -36,6 +46,8 @@ enum ChatIn {
     Nick { name: String },
     /// Leave the conversation (the connection stays open; `join` again to return).
     Leave,
+    /// Remove a client from the room (the host only).
+    Kick { client: ClientId },
 }
 
 /// One person in the conversation.
@@ -94,7 +106,7 @@ fn valid_name(name: &str) -> Result<&str, &'static str> {
     }
 }
 
-#[stateroom::service]
+#[stateroom::service(reconnect = "30s")]
 impl Chat {
     fn connect(&mut self, client: ClientId, ctx: &impl StateroomContext) {
         let members = self
@@ -159,6 +171,13 @@ impl Chat {
                 }
             }
             ChatIn::Leave => self.leave(client, ctx),
+            ChatIn::Kick { client: target } => {
+                // The host: the member who joined first (ids only grow).
+                if self.names.keys().next() != Some(&client) {
+                    return ctx.send_error(client, "not_host", "only the host may kick");
+                }
+                ctx.close(target, 4000, "kicked by the host");
+            }
         }
     }
 
@@ -185,7 +204,7 @@ mod tests {
     use super::*;
     use serde_json::{Value, json};
     use stateroom::ErrorCode;
-    use stateroom::testing::TestRoom;
+    use stateroom::testing::{Received, TestRoom};
 
     #[test]
     fn a_conversation() {
@@ -239,6 +258,61 @@ mod tests {
             ]
         );
         assert_eq!(room.service().names.len(), 1);
+    }
+
+    #[test]
+    fn the_host_kicks_and_nobody_else_may() {
+        let mut room = TestRoom::<Chat>::new("lobby");
+        let (ada, bob) = (room.connect(), room.connect());
+        room.send(ada, &ChatIn::Join { name: "ada".into() });
+        room.send(bob, &ChatIn::Join { name: "bob".into() });
+        room.take(ada);
+        room.take(bob);
+        room.send(bob, &ChatIn::Kick { client: ada });
+        let error = room.take(bob)[0].error().expect("an error frame");
+        assert_eq!(error.code, ErrorCode::App("not_host".into()));
+        room.send(ada, &ChatIn::Kick { client: bob });
+        assert_eq!(
+            room.take(bob),
+            [Received::Closed {
+                code: 4000,
+                reason: "kicked by the host".into()
+            }]
+        );
+        assert_eq!(
+            room.take_json::<Value>(ada),
+            [json!({"type": "left", "client": bob, "name": "bob"})]
+        );
+    }
+
+    #[test]
+    fn a_dropped_member_keeps_its_name_and_catches_up() {
+        let mut room = TestRoom::<Chat>::new("lobby");
+        let (ada, bob) = (room.connect(), room.connect());
+        room.send(ada, &ChatIn::Join { name: "ada".into() });
+        room.send(bob, &ChatIn::Join { name: "bob".into() });
+        room.drop_connection(bob);
+        room.send(
+            ada,
+            &ChatIn::Say {
+                text: "you there?".into(),
+            },
+        );
+        room.take(bob);
+        room.advance(std::time::Duration::from_secs(29));
+        assert!(room.resume_with_ack(bob, 3).resumed);
+        assert_eq!(
+            room.take_json::<Value>(bob),
+            [json!({"type": "said", "from": ada, "name": "ada", "text": "you there?"})]
+        );
+        assert_eq!(room.service().names.len(), 2);
+        // Gone for good: after the window, everyone sees bob leave.
+        room.drop_connection(bob);
+        room.advance(std::time::Duration::from_secs(30));
+        assert_eq!(
+            room.take_json::<Value>(ada).last(),
+            Some(&json!({"type": "left", "client": bob, "name": "bob"}))
+        );
     }
 
     #[test]

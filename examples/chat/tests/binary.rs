@@ -5,14 +5,23 @@
 mod support;
 
 use serde_json::json;
+use stateroom::SessionFrame;
 use support::*;
+
+/// Joins the lobby and reads the session frame (reconnection is on).
+async fn enter(addr: std::net::SocketAddr) -> (Ws, SessionFrame) {
+    let mut ws = join(addr, "lobby").await;
+    let session = SessionFrame::from_json(&next_text(&mut ws).await).expect("a session frame");
+    (ws, session)
+}
 
 #[tokio::test]
 async fn the_binary_serves_a_chat_and_stops_on_sigterm() {
     let (server, addr) = spawn_binary(env!("CARGO_BIN_EXE_example-chat")).await;
 
-    let mut ada = join(addr, "lobby").await;
+    let (mut ada, session) = enter(addr).await;
     let welcome = next_json(&mut ada).await;
+    assert_eq!(welcome["you"], json!(session.client));
     assert_eq!(welcome["type"], "welcome");
     assert_eq!(welcome["members"], json!([]));
     let ada_id = welcome["you"].clone();
@@ -22,7 +31,7 @@ async fn the_binary_serves_a_chat_and_stops_on_sigterm() {
         json!({"type":"joined","client":ada_id,"name":"ada"})
     );
 
-    let mut bob = join(addr, "lobby").await;
+    let (mut bob, _) = enter(addr).await;
     let welcome = next_json(&mut bob).await;
     assert_eq!(
         welcome["members"],
@@ -77,4 +86,26 @@ async fn the_binary_serves_a_chat_and_stops_on_sigterm() {
     drop((ada, bob));
     let status = stopped.await.unwrap();
     assert!(status.success(), "exit status {status}");
+}
+
+#[test]
+fn help_describes_the_server_in_plain_words() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_example-chat"))
+        .arg("--help")
+        .output()
+        .expect("the binary runs");
+    assert!(output.status.success());
+    let help = String::from_utf8(output.stdout).expect("UTF-8");
+    assert!(
+        help.starts_with("A Stateroom WebSocket server: rooms at ws://HOST:PORT/ws/{room_id}\n"),
+        "{help}"
+    );
+    assert!(!help.contains('`'), "no rustdoc markup in --help: {help}");
+    for flag in [
+        "--reconnect-window-ms",
+        "--allowed-origins",
+        "--max-resume-messages",
+    ] {
+        assert!(help.contains(flag), "{flag} in {help}");
+    }
 }
