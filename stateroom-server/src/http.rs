@@ -19,7 +19,7 @@ use crate::connection::{self, Admitted};
 use crate::resume::ResumeRequest;
 use crate::room::RoomEvent;
 use crate::room_id::validate_room_id;
-use crate::rooms::JoinRefused;
+use crate::rooms::{JoinRefused, Membership};
 use crate::server::Shared;
 use bytes::Bytes;
 use http_body_util::Full;
@@ -56,6 +56,31 @@ fn respond(status: StatusCode, content_type: &'static str, body: impl Into<Bytes
 /// A plain-text error answer whose body says what went wrong.
 fn refuse(status: StatusCode, why: impl std::fmt::Display) -> HttpResponse {
     respond(status, "text/plain; charset=utf-8", format!("{why}\n"))
+}
+
+/// A place in a room claimed for a join still being decided. It is given back
+/// when dropped, unless kept: a refusal, or a client that hangs up while its
+/// room decides (hyper then drops the request's future), frees it.
+struct Claim {
+    shared: Arc<Shared>,
+    membership: Membership,
+    kept: bool,
+}
+
+impl Claim {
+    /// The join goes ahead: the connection now owns the place.
+    fn keep(mut self) -> Membership {
+        self.kept = true;
+        self.membership.clone()
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        if !self.kept {
+            self.shared.rooms.leave(&self.membership);
+        }
+    }
 }
 
 /// How long a join waits for its room's verdict (the room handles events in
@@ -165,8 +190,12 @@ async fn upgrade(
     };
     let spawn_room =
         |id, generation, events| (shared.spawn_room)(shared.clone(), id, generation, events);
-    let membership = match shared.rooms.join(room_id, limits, &spawn_room) {
-        Ok(membership) => membership,
+    let claim = match shared.rooms.join(room_id, limits, &spawn_room) {
+        Ok(membership) => Claim {
+            shared: shared.clone(),
+            membership,
+            kept: false,
+        },
         Err(refused) => {
             debug!(room = room_id, %refused, "join refused");
             let mut response = refuse(StatusCode::SERVICE_UNAVAILABLE, refused);
@@ -193,23 +222,20 @@ async fn upgrade(
             request: Box::new(join),
             reply,
         };
-        membership.events.send(join).await.ok()?;
+        claim.membership.events.send(join).await.ok()?;
         verdict.await.ok()
     };
     let verdict = tokio::time::timeout(JOIN_TIMEOUT, ask).await;
     let data = match verdict {
         Ok(Some(Ok(data))) => data,
         Ok(Some(Err(reject))) => {
-            shared.rooms.leave(&membership);
             let status = StatusCode::from_u16(reject.status()).unwrap_or(StatusCode::FORBIDDEN);
             return refuse(status, reject.body());
         }
         Ok(None) => {
-            shared.rooms.leave(&membership);
             return refuse(StatusCode::INTERNAL_SERVER_ERROR, "the room failed");
         }
         Err(_) => {
-            shared.rooms.leave(&membership);
             let mut response = refuse(StatusCode::SERVICE_UNAVAILABLE, "the room is overloaded");
             response
                 .headers_mut()
@@ -217,6 +243,7 @@ async fn upgrade(
             return response;
         }
     };
+    let membership = claim.keep();
     let conn = next_client_id();
     // Debug level: at the default `info`, per-connection spans would cost every
     // poll of every connection; connection logs carry room and client anyway.

@@ -227,3 +227,22 @@ async fn the_invalid_hook_sees_rejected_frames_and_can_throttle_the_sender() {
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(count(room, &format!("disconnect:{bob_id}")), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_hangs_up_while_its_room_decides_gives_its_place_back() {
+    use tokio::io::AsyncWriteExt;
+    let server = start::<Gate>(Server::new().max_connections(1)).await;
+    let addr = server.local_addr();
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = "GET /ws/hangup?token=slow HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\n\
+                   Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\
+                   Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    wait_count("hangup", "join", 1).await;
+    assert_eq!(health(addr).await["connections"], 1, "the place is claimed");
+    drop(tcp);
+    // Given back: the one-connection server takes the next client.
+    wait_health(addr, |h| h["connections"] == 0).await;
+    let mut ada = open(addr, "hangup?token=ada-token", &[]).await.unwrap();
+    assert_eq!(next_json(&mut ada).await["name"], "ada");
+}

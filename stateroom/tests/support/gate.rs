@@ -142,6 +142,11 @@ impl Gate {
                 admin: false,
             }),
             Some("banned") => Err(Reject::forbidden("you are banned from this room")),
+            Some("slow") => {
+                // A room that takes its time deciding (blocking, on purpose).
+                std::thread::sleep(std::time::Duration::from_millis(300));
+                Err(Reject::forbidden("too slow"))
+            }
             _ => Err(Reject::unauthorized("a token is required")),
         }
     }
