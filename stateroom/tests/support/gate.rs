@@ -144,7 +144,7 @@ impl Gate {
             Some("banned") => Err(Reject::forbidden("you are banned from this room")),
             Some("slow") => {
                 // A room that takes its time deciding (blocking, on purpose).
-                std::thread::sleep(std::time::Duration::from_millis(300));
+                std::thread::sleep(std::time::Duration::from_millis(1000));
                 Err(Reject::forbidden("too slow"))
             }
             _ => Err(Reject::unauthorized("a token is required")),
@@ -271,6 +271,17 @@ pub async fn open(
         }
         Err(other) => panic!("connect failed: {other}"),
     }
+}
+
+/// Joins `room` with `token` (no reconnection) and reads the hello; returns
+/// the socket and the client's id.
+pub async fn enter(addr: SocketAddr, room: &str, token: &str) -> (Ws, Value) {
+    let mut ws = open(addr, &format!("{room}?token={token}"), &[])
+        .await
+        .unwrap();
+    let hello = next_json(&mut ws).await;
+    assert_eq!(hello["type"], "hello", "{hello}");
+    (ws, hello["you"].clone())
 }
 
 /// A client of a room with reconnection on: its socket, its session, and how
