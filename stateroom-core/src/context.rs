@@ -1,4 +1,4 @@
-use crate::{ClientData, ClientId, ErrorFrame, MessageRecipient, TimerKey};
+use crate::{ClientData, ClientId, ErrorCode, ErrorFrame, MessageRecipient, TimerKey};
 use serde::Serialize;
 use std::any::Any;
 use std::time::Duration;
@@ -85,6 +85,13 @@ pub trait StateroomContext {
     #[doc(hidden)]
     fn report_bug(&self, message: &str) {
         eprintln!("stateroom: {message}");
+    }
+
+    /// Counts a frame the room could not accept (an error frame with `code`
+    /// went back to its sender), for the server's metrics.
+    #[doc(hidden)]
+    fn report_invalid(&self, code: &ErrorCode) {
+        let _ = code;
     }
 
     /// Sends a text frame to `recipient`.

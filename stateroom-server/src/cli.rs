@@ -76,6 +76,36 @@ pub struct ServerArgs {
     /// sockets; others get 403. Default: any origin.
     #[arg(long, env = "STATEROOM_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
+    /// Milliseconds shutdown keeps serving, with /readyz at 503, before it
+    /// closes clients (time for a load balancer to take the server out).
+    #[arg(long, env = "STATEROOM_SHUTDOWN_DELAY_MS", default_value_t = 0)]
+    pub shutdown_delay_ms: u64,
+    /// Serve /metrics, /readyz and /admin/rooms on this port only (0: any free
+    /// one) instead of the WebSocket port.
+    #[arg(long, env = "STATEROOM_ADMIN_PORT")]
+    pub admin_port: Option<u16>,
+    /// Address of the admin listener.
+    #[arg(long, env = "STATEROOM_ADMIN_HOST", default_value = "127.0.0.1")]
+    pub admin_host: String,
+    /// Bearer token required on /admin/... (without an admin port, the admin
+    /// view is served only when this is set).
+    #[arg(long, env = "STATEROOM_ADMIN_TOKEN")]
+    pub admin_token: Option<String>,
+    /// Count and export metrics at /metrics.
+    #[arg(long, env = "STATEROOM_METRICS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub metrics: bool,
+    /// Log lines as human-readable text or as JSON objects, one per line.
+    #[arg(long, env = "STATEROOM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written (to stderr).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, with the room and client ids as fields.
+    Json,
 }
 
 impl From<ServerArgs> for Server {
@@ -86,6 +116,12 @@ impl From<ServerArgs> for Server {
         };
         if let Some(window) = args.reconnect_window_ms {
             server = server.reconnect_window(Duration::from_millis(window));
+        }
+        if let Some(port) = args.admin_port {
+            server = server.admin_port(port);
+        }
+        if let Some(token) = args.admin_token {
+            server = server.admin_token(token);
         }
         server
             .host(args.host)
@@ -102,23 +138,52 @@ impl From<ServerArgs> for Server {
             .max_rooms(args.max_rooms)
             .resume_buffer(args.max_resume_messages, args.max_resume_bytes)
             .allowed_origins(args.allowed_origins)
+            .shutdown_delay(Duration::from_millis(args.shutdown_delay_ms))
+            .admin_host(args.admin_host)
+            .metrics(args.metrics)
     }
 }
 
-/// Sets up `tracing` output, filtered by `RUST_LOG` (default `info`). Does
-/// nothing if a global subscriber is already set.
+/// Sets up `tracing` output to stderr, filtered by `RUST_LOG` (default
+/// `info`), as text or as JSON per `STATEROOM_LOG_FORMAT` (`text`, the
+/// default, or `json`). Does nothing if a global subscriber is already set.
 pub fn init_logging() {
+    let json = std::env::var("STATEROOM_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    init_logging_as(if json {
+        LogFormat::Json
+    } else {
+        LogFormat::Text
+    });
+}
+
+/// Sets up `tracing` output to stderr in `format`, filtered by `RUST_LOG`
+/// (default `info`). In JSON, each line is an object with `timestamp`,
+/// `level`, `target`, `fields` (the message and the event's own fields) and
+/// `spans` (the fields of the spans it happened in: `room` for a room's
+/// lines). Does nothing if a global subscriber is already set.
+pub fn init_logging_as(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(false)
+            .with_span_list(true)
+            .try_init(),
+    };
 }
 
 /// The whole `main` of a Stateroom binary: parses [`ServerArgs`] from the
 /// command line and environment, sets up logging, and serves `S` until SIGINT or
 /// SIGTERM. On a startup error it logs the reason and exits with status 1.
 pub fn run<S: SimpleStateroomService>() {
-    let server = Server::from(ServerArgs::parse());
-    init_logging();
+    let args = ServerArgs::parse();
+    init_logging_as(args.log_format);
+    let server = Server::from(args);
     if let Err(error) = server.serve::<S>() {
         tracing::error!(%error, "server failed");
         eprintln!("error: {error}");

@@ -82,6 +82,16 @@ pub struct Server {
     pub(crate) reconnect_window: Option<Duration>,
     /// Origins whose pages may open sockets; empty: any.
     pub(crate) allowed_origins: Vec<String>,
+    /// Count and export metrics (`/metrics`).
+    pub(crate) metrics: bool,
+    pub(crate) admin_host: String,
+    /// The admin listener's port, if it has its own.
+    pub(crate) admin_port: Option<u16>,
+    /// Required as `Authorization: Bearer …` on `/admin/…` when set.
+    pub(crate) admin_token: Option<String>,
+    /// How long shutdown keeps serving with `/readyz` at 503 before it closes
+    /// clients.
+    pub(crate) shutdown_delay: Duration,
 }
 
 impl Default for Server {
@@ -97,6 +107,11 @@ impl Default for Server {
             limits: Limits::default(),
             reconnect_window: None,
             allowed_origins: Vec::new(),
+            metrics: true,
+            admin_host: "127.0.0.1".to_owned(),
+            admin_port: None,
+            admin_token: None,
+            shutdown_delay: Duration::ZERO,
         }
     }
 }
@@ -133,6 +148,43 @@ impl Server {
     /// and close. Default 10 seconds.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// How long a graceful shutdown keeps serving, with `/readyz` already at
+    /// 503 and new joins refused, before it closes clients: time for a load
+    /// balancer's health checks to take the server out. Default 0.
+    pub fn shutdown_delay(mut self, delay: Duration) -> Self {
+        self.shutdown_delay = delay;
+        self
+    }
+
+    /// Counts and exports metrics at `GET /metrics` (default on). Off, the
+    /// endpoint answers 404 and rooms skip the shared counters.
+    pub fn metrics(mut self, on: bool) -> Self {
+        self.metrics = on;
+        self
+    }
+
+    /// Serves `/metrics`, `/readyz` and the admin view (`/admin/rooms`) on a
+    /// listener of their own at `port` (0 picks one), and no longer on the
+    /// WebSocket port. Default: no admin listener.
+    pub fn admin_port(mut self, port: u16) -> Self {
+        self.admin_port = Some(port);
+        self
+    }
+
+    /// The admin listener's address. Default `127.0.0.1`.
+    pub fn admin_host(mut self, host: impl Into<String>) -> Self {
+        self.admin_host = host.into();
+        self
+    }
+
+    /// Requires `Authorization: Bearer <token>` on `/admin/…` (401 without
+    /// it). Without an admin listener, the admin view is served on the
+    /// public port only when a token is set.
+    pub fn admin_token(mut self, token: impl Into<String>) -> Self {
+        self.admin_token = Some(token.into());
         self
     }
 

@@ -1,12 +1,13 @@
 //! One client's socket loop: frames in go to the room as events; frames the room
 //! queued in the client's [`Outbox`] go out, several per flush.
 
+use crate::event::{Arrival, RoomEvent, close_frame, failed_frame};
 use crate::outbox::Outbox;
 use crate::resume::ResumeRequest;
-use crate::room::{Arrival, RoomEvent, close_frame, failed_frame};
 use crate::room_core::Gone;
 use crate::rooms::Membership;
-use crate::server::Shared;
+use crate::shared::Shared;
+use crate::stats::Reason;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use hyper_tungstenite::HyperWebsocketStream;
@@ -82,9 +83,14 @@ pub(crate) async fn run(shared: Arc<Shared>, socket: HyperWebsocketStream, admit
                 match end {
                     ReadEnd::Ended { goodbye } => {
                         outbox.close(None);
-                        if goodbye { Gone::Closed } else { Gone::Dropped }
+                        if goodbye { Gone::Goodbye } else { Gone::Dropped }
                     }
                     ReadEnd::Refuse(frame) => {
+                        let reason = if frame.code == CloseCode::Size {
+                            Reason::Limit
+                        } else {
+                            Reason::ProtocolError
+                        };
                         debug!(code = %frame.code, reason = %frame.reason, "closing a misbehaving client");
                         // Through the room, so that replies to the client's
                         // earlier messages go out before the close.
@@ -94,7 +100,7 @@ pub(crate) async fn run(shared: Arc<Shared>, socket: HyperWebsocketStream, admit
                         }
                         // Let the writer send what is queued and the close frame.
                         let _ = tokio::time::timeout(CLOSE_WAIT, &mut writer).await;
-                        Gone::Closed
+                        Gone::Refused(reason)
                     }
                 }
             }
@@ -102,11 +108,11 @@ pub(crate) async fn run(shared: Arc<Shared>, socket: HyperWebsocketStream, admit
                 // We sent our close frame (or the socket failed): wait for the
                 // client's answer, within bounds.
                 let _ = tokio::time::timeout(CLOSE_WAIT, &mut reader).await;
-                if written.is_ok() { Gone::Closed } else { Gone::Dropped }
+                if written.is_ok() { Gone::ServerClosed } else { Gone::Dropped }
             }
             () = &mut stop => {
                 debug!("client did not take its close in time; dropping it");
-                Gone::Closed
+                Gone::ServerClosed
             }
         };
         let _ = events.send(RoomEvent::Gone { client, conn, how }).await;

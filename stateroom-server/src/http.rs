@@ -4,6 +4,7 @@
 //! | request | answer |
 //! |---|---|
 //! | `GET /healthz` | 200, `{"status":"ok","rooms":R,"connections":C}` |
+//! | `GET /readyz`, `GET /metrics`, `/admin/…` | see `admin` (here only without an admin listener) |
 //! | `GET /ws/{room_id}` with upgrade headers | 101, then the WebSocket |
 //! | `GET /ws/{room_id}` with a bad room id | 400 |
 //! | `GET /ws/{room_id}` without `Upgrade: websocket` | 426 |
@@ -15,17 +16,17 @@
 //! | another method on a known path | 405 |
 //! | any other path | 404 |
 
+use crate::admin;
+use crate::answer::{HttpResponse, healthz, metrics, not_found, readyz, refuse};
 use crate::connection::{self, Admitted};
+use crate::event::RoomEvent;
 use crate::resume::ResumeRequest;
-use crate::room::RoomEvent;
 use crate::room_id::validate_room_id;
 use crate::rooms::{JoinRefused, Membership};
-use crate::server::Shared;
-use bytes::Bytes;
-use http_body_util::Full;
+use crate::shared::Shared;
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Method, Request, StatusCode};
 use hyper_tungstenite::tungstenite::protocol::WebSocketConfig;
 use stateroom_core::{ClientId, JoinRequest};
 use std::convert::Infallible;
@@ -40,22 +41,6 @@ static NEXT_CLIENT_ID: AtomicU32 = AtomicU32::new(1);
 
 fn next_client_id() -> ClientId {
     ClientId::from(NEXT_CLIENT_ID.fetch_add(1, Ordering::Relaxed))
-}
-
-type HttpResponse = Response<Full<Bytes>>;
-
-fn respond(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> HttpResponse {
-    let mut response = Response::new(Full::new(body.into()));
-    *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    response
-}
-
-/// A plain-text error answer whose body says what went wrong.
-fn refuse(status: StatusCode, why: impl std::fmt::Display) -> HttpResponse {
-    respond(status, "text/plain; charset=utf-8", format!("{why}\n"))
 }
 
 /// A place in a room claimed for a join still being decided. It is given back
@@ -92,37 +77,54 @@ pub(crate) async fn handle(
     peer: SocketAddr,
     mut request: Request<Incoming>,
 ) -> Result<HttpResponse, Infallible> {
+    let method = request.method().clone();
+    // With an admin listener, the operator's endpoints live only there.
+    let operator_here = shared.config.admin_port.is_none();
     let path = request.uri().path();
-    let response = if path == "/healthz" {
-        if request.method() == Method::GET || request.method() == Method::HEAD {
-            let body = serde_json::json!({
-                "status": "ok",
-                "rooms": shared.rooms.room_count(),
-                "connections": shared.rooms.connection_count(),
-            });
-            respond(StatusCode::OK, "application/json", body.to_string())
-        } else {
-            refuse(StatusCode::METHOD_NOT_ALLOWED, "use GET")
-        }
-    } else if let Some(room_id) = path.strip_prefix("/ws/") {
-        let room_id = room_id.to_owned();
-        let mut response = upgrade(shared, &mut request, &room_id, peer).await;
-        if response.status() != StatusCode::SWITCHING_PROTOCOLS
-            && response.status() != StatusCode::UPGRADE_REQUIRED
+    let response = match path {
+        "/healthz" => healthz(&shared, &method),
+        "/readyz" if operator_here => readyz(&shared, &method),
+        "/metrics" if operator_here => metrics(&shared, &method),
+        // Never open on the public port without a token.
+        _ if path.starts_with("/admin/")
+            && operator_here
+            && shared.config.admin_token.is_some() =>
         {
-            // A refused join ends the connection: the client was not going to
-            // speak HTTP on it again.
-            response
-                .headers_mut()
-                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            admin::rooms(&shared, &request).await
         }
-        response
-    } else {
-        refuse(
-            StatusCode::NOT_FOUND,
-            "not found; rooms are at /ws/{room_id}",
-        )
+        _ => match path.strip_prefix("/ws/") {
+            Some(room_id) => {
+                let room_id = room_id.to_owned();
+                let mut response = upgrade(shared.clone(), &mut request, &room_id, peer).await;
+                if response.status() != StatusCode::SWITCHING_PROTOCOLS
+                    && response.status() != StatusCode::UPGRADE_REQUIRED
+                {
+                    // A refused join ends the connection: the client was not
+                    // going to speak HTTP on it again.
+                    response
+                        .headers_mut()
+                        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                }
+                response
+            }
+            None => not_found(),
+        },
     };
+    if let Some(metrics) = &shared.metrics {
+        metrics.http_response(response.status().as_u16());
+    }
+    Ok(response)
+}
+
+/// Routes a request on the admin listener.
+pub(crate) async fn handle_admin(
+    shared: Arc<Shared>,
+    request: Request<Incoming>,
+) -> Result<HttpResponse, Infallible> {
+    let response = admin::handle(&shared, &request).await;
+    if let Some(metrics) = &shared.metrics {
+        metrics.http_response(response.status().as_u16());
+    }
     Ok(response)
 }
 
@@ -188,8 +190,9 @@ async fn upgrade(
         Ok(upgrade) => upgrade,
         Err(error) => return refuse(StatusCode::BAD_REQUEST, error),
     };
-    let spawn_room =
-        |id, generation, events| (shared.spawn_room)(shared.clone(), id, generation, events);
+    let spawn_room = |id, generation, info, events| {
+        (shared.spawn_room)(shared.clone(), id, generation, info, events)
+    };
     let claim = match shared.rooms.join(room_id, limits, &spawn_room) {
         Ok(membership) => Claim {
             shared: shared.clone(),

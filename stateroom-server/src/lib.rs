@@ -3,13 +3,17 @@
 //! Users normally reach it through the `stateroom` facade. The server is a few
 //! parts whose names say what they hold:
 //!
-//! - `http`: accept, route, upgrade, refuse (the table of answers is in
-//!   `docs/protocol.md`);
+//! - `http`: route, upgrade, refuse (the table of answers is in
+//!   `docs/protocol.md`); `answer` (`/healthz`, `/readyz`, `/metrics`) and
+//!   `admin` (the operator's listener and `/admin/rooms`);
 //! - `connection`: one client's socket loop;
+//! - `event`: what connections tell rooms;
 //! - `room`: the task that owns a room's state and serialises its events;
 //! - `room_core`, `members`, `resume`: a room's logic without I/O (its
 //!   service, its clients and their sessions), shared with the test kit;
 //! - `rooms`: the registry that creates, finds and frees rooms;
+//! - `shared`: what every part shares (config, registry, metrics);
+//!   `metrics` and `stats`: the Prometheus exposition and rooms' own counts;
 //! - [`config`]: the [`Server`] builder and its [`Limits`];
 //! - [`cli`]: the same options as flags and environment variables.
 //!
@@ -35,12 +39,16 @@
 
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
+mod admin;
+mod answer;
 pub mod cli;
 pub mod config;
 mod connection;
 mod error;
+mod event;
 mod http;
 mod members;
+mod metrics;
 mod outbox;
 mod resume;
 mod room;
@@ -48,11 +56,13 @@ mod room_core;
 pub mod room_id;
 mod rooms;
 mod server;
+mod shared;
+mod stats;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod timers;
 
-pub use cli::{ServerArgs, init_logging, run};
+pub use cli::{LogFormat, ServerArgs, init_logging, init_logging_as, run};
 pub use config::{Limits, Server};
 pub use error::ServerError;
 pub use server::ServerHandle;

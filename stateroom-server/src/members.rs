@@ -2,7 +2,9 @@
 //! (their outlets, data and sessions), the timers, the room's clock, and the
 //! clients to remove once the current hook returns.
 
+use crate::outbox::Push;
 use crate::resume::{Replay, ResumeSettings};
+use crate::stats::{Stats, bump};
 use crate::timers::{TimerId, Timers};
 use bytes::Bytes;
 use hyper_tungstenite::tungstenite::Message;
@@ -11,7 +13,7 @@ use hyper_tungstenite::tungstenite::protocol::frame::Utf8Bytes;
 use hyper_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use serde::Serialize;
 use stateroom_core::{
-    ClientData, ClientId, MessageRecipient, StateroomContext, TimerKey, unserialisable,
+    ClientData, ClientId, ErrorCode, MessageRecipient, StateroomContext, TimerKey, unserialisable,
 };
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -20,14 +22,18 @@ use std::time::Duration;
 
 /// Where a client's frames go.
 pub(crate) trait Outlet: Clone {
-    /// Queues a frame; returns `true` if the client's queue overflowed (the
-    /// outlet then closes and the room removes the client).
-    fn push(&self, frame: Message) -> bool;
+    /// Queues a frame. [`Push::Overflowed`]: the client's queue overflowed
+    /// (the outlet then closes and the room removes the client).
+    fn push(&self, frame: Message) -> Push;
     /// Sends `frame` (or nothing) after what is queued, then nothing more.
     fn close(&self, frame: Option<CloseFrame>);
     /// How long since the client last sent anything.
     fn silent_for(&self) -> Duration {
         Duration::ZERO
+    }
+    /// How many frames an overflow discarded.
+    fn dropped(&self) -> u64 {
+        0
     }
 }
 
@@ -79,6 +85,8 @@ pub(crate) struct Members<O> {
     pub(crate) leaving: RefCell<Vec<(ClientId, Leave)>>,
     /// The client whose `disconnect` is running, with its data.
     pub(crate) departing: Option<(ClientId, ClientData)>,
+    /// Counts since the server last took them.
+    pub(crate) stats: Stats,
 }
 
 impl<O: Outlet> Members<O> {
@@ -91,6 +99,7 @@ impl<O: Outlet> Members<O> {
             now: Cell::new(now),
             leaving: RefCell::new(Vec::new()),
             departing: None,
+            stats: Stats::default(),
         }
     }
 
@@ -103,10 +112,16 @@ impl<O: Outlet> Members<O> {
         {
             self.leaving.borrow_mut().push((client, Leave::Lost));
         }
-        if let Some(outlet) = slot.outlet()
-            && outlet.push(frame)
-        {
-            self.leaving.borrow_mut().push((client, Leave::Overflowed));
+        if let Some(outlet) = slot.outlet() {
+            let len = frame.len() as u64;
+            match outlet.push(frame) {
+                Push::Queued => {
+                    bump(&self.stats.messages_out, 1);
+                    bump(&self.stats.bytes_out, len);
+                }
+                Push::Discarded => {}
+                Push::Overflowed => self.leaving.borrow_mut().push((client, Leave::Overflowed)),
+            }
         }
     }
 
@@ -199,7 +214,12 @@ impl<O: Outlet> StateroomContext for RoomContext<'_, O> {
         if self.members.settings.strict {
             panic!("bug in the service: {message}");
         }
+        bump(&self.members.stats.service_bugs, 1);
         tracing::error!(room = %self.members.room_id, "bug in the service: {message}");
+    }
+
+    fn report_invalid(&self, code: &ErrorCode) {
+        self.members.stats.decode_error(code.as_str());
     }
 
     fn send_message(&self, recipient: impl Into<MessageRecipient>, message: &str) {

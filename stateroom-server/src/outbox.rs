@@ -10,8 +10,9 @@ use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
-/// Milliseconds since the first call, on a clock shared by every connection.
-fn clock_ms() -> u64 {
+/// Milliseconds since the first call, on a clock shared by every connection
+/// and room.
+pub(crate) fn clock_ms() -> u64 {
     static START: OnceLock<Instant> = OnceLock::new();
     u64::try_from(START.get_or_init(Instant::now).elapsed().as_millis()).unwrap_or(u64::MAX)
 }
@@ -35,6 +36,8 @@ struct State {
     /// Set once: the close frame to send after the queued frames.
     close: Option<CloseFrame>,
     closing: bool,
+    /// Frames discarded by an overflow.
+    dropped: u64,
 }
 
 pub(crate) struct Outbox {
@@ -84,6 +87,7 @@ impl Outbox {
             return Push::Discarded;
         }
         if state.frames.len() >= self.max_frames || state.bytes + len > self.max_bytes {
+            state.dropped = state.frames.len() as u64 + 1;
             state.frames.clear();
             state.bytes = 0;
             state.close = Some(overflow());
@@ -115,6 +119,12 @@ impl Outbox {
     fn wake_all(&self) {
         self.ready.notify_one();
         self.closing.notify_waiters();
+    }
+
+    /// How many frames an overflow discarded (the queued ones and the one
+    /// that did not fit).
+    pub(crate) fn dropped(&self) -> u64 {
+        self.lock().dropped
     }
 
     pub(crate) fn is_closing(&self) -> bool {

@@ -2,87 +2,31 @@
 //! time: events arrive on one queue and are handled one at a time, in arrival
 //! order, so user code never needs a lock; one sleep serves every timer.
 
+use crate::event::{Arrival, RoomEvent, close_frame, failed_frame};
 use crate::members::{Outlet, RoomSettings};
 use crate::outbox::{Outbox, Push};
-use crate::resume::{ResumeRequest, ResumeSettings};
-use crate::room_core::{Gone, Panicked, RoomCore};
-use crate::server::Shared;
-use bytes::Bytes;
+use crate::resume::ResumeSettings;
+use crate::room_core::{Panicked, RoomCore};
+use crate::rooms::RoomInfo;
+use crate::shared::Shared;
 use hyper_tungstenite::tungstenite::Message;
 use hyper_tungstenite::tungstenite::protocol::CloseFrame;
-use hyper_tungstenite::tungstenite::protocol::frame::Utf8Bytes;
 use hyper_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use stateroom_core::{ClientData, ClientId, JoinRequest, Reject, SimpleStateroomService};
+use stateroom_core::SimpleStateroomService;
 use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
 use tracing::{Instrument, debug, error, info, info_span};
 
-/// A connection opening for an admitted client.
-pub(crate) struct Arrival {
-    /// The connection's own id: the client's, unless it resumes a session.
-    pub(crate) conn: ClientId,
-    pub(crate) outbox: Arc<Outbox>,
-    /// What the `join` hook attached.
-    pub(crate) data: ClientData,
-    pub(crate) resume: Option<ResumeRequest>,
-    /// Told which client the connection is.
-    pub(crate) reply: oneshot::Sender<ClientId>,
-}
-
-/// Something that happened to a room, in the order it happened. Events from a
-/// connection carry the client and the connection (`conn`): a client that
-/// resumed on a new connection ignores what its old one still says.
-pub(crate) enum RoomEvent {
-    /// May this request join? (Runs the `join` hook.)
-    Join {
-        request: Box<JoinRequest>,
-        reply: oneshot::Sender<Result<ClientData, Reject>>,
-    },
-    Connect(Box<Arrival>),
-    Text {
-        client: ClientId,
-        conn: ClientId,
-        text: Utf8Bytes,
-    },
-    Binary {
-        client: ClientId,
-        conn: ClientId,
-        data: Bytes,
-    },
-    /// The connection ended.
-    Gone {
-        client: ClientId,
-        conn: ClientId,
-        how: Gone,
-    },
-    /// Close the client's connection with `frame` once everything the room sent
-    /// it so far (replies to its earlier messages included) is delivered.
-    Close {
-        client: ClientId,
-        conn: ClientId,
-        frame: CloseFrame,
-    },
-    /// The server is shutting down: close every client with 1001.
-    Shutdown,
-}
-
-pub(crate) fn close_frame(code: CloseCode, reason: &'static str) -> CloseFrame {
-    CloseFrame {
-        code,
-        reason: reason.into(),
-    }
-}
-
 impl Outlet for Arc<Outbox> {
-    fn push(&self, frame: Message) -> bool {
+    fn push(&self, frame: Message) -> Push {
         let overflow = || {
             close_frame(
                 CloseCode::Policy,
                 "outbound queue overflow: client too slow",
             )
         };
-        Outbox::push(self, frame, overflow) == Push::Overflowed
+        Outbox::push(self, frame, overflow)
     }
 
     fn close(&self, frame: Option<CloseFrame>) {
@@ -92,6 +36,10 @@ impl Outlet for Arc<Outbox> {
     fn silent_for(&self) -> std::time::Duration {
         Outbox::silent_for(self)
     }
+
+    fn dropped(&self) -> u64 {
+        Outbox::dropped(self)
+    }
 }
 
 struct Room<S> {
@@ -100,9 +48,10 @@ struct Room<S> {
     core: RoomCore<S, Arc<Outbox>>,
     /// Room time zero: timer deadlines are offsets from it.
     epoch: Instant,
-    /// The server is stopping: free the room as soon as it is empty.
+    /// The room is ending: free it as soon as it is empty.
     shutting_down: bool,
     shared: Arc<Shared>,
+    info: Arc<RoomInfo>,
 }
 
 /// Starts the task of room `id`; called by the registry under its lock.
@@ -110,16 +59,18 @@ pub(crate) fn spawn<S: SimpleStateroomService>(
     shared: Arc<Shared>,
     id: Arc<str>,
     generation: u64,
+    info: Arc<RoomInfo>,
     events: mpsc::Receiver<RoomEvent>,
 ) {
     let span = info_span!("room", room = %id);
-    tokio::spawn(run::<S>(shared, id, generation, events).instrument(span));
+    tokio::spawn(run::<S>(shared, id, generation, info, events).instrument(span));
 }
 
 async fn run<S: SimpleStateroomService>(
     shared: Arc<Shared>,
     id: Arc<str>,
     generation: u64,
+    info: Arc<RoomInfo>,
     mut events: mpsc::Receiver<RoomEvent>,
 ) {
     let epoch = Instant::now();
@@ -131,6 +82,9 @@ async fn run<S: SimpleStateroomService>(
                 panic = panicked.message(),
                 "the service's `new` panicked; the room is not created"
             );
+            if let Some(metrics) = &shared.metrics {
+                metrics.panicked();
+            }
             shared.rooms.remove(&id, generation);
             close_pending(&mut events);
             return;
@@ -144,6 +98,7 @@ async fn run<S: SimpleStateroomService>(
         epoch,
         shutting_down: false,
         shared,
+        info,
     };
     match room.event_loop(&mut events).await {
         Ok(()) => info!("room freed"),
@@ -164,11 +119,6 @@ fn settings<S: SimpleStateroomService>(config: &crate::Server) -> RoomSettings {
             }),
         strict: false,
     }
-}
-
-/// The frame a failed room's clients get.
-pub(crate) fn failed_frame() -> CloseFrame {
-    close_frame(CloseCode::Error, "the room failed")
 }
 
 /// Closes the clients whose joins are still queued for a room that failed.
@@ -215,10 +165,20 @@ impl<S: SimpleStateroomService> Room<S> {
             tokio::select! {
                 event = events.recv() => {
                     let Some(event) = event else { return Ok(()) };
+                    let started = self.shared.metrics.as_ref().map(|_| std::time::Instant::now());
                     self.handle(event)?;
+                    if let (Some(metrics), Some(started)) = (&self.shared.metrics, started) {
+                        metrics.event_handled(started.elapsed());
+                    }
                 }
                 () = sleep_until(timer.unwrap_or_else(Instant::now)), if timer.is_some() => {
-                    self.core.fire_due(self.now(), &mut |_, _| {})?;
+                    let now = self.now();
+                    let metrics = self.shared.metrics.as_ref();
+                    self.core.fire_due(now, &mut |_, deadline| {
+                        if let Some(metrics) = metrics {
+                            metrics.timer_fired(now.saturating_sub(deadline));
+                        }
+                    })?;
                 }
                 _ = heartbeat.tick(), if empty_since.is_none() => {
                     self.core.sweep(heartbeat_timeout, &silent, self.now())?;
@@ -231,6 +191,10 @@ impl<S: SimpleStateroomService> Room<S> {
                     empty_since = Some(Instant::now());
                 }
             }
+            if let Some(metrics) = &self.shared.metrics {
+                metrics.absorb(self.core.stats());
+            }
+            self.info.touch(self.core.client_count());
             empty_since = match (self.core.has_clients(), empty_since) {
                 (false, None) => Some(Instant::now()),
                 (false, since) => since,
@@ -276,10 +240,9 @@ impl<S: SimpleStateroomService> Room<S> {
                 self.core.close(client, conn, frame);
                 Ok(())
             }
-            RoomEvent::Shutdown => {
+            RoomEvent::End { reason } => {
                 self.shutting_down = true;
-                self.core
-                    .end(&close_frame(CloseCode::Away, "server shutting down"), now)
+                self.core.end(&close_frame(CloseCode::Away, reason), now)
             }
         }
     }
@@ -292,6 +255,10 @@ impl<S: SimpleStateroomService> Room<S> {
             panic = panicked.message(),
             "a hook panicked; closing the room's clients with 1011 and removing the room"
         );
+        if let Some(metrics) = &self.shared.metrics {
+            metrics.panicked();
+            metrics.absorb(self.core.stats());
+        }
         self.shared.rooms.remove(&self.id, self.generation);
         self.core.close_all(&failed_frame());
         // Clients already on their way in hold this room's queue: close them too.

@@ -8,7 +8,9 @@
 //! makes `disconnect` run exactly once per client.
 
 use crate::members::{Leave, Members, Outlet, RoomContext, RoomSettings, Slot};
+use crate::outbox::Push;
 use crate::resume::{Replay, ResumeRequest, parse_token};
+use crate::stats::{Reason, Stats, bump};
 use crate::timers::TimerId;
 use hyper_tungstenite::tungstenite::Message;
 use hyper_tungstenite::tungstenite::protocol::CloseFrame;
@@ -39,11 +41,15 @@ impl Panicked {
 /// How a connection ended, as its room is told.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Gone {
-    /// It said goodbye (a close frame) or broke a rule: the session ends.
-    Closed,
+    /// It said goodbye (a close frame): the session ends.
+    Goodbye,
     /// It vanished (TCP dropped, no close frame): with reconnection on, the
     /// seat is held for the window.
     Dropped,
+    /// It broke a rule (a protocol error, a message too big): the session ends.
+    Refused(Reason),
+    /// The server closed it (its room already knows why).
+    ServerClosed,
 }
 
 /// One room: its service and everything the service can reach.
@@ -108,6 +114,7 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
         now: Duration,
     ) -> Result<ClientId, Panicked> {
         let Some(settings) = self.members.settings.resume else {
+            bump(&self.members.stats.connects, 1);
             let slot = Slot {
                 link: Some((conn, outlet)),
                 data,
@@ -119,14 +126,19 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
         };
         let refused = match resume {
             Some(resume) => match self.resume(conn, &outlet, resume, now)? {
-                Ok(client) => return Ok(client),
+                Ok(client) => {
+                    bump(&self.members.stats.resumes, 1);
+                    return Ok(client);
+                }
                 Err(refused) => {
+                    bump(&self.members.stats.resumes_refused, 1);
                     tracing::debug!(client = %conn, ?refused, "resume refused; a new client");
                     Some(refused)
                 }
             },
             None => None,
         };
+        bump(&self.members.stats.connects, 1);
         let replay = Replay::new(&settings);
         let session = SessionFrame {
             client: conn,
@@ -171,7 +183,7 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
             Err(refused) => {
                 // The token was good: whoever held the session is back as a
                 // new client, so the old session ends now.
-                self.remove(client, now)?;
+                self.remove(client, Reason::ResumeFailed, now)?;
                 return Ok(Err(refused));
             }
         };
@@ -198,7 +210,7 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
         );
         let mut overflowed = false;
         for frame in frames {
-            overflowed |= outlet.push(frame);
+            overflowed |= outlet.push(frame) == Push::Overflowed;
         }
         slot.link = Some((conn, outlet.clone()));
         if overflowed {
@@ -231,6 +243,8 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
         if !self.is_current(client, conn) {
             return Ok(());
         }
+        bump(&self.members.stats.messages_in, 1);
+        bump(&self.members.stats.bytes_in, text.len() as u64);
         self.call(now, |service, ctx| service.message(client, text, ctx))
     }
 
@@ -244,6 +258,8 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
         if !self.is_current(client, conn) {
             return Ok(());
         }
+        bump(&self.members.stats.messages_in, 1);
+        bump(&self.members.stats.bytes_in, data.len() as u64);
         self.call(now, |service, ctx| service.binary(client, data, ctx))
     }
 
@@ -260,14 +276,22 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
             return Ok(());
         }
         match how {
-            Gone::Dropped => self.hold_or_remove(client, now),
-            Gone::Closed => self.remove(client, now),
+            Gone::Dropped => self.hold_or_remove(client, Reason::Dropped, now),
+            Gone::Goodbye => self.remove(client, Reason::ClientClose, now),
+            Gone::Refused(reason) => self.remove(client, reason, now),
+            Gone::ServerClosed if self.ending => self.remove(client, Reason::Shutdown, now),
+            Gone::ServerClosed => self.remove(client, Reason::Dropped, now),
         }
     }
 
     /// Holds `client`'s seat for the reconnection window if it is on (and the
-    /// room is not ending); removes the client otherwise.
-    fn hold_or_remove(&mut self, client: ClientId, now: Duration) -> Result<(), Panicked> {
+    /// room is not ending); removes the client (for `reason`) otherwise.
+    fn hold_or_remove(
+        &mut self,
+        client: ClientId,
+        reason: Reason,
+        now: Duration,
+    ) -> Result<(), Panicked> {
         let window = self.members.settings.resume.map(|settings| settings.window);
         match (window, self.members.clients.get_mut(&client)) {
             (Some(window), Some(slot)) if !self.ending => {
@@ -283,15 +307,21 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
                 );
                 Ok(())
             }
-            _ => self.remove(client, now),
+            _ => self.remove(client, reason, now),
         }
     }
 
     /// Removes a client and runs `disconnect` for it, if it is still in the room.
-    pub(crate) fn remove(&mut self, client: ClientId, now: Duration) -> Result<(), Panicked> {
+    pub(crate) fn remove(
+        &mut self,
+        client: ClientId,
+        reason: Reason,
+        now: Duration,
+    ) -> Result<(), Panicked> {
         let Some(slot) = self.members.clients.remove(&client) else {
             return Ok(());
         };
+        self.members.stats.disconnect(reason);
         self.members
             .timers
             .borrow_mut()
@@ -329,7 +359,7 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
             .map(|(&client, _)| client)
             .collect();
         for client in away {
-            self.remove(client, now)?;
+            self.remove(client, Reason::Shutdown, now)?;
         }
         Ok(())
     }
@@ -359,7 +389,7 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
             if outlet.silent_for() > timeout {
                 outlet.close(Some(frame.clone()));
                 silent.push(client);
-            } else if outlet.push(Message::Ping(bytes::Bytes::new())) {
+            } else if outlet.push(Message::Ping(bytes::Bytes::new())) == Push::Overflowed {
                 self.members
                     .leaving
                     .borrow_mut()
@@ -368,9 +398,19 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
         }
         for client in silent {
             tracing::debug!(%client, "client silent past the heartbeat timeout; dropping it");
-            self.hold_or_remove(client, now)?;
+            self.hold_or_remove(client, Reason::HeartbeatTimeout, now)?;
         }
         self.remove_leaving(now)
+    }
+
+    /// The room's counts since they were last taken.
+    pub(crate) fn stats(&self) -> &Stats {
+        &self.members.stats
+    }
+
+    /// How many clients are in the room (connected, or away with a held seat).
+    pub(crate) fn client_count(&self) -> usize {
+        self.members.clients.len()
     }
 
     /// Whether any client is in the room (connected, or away with a held seat).
@@ -433,7 +473,7 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
                 }
                 TimerId::Expire(client) => {
                     tracing::debug!(%client, "reconnection window over");
-                    self.remove(client, now)?;
+                    self.remove(client, Reason::ReconnectExpired, now)?;
                 }
             }
         }
@@ -463,18 +503,34 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
                 return Ok(());
             }
             for (client, why) in leaving {
-                match why {
-                    Leave::Overflowed => tracing::warn!(
-                        %client,
-                        "outbound queue overflowed; closing the client with 1008"
-                    ),
-                    Leave::Lost => tracing::debug!(
-                        %client,
-                        "frames for an away client exceeded the resume buffer; its session ends"
-                    ),
-                    Leave::Kicked => tracing::debug!(%client, "client closed by the service"),
-                }
-                self.remove(client, now)?;
+                let reason = match why {
+                    Leave::Overflowed => {
+                        tracing::warn!(
+                            %client,
+                            "outbound queue overflowed; closing the client with 1008"
+                        );
+                        let dropped = self
+                            .members
+                            .clients
+                            .get(&client)
+                            .and_then(Slot::outlet)
+                            .map_or(0, Outlet::dropped);
+                        bump(&self.members.stats.backpressure_dropped, dropped);
+                        Reason::Backpressure
+                    }
+                    Leave::Lost => {
+                        tracing::debug!(
+                            %client,
+                            "frames for an away client exceeded the resume buffer; its session ends"
+                        );
+                        Reason::ResumeFailed
+                    }
+                    Leave::Kicked => {
+                        tracing::debug!(%client, "client closed by the service");
+                        Reason::Kick
+                    }
+                };
+                self.remove(client, reason, now)?;
             }
         }
     }

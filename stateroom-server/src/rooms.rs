@@ -4,11 +4,47 @@
 //! may it be freed?) is taken under the registry's one lock, so a room is never
 //! freed while a client is on its way in.
 
-use crate::room::RoomEvent;
+use crate::event::RoomEvent;
+use crate::outbox::clock_ms;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
+
+/// What a room tells the registry about itself, for the admin view.
+pub(crate) struct RoomInfo {
+    created: Instant,
+    /// Clients in the room (connected or held), as of its last event.
+    clients: AtomicUsize,
+    /// When the room last handled an event, per [`clock_ms`].
+    active_ms: AtomicU64,
+}
+
+impl RoomInfo {
+    fn new() -> Self {
+        RoomInfo {
+            created: Instant::now(),
+            clients: AtomicUsize::new(0),
+            active_ms: AtomicU64::new(clock_ms()),
+        }
+    }
+
+    /// The room handled an event and now has `clients`.
+    pub(crate) fn touch(&self, clients: usize) {
+        self.clients.store(clients, Ordering::Relaxed);
+        self.active_ms.store(clock_ms(), Ordering::Relaxed);
+    }
+}
+
+/// One live room, as `GET /admin/rooms` lists it.
+pub(crate) struct RoomSummary {
+    pub(crate) id: Arc<str>,
+    pub(crate) clients: usize,
+    pub(crate) connections: usize,
+    pub(crate) age: Duration,
+    pub(crate) idle: Duration,
+}
 
 /// How many events may wait for a room before its clients' reads pause.
 pub(crate) const ROOM_QUEUE: usize = 1024;
@@ -32,6 +68,7 @@ struct Entry {
     generation: u64,
     /// Connections attached or on their way in.
     members: usize,
+    info: Arc<RoomInfo>,
 }
 
 #[derive(Default)]
@@ -59,7 +96,7 @@ pub(crate) struct Rooms {
 }
 
 /// What [`Rooms::join`] needs to start a room that does not exist yet.
-pub(crate) type SpawnRoom<'a> = &'a dyn Fn(Arc<str>, u64, mpsc::Receiver<RoomEvent>);
+pub(crate) type SpawnRoom<'a> = &'a dyn Fn(Arc<str>, u64, Arc<RoomInfo>, mpsc::Receiver<RoomEvent>);
 
 impl Rooms {
     fn lock(&self) -> MutexGuard<'_, Map> {
@@ -94,12 +131,14 @@ impl Rooms {
                 let generation = map.next_generation;
                 map.next_generation += 1;
                 let id: Arc<str> = Arc::from(room_id);
-                spawn(id.clone(), generation, receiver);
+                let info = Arc::new(RoomInfo::new());
+                spawn(id.clone(), generation, info.clone(), receiver);
                 map.rooms.entry(id.clone()).or_insert(Entry {
                     id,
                     events,
                     generation,
                     members: 0,
+                    info,
                 })
             }
         };
@@ -153,14 +192,49 @@ impl Rooms {
         }
     }
 
-    /// Refuses new joins and returns every live room's event queue.
-    pub(crate) fn start_shutdown(&self) -> Vec<mpsc::Sender<RoomEvent>> {
-        let mut map = self.lock();
-        map.shutting_down = true;
-        map.rooms
+    /// Refuses new joins from now on (shutdown has begun).
+    pub(crate) fn refuse_joins(&self) {
+        self.lock().shutting_down = true;
+    }
+
+    pub(crate) fn is_shutting_down(&self) -> bool {
+        self.lock().shutting_down
+    }
+
+    /// Every live room's event queue.
+    pub(crate) fn live(&self) -> Vec<mpsc::Sender<RoomEvent>> {
+        self.lock()
+            .rooms
             .values()
             .map(|entry| entry.events.clone())
             .collect()
+    }
+
+    /// Takes room `id` out of the registry (the next join builds a fresh
+    /// one) and returns its queue, to tell it to end.
+    pub(crate) fn evict(&self, id: &str) -> Option<mpsc::Sender<RoomEvent>> {
+        self.lock().rooms.remove(id).map(|entry| entry.events)
+    }
+
+    /// Every live room, in id order.
+    pub(crate) fn list(&self) -> Vec<RoomSummary> {
+        let now_ms = clock_ms();
+        let mut rooms: Vec<RoomSummary> = self
+            .lock()
+            .rooms
+            .values()
+            .map(|entry| RoomSummary {
+                id: entry.id.clone(),
+                clients: entry.info.clients.load(Ordering::Relaxed),
+                connections: entry.members,
+                age: entry.info.created.elapsed(),
+                idle: Duration::from_millis(
+                    now_ms.saturating_sub(entry.info.active_ms.load(Ordering::Relaxed)),
+                ),
+            })
+            .collect();
+        rooms.sort_by(|a, b| a.id.cmp(&b.id));
+        rooms
     }
 
     pub(crate) fn room_count(&self) -> usize {

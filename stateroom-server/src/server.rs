@@ -2,8 +2,11 @@
 
 use crate::config::Server;
 use crate::error::ServerError;
-use crate::room::{self, RoomEvent};
+use crate::event::RoomEvent;
+use crate::metrics::Metrics;
+use crate::room;
 use crate::rooms::Rooms;
+use crate::shared::Shared;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -12,20 +15,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::{Instrument, debug, info, info_span, warn};
-
-/// How a room task of the served service type is started; the only place the
-/// service's type is needed, so everything else is not generic.
-pub(crate) type SpawnRoomFn = fn(Arc<Shared>, Arc<str>, u64, mpsc::Receiver<RoomEvent>);
-
-/// What every part of a running server shares.
-pub(crate) struct Shared {
-    pub(crate) config: Server,
-    pub(crate) rooms: Rooms,
-    pub(crate) spawn_room: SpawnRoomFn,
-}
 
 /// A server running in the background, returned by [`Server::start`].
 ///
@@ -34,6 +26,7 @@ pub(crate) struct Shared {
 #[derive(Debug)]
 pub struct ServerHandle {
     local_addr: SocketAddr,
+    admin_addr: Option<SocketAddr>,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
 }
@@ -45,9 +38,18 @@ impl ServerHandle {
         self.local_addr
     }
 
-    /// Stops accepting, closes every client with 1001 after the messages already
-    /// queued for it, and waits (at most the configured shutdown timeout) for
-    /// the connections to end.
+    /// The admin listener's address, when one was asked for
+    /// ([`Server::admin_port`]).
+    #[must_use]
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin_addr
+    }
+
+    /// Shuts down gracefully: `/readyz` answers 503 and new joins are refused
+    /// at once; after the configured shutdown delay every client is closed
+    /// with 1001 after the messages already queued for it; then this waits
+    /// (at most the configured shutdown timeout) for the connections to end.
+    /// `/healthz` answers 200 throughout.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         let _ = self.task.await;
@@ -61,23 +63,28 @@ impl Server {
     /// # Errors
     /// [`ServerError::Bind`] when the address cannot be bound.
     pub async fn start<S: SimpleStateroomService>(self) -> Result<ServerHandle, ServerError> {
-        let listener = TcpListener::bind((self.host.as_str(), self.port))
-            .await
-            .map_err(|source| ServerError::Bind {
-                addr: format!("{}:{}", self.host, self.port),
-                source,
-            })?;
-        let local_addr = listener.local_addr().map_err(ServerError::Io)?;
+        let (listener, local_addr) = bind(&self.host, self.port).await?;
+        let admin = match self.admin_port {
+            Some(port) => Some(bind(&self.admin_host, port).await?),
+            None => None,
+        };
+        let admin_addr = admin.as_ref().map(|(_, addr)| *addr);
+        let metrics = self.metrics.then(Metrics::new);
         let shared = Arc::new(Shared {
             config: self,
             rooms: Rooms::default(),
             spawn_room: room::spawn::<S>,
+            metrics,
         });
         let (stop, stopped) = watch::channel(false);
         info!(%local_addr, "stateroom listening; rooms at ws://{local_addr}/ws/{{room_id}}");
-        let task = tokio::spawn(accept_loop(listener, shared, stopped));
+        if let Some(admin_addr) = admin_addr {
+            info!(%admin_addr, "admin listener: /metrics, /readyz, /admin/rooms");
+        }
+        let task = tokio::spawn(run(listener, admin.map(|(l, _)| l), shared, stopped));
         Ok(ServerHandle {
             local_addr,
+            admin_addr,
             stop,
             task,
         })
@@ -137,34 +144,39 @@ async fn shutdown_signal() {
     }
 }
 
-async fn accept_loop(
+async fn bind(host: &str, port: u16) -> Result<(TcpListener, SocketAddr), ServerError> {
+    let listener = TcpListener::bind((host, port))
+        .await
+        .map_err(|source| ServerError::Bind {
+            addr: format!("{host}:{port}"),
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(ServerError::Io)?;
+    Ok((listener, addr))
+}
+
+/// Serves until told to stop, then drains: refuse new joins (`/readyz` 503),
+/// wait out the shutdown delay while still serving, end every room, and wait
+/// for the connections to close. Both listeners keep answering HTTP until the
+/// end, so `/healthz` is 200 until the process exits.
+async fn run(
     listener: TcpListener,
+    admin: Option<TcpListener>,
     shared: Arc<Shared>,
     mut stopped: watch::Receiver<bool>,
 ) {
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((tcp, peer)) => {
-                    let _ = tcp.set_nodelay(true);
-                    let shared = shared.clone();
-                    let span = info_span!("http", %peer);
-                    tokio::spawn(serve_http(tcp, peer, shared).instrument(span));
-                }
-                Err(error) => {
-                    // Out of file descriptors, or a connection reset before accept:
-                    // back off briefly instead of spinning.
-                    warn!(%error, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            },
-            _ = stopped.changed() => break,
-        }
-    }
-    drop(listener);
-    let rooms = shared.rooms.start_shutdown();
-    for events in rooms {
-        let _ = events.send(RoomEvent::Shutdown).await;
+    let public = tokio::spawn(accept_loop(listener, shared.clone(), Listener::Public));
+    let admin =
+        admin.map(|admin| tokio::spawn(accept_loop(admin, shared.clone(), Listener::Admin)));
+    let _ = stopped.changed().await;
+    shared.rooms.refuse_joins();
+    info!("shutting down: /readyz answers 503 and new joins are refused");
+    tokio::time::sleep(shared.config.shutdown_delay).await;
+    for events in shared.rooms.live() {
+        let end = RoomEvent::End {
+            reason: "server shutting down",
+        };
+        let _ = events.send(end).await;
     }
     let timeout = shared.config.shutdown_timeout;
     if tokio::time::timeout(timeout, shared.rooms.wait_idle())
@@ -176,11 +188,54 @@ async fn accept_loop(
             "shutdown timeout reached with connections still open"
         );
     }
+    public.abort();
+    if let Some(admin) = admin {
+        admin.abort();
+    }
     info!("server stopped");
 }
 
-async fn serve_http(tcp: tokio::net::TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
-    let service = service_fn(move |request| crate::http::handle(shared.clone(), peer, request));
+/// Which listener a connection came in on.
+#[derive(Clone, Copy)]
+enum Listener {
+    Public,
+    Admin,
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, which: Listener) {
+    loop {
+        match listener.accept().await {
+            Ok((tcp, peer)) => {
+                let _ = tcp.set_nodelay(true);
+                let shared = shared.clone();
+                let span = info_span!("http", %peer);
+                tokio::spawn(serve_http(tcp, peer, shared, which).instrument(span));
+            }
+            Err(error) => {
+                // Out of file descriptors, or a connection reset before accept:
+                // back off briefly instead of spinning.
+                warn!(%error, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+async fn serve_http(
+    tcp: tokio::net::TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    which: Listener,
+) {
+    let service = service_fn(move |request| {
+        let shared = shared.clone();
+        async move {
+            match which {
+                Listener::Public => crate::http::handle(shared, peer, request).await,
+                Listener::Admin => crate::http::handle_admin(shared, request).await,
+            }
+        }
+    });
     let result = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(Duration::from_secs(10))

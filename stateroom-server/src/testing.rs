@@ -2,6 +2,7 @@
 //! `stateroom::testing` for the guide and complete examples.
 
 use crate::members::{Outlet, RoomSettings};
+use crate::outbox::Push;
 use crate::resume::{ResumeRequest, ResumeSettings};
 use crate::room_core::{Gone, Panicked, RoomCore};
 use crate::timers::TimerId;
@@ -73,11 +74,16 @@ struct InboxState {
     /// The last session frame (reconnection on), kept apart from the frames.
     session: Option<SessionFrame>,
     data_frames: u64,
+    /// Closed: later frames are discarded, as a closing socket's are.
+    closed: bool,
 }
 
 impl Outlet for Inbox {
-    fn push(&self, frame: Message) -> bool {
+    fn push(&self, frame: Message) -> Push {
         let mut state = self.0.borrow_mut();
+        if state.closed {
+            return Push::Discarded;
+        }
         let received = match frame {
             Message::Text(text) => {
                 if let Some(session) = text
@@ -86,21 +92,25 @@ impl Outlet for Inbox {
                     .flatten()
                 {
                     state.session = Some(session);
-                    return false;
+                    return Push::Queued;
                 }
                 Received::Text(text.to_string())
             }
             Message::Binary(data) => Received::Binary(data.to_vec()),
-            _ => return false,
+            _ => return Push::Queued,
         };
         state.data_frames += 1;
         state.frames.push_back(received);
-        false
+        Push::Queued
     }
 
     fn close(&self, frame: Option<CloseFrame>) {
+        let mut state = self.0.borrow_mut();
+        if std::mem::replace(&mut state.closed, true) {
+            return;
+        }
         if let Some(frame) = frame {
-            self.0.borrow_mut().frames.push_back(Received::Closed {
+            state.frames.push_back(Received::Closed {
                 code: frame.code.into(),
                 reason: frame.reason.to_string(),
             });
@@ -245,7 +255,7 @@ impl<S: SimpleStateroomService> TestRoom<S> {
     /// `disconnect` runs. What it received stays readable.
     pub fn disconnect(&mut self, client: ClientId) {
         let conn = self.conn(client);
-        unwrap_hook(self.core.gone(client, conn, Gone::Closed, self.now));
+        unwrap_hook(self.core.gone(client, conn, Gone::Goodbye, self.now));
     }
 
     /// The client's connection drops without a close frame (a lost network).

@@ -55,7 +55,8 @@ pub use stateroom_core::{
     ResumeRefused, SessionFrame, SimpleStateroomService, StateroomContext, TimerKey, http,
 };
 pub use stateroom_server::{
-    Limits, Server, ServerArgs, ServerError, ServerHandle, init_logging, room_id, run,
+    Limits, LogFormat, Server, ServerArgs, ServerError, ServerHandle, init_logging,
+    init_logging_as, room_id, run,
 };
 
 #[cfg(feature = "testing")]

@@ -63,6 +63,7 @@ pub fn decode<T: InboundMessage>(
 ) -> Result<T, ErrorFrame> {
     T::decode_json(text).map_err(|error| {
         let frame = ErrorFrame::from_decode_error(&error);
+        ctx.report_invalid(&frame.code);
         ctx.send_message(MessageRecipient::Client(client), &frame.to_json());
         frame
     })
@@ -76,6 +77,7 @@ pub fn unsupported_frame(ctx: &impl StateroomContext, client: ClientId, kind: &s
         _ => "this room accepts binary frames, not text messages",
     };
     let frame = ErrorFrame::new(ErrorCode::UnsupportedFrame, message);
+    ctx.report_invalid(&frame.code);
     ctx.send_message(MessageRecipient::Client(client), &frame.to_json());
     frame
 }

@@ -90,7 +90,12 @@ pub async fn close_code(ws: &mut Ws) -> Option<CloseCode> {
             .await
             .expect("the close arrives in time")
         {
-            Some(Ok(Message::Close(frame))) => return frame.map(|f| f.code),
+            Some(Ok(Message::Close(frame))) => {
+                // Reading on sends the answer to the close, so the server
+                // need not wait for it.
+                while let Ok(Some(Ok(_))) = tokio::time::timeout(WAIT, ws.next()).await {}
+                return frame.map(|f| f.code);
+            }
             Some(Ok(_)) => continue,
             Some(Err(_)) | None => return None,
         }
