@@ -18,6 +18,7 @@ LABELS = {
     "ws": "Node ws",
     "colyseus": "Colyseus",
     "stateroom-2": "Stateroom, 2 workers",
+    "stateroom-nometrics": "Stateroom, metrics off",
 }
 PEERS = ["stateroom", "raw", "ws", "colyseus"]
 
@@ -193,12 +194,33 @@ if idle_rss.get("stateroom"):
     target("≤ 16 KiB RSS per idle connection", f"{v:.1f} KiB", v <= 16)
 w("")
 
+if series("stateroom-nometrics", "fanout"):
+    w("## Metrics on and off\n")
+    w("The same Stateroom fan-out ramp with metrics on (the default: Prometheus counters, the")
+    w("room event-time histogram, per-room counts handed over after each event) and off")
+    w("(`--metrics false`), side by side in this run. A ratio of 1.00× means metrics cost nothing")
+    w("measurable; CPU per delivery is the finer measure (the ramp's steps are coarse).\n")
+    w("| | metrics on | metrics off | on/off |")
+    w("|---|---:|---:|---:|")
+    on, off = d(fan["stateroom"]), d(sustainable("stateroom-nometrics", "fanout"))
+    w(f"| fan-out deliveries/s, sustainable | {fmt_rate(on)} | {fmt_rate(off)} | {ratio(on, off)} |")
+    on_peak, off_peak = d(fan_peak["stateroom"]), d(peak("stateroom-nometrics", "fanout"))
+    w(f"| fan-out deliveries/s, peak | {fmt_rate(on_peak)} | {fmt_rate(off_peak)} | {ratio(on_peak, off_peak)} |")
+    both = common_rate(["stateroom", "stateroom-nometrics"], "fanout")
+    if both:
+        cpu = {s: get(at_rate(s, "fanout", both), "server", "cpu_secs_per_million") for s in ["stateroom", "stateroom-nometrics"]}
+        c_on, c_off = cpu["stateroom"], cpu["stateroom-nometrics"]
+        if c_on and c_off:
+            # Throughput per CPU second: on/off, so that ≥ 1 favours metrics on.
+            w(f"| server CPU s per million deliveries at {both * 100 * 100:,.0f}/s | {c_on:.2f} | {c_off:.2f} | {c_off / c_on:.2f}× (deliveries per CPU s) |")
+    w("")
+
 for scenario, title, unit in [("fanout", "Fan-out: 1 room × 100 clients", "deliveries"), ("echo", "Echo: 10 rooms × 100 clients", "messages")]:
     w(f"## {title}\n")
     w(f"Rate is messages per second per client. `{unit}/s` counts arrivals within the send window.\n")
     w(f"| server | rate | {unit}/s | p50 ms | p99 ms | max ms | lost | errors | server CPU s/M | pass |")
     w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
-    for server in PEERS + (["stateroom-2"] if scenario == "fanout" else []):
+    for server in PEERS + (["stateroom-2", "stateroom-nometrics"] if scenario == "fanout" else []):
         for rate, r in series(server, scenario):
             lat = r["latency"]
             cpu = get(r, "server", "cpu_secs_per_million")

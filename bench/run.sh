@@ -55,6 +55,7 @@ start() {
     case "$1" in
         stateroom)   cmd=(./target/release/bench-server --kind stateroom --mode "$2" --port "$PORT" --worker-threads 1) ;;
         stateroom-2) cmd=(./target/release/bench-server --kind stateroom --mode "$2" --port "$PORT" --worker-threads 2) ;;
+        stateroom-nometrics) cmd=(./target/release/bench-server --kind stateroom --mode "$2" --port "$PORT" --worker-threads 1 --metrics false) ;;
         raw)         cmd=(./target/release/bench-server --kind raw --mode "$2" --port "$PORT" --worker-threads 1) ;;
         ws)          cmd=(env PORT="$PORT" MODE="$2" node bench/node/ws-server.js) ;;
         colyseus)    cmd=(env PORT="$PORT" MODE="$2" node bench/node/colyseus-server.js) ;;
@@ -123,6 +124,9 @@ for server in stateroom raw ws colyseus; do
     stop
     echo "bench: $server idle done"
 done
+# The cost of metrics: the same fan-out ramp with them off.
+# shellcheck disable=SC2086
+ramp stateroom-nometrics fanout 1 100 $FANOUT_RATES
 # Footnote: Stateroom with two worker threads, unpinned (sharing both cores
 # with the generator).
 LOAD_CPU_PINNED="$LOAD_CPU"

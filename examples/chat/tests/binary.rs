@@ -109,3 +109,53 @@ fn help_describes_the_server_in_plain_words() {
         assert!(help.contains(flag), "{flag} in {help}");
     }
 }
+
+#[tokio::test]
+async fn json_logs_parse_and_carry_the_room_and_client_ids() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let log_path = std::env::temp_dir().join(format!("stateroom-json-log-{port}.log"));
+    let log = std::fs::File::create(&log_path).unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_example-chat"))
+        .env("STATEROOM_PORT", port.to_string())
+        .env("STATEROOM_LOG_FORMAT", "json")
+        .env("RUST_LOG", "stateroom_server=debug")
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let server = Running(child);
+    let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while tokio::net::TcpStream::connect(addr).await.is_err() {
+        assert!(tokio::time::Instant::now() < deadline, "never listened");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let (mut ada, session) = enter(addr).await;
+    let _welcome = next_json(&mut ada).await;
+    send_text(&mut ada, r#"{"type":"join","name":"ada"}"#).await;
+    let _joined = next_json(&mut ada).await;
+    let status = tokio::spawn(server.terminate());
+    assert_eq!(close_code(&mut ada).await, Some(1001.into()));
+    assert!(status.await.unwrap().success());
+
+    let text = std::fs::read_to_string(&log_path).unwrap();
+    let _ = std::fs::remove_file(&log_path);
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    assert!(lines.len() >= 3, "{text}");
+    let client = session.client.to_string();
+    let joined = lines
+        .iter()
+        .find(|line| line["fields"]["message"] == "client joined")
+        .unwrap_or_else(|| panic!("no `client joined` line in {text}"));
+    assert_eq!(joined["fields"]["client"], client.as_str(), "{joined}");
+    let spans = joined["spans"].as_array().expect("span list");
+    assert!(spans.iter().any(|s| s["room"] == "lobby"), "{joined}");
+    assert!(lines.iter().all(|l| l["level"].is_string() && l["timestamp"].is_string()));
+}
