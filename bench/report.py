@@ -213,6 +213,12 @@ if series("stateroom-nometrics", "fanout"):
         if c_on and c_off:
             # Throughput per CPU second: on/off, so that ≥ 1 favours metrics on.
             w(f"| server CPU s per million deliveries at {both * 100 * 100:,.0f}/s | {c_on:.2f} | {c_off:.2f} | {c_off / c_on:.2f}× (deliveries per CPU s) |")
+    both = common_rate(["stateroom", "stateroom-nometrics"], "echo")
+    if both:
+        cpu = {s: get(at_rate(s, "echo", both), "server", "cpu_secs_per_million") for s in ["stateroom", "stateroom-nometrics"]}
+        c_on, c_off = cpu["stateroom"], cpu["stateroom-nometrics"]
+        if c_on and c_off:
+            w(f"| echo: server CPU s per million messages at {both * 1000:,.0f}/s (one event each) | {c_on:.2f} | {c_off:.2f} | {c_off / c_on:.2f}× (messages per CPU s) |")
     w("")
 
 for scenario, title, unit in [("fanout", "Fan-out: 1 room × 100 clients", "deliveries"), ("echo", "Echo: 10 rooms × 100 clients", "messages")]:
@@ -220,7 +226,7 @@ for scenario, title, unit in [("fanout", "Fan-out: 1 room × 100 clients", "deli
     w(f"Rate is messages per second per client. `{unit}/s` counts arrivals within the send window.\n")
     w(f"| server | rate | {unit}/s | p50 ms | p99 ms | max ms | lost | errors | server CPU s/M | pass |")
     w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
-    for server in PEERS + (["stateroom-2", "stateroom-nometrics"] if scenario == "fanout" else []):
+    for server in PEERS + (["stateroom-2", "stateroom-nometrics"] if scenario == "fanout" else ["stateroom-nometrics"]):
         for rate, r in series(server, scenario):
             lat = r["latency"]
             cpu = get(r, "server", "cpu_secs_per_million")

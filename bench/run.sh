@@ -127,6 +127,8 @@ done
 # The cost of metrics: the same fan-out ramp with them off.
 # shellcheck disable=SC2086
 ramp stateroom-nometrics fanout 1 100 $FANOUT_RATES
+# shellcheck disable=SC2086
+ramp stateroom-nometrics echo 10 100 $ECHO_RATES
 # Footnote: Stateroom with two worker threads, unpinned (sharing both cores
 # with the generator).
 LOAD_CPU_PINNED="$LOAD_CPU"

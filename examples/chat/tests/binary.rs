@@ -157,5 +157,9 @@ async fn json_logs_parse_and_carry_the_room_and_client_ids() {
     assert_eq!(joined["fields"]["client"], client.as_str(), "{joined}");
     let spans = joined["spans"].as_array().expect("span list");
     assert!(spans.iter().any(|s| s["room"] == "lobby"), "{joined}");
-    assert!(lines.iter().all(|l| l["level"].is_string() && l["timestamp"].is_string()));
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["level"].is_string() && l["timestamp"].is_string())
+    );
 }

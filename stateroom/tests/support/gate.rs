@@ -60,6 +60,8 @@ pub async fn wait_count(room: &str, event: &str, n: usize) {
 pub struct User {
     pub name: String,
     pub admin: bool,
+    /// The `X-Forwarded-For` header its join came with (behind a proxy).
+    pub forwarded_for: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -90,6 +92,7 @@ enum GateOut<'a> {
         name: &'a str,
         room: &'a str,
         you: ClientId,
+        forwarded_for: Option<&'a str>,
     },
     Said {
         name: &'a str,
@@ -132,14 +135,17 @@ impl Gate {
             .query_param("token")
             .map(|t| t.into_owned())
             .or_else(|| request.bearer_token().map(str::to_owned));
+        let forwarded_for = request.header("x-forwarded-for").map(str::to_owned);
         match token.as_deref() {
             Some("ada-token") => Ok(User {
                 name: "ada".into(),
                 admin: true,
+                forwarded_for,
             }),
             Some("bob-token") => Ok(User {
                 name: "bob".into(),
                 admin: false,
+                forwarded_for,
             }),
             Some("banned") => Err(Reject::forbidden("you are banned from this room")),
             Some("slow") => {
@@ -154,12 +160,14 @@ impl Gate {
     fn connect(&mut self, client: ClientId, ctx: &impl StateroomContext) {
         log(ctx.room_id(), format!("connect:{client}"));
         let name = name_of(ctx, client);
+        let user = ctx.client_data::<User>(client);
         ctx.send(
             client,
             &GateOut::Hello {
                 name: &name,
                 room: ctx.room_id(),
                 you: client,
+                forwarded_for: user.and_then(|u| u.forwarded_for.as_deref()),
             },
         );
     }
