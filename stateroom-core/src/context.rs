@@ -78,6 +78,17 @@ pub trait StateroomContext {
         self.send_message(client, &ErrorFrame::new(code, message).to_json());
     }
 
+    /// Persisted rooms in `manual` durability: saves the room's state at the
+    /// end of the current batch of events; frames sent after this call wait
+    /// until the save is durable. In other modes it saves as the mode would
+    /// anyway; for rooms that are not persisted it does nothing.
+    fn save(&self) {}
+
+    /// Persisted rooms: deletes the room's stored state and closes the room
+    /// once the current hook returns (clients get 1000 `room destroyed`, each
+    /// its one `disconnect`). For other rooms it closes the room the same way.
+    fn destroy(&self) {}
+
     /// Reports a bug in the service that the runtime cannot turn into an
     /// error value (a message that cannot be serialised, a timer key of the
     /// wrong type, client data asked for under the wrong type). The server

@@ -13,6 +13,7 @@ mod client_id;
 mod context;
 mod error_frame;
 mod join;
+mod persist;
 mod recipient;
 mod service;
 mod session;
@@ -26,6 +27,7 @@ pub use error_frame::{ErrorCode, ErrorFrame};
 /// The `http` crate, whose `HeaderMap` [`JoinRequest::headers`] returns.
 pub use http;
 pub use join::{ClientData, JoinRequest, Reject};
+pub use persist::Durability;
 pub use recipient::MessageRecipient;
 pub use service::SimpleStateroomService;
 pub use session::{ResumeRefused, SessionFrame};

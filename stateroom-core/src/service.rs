@@ -1,4 +1,4 @@
-use crate::{ClientData, ClientId, JoinRequest, Reject, StateroomContext, TimerKey};
+use crate::{ClientData, ClientId, Durability, JoinRequest, Reject, StateroomContext, TimerKey};
 use std::time::Duration;
 
 /// A stateful WebSocket service: one instance per room.
@@ -31,6 +31,42 @@ pub trait SimpleStateroomService: Send + Sized + 'static {
     /// `None`, the default, turns reconnection off. The server's
     /// `reconnect_window` option overrides it. See `docs/protocol.md`.
     const RECONNECT_WINDOW: Option<Duration> = None;
+
+    /// `Some` for a persisted service (`#[stateroom::service(persist)]`):
+    /// rooms survive restarts, saved as JSON snapshots of the whole struct.
+    /// `None`, the default: rooms live in memory only.
+    const PERSIST: Option<Durability> = None;
+
+    /// The version of the persisted state's shape; bump it when a change
+    /// needs a migration (`migrate_state`). Snapshots record it.
+    const STATE_VERSION: u32 = 1;
+
+    /// The state as JSON, for a snapshot (persisted services only; the
+    /// macro writes it with `serde_json`).
+    ///
+    /// # Errors
+    /// When the state cannot be written as JSON, or the service is not
+    /// persisted.
+    fn save_state(&self) -> Result<String, String> {
+        Err("this service is not persisted".to_owned())
+    }
+
+    /// Rebuilds the state from a snapshot written at `version`, migrating it
+    /// first when `version` is older than [`STATE_VERSION`](Self::STATE_VERSION).
+    ///
+    /// # Errors
+    /// When the snapshot does not decode or migrate, or is newer than the
+    /// code: the room is then refused and the snapshot left as it is.
+    fn load_state(version: u32, json: &str) -> Result<Self, String> {
+        let _ = (version, json);
+        Err("this service is not persisted".to_owned())
+    }
+
+    /// A room was loaded from its snapshot (after a restart, or after it was
+    /// unloaded while idle). Timers are re-armed before it runs.
+    fn restore(&mut self, context: &impl StateroomContext) {
+        let _ = context;
+    }
 
     /// Builds the room's state when its first client joins.
     fn new(room_id: &str, context: &impl StateroomContext) -> Self;

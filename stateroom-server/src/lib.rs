@@ -58,6 +58,7 @@ mod rooms;
 mod server;
 mod shared;
 mod stats;
+pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod timers;
