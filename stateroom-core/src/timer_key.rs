@@ -30,6 +30,15 @@ impl TimerKey {
         serde_json::to_string(value).map(TimerKey)
     }
 
+    /// A key from its JSON form (as [`as_json`](Self::as_json) gave it);
+    /// `None` if `json` is not JSON.
+    #[must_use]
+    pub fn from_json(json: &str) -> Option<Self> {
+        serde_json::from_str::<serde::de::IgnoredAny>(json)
+            .ok()
+            .map(|_| TimerKey(json.to_owned()))
+    }
+
     /// The key's JSON form.
     #[must_use]
     pub fn as_json(&self) -> &str {

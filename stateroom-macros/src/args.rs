@@ -9,15 +9,32 @@ use syn::punctuated::Punctuated;
 use syn::{Expr, ExprLit, Lit, Meta, Token};
 
 /// What the attribute's arguments asked for.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Args {
     /// Leave out the generated `fn main`.
     pub(crate) no_main: bool,
     /// The reconnection window, in milliseconds.
     pub(crate) reconnect_ms: Option<u64>,
+    /// Persisted rooms (`persist`), with their durability and state version.
+    pub(crate) persist: Option<Persist>,
 }
 
-const KNOWN: [&str; 2] = ["no_main", "reconnect"];
+/// `persist` or `persist(durability = "…", version = N)`.
+#[derive(Debug, Clone)]
+pub(crate) struct Persist {
+    pub(crate) durability: Durability,
+    pub(crate) version: u32,
+}
+
+/// How persisted rooms save (mirrors `stateroom::Durability`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Durability {
+    Gated,
+    Debounced(u64),
+    Manual,
+}
+
+const KNOWN: [&str; 3] = ["no_main", "reconnect", "persist"];
 
 /// Parses the arguments. Alongside any errors it returns what it could make
 /// of them, so that a misspelt `no_main` still leaves `main` out: the user
@@ -64,6 +81,20 @@ pub(crate) fn parse(tokens: TokenStream) -> (Args, Option<syn::Error>) {
                     Err(error) => errors.push(error),
                 }
             }
+            ("persist", Meta::Path(_)) => {
+                args.persist = Some(Persist {
+                    durability: Durability::Gated,
+                    version: 1,
+                });
+            }
+            ("persist", Meta::List(list)) => match persist_options(list) {
+                Ok(persist) => args.persist = Some(persist),
+                Err(error) => errors.push(error),
+            },
+            ("persist", Meta::NameValue(_)) => errors.push(syn::Error::new_spanned(
+                &meta,
+                "write `persist`, or `persist(durability = \"gated\" | \"debounced(1s)\" | \"manual\", version = 2)`",
+            )),
             ("reconnect", _) => errors.push(syn::Error::new_spanned(
                 &meta,
                 "`reconnect` takes the window a dropped client's seat is held: write `#[stateroom::service(reconnect = \"30s\")]`",
@@ -74,7 +105,7 @@ pub(crate) fn parse(tokens: TokenStream) -> (Args, Option<syn::Error>) {
                 args.no_main |= meant == Some("no_main");
                 let hint = match meant {
                     Some(known) => format!("; did you mean `{known}`?"),
-                    None => "; the accepted arguments are `no_main` and `reconnect = \"30s\"`"
+                    None => "; the accepted arguments are `no_main`, `reconnect = \"30s\"` and `persist`"
                         .to_owned(),
                 };
                 errors.push(syn::Error::new_spanned(
@@ -88,6 +119,69 @@ pub(crate) fn parse(tokens: TokenStream) -> (Args, Option<syn::Error>) {
     (args, error)
 }
 
+/// `persist(durability = "…", version = N)`.
+fn persist_options(list: &syn::MetaList) -> syn::Result<Persist> {
+    let mut persist = Persist {
+        durability: Durability::Gated,
+        version: 1,
+    };
+    list.parse_nested_meta(|option| {
+        if option.path.is_ident("durability") {
+            let lit: syn::LitStr = option.value()?.parse()?;
+            persist.durability = durability(&lit)?;
+            Ok(())
+        } else if option.path.is_ident("version") {
+            let lit: syn::LitInt = option.value()?.parse()?;
+            persist.version = lit.base10_parse::<u32>().ok().filter(|v| *v > 0).ok_or_else(|| {
+                syn::Error::new_spanned(&lit, "`version` is a whole number from 1 up")
+            })?;
+            Ok(())
+        } else {
+            Err(option.error(
+                "`persist` takes `durability = \"gated\" | \"debounced(1s)\" | \"manual\"` and `version = N`",
+            ))
+        }
+    })?;
+    Ok(persist)
+}
+
+fn durability(lit: &syn::LitStr) -> syn::Result<Durability> {
+    let text = lit.value();
+    let help = "`durability` is \"gated\" (the default), \"debounced(1s)\" (any duration in ms, s or m) or \"manual\"";
+    match text.trim() {
+        "gated" => Ok(Durability::Gated),
+        "manual" => Ok(Durability::Manual),
+        other => {
+            let inner = other
+                .strip_prefix("debounced(")
+                .and_then(|rest| rest.strip_suffix(')'))
+                .ok_or_else(|| syn::Error::new_spanned(lit, help))?;
+            let ms = duration_ms(inner)
+                .filter(|ms| *ms > 0)
+                .ok_or_else(|| syn::Error::new_spanned(lit, help))?;
+            Ok(Durability::Debounced(ms))
+        }
+    }
+}
+
+/// `"30s"` → 30 000 (units `ms`, `s`, `m`, `h`); `None` for anything else.
+fn duration_ms(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let scale = match &text[digits.len()..] {
+        "ms" => 1,
+        "s" => 1000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        _ => return None,
+    };
+    digits
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+}
+
 /// Reads a duration such as `"30s"`, `"500ms"`, `"2m"` or `"1h"`.
 fn reconnect_ms(value: &Expr) -> syn::Result<u64> {
     let help = "`reconnect` takes a duration such as \"30s\", \"500ms\", \"2m\" or \"1h\"";
@@ -97,24 +191,7 @@ fn reconnect_ms(value: &Expr) -> syn::Result<u64> {
     else {
         return Err(syn::Error::new_spanned(value, help));
     };
-    let text = lit.value();
-    let digits = text
-        .trim()
-        .trim_end_matches(|c: char| c.is_ascii_alphabetic());
-    let unit = &text.trim()[digits.len()..];
-    let scale = match unit {
-        "ms" => 1,
-        "s" => 1000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        _ => return Err(syn::Error::new_spanned(lit, help)),
-    };
-    let ms = digits
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(scale))
-        .ok_or_else(|| syn::Error::new_spanned(lit, help))?;
+    let ms = duration_ms(&lit.value()).ok_or_else(|| syn::Error::new_spanned(lit, help))?;
     if ms == 0 {
         return Err(syn::Error::new_spanned(
             lit,
@@ -142,7 +219,8 @@ mod tests {
 
     #[test]
     fn accepts_nothing_no_main_and_reconnect() {
-        assert_eq!(parse_ok(quote!()), Args::default());
+        let args = parse_ok(quote!());
+        assert!(!args.no_main && args.reconnect_ms.is_none() && args.persist.is_none());
         assert!(parse_ok(quote!(no_main)).no_main);
         let args = parse_ok(quote!(no_main, reconnect = "30s"));
         assert_eq!(args.reconnect_ms, Some(30_000));
@@ -168,6 +246,32 @@ mod tests {
         assert!(error.contains("takes no value"), "{error}");
         let (_, error) = parse_err(quote!(reconect = "1s"));
         assert!(error.contains("did you mean `reconnect`"), "{error}");
+    }
+
+    #[test]
+    fn persist_and_its_options() {
+        let args = parse_ok(quote!(persist));
+        let persist = args.persist.unwrap();
+        assert_eq!(
+            (persist.durability, persist.version),
+            (Durability::Gated, 1)
+        );
+        let args = parse_ok(quote!(persist(durability = "debounced(2s)", version = 3)));
+        let persist = args.persist.unwrap();
+        assert_eq!(
+            (persist.durability, persist.version),
+            (Durability::Debounced(2000), 3)
+        );
+        let args = parse_ok(quote!(persist(durability = "manual")));
+        assert_eq!(args.persist.unwrap().durability, Durability::Manual);
+        let (_, error) = parse_err(quote!(persist(durability = "sometimes")));
+        assert!(error.contains("`durability` is"), "{error}");
+        let (_, error) = parse_err(quote!(persist(version = 0)));
+        assert!(error.contains("whole number"), "{error}");
+        let (_, error) = parse_err(quote!(persist(often = 1)));
+        assert!(error.contains("`persist` takes"), "{error}");
+        let (_, error) = parse_err(quote!(persits));
+        assert!(error.contains("did you mean `persist`"), "{error}");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Model → tokens. Cannot fail: every rule was checked by `parse` and `validate`,
 //! and type questions are left to rustc, aimed at the user's tokens.
 
-use crate::args::Args;
+use crate::args::{Args, Durability, Persist};
 use crate::parse::{BinaryParam, Hook, HookKind, Service, ValueParam};
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
@@ -16,6 +16,7 @@ pub(crate) fn expand(args: &Args, service: &Service) -> TokenStream {
         HookKind::Reconnect,
         HookKind::Disconnect,
         HookKind::Timer,
+        HookKind::Restore,
     ]
     .into_iter()
     .filter_map(|kind| service.hook(kind))
@@ -28,6 +29,10 @@ pub(crate) fn expand(args: &Args, service: &Service) -> TokenStream {
     let join = service
         .hook(HookKind::Join)
         .map(|hook| expand_join(self_ty, hook));
+    let persist = args
+        .persist
+        .as_ref()
+        .map(|persist| expand_persist(service, persist));
     let reconnect = args.reconnect_ms.map(|ms| {
         quote! {
             const RECONNECT_WINDOW: ::core::option::Option<::core::time::Duration> =
@@ -51,6 +56,7 @@ pub(crate) fn expand(args: &Args, service: &Service) -> TokenStream {
             #[allow(unused_variables, clippy::unused_unit)]
             impl ::stateroom::SimpleStateroomService for #self_ty {
                 #reconnect
+                #persist
                 #new
                 #join
                 #(#forwarded)*
@@ -93,6 +99,47 @@ fn invalid_call(service: &Service) -> TokenStream {
             quote!(<#self_ty>::#ident(self, #client, &__stateroom_error, #ctx))
         }
         None => quote!(let _ = __stateroom_error;),
+    }
+}
+
+/// The persistence constants and the state's JSON round trip. The type
+/// check ("`Chat` cannot be persisted: … `Serialize`") is spanned on the
+/// user's self type.
+fn expand_persist(service: &Service, persist: &Persist) -> TokenStream {
+    let self_ty = service.self_ty();
+    let durability = match persist.durability {
+        Durability::Gated => quote!(::stateroom::Durability::Gated),
+        Durability::Manual => quote!(::stateroom::Durability::Manual),
+        Durability::Debounced(ms) => quote! {
+            ::stateroom::Durability::Debounced(::core::time::Duration::from_millis(#ms))
+        },
+    };
+    let version = persist.version;
+    let migrate = match service.hook(HookKind::Migrate) {
+        Some(hook) => {
+            let ident = &hook.ident;
+            quote!(::core::option::Option::Some(<#self_ty>::#ident))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let save =
+        quote_spanned! {self_ty.span()=> ::stateroom::__private::save_state::<#self_ty>(self) };
+    let load = quote_spanned! {self_ty.span()=>
+        ::stateroom::__private::load_state::<#self_ty>(__stateroom_version, __stateroom_json, #version, #migrate)
+    };
+    quote! {
+        const PERSIST: ::core::option::Option<::stateroom::Durability> =
+            ::core::option::Option::Some(#durability);
+        const STATE_VERSION: ::core::primitive::u32 = #version;
+        fn save_state(&self) -> ::core::result::Result<::std::string::String, ::std::string::String> {
+            #save
+        }
+        fn load_state(
+            __stateroom_version: ::core::primitive::u32,
+            __stateroom_json: &::core::primitive::str,
+        ) -> ::core::result::Result<Self, ::std::string::String> {
+            #load
+        }
     }
 }
 
@@ -151,8 +198,8 @@ fn expand_forward(self_ty: &syn::Type, hook: &Hook) -> TokenStream {
     let ctx = ctx_arg(hook);
     let client = client_arg(hook);
     match hook.kind {
-        HookKind::Timer => quote! {
-            fn timer(&mut self, __stateroom_ctx: &impl ::stateroom::StateroomContext) {
+        HookKind::Timer | HookKind::Restore => quote! {
+            fn #ident(&mut self, __stateroom_ctx: &impl ::stateroom::StateroomContext) {
                 <#self_ty>::#ident(self, #ctx)
             }
         },

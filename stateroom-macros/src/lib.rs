@@ -31,7 +31,7 @@ fn service_impl(
 ) -> proc_macro2::TokenStream {
     let (args, args_error) = args::parse(args);
     let service = parse::parse(item.clone()).and_then(|service| {
-        validate::validate(&service)?;
+        validate::validate(&service, &args)?;
         Ok(service)
     });
     let emit_main = !args.no_main;

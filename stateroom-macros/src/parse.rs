@@ -21,10 +21,12 @@ pub(crate) enum HookKind {
     Invalid,
     Timer,
     Alarm,
+    Restore,
+    Migrate,
 }
 
 impl HookKind {
-    pub(crate) const ALL: [HookKind; 10] = [
+    pub(crate) const ALL: [HookKind; 12] = [
         HookKind::New,
         HookKind::Join,
         HookKind::Connect,
@@ -35,6 +37,8 @@ impl HookKind {
         HookKind::Invalid,
         HookKind::Timer,
         HookKind::Alarm,
+        HookKind::Restore,
+        HookKind::Migrate,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -49,6 +53,8 @@ impl HookKind {
             HookKind::Invalid => "invalid",
             HookKind::Timer => "timer",
             HookKind::Alarm => "alarm",
+            HookKind::Restore => "restore",
+            HookKind::Migrate => "migrate",
         }
     }
 
@@ -102,6 +108,12 @@ impl HookKind {
             HookKind::Alarm => {
                 "`fn alarm(&mut self, key: K)` or `fn alarm(&mut self, key: K, ctx: &impl StateroomContext)`, where `K` is `&TimerKey`, `&str`, `String` or a `serde::Deserialize` type"
             }
+            HookKind::Restore => {
+                "`fn restore(&mut self)` or `fn restore(&mut self, ctx: &impl StateroomContext)`"
+            }
+            HookKind::Migrate => {
+                "`fn migrate(from: u32, state: serde_json::Value) -> Result<serde_json::Value, String>`"
+            }
         }
     }
 
@@ -113,8 +125,9 @@ impl HookKind {
             HookKind::Join => (1, 2),
             HookKind::Connect | HookKind::Reconnect | HookKind::Disconnect => (1, 2),
             HookKind::Message | HookKind::Binary | HookKind::Invalid => (2, 3),
-            HookKind::Timer => (0, 1),
+            HookKind::Timer | HookKind::Restore => (0, 1),
             HookKind::Alarm => (1, 2),
+            HookKind::Migrate => (2, 2),
         }
     }
 }
@@ -404,12 +417,18 @@ fn parse_hook(kind: HookKind, function: &ImplItemFn) -> syn::Result<Hook> {
                 kind.signatures(),
                 params.len(),
                 if params.len() == 1 { "" } else { "s" },
-                if receiver.is_some() && kind != HookKind::New {
+                if receiver.is_some() && !matches!(kind, HookKind::New | HookKind::Migrate) {
                     " besides `self`"
                 } else {
                     ""
                 }
             ),
+        ));
+    }
+    if kind == HookKind::Migrate && matches!(sig.output, syn::ReturnType::Default) {
+        errors.push(syn::Error::new_spanned(
+            &sig.ident,
+            "the `migrate` hook must return the migrated state: `-> Result<serde_json::Value, String>`",
         ));
     }
     if kind == HookKind::New && matches!(sig.output, syn::ReturnType::Default) {
@@ -419,7 +438,9 @@ fn parse_hook(kind: HookKind, function: &ImplItemFn) -> syn::Result<Hook> {
         ));
     }
     let output = match &sig.output {
-        syn::ReturnType::Type(_, ty) if kind == HookKind::Join => Some(ty.clone()),
+        syn::ReturnType::Type(_, ty) if matches!(kind, HookKind::Join | HookKind::Migrate) => {
+            Some(ty.clone())
+        }
         syn::ReturnType::Default if kind == HookKind::Join => {
             errors.push(syn::Error::new_spanned(
                 &sig.ident,
@@ -489,7 +510,11 @@ fn check_receiver(
 ) {
     let name = kind.name();
     match (kind, receiver) {
-        (HookKind::New, None) => {}
+        (HookKind::New | HookKind::Migrate, None) => {}
+        (HookKind::Migrate, Some(receiver)) => errors.push(syn::Error::new_spanned(
+            receiver,
+            "the `migrate` hook turns an old snapshot into the current shape before the state exists, so it takes no `self`: write `fn migrate(from: u32, state: serde_json::Value) -> Result<serde_json::Value, String>`",
+        )),
         (HookKind::Join, Some(receiver))
             if receiver.reference.is_some()
                 && receiver.mutability.is_none()

@@ -4,10 +4,24 @@
 //! implements `Default`, is a type question: `expand` leaves it to rustc with an
 //! assertion spanned on the user's type.)
 
-use crate::parse::{Errors, Service};
+use crate::args::Args;
+use crate::parse::{Errors, HookKind, Service};
 
-pub(crate) fn validate(service: &Service) -> syn::Result<()> {
+pub(crate) fn validate(service: &Service, args: &Args) -> syn::Result<()> {
     let mut errors = Errors::default();
+    if args.persist.is_none() {
+        for kind in [HookKind::Restore, HookKind::Migrate] {
+            if let Some(hook) = service.hook(kind) {
+                errors.push(syn::Error::new_spanned(
+                    &hook.ident,
+                    format!(
+                        "the `{}` hook is for persisted rooms: add `persist` to the attribute (`#[stateroom::service(persist)]`), or rename the method",
+                        kind.name()
+                    ),
+                ));
+            }
+        }
+    }
     for (index, hook) in service.hooks.iter().enumerate() {
         if let Some(first) = service.hooks[..index].iter().find(|h| h.kind == hook.kind) {
             let mut error = syn::Error::new_spanned(
@@ -41,8 +55,24 @@ mod tests {
             }
         })
         .unwrap();
-        let error = validate(&service).unwrap_err().to_string();
+        let error = validate(&service, &Args::default())
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("`timer` hook is defined twice"), "{error}");
+    }
+
+    #[test]
+    fn persistence_hooks_need_persist() {
+        let service = crate::parse::parse(quote! {
+            impl Chat { fn restore(&mut self) {} }
+        })
+        .unwrap();
+        let error = validate(&service, &Args::default())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("add `persist`"), "{error}");
+        let (args, _) = crate::args::parse(quote!(persist));
+        assert!(validate(&service, &args).is_ok());
     }
 
     #[test]
@@ -51,6 +81,6 @@ mod tests {
             impl Chat { fn timer(&mut self) {} fn connect(&mut self, c: ClientId) {} }
         })
         .unwrap();
-        assert!(validate(&service).is_ok());
+        assert!(validate(&service, &Args::default()).is_ok());
     }
 }

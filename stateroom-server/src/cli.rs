@@ -94,6 +94,17 @@ pub struct ServerArgs {
     /// Count and export metrics at /metrics.
     #[arg(long, env = "STATEROOM_METRICS", default_value_t = true, action = clap::ArgAction::Set)]
     pub metrics: bool,
+    /// Persisted services: the embedded store's directory (one server per
+    /// directory).
+    #[arg(long, env = "STATEROOM_DATA_DIR", default_value = "stateroom-data")]
+    pub data_dir: std::path::PathBuf,
+    /// Persisted services: the service's name in the store (default: the
+    /// service type's name).
+    #[arg(long, env = "STATEROOM_SERVICE_NAME")]
+    pub service_name: Option<String>,
+    /// Persisted services: delete stored rooms not saved for this many days.
+    #[arg(long, env = "STATEROOM_RETENTION_DAYS")]
+    pub retention_days: Option<u64>,
     /// Log lines as human-readable text or as JSON objects, one per line.
     #[arg(long, env = "STATEROOM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -123,6 +134,12 @@ impl From<ServerArgs> for Server {
         if let Some(token) = args.admin_token {
             server = server.admin_token(token);
         }
+        if let Some(name) = args.service_name {
+            server = server.service_name(name);
+        }
+        if let Some(days) = args.retention_days {
+            server = server.retention(Duration::from_secs(days.saturating_mul(86_400)));
+        }
         server
             .host(args.host)
             .port(args.port)
@@ -141,6 +158,7 @@ impl From<ServerArgs> for Server {
             .shutdown_delay(Duration::from_millis(args.shutdown_delay_ms))
             .admin_host(args.admin_host)
             .metrics(args.metrics)
+            .data_dir(args.data_dir)
     }
 }
 

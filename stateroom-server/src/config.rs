@@ -92,6 +92,24 @@ pub struct Server {
     /// How long shutdown keeps serving with `/readyz` at 503 before it closes
     /// clients.
     pub(crate) shutdown_delay: Duration,
+    /// Persisted services: where the embedded store keeps its data.
+    pub(crate) data_dir: std::path::PathBuf,
+    /// Persisted services: a store of the user's own instead of the embedded one.
+    pub(crate) store: Option<StoreHandle>,
+    /// Persisted services: the service's name in the store.
+    pub(crate) service_name: Option<String>,
+    /// Persisted services: stored rooms not saved for this long are deleted.
+    pub(crate) retention: Option<Duration>,
+}
+
+/// A store given to [`Server::store`].
+#[derive(Clone)]
+pub(crate) struct StoreHandle(pub(crate) std::sync::Arc<dyn crate::store::RoomStore>);
+
+impl std::fmt::Debug for StoreHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RoomStore")
+    }
 }
 
 impl Default for Server {
@@ -112,6 +130,10 @@ impl Default for Server {
             admin_port: None,
             admin_token: None,
             shutdown_delay: Duration::ZERO,
+            data_dir: std::path::PathBuf::from("stateroom-data"),
+            store: None,
+            service_name: None,
+            retention: None,
         }
     }
 }
@@ -185,6 +207,36 @@ impl Server {
     /// public port only when a token is set.
     pub fn admin_token(mut self, token: impl Into<String>) -> Self {
         self.admin_token = Some(token.into());
+        self
+    }
+
+    /// Persisted services (`#[stateroom::service(persist)]`): the directory
+    /// of the embedded SQLite store. Default `./stateroom-data`. One server
+    /// process per directory (it is locked).
+    pub fn data_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.data_dir = dir.into();
+        self
+    }
+
+    /// Persisted services: keeps rooms in `store` instead of the embedded
+    /// SQLite store.
+    pub fn store(mut self, store: std::sync::Arc<dyn crate::store::RoomStore>) -> Self {
+        self.store = Some(StoreHandle(store));
+        self
+    }
+
+    /// Persisted services: the service's name in the store (several services
+    /// may share one). Default: the service type's name.
+    pub fn service_name(mut self, name: impl Into<String>) -> Self {
+        self.service_name = Some(name.into());
+        self
+    }
+
+    /// Persisted services: deletes stored rooms not saved for `retention`
+    /// (checked at startup and every hour). Default: kept until
+    /// `ctx.destroy()`.
+    pub fn retention(mut self, retention: Duration) -> Self {
+        self.retention = Some(retention);
         self
     }
 

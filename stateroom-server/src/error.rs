@@ -15,4 +15,8 @@ pub enum ServerError {
     /// Any other I/O failure (for example starting the runtime).
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// A persisted service's store could not be opened (its directory is
+    /// locked by another process, the database cannot be opened, …).
+    #[error(transparent)]
+    Store(crate::store::StoreError),
 }

@@ -43,6 +43,12 @@ fn next_client_id() -> ClientId {
     ClientId::from(NEXT_CLIENT_ID.fetch_add(1, Ordering::Relaxed))
 }
 
+/// From now on, client ids are above `floor` (a restored room's clients keep
+/// theirs).
+pub(crate) fn raise_client_floor(floor: u32) {
+    NEXT_CLIENT_ID.fetch_max(floor.saturating_add(1), Ordering::Relaxed);
+}
+
 /// A place in a room claimed for a join still being decided. It is given back
 /// when dropped, unless kept: a refusal, or a client that hangs up while its
 /// room decides (hyper then drops the request's future), frees it.

@@ -50,6 +50,7 @@ mod http;
 mod members;
 mod metrics;
 mod outbox;
+mod persistence;
 mod resume;
 mod room;
 mod room_core;
@@ -57,6 +58,7 @@ pub mod room_id;
 mod rooms;
 mod server;
 mod shared;
+mod snapshot;
 mod stats;
 pub mod store;
 #[cfg(feature = "testing")]

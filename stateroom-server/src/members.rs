@@ -4,6 +4,7 @@
 
 use crate::outbox::Push;
 use crate::resume::{Replay, ResumeSettings};
+use crate::snapshot::Gate;
 use crate::stats::{Stats, bump};
 use crate::timers::{TimerId, Timers};
 use bytes::Bytes;
@@ -13,7 +14,8 @@ use hyper_tungstenite::tungstenite::protocol::frame::Utf8Bytes;
 use hyper_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use serde::Serialize;
 use stateroom_core::{
-    ClientData, ClientId, ErrorCode, MessageRecipient, StateroomContext, TimerKey, unserialisable,
+    ClientData, ClientId, Durability, ErrorCode, MessageRecipient, StateroomContext, TimerKey,
+    unserialisable,
 };
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -71,6 +73,8 @@ pub(crate) struct RoomSettings {
     pub(crate) resume: Option<ResumeSettings>,
     /// The test kit: a bug in the service fails the test instead of being logged.
     pub(crate) strict: bool,
+    /// `Some` for a persisted room.
+    pub(crate) persist: Option<Durability>,
 }
 
 /// What the context reaches: everything in the room but the service.
@@ -87,11 +91,18 @@ pub(crate) struct Members<O> {
     pub(crate) departing: Option<(ClientId, ClientData)>,
     /// Counts since the server last took them.
     pub(crate) stats: Stats,
+    /// Persisted rooms: frames held until the snapshot covering them is durable.
+    pub(crate) gate: Gate<O>,
+    /// A hook called `ctx.save()`.
+    pub(crate) save_requested: Cell<bool>,
+    /// A hook called `ctx.destroy()`.
+    pub(crate) destroy_requested: Cell<bool>,
 }
 
 impl<O: Outlet> Members<O> {
     pub(crate) fn new(room_id: Arc<str>, settings: RoomSettings, now: Duration) -> Self {
-        Members {
+        let gated = settings.persist == Some(Durability::Gated);
+        let members = Members {
             room_id,
             settings,
             clients: HashMap::new(),
@@ -100,7 +111,12 @@ impl<O: Outlet> Members<O> {
             leaving: RefCell::new(Vec::new()),
             departing: None,
             stats: Stats::default(),
-        }
+            gate: Gate::default(),
+            save_requested: Cell::new(false),
+            destroy_requested: Cell::new(false),
+        };
+        members.gate.on.set(gated);
+        members
     }
 
     /// Queues `frame` for `client`: into its session's replay buffer (with
@@ -129,16 +145,24 @@ impl<O: Outlet> Members<O> {
         match recipient {
             MessageRecipient::Client(client) => {
                 if let Some(slot) = self.clients.get(&client) {
-                    self.push(client, slot, frame);
+                    self.push_or_hold(client, slot, frame);
                 }
             }
             _ => {
                 for (&client, slot) in &self.clients {
                     if recipient.includes(client) {
-                        self.push(client, slot, frame.clone());
+                        self.push_or_hold(client, slot, frame.clone());
                     }
                 }
             }
+        }
+    }
+
+    fn push_or_hold(&self, client: ClientId, slot: &Slot<O>, frame: Message) {
+        if self.gate.on.get() {
+            self.gate.hold_frame(client, slot, frame);
+        } else {
+            self.push(client, slot, frame);
         }
     }
 
@@ -203,11 +227,30 @@ impl<O: Outlet> StateroomContext for RoomContext<'_, O> {
         if leaving.iter().any(|(c, _)| *c == client) {
             return;
         }
-        // Closed now, so that nothing sent later in this hook reaches it.
-        if let Some(outlet) = slot.outlet() {
-            outlet.close(Some(kick_frame(code, reason)));
+        let frame = kick_frame(code, reason);
+        if self.members.gate.on.get() {
+            // After the frames held before it; what is sent later is
+            // discarded by the closing connection.
+            self.members
+                .gate
+                .hold_close(client, slot.outlet().cloned(), frame);
+        } else if let Some(outlet) = slot.outlet() {
+            // Closed now, so that nothing sent later in this hook reaches it.
+            outlet.close(Some(frame));
         }
         leaving.push((client, Leave::Kicked));
+    }
+
+    fn save(&self) {
+        self.members.save_requested.set(true);
+        if self.members.settings.persist == Some(Durability::Manual) {
+            // A barrier: what is sent from now on waits for the save.
+            self.members.gate.on.set(true);
+        }
+    }
+
+    fn destroy(&self) {
+        self.members.destroy_requested.set(true);
     }
 
     fn report_bug(&self, message: &str) {

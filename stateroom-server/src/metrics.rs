@@ -54,6 +54,10 @@ pub(crate) struct Metrics {
     timer_lag_seconds: Histogram,
     panics: Counter,
     service_bugs: Counter,
+    persist_commits: Counter,
+    persist_saves: Counter,
+    persist_failures: Counter,
+    rooms_refused: Counter,
     http_responses: Family<StatusLabel, Counter>,
 }
 
@@ -164,6 +168,26 @@ impl Metrics {
             "service_bugs",
             "Bugs in the service the runtime could only log (an unserialisable message, a timer key or client data of the wrong type)",
         );
+        let persist_commits = counter(
+            &mut registry,
+            "persist_commits",
+            "Store commits (transactions) of persisted rooms' snapshots",
+        );
+        let persist_saves = counter(
+            &mut registry,
+            "persist_saves",
+            "Room snapshots committed (saves per commit = this / persist_commits)",
+        );
+        let persist_failures = counter(
+            &mut registry,
+            "persist_failures",
+            "Saves that failed (the room's held frames were dropped, its clients closed with 1011)",
+        );
+        let rooms_refused = counter(
+            &mut registry,
+            "rooms_refused",
+            "Rooms that could not be opened (a stored snapshot that does not load, a store error, a panicking `new`)",
+        );
         let http_responses = Family::<StatusLabel, Counter>::default();
         registry.register(
             "http_responses",
@@ -188,6 +212,10 @@ impl Metrics {
             timer_lag_seconds,
             panics,
             service_bugs,
+            persist_commits,
+            persist_saves,
+            persist_failures,
+            rooms_refused,
             http_responses,
         }
     }
@@ -227,6 +255,20 @@ impl Metrics {
 
     pub(crate) fn timer_fired(&self, late: Duration) {
         self.timer_lag_seconds.observe(late.as_secs_f64());
+    }
+
+    /// One store commit carried `saves` room snapshots.
+    pub(crate) fn committed(&self, saves: u64) {
+        self.persist_commits.inc();
+        self.persist_saves.inc_by(saves);
+    }
+
+    pub(crate) fn save_failed(&self) {
+        self.persist_failures.inc();
+    }
+
+    pub(crate) fn room_refused(&self) {
+        self.rooms_refused.inc();
     }
 
     pub(crate) fn panicked(&self) {

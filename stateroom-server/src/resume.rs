@@ -119,6 +119,28 @@ impl Replay {
         }
     }
 
+    /// The session as a snapshot keeps it: the secret (hex) and the count of
+    /// frames sent, plus `pending` frames about to be sent.
+    pub(crate) fn export(&self, pending: u64) -> (String, u64) {
+        let hex = self.secret.token(ClientId::from(0));
+        let secret = hex
+            .split_once('.')
+            .map_or(hex.as_str(), |(_, s)| s)
+            .to_owned();
+        (secret, self.sent + pending)
+    }
+
+    /// A session restored from a snapshot: no frames kept, so only a client
+    /// that saw all `sent` frames can resume it.
+    pub(crate) fn restored(settings: &ResumeSettings, secret_hex: &str, sent: u64) -> Option<Self> {
+        let (_, secret) = parse_token(&format!("0.{secret_hex}")).ok()?;
+        let mut replay = Replay::new(settings);
+        replay.secret = Secret(secret);
+        replay.sent = sent;
+        replay.hold();
+        Some(replay)
+    }
+
     /// The client's connection dropped: from now on, frames are only kept.
     pub(crate) fn hold(&mut self) {
         self.away_at = Some(self.sent);
@@ -236,6 +258,29 @@ mod tests {
         let secret = secret_of(&r);
         assert_eq!(r.resume(&secret, Some(1)), Err(ResumeRefused::FramesLost));
         assert_eq!(r.resume(&secret, Some(2)).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn a_restored_session_resumes_only_without_a_gap() {
+        let mut r = replay(10);
+        for i in 1..=3 {
+            r.record(&Message::text(i.to_string()));
+        }
+        let (secret, sent) = r.export(2);
+        assert_eq!(sent, 5);
+        let settings = ResumeSettings {
+            window: Duration::from_secs(1),
+            max_frames: 10,
+            max_bytes: 1 << 20,
+        };
+        let mut restored = Replay::restored(&settings, &secret, sent).unwrap();
+        let bytes = secret_of(&r);
+        assert_eq!(
+            restored.resume(&bytes, Some(4)),
+            Err(ResumeRefused::FramesLost)
+        );
+        assert_eq!(restored.resume(&bytes, Some(5)).unwrap(), vec![]);
+        assert!(Replay::restored(&settings, "zz", 1).is_none());
     }
 
     #[test]

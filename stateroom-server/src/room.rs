@@ -5,10 +5,13 @@
 use crate::event::{Arrival, RoomEvent, close_frame, failed_frame};
 use crate::members::{Outlet, RoomSettings};
 use crate::outbox::{Outbox, Push};
+use crate::persistence::{Persistence, SaveFailed, Saver};
 use crate::resume::ResumeSettings;
 use crate::room_core::{Panicked, RoomCore};
 use crate::rooms::RoomInfo;
 use crate::shared::Shared;
+use crate::snapshot::Meta;
+use crate::store::unix_ms;
 use hyper_tungstenite::tungstenite::Message;
 use hyper_tungstenite::tungstenite::protocol::CloseFrame;
 use hyper_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -52,7 +55,18 @@ struct Room<S> {
     shutting_down: bool,
     shared: Arc<Shared>,
     info: Arc<RoomInfo>,
+    /// Persisted rooms: when and how the state is saved.
+    saver: Option<Saver>,
+    /// Save now whatever the durability (the room is ending).
+    force_save: bool,
+    /// The server is restarting and the room's sessions are saved for the
+    /// next process: it is done once that save is durable.
+    suspended: bool,
 }
+
+/// How many events a room handles before it saves (persisted rooms save once
+/// per batch of events drained from the queue).
+const BATCH: usize = 64;
 
 /// Starts the task of room `id`; called by the registry under its lock.
 pub(crate) fn spawn<S: SimpleStateroomService>(
@@ -75,22 +89,32 @@ async fn run<S: SimpleStateroomService>(
 ) {
     let epoch = Instant::now();
     let settings = settings::<S>(&shared.config);
-    let core = match RoomCore::<S, Arc<Outbox>>::new(id.clone(), settings, epoch.elapsed()) {
-        Ok(core) => core,
-        Err(panicked) => {
-            error!(
-                panic = panicked.message(),
-                "the service's `new` panicked; the room is not created"
-            );
+    let persistence = shared.persistence.clone().filter(|_| S::PERSIST.is_some());
+    let built = match &persistence {
+        None => RoomCore::<S, Arc<Outbox>>::new(id.clone(), settings, epoch.elapsed())
+            .map(|core| (core, None))
+            .map_err(|panicked| format!("the service's `new` panicked: {}", panicked.message())),
+        Some(persistence) => load::<S>(persistence, &id, settings, epoch.elapsed()).await,
+    };
+    let (core, loaded) = match built {
+        Ok(built) => built,
+        Err(why) => {
+            error!(%why, "the room cannot be opened; its stored state is left as it is");
             if let Some(metrics) = &shared.metrics {
-                metrics.panicked();
+                metrics.room_refused();
             }
             shared.rooms.remove(&id, generation);
             close_pending(&mut events);
             return;
         }
     };
-    info!("room created");
+    info!(restored = loaded.is_some(), "room created");
+    let saver = match (persistence, S::PERSIST) {
+        (Some(persistence), Some(mode)) => {
+            Some(Saver::new(persistence, id.clone(), mode, loaded.as_ref()))
+        }
+        _ => None,
+    };
     let mut room = Room {
         id,
         generation,
@@ -99,12 +123,62 @@ async fn run<S: SimpleStateroomService>(
         shutting_down: false,
         shared,
         info,
+        saver,
+        force_save: false,
+        suspended: false,
     };
     match room.event_loop(&mut events).await {
         Ok(()) => info!("room freed"),
-        Err(panicked) => room.fail(&panicked, &mut events),
+        Err(failure) => room.fail(&failure, &mut events),
     }
 }
+
+/// Opens a persisted room: from its snapshot if it has one, else new. A
+/// snapshot that does not decode, does not migrate, or is newer than the
+/// code refuses the room (and stays as it is).
+async fn load<S: SimpleStateroomService>(
+    persistence: &Persistence,
+    id: &Arc<str>,
+    settings: RoomSettings,
+    now: std::time::Duration,
+) -> Result<(RoomCore<S, Arc<Outbox>>, Option<crate::store::StoredRoom>), String> {
+    let stored = persistence
+        .load(id)
+        .await
+        .map_err(|error| format!("loading failed: {error}"))?;
+    let Some(stored) = stored else {
+        let core = RoomCore::new(id.clone(), settings, now)
+            .map_err(|panicked| format!("the service's `new` panicked: {}", panicked.message()))?;
+        return Ok((core, None));
+    };
+    if stored.state_version > S::STATE_VERSION {
+        return Err(format!(
+            "its snapshot is state version {}, newer than this code's {}",
+            stored.state_version,
+            S::STATE_VERSION
+        ));
+    }
+    let service = S::load_state(stored.state_version, &stored.state)
+        .map_err(|error| format!("its snapshot does not load: {error}"))?;
+    let meta: Meta = serde_json::from_str(&stored.meta)
+        .map_err(|error| format!("its snapshot's metadata does not decode: {error}"))?;
+    let core = RoomCore::restore(id.clone(), settings, service, &meta, now, unix_ms())
+        .map_err(|panicked| format!("the `restore` hook panicked: {}", panicked.message()))?;
+    Ok((core, Some(stored)))
+}
+
+/// The store's answer to a persisted room's save in flight.
+async fn answer_of(
+    saver: &mut Option<Saver>,
+) -> Result<crate::store::SaveOutcome, crate::store::StoreError> {
+    match saver {
+        Some(saver) => saver.answer().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The reason rooms are told to end at shutdown.
+pub(crate) const SHUTDOWN: &str = "server shutting down";
 
 /// The room settings a server gives rooms of service `S`.
 fn settings<S: SimpleStateroomService>(config: &crate::Server) -> RoomSettings {
@@ -118,6 +192,7 @@ fn settings<S: SimpleStateroomService>(config: &crate::Server) -> RoomSettings {
                 max_bytes: config.limits.max_resume_bytes,
             }),
         strict: false,
+        persist: S::PERSIST,
     }
 }
 
@@ -138,7 +213,49 @@ impl<S: SimpleStateroomService> Room<S> {
         self.epoch.elapsed()
     }
 
-    async fn event_loop(&mut self, events: &mut mpsc::Receiver<RoomEvent>) -> Result<(), Panicked> {
+    /// Handles one event, timed for the metrics.
+    fn timed(&mut self, event: RoomEvent) -> Result<(), Panicked> {
+        let started = self
+            .shared
+            .metrics
+            .as_ref()
+            .map(|_| std::time::Instant::now());
+        self.handle(event)?;
+        if let (Some(metrics), Some(started)) = (&self.shared.metrics, started) {
+            metrics.event_handled(started.elapsed());
+        }
+        Ok(())
+    }
+
+    /// After a batch of events (or a timer, or a heartbeat): persisted rooms
+    /// save, or schedule a save, or are destroyed.
+    async fn after_batch(&mut self) -> Result<(), SaveFailed> {
+        let now = self.now();
+        let Some(saver) = self.saver.as_mut() else {
+            return Ok(());
+        };
+        if self.core.destroy_requested() {
+            let end = close_frame(CloseCode::Normal, "room destroyed");
+            self.shared.rooms.evict(&self.id);
+            self.shutting_down = true;
+            if let Err(error) = saver.destroy().await {
+                error!(%error, "could not delete the destroyed room's stored state");
+            }
+            self.saver = None;
+            self.core.end(&end, now)?;
+            return Ok(());
+        }
+        if std::mem::take(&mut self.force_save) {
+            saver.save(&mut self.core, now)
+        } else {
+            saver.after_batch(&mut self.core, now)
+        }
+    }
+
+    async fn event_loop(
+        &mut self,
+        events: &mut mpsc::Receiver<RoomEvent>,
+    ) -> Result<(), SaveFailed> {
         let config = &self.shared.config;
         let grace = config.room_grace;
         let heartbeat_timeout = config.heartbeat_timeout;
@@ -162,13 +279,28 @@ impl<S: SimpleStateroomService> Room<S> {
                     since + grace
                 }
             });
+            let due = self.saver.as_ref().and_then(Saver::due);
+            let in_flight = self.saver.as_ref().is_some_and(Saver::in_flight);
             tokio::select! {
                 event = events.recv() => {
                     let Some(event) = event else { return Ok(()) };
-                    let started = self.shared.metrics.as_ref().map(|_| std::time::Instant::now());
-                    self.handle(event)?;
-                    if let (Some(metrics), Some(started)) = (&self.shared.metrics, started) {
-                        metrics.event_handled(started.elapsed());
+                    self.timed(event)?;
+                    // A batch: whatever else is already queued, up to a bound.
+                    for _ in 1..BATCH {
+                        let Ok(event) = events.try_recv() else { break };
+                        self.timed(event)?;
+                    }
+                }
+                answer = answer_of(&mut self.saver), if in_flight => {
+                    let now = self.now();
+                    if let Some(saver) = self.saver.as_mut() {
+                        saver.on_answer(&mut self.core, answer, now)?;
+                    }
+                }
+                () = sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => {
+                    let now = self.now();
+                    if let Some(saver) = self.saver.as_mut() {
+                        saver.on_due(&mut self.core, now)?;
                     }
                 }
                 () = sleep_until(timer.unwrap_or_else(Instant::now)), if timer.is_some() => {
@@ -184,18 +316,23 @@ impl<S: SimpleStateroomService> Room<S> {
                     self.core.sweep(heartbeat_timeout, &silent, self.now())?;
                 }
                 () = sleep_until(free_at.unwrap_or_else(Instant::now)), if free_at.is_some() => {
-                    if self.shared.rooms.free_if_empty(&self.id, self.generation) {
+                    // A persisted room is unloaded only once its last save is durable.
+                    let settled = self.saver.as_ref().is_none_or(Saver::settled);
+                    if settled && self.shared.rooms.free_if_empty(&self.id, self.generation) {
                         return Ok(());
                     }
-                    // A client is on its way in; its Connect event is next.
+                    // A client is on its way in (its Connect event is next),
+                    // or a save is still in flight.
                     empty_since = Some(Instant::now());
                 }
             }
+            self.after_batch().await?;
             if let Some(metrics) = &self.shared.metrics {
                 metrics.absorb(self.core.stats());
             }
             self.info.touch(self.core.client_count());
-            empty_since = match (self.core.has_clients(), empty_since) {
+            let occupied = self.core.has_clients() && !self.suspended;
+            empty_since = match (occupied, empty_since) {
                 (false, None) => Some(Instant::now()),
                 (false, since) => since,
                 (true, _) => None,
@@ -242,21 +379,49 @@ impl<S: SimpleStateroomService> Room<S> {
             }
             RoomEvent::End { reason } => {
                 self.shutting_down = true;
-                self.core.end(&close_frame(CloseCode::Away, reason), now)
+                let resumable = self.core.has_sessions();
+                match &self.saver {
+                    // A persisted room with reconnection keeps its sessions for
+                    // the next process: clients reconnect there (1012).
+                    Some(_) if resumable && reason == SHUTDOWN => {
+                        self.force_save = true;
+                        self.suspended = true;
+                        self.core
+                            .suspend(&close_frame(CloseCode::Restart, "service restart"));
+                        Ok(())
+                    }
+                    Some(_) => {
+                        self.force_save = true;
+                        self.core.end(&close_frame(CloseCode::Away, reason), now)
+                    }
+                    None => self.core.end(&close_frame(CloseCode::Away, reason), now),
+                }
             }
         }
     }
 
-    /// A hook panicked: close every client with 1011 and drop the room, so the
-    /// next join builds a fresh instance.
-    fn fail(self, panicked: &Panicked, events: &mut mpsc::Receiver<RoomEvent>) {
-        error!(
-            room = %self.id,
-            panic = panicked.message(),
-            "a hook panicked; closing the room's clients with 1011 and removing the room"
-        );
+    /// A hook panicked, or a save failed: close every client with 1011 and
+    /// drop the room (held frames never leave), so that the next join builds
+    /// a fresh instance, or loads the last durable snapshot.
+    fn fail(self, failure: &SaveFailed, events: &mut mpsc::Receiver<RoomEvent>) {
+        match failure {
+            SaveFailed::Panicked(panicked) => error!(
+                room = %self.id,
+                panic = panicked.message(),
+                "a hook panicked; closing the room's clients with 1011 and removing the room"
+            ),
+            other => error!(
+                room = %self.id,
+                error = %other,
+                "a save failed; dropping the frames it held, closing the room's clients with 1011 and removing the room"
+            ),
+        }
+        self.core.discard_held();
         if let Some(metrics) = &self.shared.metrics {
-            metrics.panicked();
+            match failure {
+                SaveFailed::Panicked(_) => metrics.panicked(),
+                _ => metrics.save_failed(),
+            }
             metrics.absorb(self.core.stats());
         }
         self.shared.rooms.remove(&self.id, self.generation);

@@ -10,6 +10,7 @@
 use crate::members::{Leave, Members, Outlet, RoomContext, RoomSettings, Slot};
 use crate::outbox::Push;
 use crate::resume::{Replay, ResumeRequest, parse_token};
+use crate::snapshot::Meta;
 use crate::stats::{Reason, Stats, bump};
 use crate::timers::TimerId;
 use hyper_tungstenite::tungstenite::Message;
@@ -77,6 +78,94 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
             members,
             ending: false,
         })
+    }
+
+    /// Rebuilds a room from its snapshot: the service `S::load_state` made,
+    /// and the runtime's `meta`. Timers are re-armed (overdue ones fire at
+    /// once), clients whose session can resume are held for the window from
+    /// now, the `restore` hook runs, and the other clients get their one
+    /// `disconnect`.
+    pub(crate) fn restore(
+        room_id: Arc<str>,
+        settings: RoomSettings,
+        service: S,
+        meta: &Meta,
+        now: Duration,
+        unix_now: u64,
+    ) -> Result<Self, Panicked> {
+        let mut members = Members::new(room_id, settings, now);
+        let leaving = meta.restore_into(&mut members, now, unix_now);
+        let mut core = RoomCore {
+            service,
+            members,
+            ending: false,
+        };
+        core.call(now, |service, ctx| service.restore(ctx))?;
+        for client in leaving {
+            core.remove(client, Reason::Dropped, now)?;
+        }
+        Ok(core)
+    }
+
+    /// The room as a snapshot: the service's state (JSON) and the runtime's
+    /// metadata (JSON), at room time `now` (`unix_now` on the wall clock).
+    pub(crate) fn snapshot(&self, now: Duration, unix_now: u64) -> Result<(String, Meta), String> {
+        let state = self.service.save_state()?;
+        Ok((state, Meta::of(&self.members, now, unix_now)))
+    }
+
+    /// Whether any client has a session that could resume (reconnection on).
+    pub(crate) fn has_sessions(&self) -> bool {
+        self.members
+            .clients
+            .values()
+            .any(|slot| slot.replay.is_some())
+    }
+
+    /// How many items the output gate holds.
+    pub(crate) fn held(&self) -> usize {
+        self.members.gate.len()
+    }
+
+    /// Releases the first `count` held items (their snapshot is durable).
+    pub(crate) fn release(&mut self, count: usize, now: Duration) -> Result<(), Panicked> {
+        self.members.release(count);
+        self.remove_leaving(now)
+    }
+
+    /// Manual durability: the barrier is passed; frames go out directly again.
+    pub(crate) fn open_gate(&self) {
+        self.members.gate.on.set(false);
+    }
+
+    /// Drops every held item (their save failed).
+    pub(crate) fn discard_held(&self) {
+        self.members.gate.discard();
+    }
+
+    /// Whether a hook called `ctx.save()` since the last call.
+    pub(crate) fn take_save_request(&self) -> bool {
+        self.members.save_requested.take()
+    }
+
+    /// Whether a hook called `ctx.destroy()`.
+    pub(crate) fn destroy_requested(&self) -> bool {
+        self.members.destroy_requested.get()
+    }
+
+    /// The server is restarting: closes every connection with `frame` but
+    /// keeps every session (no `disconnect`), for the snapshot to carry into
+    /// the next process.
+    pub(crate) fn suspend(&mut self, frame: &CloseFrame) {
+        self.ending = true;
+        for slot in self.members.clients.values_mut() {
+            if let Some((_, outlet)) = slot.link.take() {
+                outlet.close(Some(frame.clone()));
+            }
+            if let Some(replay) = &slot.replay {
+                replay.borrow_mut().hold();
+            }
+        }
     }
 
     #[cfg(feature = "testing")]

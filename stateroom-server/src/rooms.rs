@@ -172,6 +172,8 @@ impl Rooms {
         match map.rooms.get(room_id) {
             Some(entry) if entry.generation == generation && entry.members == 0 => {
                 map.rooms.remove(room_id);
+                drop(map);
+                self.idle.notify_waiters();
                 true
             }
             Some(entry) if entry.generation == generation => false,
@@ -190,6 +192,8 @@ impl Rooms {
         {
             map.rooms.remove(room_id);
         }
+        drop(map);
+        self.idle.notify_waiters();
     }
 
     /// Refuses new joins from now on (shutdown has begun).
@@ -245,12 +249,13 @@ impl Rooms {
         self.connections.load(Ordering::Relaxed)
     }
 
-    /// Resolves once no connection is open.
+    /// Resolves once no connection is open and every room has ended (a
+    /// persisted room ends once its last save is durable).
     pub(crate) async fn wait_idle(&self) {
         loop {
             let mut notified = std::pin::pin!(self.idle.notified());
             notified.as_mut().enable();
-            if self.connection_count() == 0 {
+            if self.connection_count() == 0 && self.room_count() == 0 {
                 return;
             }
             notified.await;

@@ -4,9 +4,11 @@ use crate::config::Server;
 use crate::error::ServerError;
 use crate::event::RoomEvent;
 use crate::metrics::Metrics;
+use crate::persistence::{Persistence, service_name};
 use crate::room;
 use crate::rooms::Rooms;
 use crate::shared::Shared;
+use crate::store::{RoomStore, unix_ms};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -69,12 +71,17 @@ impl Server {
             None => None,
         };
         let admin_addr = admin.as_ref().map(|(_, addr)| *addr);
-        let metrics = self.metrics.then(Metrics::new);
+        let metrics = self.metrics.then(|| Arc::new(Metrics::new()));
+        let persistence = match S::PERSIST {
+            Some(_) => Some(Arc::new(open_store::<S>(&self, metrics.clone()).await?)),
+            None => None,
+        };
         let shared = Arc::new(Shared {
             config: self,
             rooms: Rooms::default(),
             spawn_room: room::spawn::<S>,
             metrics,
+            persistence,
         });
         let (stop, stopped) = watch::channel(false);
         info!(%local_addr, "stateroom listening; rooms at ws://{local_addr}/ws/{{room_id}}");
@@ -144,6 +151,55 @@ async fn shutdown_signal() {
     }
 }
 
+/// Opens the persisted service's store (the embedded SQLite one unless the
+/// builder was given another), takes this process's fence, raises the client
+/// ids above every stored one, and applies the retention period.
+async fn open_store<S: SimpleStateroomService>(
+    config: &Server,
+    metrics: Option<Arc<Metrics>>,
+) -> Result<Persistence, ServerError> {
+    let store: Arc<dyn RoomStore> = match &config.store {
+        Some(store) => store.0.clone(),
+        None => default_store(&config.data_dir)?,
+    };
+    let service = config
+        .service_name
+        .clone()
+        .unwrap_or_else(service_name::<S>);
+    let fence = store.acquire_fence().await.map_err(ServerError::Store)?;
+    let floor = store
+        .max_client_id(&service)
+        .await
+        .map_err(ServerError::Store)?;
+    crate::http::raise_client_floor(floor);
+    if let Some(retention) = config.retention {
+        let before =
+            unix_ms().saturating_sub(u64::try_from(retention.as_millis()).unwrap_or(u64::MAX));
+        let expired = store
+            .expire(&service, before)
+            .await
+            .map_err(ServerError::Store)?;
+        info!(expired, "rooms past the retention period deleted");
+    }
+    info!(%service, fence, "persistence: rooms are stored");
+    Ok(Persistence::start(store, service, fence, metrics))
+}
+
+#[cfg(feature = "sqlite")]
+fn default_store(dir: &std::path::Path) -> Result<Arc<dyn RoomStore>, ServerError> {
+    let store = crate::store::SqliteStore::open(dir).map_err(ServerError::Store)?;
+    info!(path = %store.path().display(), "embedded store opened");
+    Ok(Arc::new(store))
+}
+
+#[cfg(not(feature = "sqlite"))]
+fn default_store(_dir: &std::path::Path) -> Result<Arc<dyn RoomStore>, ServerError> {
+    Err(ServerError::Store(crate::store::StoreError(
+        "a persisted service needs a store: enable the `sqlite` feature or call Server::store"
+            .into(),
+    )))
+}
+
 async fn bind(host: &str, port: u16) -> Result<(TcpListener, SocketAddr), ServerError> {
     let listener = TcpListener::bind((host, port))
         .await
@@ -174,7 +230,7 @@ async fn run(
     tokio::time::sleep(shared.config.shutdown_delay).await;
     for events in shared.rooms.live() {
         let end = RoomEvent::End {
-            reason: "server shutting down",
+            reason: room::SHUTDOWN,
         };
         let _ = events.send(end).await;
     }

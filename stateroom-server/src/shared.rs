@@ -4,6 +4,7 @@
 use crate::config::Server;
 use crate::event::RoomEvent;
 use crate::metrics::Metrics;
+use crate::persistence::Persistence;
 use crate::rooms::{RoomInfo, Rooms};
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -19,5 +20,7 @@ pub(crate) struct Shared {
     pub(crate) rooms: Rooms,
     pub(crate) spawn_room: SpawnRoomFn,
     /// `None` when metrics are off.
-    pub(crate) metrics: Option<Metrics>,
+    pub(crate) metrics: Option<Arc<Metrics>>,
+    /// `Some` when the service is persisted.
+    pub(crate) persistence: Option<Arc<Persistence>>,
 }

@@ -190,6 +190,7 @@ impl<S: SimpleStateroomService> TestRoom<S> {
                     max_bytes: limits.max_resume_bytes,
                 }),
             strict: true,
+            persist: None,
         };
         TestRoom {
             core: unwrap_hook(RoomCore::new(Arc::from(room_id), settings, Duration::ZERO)),

@@ -136,6 +136,24 @@ impl Timers {
         Some((due.id, due.deadline))
     }
 
+    /// Every pending timer: its id, deadline and period, in deadline order.
+    pub(crate) fn list(&self) -> Vec<(TimerId, Duration, Option<Duration>)> {
+        let mut pending: Vec<_> = self
+            .heap
+            .iter()
+            .filter(|Reverse(s)| !self.is_stale(s))
+            .map(|Reverse(s)| (s.deadline, s.seq, s.id.clone()))
+            .collect();
+        pending.sort_by_key(|(deadline, seq, _)| (*deadline, *seq));
+        pending
+            .into_iter()
+            .map(|(deadline, _, id)| {
+                let period = self.live.get(&id).and_then(|live| live.period);
+                (id, deadline, period)
+            })
+            .collect()
+    }
+
     /// A sequence number after every timer set so far.
     pub(crate) fn watermark(&self) -> u64 {
         self.next_seq

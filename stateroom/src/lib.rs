@@ -50,10 +50,13 @@
 //! `stateroom::testing` module runs a service in-process with a virtual clock,
 //! through the same decoding, error frames and timer order as the server.
 
+/// `serde_json`, whose `Value` a `migrate` hook takes and returns.
+pub use serde_json;
 pub use stateroom_core::{
-    ClientData, ClientId, ErrorCode, ErrorFrame, JoinRequest, MessageRecipient, Reject,
+    ClientData, ClientId, Durability, ErrorCode, ErrorFrame, JoinRequest, MessageRecipient, Reject,
     ResumeRefused, SessionFrame, SimpleStateroomService, StateroomContext, TimerKey, http,
 };
+pub use stateroom_server::store;
 pub use stateroom_server::{
     Limits, LogFormat, Server, ServerArgs, ServerError, ServerHandle, init_logging,
     init_logging_as, room_id, run,

@@ -160,3 +160,87 @@ pub fn decode_key<T: TimerKeyType>(key: &TimerKey, ctx: &impl StateroomContext) 
         }
     }
 }
+
+/// A persisted service's state: anything serde can write and read as JSON.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be persisted: it must implement `serde::Serialize` and `serde::Deserialize`",
+    label = "`#[stateroom::service(persist)]` saves this type as JSON",
+    note = "add `#[derive(serde::Serialize, serde::Deserialize)]` to `{Self}`; fields that should not be saved take `#[serde(skip)]` (they come back as `Default`)"
+)]
+pub trait PersistedState: Sized {
+    /// The state as JSON.
+    fn to_json(&self) -> Result<String, serde_json::Error>;
+    /// The state from JSON.
+    fn from_value(value: serde_json::Value) -> Result<Self, serde_json::Error>;
+}
+
+impl<T: serde::Serialize + DeserializeOwned> PersistedState for T {
+    fn to_json(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string(self)
+    }
+    fn from_value(value: serde_json::Value) -> Result<Self, serde_json::Error> {
+        serde_json::from_value(value)
+    }
+}
+
+/// A service's `migrate` hook: one step, from version `from` to `from + 1`.
+pub type Migrate = fn(u32, serde_json::Value) -> Result<serde_json::Value, String>;
+
+/// A persisted service's state functions, checked once: a state that is not
+/// `Serialize + Deserialize` is reported here, on the user's type.
+pub struct Persisted<T> {
+    /// [`save_state`].
+    pub save: fn(&T) -> Result<String, String>,
+    /// [`load_state`].
+    pub load: fn(u32, &str, u32, Option<Migrate>) -> Result<T, String>,
+}
+
+/// The state functions of `T`.
+#[must_use]
+pub fn persisted<T: PersistedState>() -> Persisted<T> {
+    Persisted {
+        save: save_state::<T>,
+        load: load_state::<T>,
+    }
+}
+
+/// Writes a persisted state.
+///
+/// # Errors
+/// When the state cannot be written as JSON.
+pub fn save_state<T: PersistedState>(state: &T) -> Result<String, String> {
+    state.to_json().map_err(|error| error.to_string())
+}
+
+/// Reads a persisted state written at `version`, migrating it one version
+/// at a time up to `current`.
+///
+/// # Errors
+/// When the snapshot is newer than `current`, is not JSON, a migration step
+/// fails, or the result does not decode as `T`.
+pub fn load_state<T: PersistedState>(
+    version: u32,
+    json: &str,
+    current: u32,
+    migrate: Option<Migrate>,
+) -> Result<T, String> {
+    if version > current {
+        return Err(format!(
+            "the snapshot is state version {version}, newer than this code's {current}"
+        ));
+    }
+    let mut value: serde_json::Value =
+        serde_json::from_str(json).map_err(|error| format!("not JSON: {error}"))?;
+    if version < current {
+        let migrate = migrate.ok_or_else(|| {
+            format!(
+                "the snapshot is state version {version} and the code is {current}, but the service has no `migrate` hook"
+            )
+        })?;
+        for from in version..current {
+            value = migrate(from, value)
+                .map_err(|error| format!("migrating from version {from}: {error}"))?;
+        }
+    }
+    T::from_value(value).map_err(|error| format!("does not decode: {error}"))
+}

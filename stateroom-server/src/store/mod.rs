@@ -82,6 +82,11 @@ pub trait RoomStore: Send + Sync + 'static {
     /// Every stored room of `service`, in id order.
     fn list<'a>(&'a self, service: &'a str) -> StoreFuture<'a, Vec<StoredRoom>>;
 
+    /// The highest client id any stored room of `service` names (0 if none):
+    /// the server hands out ids above it, so a restored client's id is never
+    /// given to a new one.
+    fn max_client_id<'a>(&'a self, service: &'a str) -> StoreFuture<'a, u32>;
+
     /// Deletes the rooms of `service` not saved since `before_ms` (Unix
     /// milliseconds); returns how many.
     fn expire<'a>(&'a self, service: &'a str, before_ms: u64) -> StoreFuture<'a, u64>;

