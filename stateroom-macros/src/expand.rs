@@ -122,11 +122,13 @@ fn expand_persist(service: &Service, persist: &Persist) -> TokenStream {
         }
         None => quote!(::core::option::Option::None),
     };
-    let save =
-        quote_spanned! {self_ty.span()=> ::stateroom::__private::save_state::<#self_ty>(self) };
-    let load = quote_spanned! {self_ty.span()=>
-        ::stateroom::__private::load_state::<#self_ty>(__stateroom_version, __stateroom_json, #version, #migrate)
-    };
+    // One call, the same at both sites, spanned on the user's type (so that
+    // a state that is not `Serialize + Deserialize` is reported there);
+    // `self` and the parameters stay unspanned, for hygiene.
+    let persisted =
+        quote_spanned! {self_ty.span()=> ::stateroom::__private::persisted::<#self_ty>() };
+    let save = quote!((#persisted.save)(self));
+    let load = quote!((#persisted.load)(__stateroom_version, __stateroom_json, #version, #migrate));
     quote! {
         const PERSIST: ::core::option::Option<::stateroom::Durability> =
             ::core::option::Option::Some(#durability);

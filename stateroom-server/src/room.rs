@@ -64,6 +64,9 @@ struct Room<S> {
     suspended: bool,
 }
 
+/// Most frames a persisted room holds for a save before it stops taking events.
+const MAX_HELD: usize = 65_536;
+
 /// How many events a room handles before it saves (persisted rooms save once
 /// per batch of events drained from the queue).
 const BATCH: usize = 64;
@@ -280,9 +283,12 @@ impl<S: SimpleStateroomService> Room<S> {
                 }
             });
             let due = self.saver.as_ref().and_then(Saver::due);
+            // A gated room whose store is behind stops taking events (its
+            // clients' reads pause) rather than hold frames without bound.
+            let open = self.core.held() < MAX_HELD;
             let in_flight = self.saver.as_ref().is_some_and(Saver::in_flight);
             tokio::select! {
-                event = events.recv() => {
+                event = events.recv(), if open => {
                     let Some(event) = event else { return Ok(()) };
                     self.timed(event)?;
                     // A batch: whatever else is already queued, up to a bound.

@@ -134,7 +134,9 @@ struct ClientMeta {
 /// The runtime's part of a snapshot.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Meta {
+    #[serde(default)]
     timers: Vec<TimerMeta>,
+    #[serde(default)]
     clients: Vec<ClientMeta>,
     /// The highest client id above (read by the store at startup).
     #[serde(default)]
