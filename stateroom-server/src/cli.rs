@@ -110,6 +110,29 @@ pub struct ServerArgs {
     pub log_format: LogFormat,
 }
 
+/// A Stateroom binary's command line: the server's options, or a command.
+#[derive(Debug, Parser)]
+#[command(
+    about = "A Stateroom WebSocket server: rooms at ws://HOST:PORT/ws/{room_id}",
+    long_about = None
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// A persisted service's stored rooms: list, show, export, import (stop
+    /// the server first; --data-dir and --service-name apply).
+    Data {
+        #[command(subcommand)]
+        action: crate::data::DataCommand,
+    },
+}
+
 /// How log lines are written (to stderr).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
@@ -199,7 +222,20 @@ pub fn init_logging_as(format: LogFormat) {
 /// command line and environment, sets up logging, and serves `S` until SIGINT or
 /// SIGTERM. On a startup error it logs the reason and exits with status 1.
 pub fn run<S: SimpleStateroomService>() {
-    let args = ServerArgs::parse();
+    let cli = Cli::parse();
+    if let Some(Command::Data { action }) = &cli.command {
+        let service = cli
+            .server
+            .service_name
+            .clone()
+            .unwrap_or_else(crate::persistence::service_name::<S>);
+        if let Err(error) = crate::data::run_data_in(&cli.server.data_dir, &service, action) {
+            eprintln!("error: {error}");
+            std::process::exit(1);
+        }
+        return;
+    }
+    let args = cli.server;
     init_logging_as(args.log_format);
     let server = Server::from(args);
     if let Err(error) = server.serve::<S>() {

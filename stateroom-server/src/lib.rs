@@ -44,6 +44,7 @@ mod answer;
 pub mod cli;
 pub mod config;
 mod connection;
+pub mod data;
 mod error;
 mod event;
 mod http;

@@ -217,3 +217,54 @@ async fn clients_of_a_crashed_server_get_one_disconnect_after_the_window() {
         .count();
     assert_eq!(once, 1, "{ledger}");
 }
+
+fn data(dir: &Path, args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_example-ledger"))
+        .arg("--data-dir")
+        .arg(dir)
+        .arg("data")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "data {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_data_commands_list_show_export_and_import_without_sql() {
+    let dir = data_dir("cli");
+    let (server, addr) = start_ledger(&dir, &[]).await;
+    for (room, amount) in [("a", 3), ("b", 4)] {
+        let mut ws = enter(addr, room).await;
+        send_text(&mut ws, &format!(r#"{{"type":"add","amount":{amount}}}"#)).await;
+        assert_eq!(next_json(&mut ws).await["total"], amount);
+    }
+    assert!(server.terminate().await.success());
+
+    let list = data(&dir, &["list"]);
+    let rooms: Vec<&str> = list
+        .lines()
+        .map(|l| l.split('\t').next().unwrap())
+        .collect();
+    assert_eq!(rooms, ["a", "b"], "{list}");
+    let shown: Value = serde_json::from_str(&data(&dir, &["show", "a"])).unwrap();
+    assert_eq!(shown["state"]["total"], 3);
+    assert_eq!(shown["state_version"], 2);
+
+    let export = dir.join("export.json");
+    data(&dir, &["export", export.to_str().unwrap()]);
+    let other = data_dir("cli-import");
+    assert!(data(&other, &["import", export.to_str().unwrap()]).contains("imported 2 rooms"));
+    let imported: Value = serde_json::from_str(&data(&other, &["show", "b"])).unwrap();
+    assert_eq!(
+        imported["state"],
+        serde_json::json!({"entries":[4],"total":4,"reminders_fired":0,"departures":[]})
+    );
+    // And a server on the imported data serves it.
+    let (_server, addr) = start_ledger(&other, &[]).await;
+    assert_eq!(state(addr, "b").await["total"], 4);
+}

@@ -1,0 +1,165 @@
+//! `SERVER data list|show|export|import`: a persisted service's stored rooms
+//! without SQL, for support and migrations. The server must be stopped (the
+//! data directory is locked while it runs).
+
+use crate::store::{RoomStore, StoreError, StoredRoom};
+use serde_json::{Value, json};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// What to do with the stored rooms.
+#[derive(Debug, Clone, clap::Subcommand)]
+#[non_exhaustive]
+pub enum DataCommand {
+    /// One line per stored room: id, commit sequence, state version, last
+    /// save (Unix ms), state size.
+    List,
+    /// One room's snapshot as JSON: its state and the runtime's metadata.
+    Show {
+        /// The room's id.
+        room: String,
+    },
+    /// Every room as one JSON document, to stdout or FILE.
+    Export {
+        /// Where to write (default: stdout).
+        file: Option<PathBuf>,
+    },
+    /// Rooms from an export (replacing stored rooms with the same id).
+    Import {
+        /// An export's file.
+        file: PathBuf,
+    },
+}
+
+fn room_json(room: &StoredRoom) -> Value {
+    let parse = |text: &str| serde_json::from_str(text).unwrap_or(Value::String(text.to_owned()));
+    json!({
+        "room_id": room.room_id,
+        "seq": room.seq,
+        "fence": room.fence,
+        "state_version": room.state_version,
+        "updated_at_ms": room.updated_at_ms,
+        "state": parse(&room.state),
+        "meta": parse(&room.meta),
+    })
+}
+
+fn room_from_json(value: &Value, fence: u64) -> Result<StoredRoom, StoreError> {
+    let field = |name: &str| {
+        value
+            .get(name)
+            .ok_or_else(|| StoreError(format!("an exported room has no `{name}`")))
+    };
+    let number = |name: &str| {
+        field(name).and_then(|v| {
+            v.as_u64()
+                .ok_or_else(|| StoreError(format!("`{name}` is not a number")))
+        })
+    };
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    Ok(StoredRoom {
+        room_id: field("room_id")?
+            .as_str()
+            .ok_or_else(|| StoreError("`room_id` is not a string".into()))?
+            .to_owned(),
+        fence,
+        seq: number("seq")?,
+        state_version: u32::try_from(number("state_version")?)
+            .map_err(|e| StoreError(e.to_string()))?,
+        state: text(field("state")?),
+        meta: text(field("meta")?),
+        updated_at_ms: number("updated_at_ms")?,
+    })
+}
+
+/// Runs `command` on `service`'s rooms in `store`, writing to `out`.
+///
+/// # Errors
+/// A store error, a room that does not exist (`show`), an unreadable file.
+pub async fn run_data(
+    store: &dyn RoomStore,
+    service: &str,
+    command: &DataCommand,
+    out: &mut dyn Write,
+) -> Result<(), StoreError> {
+    let io = |e: std::io::Error| StoreError(e.to_string());
+    match command {
+        DataCommand::List => {
+            for room in store.list(service).await? {
+                writeln!(
+                    out,
+                    "{}\tseq {}\tversion {}\tsaved {}\t{} bytes",
+                    room.room_id,
+                    room.seq,
+                    room.state_version,
+                    room.updated_at_ms,
+                    room.state.len()
+                )
+                .map_err(io)?;
+            }
+        }
+        DataCommand::Show { room } => {
+            let stored = store
+                .load(service, room)
+                .await?
+                .ok_or_else(|| StoreError(format!("no stored room `{room}`")))?;
+            let text = serde_json::to_string_pretty(&room_json(&stored))
+                .map_err(|e| StoreError(e.to_string()))?;
+            writeln!(out, "{text}").map_err(io)?;
+        }
+        DataCommand::Export { file } => {
+            let rooms: Vec<Value> = store.list(service).await?.iter().map(room_json).collect();
+            let doc = json!({ "service": service, "rooms": rooms });
+            let text = serde_json::to_string_pretty(&doc).map_err(|e| StoreError(e.to_string()))?;
+            match file {
+                Some(path) => std::fs::write(path, text + "\n").map_err(io)?,
+                None => writeln!(out, "{text}").map_err(io)?,
+            }
+        }
+        DataCommand::Import { file } => {
+            let text = std::fs::read_to_string(file).map_err(io)?;
+            let doc: Value = serde_json::from_str(&text)
+                .map_err(|e| StoreError(format!("not an export: {e}")))?;
+            let fence = store.acquire_fence().await?;
+            let rooms = doc["rooms"]
+                .as_array()
+                .ok_or_else(|| StoreError("not an export: no `rooms`".into()))?
+                .iter()
+                .map(|room| room_from_json(room, fence))
+                .collect::<Result<Vec<_>, _>>()?;
+            let count = rooms.len();
+            store.save_batch(service, rooms).await?;
+            writeln!(out, "imported {count} rooms").map_err(io)?;
+        }
+    }
+    Ok(())
+}
+
+/// Opens the embedded store in `dir` and runs `command`.
+///
+/// # Errors
+/// As [`run_data`], and when the store cannot be opened (the server is
+/// running, say).
+#[cfg(feature = "sqlite")]
+pub fn run_data_in(dir: &Path, service: &str, command: &DataCommand) -> Result<(), StoreError> {
+    let store = crate::store::SqliteStore::open(dir)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| StoreError(e.to_string()))?;
+    runtime.block_on(run_data(&store, service, command, &mut std::io::stdout()))
+}
+
+/// Without the `sqlite` feature there is no embedded store to manage.
+///
+/// # Errors
+/// Always.
+#[cfg(not(feature = "sqlite"))]
+pub fn run_data_in(_dir: &Path, _service: &str, _command: &DataCommand) -> Result<(), StoreError> {
+    Err(StoreError(
+        "the `data` commands need the `sqlite` feature".into(),
+    ))
+}
