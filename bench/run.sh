@@ -24,11 +24,13 @@ if [ -n "$QUICK" ]; then
     ECHO_RATES="20"
     DURATION=1
     IDLE_ROOMS=10
+    PERSIST_RATES="5"
 else
     FANOUT_RATES="2 5 10 20 50 100 150 200 250 300"
     ECHO_RATES="10 50 100 200 400 800"
     DURATION=5
     IDLE_ROOMS=100
+    PERSIST_RATES="2 5 20 50"
 fi
 rm -rf "$OUT" && mkdir -p "$OUT"
 ulimit -n "$(ulimit -Hn)"
@@ -55,6 +57,8 @@ start() {
     case "$1" in
         stateroom)   cmd=(./target/release/bench-server --kind stateroom --mode "$2" --port "$PORT" --worker-threads 1) ;;
         stateroom-2) cmd=(./target/release/bench-server --kind stateroom --mode "$2" --port "$PORT" --worker-threads 2) ;;
+        chat)        cmd=(./target/release/bench-server --kind chat --port "$PORT" --worker-threads 1) ;;
+        persisted-chat) rm -rf "$OUT/data"; cmd=(./target/release/bench-server --kind persisted-chat --port "$PORT" --worker-threads 1 --data-dir "$OUT/data") ;;
         stateroom-nometrics) cmd=(./target/release/bench-server --kind stateroom --mode "$2" --port "$PORT" --worker-threads 1 --metrics false) ;;
         raw)         cmd=(./target/release/bench-server --kind raw --mode "$2" --port "$PORT" --worker-threads 1) ;;
         ws)          cmd=(env PORT="$PORT" MODE="$2" node bench/node/ws-server.js) ;;
@@ -129,6 +133,21 @@ done
 ramp stateroom-nometrics fanout 1 100 $FANOUT_RATES
 # shellcheck disable=SC2086
 ramp stateroom-nometrics echo 10 100 $ECHO_RATES
+# Persistence: a chat of 100 rooms × 10 clients, in memory and persisted
+# (gated, embedded SQLite), side by side; the persisted server's metrics give
+# the saves per commit (one fsync each).
+for rate in $PERSIST_RATES; do
+    for name in chat persisted-chat; do
+        file="$OUT/$name-rooms-$rate.json"
+        start "$name" fanout
+        $LOAD_CPU $LOAD --target "127.0.0.1:$PORT" --scenario fanout --rooms 100 --clients 10 \
+            --rate "$rate" --duration "$DURATION" --drain 5 --server-pid "$PID" --quiet --json "$file" > /dev/null || true
+        python3 -c "import sys,urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())" \
+            "http://127.0.0.1:$PORT/metrics" > "$OUT/$name-rooms-$rate.metrics" || true
+        stop
+        python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(f\"bench: {sys.argv[2]:<14} 100x10 rate {sys.argv[3]:>4}: {r['deliveries_per_sec']:>10.0f} deliveries/s, p50 {r['latency']['p50_us']/1000:6.1f} ms, p99 {r['latency']['p99_us']/1000:6.1f} ms, lost {r['lost']}\")" "$file" "$name" "$rate"
+    done
+done
 # Footnote: Stateroom with two worker threads, unpinned (sharing both cores
 # with the generator).
 LOAD_CPU_PINNED="$LOAD_CPU"

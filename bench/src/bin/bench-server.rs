@@ -4,7 +4,7 @@
 
 use clap::Parser;
 use stateroom::{Server, ServerArgs};
-use stateroom_bench::servers::rooms::{EchoRoom, FanoutRoom};
+use stateroom_bench::servers::rooms::{EchoRoom, FanoutRoom, MemoryChat, PersistedChat};
 use stateroom_bench::servers::{Mode, raw};
 use std::process::ExitCode;
 
@@ -12,6 +12,11 @@ use std::process::ExitCode;
 enum Kind {
     /// Stateroom, with `FanoutRoom` or `EchoRoom`.
     Stateroom,
+    /// Stateroom, a chat room that counts its messages, in memory.
+    Chat,
+    /// The same chat, persisted (gated) in the embedded SQLite store
+    /// (`--data-dir`).
+    PersistedChat,
     /// The raw hyper-tungstenite floor.
     Raw,
 }
@@ -46,6 +51,12 @@ fn main() -> ExitCode {
             }
             .map_err(|e| e.to_string())
         }
+        Kind::Chat => Server::from(args.server)
+            .serve::<MemoryChat>()
+            .map_err(|e| e.to_string()),
+        Kind::PersistedChat => Server::from(args.server)
+            .serve::<PersistedChat>()
+            .map_err(|e| e.to_string()),
         Kind::Raw => {
             let mut runtime = tokio::runtime::Builder::new_multi_thread();
             if let Some(threads) = threads {

@@ -15,6 +15,39 @@ impl FanoutRoom {
     }
 }
 
+/// A chat room that keeps its history's length: the persisted fan-out.
+/// `--persist` serves this one (gated: every broadcast waits for the
+/// snapshot that counts it), `--kind stateroom` with `--chat` its in-memory
+/// twin, so the two do the same work but the saving.
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+pub struct PersistedChat {
+    messages: u64,
+}
+
+#[stateroom::service(no_main, persist)]
+impl PersistedChat {
+    fn message(&mut self, client: ClientId, msg: Sent, ctx: &impl StateroomContext) {
+        self.messages += 1;
+        let from = u64::from(u32::from(client));
+        ctx.send(MessageRecipient::Broadcast, &Relayed::new(from, &msg));
+    }
+}
+
+/// [`PersistedChat`] without persistence.
+#[derive(Default)]
+pub struct MemoryChat {
+    messages: u64,
+}
+
+#[stateroom::service(no_main)]
+impl MemoryChat {
+    fn message(&mut self, client: ClientId, msg: Sent, ctx: &impl StateroomContext) {
+        self.messages += 1;
+        let from = u64::from(u32::from(client));
+        ctx.send(MessageRecipient::Broadcast, &Relayed::new(from, &msg));
+    }
+}
+
 /// Returns every message, with its sender added, to the sender.
 #[derive(Default)]
 pub struct EchoRoom;
