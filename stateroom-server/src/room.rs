@@ -234,20 +234,22 @@ impl<S: SimpleStateroomService> Room<S> {
     /// save, or schedule a save, or are destroyed.
     async fn after_batch(&mut self) -> Result<(), SaveFailed> {
         let now = self.now();
+        if self.core.destroy_requested() && !self.shutting_down {
+            // `ctx.destroy()`: the room ends and its stored state goes.
+            self.shared.rooms.evict(&self.id);
+            self.shutting_down = true;
+            if let Some(mut saver) = self.saver.take()
+                && let Err(error) = saver.destroy().await
+            {
+                error!(%error, "could not delete the destroyed room's stored state");
+            }
+            self.core
+                .end(&close_frame(CloseCode::Normal, "room destroyed"), now)?;
+            return Ok(());
+        }
         let Some(saver) = self.saver.as_mut() else {
             return Ok(());
         };
-        if self.core.destroy_requested() {
-            let end = close_frame(CloseCode::Normal, "room destroyed");
-            self.shared.rooms.evict(&self.id);
-            self.shutting_down = true;
-            if let Err(error) = saver.destroy().await {
-                error!(%error, "could not delete the destroyed room's stored state");
-            }
-            self.saver = None;
-            self.core.end(&end, now)?;
-            return Ok(());
-        }
         if std::mem::take(&mut self.force_save) {
             saver.save(&mut self.core, now)
         } else {

@@ -1,6 +1,6 @@
 //! Where persisted rooms live: the [`RoomStore`] trait, small enough that a
 //! networked store (Redis, Postgres) implements it without touching the room
-//! loop, and the embedded default, [`SqliteStore`](crate::store::SqliteStore).
+//! loop, and the embedded default, `SqliteStore` (feature `sqlite`).
 //!
 //! A save carries a fence number: the store refuses one older than the
 //! newest it has committed for that room ([`SaveOutcome::StaleFence`]), so

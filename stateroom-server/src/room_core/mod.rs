@@ -9,21 +9,20 @@
 
 use crate::members::{Leave, Members, Outlet, RoomContext, RoomSettings, Slot};
 use crate::outbox::Push;
-use crate::resume::{Replay, ResumeRequest, parse_token};
-use crate::snapshot::Meta;
 use crate::stats::{Reason, Stats, bump};
 use crate::timers::TimerId;
 use hyper_tungstenite::tungstenite::Message;
 use hyper_tungstenite::tungstenite::protocol::CloseFrame;
-use hyper_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use stateroom_core::{
-    ClientData, ClientId, JoinRequest, Reject, ResumeRefused, SessionFrame, SimpleStateroomService,
+    ClientData, ClientId, JoinRequest, Reject, SessionFrame, SimpleStateroomService,
 };
 use std::any::Any;
-use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::Duration;
+
+mod persisted;
+mod sessions;
 
 /// A hook panicked; the room's state can no longer be trusted. Holds the panic.
 pub(crate) struct Panicked(pub(crate) Box<dyn Any + Send>);
@@ -80,94 +79,6 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
         })
     }
 
-    /// Rebuilds a room from its snapshot: the service `S::load_state` made,
-    /// and the runtime's `meta`. Timers are re-armed (overdue ones fire at
-    /// once), clients whose session can resume are held for the window from
-    /// now, the `restore` hook runs, and the other clients get their one
-    /// `disconnect`.
-    pub(crate) fn restore(
-        room_id: Arc<str>,
-        settings: RoomSettings,
-        service: S,
-        meta: &Meta,
-        now: Duration,
-        unix_now: u64,
-    ) -> Result<Self, Panicked> {
-        let mut members = Members::new(room_id, settings, now);
-        let leaving = meta.restore_into(&mut members, now, unix_now);
-        let mut core = RoomCore {
-            service,
-            members,
-            ending: false,
-        };
-        core.call(now, |service, ctx| service.restore(ctx))?;
-        for client in leaving {
-            core.remove(client, Reason::Dropped, now)?;
-        }
-        Ok(core)
-    }
-
-    /// The room as a snapshot: the service's state (JSON) and the runtime's
-    /// metadata (JSON), at room time `now` (`unix_now` on the wall clock).
-    pub(crate) fn snapshot(&self, now: Duration, unix_now: u64) -> Result<(String, Meta), String> {
-        let state = self.service.save_state()?;
-        Ok((state, Meta::of(&self.members, now, unix_now)))
-    }
-
-    /// Whether any client has a session that could resume (reconnection on).
-    pub(crate) fn has_sessions(&self) -> bool {
-        self.members
-            .clients
-            .values()
-            .any(|slot| slot.replay.is_some())
-    }
-
-    /// How many items the output gate holds.
-    pub(crate) fn held(&self) -> usize {
-        self.members.gate.len()
-    }
-
-    /// Releases the first `count` held items (their snapshot is durable).
-    pub(crate) fn release(&mut self, count: usize, now: Duration) -> Result<(), Panicked> {
-        self.members.release(count);
-        self.remove_leaving(now)
-    }
-
-    /// Manual durability: the barrier is passed; frames go out directly again.
-    pub(crate) fn open_gate(&self) {
-        self.members.gate.on.set(false);
-    }
-
-    /// Drops every held item (their save failed).
-    pub(crate) fn discard_held(&self) {
-        self.members.gate.discard();
-    }
-
-    /// Whether a hook called `ctx.save()` since the last call.
-    pub(crate) fn take_save_request(&self) -> bool {
-        self.members.save_requested.take()
-    }
-
-    /// Whether a hook called `ctx.destroy()`.
-    pub(crate) fn destroy_requested(&self) -> bool {
-        self.members.destroy_requested.get()
-    }
-
-    /// The server is restarting: closes every connection with `frame` but
-    /// keeps every session (no `disconnect`), for the snapshot to carry into
-    /// the next process.
-    pub(crate) fn suspend(&mut self, frame: &CloseFrame) {
-        self.ending = true;
-        for slot in self.members.clients.values_mut() {
-            if let Some((_, outlet)) = slot.link.take() {
-                outlet.close(Some(frame.clone()));
-            }
-            if let Some(replay) = &slot.replay {
-                replay.borrow_mut().hold();
-            }
-        }
-    }
-
     #[cfg(feature = "testing")]
     pub(crate) fn service(&self) -> &S {
         &self.service
@@ -189,137 +100,6 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
             members: &self.members,
         };
         catch_unwind(AssertUnwindSafe(|| self.service.join(request, &ctx))).map_err(Panicked)
-    }
-
-    /// A connection `conn` (its own fresh id) has opened for an admitted
-    /// client: it continues a held session if it presented a good token,
-    /// else it is a new client `conn`. Returns the client it is.
-    pub(crate) fn connect(
-        &mut self,
-        conn: ClientId,
-        outlet: O,
-        data: ClientData,
-        resume: Option<&ResumeRequest>,
-        now: Duration,
-    ) -> Result<ClientId, Panicked> {
-        let Some(settings) = self.members.settings.resume else {
-            bump(&self.members.stats.connects, 1);
-            let slot = Slot {
-                link: Some((conn, outlet)),
-                data,
-                replay: None,
-            };
-            self.members.clients.insert(conn, slot);
-            self.call(now, |service, ctx| service.connect(conn, ctx))?;
-            return Ok(conn);
-        };
-        let refused = match resume {
-            Some(resume) => match self.resume(conn, &outlet, resume, now)? {
-                Ok(client) => {
-                    bump(&self.members.stats.resumes, 1);
-                    return Ok(client);
-                }
-                Err(refused) => {
-                    bump(&self.members.stats.resumes_refused, 1);
-                    tracing::debug!(client = %conn, ?refused, "resume refused; a new client");
-                    Some(refused)
-                }
-            },
-            None => None,
-        };
-        bump(&self.members.stats.connects, 1);
-        let replay = Replay::new(&settings);
-        let session = SessionFrame {
-            client: conn,
-            token: replay.token(conn),
-            resumed: false,
-            replayed: 0,
-            refused,
-        };
-        send_session(&outlet, &session);
-        let slot = Slot {
-            link: Some((conn, outlet)),
-            data,
-            replay: Some(RefCell::new(replay)),
-        };
-        self.members.clients.insert(conn, slot);
-        self.call(now, |service, ctx| service.connect(conn, ctx))?;
-        Ok(conn)
-    }
-
-    /// Continues the session `resume` names on connection `conn`, or says why not.
-    fn resume(
-        &mut self,
-        conn: ClientId,
-        outlet: &O,
-        resume: &ResumeRequest,
-        now: Duration,
-    ) -> Result<Result<ClientId, ResumeRefused>, Panicked> {
-        let (client, secret) = match parse_token(&resume.token) {
-            Ok(parsed) => parsed,
-            Err(refused) => return Ok(Err(refused)),
-        };
-        let Some(slot) = self.members.clients.get_mut(&client) else {
-            return Ok(Err(ResumeRefused::UnknownToken));
-        };
-        let Some(replay) = &slot.replay else {
-            return Ok(Err(ResumeRefused::UnknownToken));
-        };
-        let resumed = replay.borrow_mut().resume(&secret, resume.ack);
-        let frames = match resumed {
-            Ok(frames) => frames,
-            Err(ResumeRefused::InvalidToken) => return Ok(Err(ResumeRefused::InvalidToken)),
-            Err(refused) => {
-                // The token was good: whoever held the session is back as a
-                // new client, so the old session ends now.
-                self.remove(client, Reason::ResumeFailed, now)?;
-                return Ok(Err(refused));
-            }
-        };
-        if let Some((_, old)) = slot.link.take() {
-            old.close(Some(CloseFrame {
-                code: CloseCode::Normal,
-                reason: "resumed on a new connection".into(),
-            }));
-        }
-        self.members
-            .timers
-            .borrow_mut()
-            .cancel(&TimerId::Expire(client));
-        let token = replay.borrow().token(client);
-        send_session(
-            outlet,
-            &SessionFrame {
-                client,
-                token,
-                resumed: true,
-                replayed: frames.len() as u64,
-                refused: None,
-            },
-        );
-        let mut overflowed = false;
-        for frame in frames {
-            overflowed |= outlet.push(frame) == Push::Overflowed;
-        }
-        slot.link = Some((conn, outlet.clone()));
-        if overflowed {
-            self.members
-                .leaving
-                .borrow_mut()
-                .push((client, Leave::Overflowed));
-        }
-        tracing::debug!(%client, "client resumed");
-        self.call(now, |service, ctx| service.reconnect(client, ctx))?;
-        Ok(Ok(client))
-    }
-
-    /// Whether `conn` is `client`'s current connection.
-    fn is_current(&self, client: ClientId, conn: ClientId) -> bool {
-        self.members
-            .clients
-            .get(&client)
-            .and_then(|slot| slot.link.as_ref())
-            .is_some_and(|(current, _)| *current == conn)
     }
 
     pub(crate) fn text(
@@ -350,54 +130,6 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
         bump(&self.members.stats.messages_in, 1);
         bump(&self.members.stats.bytes_in, data.len() as u64);
         self.call(now, |service, ctx| service.binary(client, data, ctx))
-    }
-
-    /// Connection `conn` of `client` has ended. A dropped connection keeps its
-    /// seat for the reconnection window (when on); anything else leaves.
-    pub(crate) fn gone(
-        &mut self,
-        client: ClientId,
-        conn: ClientId,
-        how: Gone,
-        now: Duration,
-    ) -> Result<(), Panicked> {
-        if !self.is_current(client, conn) {
-            return Ok(());
-        }
-        match how {
-            Gone::Dropped => self.hold_or_remove(client, Reason::Dropped, now),
-            Gone::Goodbye => self.remove(client, Reason::ClientClose, now),
-            Gone::Refused(reason) => self.remove(client, reason, now),
-            Gone::ServerClosed if self.ending => self.remove(client, Reason::Shutdown, now),
-            Gone::ServerClosed => self.remove(client, Reason::Dropped, now),
-        }
-    }
-
-    /// Holds `client`'s seat for the reconnection window if it is on (and the
-    /// room is not ending); removes the client (for `reason`) otherwise.
-    fn hold_or_remove(
-        &mut self,
-        client: ClientId,
-        reason: Reason,
-        now: Duration,
-    ) -> Result<(), Panicked> {
-        let window = self.members.settings.resume.map(|settings| settings.window);
-        match (window, self.members.clients.get_mut(&client)) {
-            (Some(window), Some(slot)) if !self.ending => {
-                slot.link = None;
-                if let Some(replay) = &slot.replay {
-                    replay.borrow_mut().hold();
-                }
-                tracing::debug!(%client, "connection dropped; seat held for a resume");
-                self.members.timers.borrow_mut().set(
-                    TimerId::Expire(client),
-                    now.saturating_add(window),
-                    None,
-                );
-                Ok(())
-            }
-            _ => self.remove(client, reason, now),
-        }
     }
 
     /// Removes a client and runs `disconnect` for it, if it is still in the room.
