@@ -279,6 +279,12 @@ impl ClientData {
         self.value.downcast_ref()
     }
 
+    /// The value, if it is a `T`.
+    #[must_use]
+    pub fn into_inner<T: Any>(self) -> Option<T> {
+        self.value.downcast::<T>().ok().map(|value| *value)
+    }
+
     /// The name of the type the value was made from.
     #[must_use]
     pub fn type_name(&self) -> &'static str {

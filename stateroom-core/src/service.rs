@@ -1,4 +1,7 @@
-use crate::{ClientData, ClientId, Durability, JoinRequest, Reject, StateroomContext, TimerKey};
+use crate::{
+    ClientData, ClientId, Command, CommandError, Durability, JoinRequest, Reject, Reply,
+    RoomRequest, RoomResponse, StateroomContext, TimerKey,
+};
 use std::time::Duration;
 
 /// A stateful WebSocket service: one instance per room.
@@ -98,6 +101,37 @@ pub trait SimpleStateroomService: Send + Sized + 'static {
     /// it from now on are discarded.
     fn disconnect(&mut self, client: ClientId, context: &impl StateroomContext) {
         let _ = (client, context);
+    }
+
+    /// Whether rooms answer HTTP (`GET`/`POST /rooms/{id}`) through
+    /// [`request`](Self::request); without it those requests get 404.
+    const ANSWERS_HTTP: bool = false;
+
+    /// A command from Rust code outside the room (a server-side handle's
+    /// `command::<C, R>`), with its reply. Runs in the room's task like every
+    /// other event.
+    ///
+    /// # Errors
+    /// [`CommandError::NoHook`] by default; the macro's version reports a
+    /// command of the wrong type.
+    fn command(
+        &mut self,
+        command: Command,
+        context: &impl StateroomContext,
+    ) -> Result<Reply, CommandError> {
+        let _ = (command, context);
+        Err(CommandError::NoHook)
+    }
+
+    /// An HTTP request to the room (when [`ANSWERS_HTTP`](Self::ANSWERS_HTTP)),
+    /// after the `join` hook accepted it.
+    fn request(&mut self, request: &RoomRequest, context: &impl StateroomContext) -> RoomResponse {
+        let _ = (request, context);
+        RoomResponse::error(
+            http::StatusCode::NOT_FOUND,
+            "not_found",
+            "this room does not answer HTTP",
+        )
     }
 
     /// A client whose connection dropped came back within the reconnection

@@ -29,6 +29,23 @@ pub(crate) fn expand(args: &Args, service: &Service) -> TokenStream {
     let join = service
         .hook(HookKind::Join)
         .map(|hook| expand_join(self_ty, hook));
+    let command = service
+        .hook(HookKind::Command)
+        .map(|hook| expand_command(self_ty, hook));
+    let request = service.hook(HookKind::Request).map(|hook| {
+        let ident = &hook.ident;
+        let ctx = ctx_arg(hook);
+        quote! {
+            const ANSWERS_HTTP: ::core::primitive::bool = true;
+            fn request(
+                &mut self,
+                __stateroom_request: &::stateroom::RoomRequest,
+                __stateroom_ctx: &impl ::stateroom::StateroomContext,
+            ) -> ::stateroom::RoomResponse {
+                <#self_ty>::#ident(self, __stateroom_request, #ctx)
+            }
+        }
+    });
     let persist = args
         .persist
         .as_ref()
@@ -59,6 +76,8 @@ pub(crate) fn expand(args: &Args, service: &Service) -> TokenStream {
                 #persist
                 #new
                 #join
+                #command
+                #request
                 #(#forwarded)*
                 #message
                 #binary
@@ -141,6 +160,30 @@ fn expand_persist(service: &Service, persist: &Persist) -> TokenStream {
             __stateroom_json: &::core::primitive::str,
         ) -> ::core::result::Result<Self, ::std::string::String> {
             #load
+        }
+    }
+}
+
+/// `command`: the type-erased command is taken as the hook's parameter type
+/// (a command of another type is reported to the sender), and the reply
+/// boxed.
+fn expand_command(self_ty: &syn::Type, hook: &Hook) -> TokenStream {
+    let ident = &hook.ident;
+    let ctx = ctx_arg(hook);
+    let ty = hook
+        .first_ty
+        .as_deref()
+        .map_or_else(|| quote!(()), |ty| quote!(#ty));
+    quote! {
+        fn command(
+            &mut self,
+            __stateroom_command: ::stateroom::Command,
+            __stateroom_ctx: &impl ::stateroom::StateroomContext,
+        ) -> ::core::result::Result<::stateroom::Reply, ::stateroom::CommandError> {
+            let __stateroom_command = __stateroom_command.take::<#ty>()?;
+            ::core::result::Result::Ok(::stateroom::Reply::new(
+                <#self_ty>::#ident(self, __stateroom_command, #ctx),
+            ))
         }
     }
 }

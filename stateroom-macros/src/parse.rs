@@ -23,10 +23,12 @@ pub(crate) enum HookKind {
     Alarm,
     Restore,
     Migrate,
+    Command,
+    Request,
 }
 
 impl HookKind {
-    pub(crate) const ALL: [HookKind; 12] = [
+    pub(crate) const ALL: [HookKind; 14] = [
         HookKind::New,
         HookKind::Join,
         HookKind::Connect,
@@ -39,6 +41,8 @@ impl HookKind {
         HookKind::Alarm,
         HookKind::Restore,
         HookKind::Migrate,
+        HookKind::Command,
+        HookKind::Request,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -55,6 +59,8 @@ impl HookKind {
             HookKind::Alarm => "alarm",
             HookKind::Restore => "restore",
             HookKind::Migrate => "migrate",
+            HookKind::Command => "command",
+            HookKind::Request => "request",
         }
     }
 
@@ -114,6 +120,12 @@ impl HookKind {
             HookKind::Migrate => {
                 "`fn migrate(from: u32, state: serde_json::Value) -> Result<serde_json::Value, String>`"
             }
+            HookKind::Command => {
+                "`fn command(&mut self, command: C) -> R` or `fn command(&mut self, command: C, ctx: &impl StateroomContext) -> R`, with `C` and `R` types of your own (`R` may be `()`)"
+            }
+            HookKind::Request => {
+                "`fn request(&mut self, request: &RoomRequest) -> RoomResponse` or `fn request(&mut self, request: &RoomRequest, ctx: &impl StateroomContext) -> RoomResponse`"
+            }
         }
     }
 
@@ -128,6 +140,7 @@ impl HookKind {
             HookKind::Timer | HookKind::Restore => (0, 1),
             HookKind::Alarm => (1, 2),
             HookKind::Migrate => (2, 2),
+            HookKind::Command | HookKind::Request => (1, 2),
         }
     }
 }
@@ -168,8 +181,10 @@ pub(crate) struct Hook {
     pub(crate) binary: Option<BinaryParam>,
     /// The user's type of the client parameter, for hooks that take one.
     pub(crate) client_ty: Option<Box<Type>>,
-    /// The user's return type (`join`), for a spanned type check.
+    /// The user's return type (`join`, `command`), for a spanned type check.
     pub(crate) output: Option<Box<Type>>,
+    /// The type of the first parameter after `self` (`command`).
+    pub(crate) first_ty: Option<Box<Type>>,
 }
 
 impl Hook {
@@ -438,8 +453,17 @@ fn parse_hook(kind: HookKind, function: &ImplItemFn) -> syn::Result<Hook> {
         ));
     }
     let output = match &sig.output {
-        syn::ReturnType::Type(_, ty) if matches!(kind, HookKind::Join | HookKind::Migrate) => {
+        syn::ReturnType::Type(_, ty)
+            if matches!(kind, HookKind::Join | HookKind::Migrate | HookKind::Command) =>
+        {
             Some(ty.clone())
+        }
+        syn::ReturnType::Default if kind == HookKind::Request => {
+            errors.push(syn::Error::new_spanned(
+                &sig.ident,
+                "the `request` hook answers the HTTP request: it must return `RoomResponse` (for example `RoomResponse::json(&self.state)`)",
+            ));
+            None
         }
         syn::ReturnType::Default if kind == HookKind::Join => {
             errors.push(syn::Error::new_spanned(
@@ -499,6 +523,7 @@ fn parse_hook(kind: HookKind, function: &ImplItemFn) -> syn::Result<Hook> {
         binary,
         client_ty,
         output,
+        first_ty: params.first().map(|param| param.ty.clone()),
     })
 }
 

@@ -12,32 +12,30 @@
 use crate::answer::{HttpResponse, healthz, metrics, not_found, readyz, refuse, respond};
 use crate::event::RoomEvent;
 use crate::shared::Shared;
-use hyper::body::Incoming;
 use hyper::header;
 use hyper::{Method, Request, StatusCode};
 use std::sync::Arc;
 
 /// Routes a request on the admin listener.
-pub(crate) async fn handle(shared: &Arc<Shared>, request: &Request<Incoming>) -> HttpResponse {
+pub(crate) async fn handle<B>(shared: &Arc<Shared>, request: &Request<B>) -> HttpResponse {
     let method = request.method();
     match request.uri().path() {
         "/healthz" => healthz(shared, method),
         "/readyz" => readyz(shared, method),
         "/metrics" => metrics(shared, method),
         path if path == "/admin/rooms" || path.starts_with("/admin/rooms/") => {
-            rooms(shared, request).await
+            rooms(shared, method, path, request.headers()).await
         }
         _ => not_found(),
     }
 }
 
 /// Whether the request carries the configured admin token (constant-time).
-fn authorised(shared: &Shared, request: &Request<Incoming>) -> bool {
+fn authorised(shared: &Shared, headers: &hyper::HeaderMap) -> bool {
     let Some(token) = &shared.config.admin_token else {
         return true;
     };
-    let presented = request
-        .headers()
+    let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "))
@@ -51,8 +49,13 @@ fn authorised(shared: &Shared, request: &Request<Incoming>) -> bool {
 }
 
 /// `/admin/rooms` and `/admin/rooms/{id}`.
-pub(crate) async fn rooms(shared: &Arc<Shared>, request: &Request<Incoming>) -> HttpResponse {
-    if !authorised(shared, request) {
+pub(crate) async fn rooms(
+    shared: &Arc<Shared>,
+    method: &Method,
+    path: &str,
+    headers: &hyper::HeaderMap,
+) -> HttpResponse {
+    if !authorised(shared, headers) {
         let mut response = refuse(StatusCode::UNAUTHORIZED, "a bearer token is required");
         response.headers_mut().insert(
             header::WWW_AUTHENTICATE,
@@ -60,8 +63,7 @@ pub(crate) async fn rooms(shared: &Arc<Shared>, request: &Request<Incoming>) -> 
         );
         return response;
     }
-    let path = request.uri().path();
-    match (request.method(), path.strip_prefix("/admin/rooms/")) {
+    match (method, path.strip_prefix("/admin/rooms/")) {
         (&Method::GET, None) => {
             let rooms: Vec<_> = shared
                 .rooms

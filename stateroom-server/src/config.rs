@@ -100,6 +100,10 @@ pub struct Server {
     pub(crate) service_name: Option<String>,
     /// Persisted services: stored rooms not saved for this long are deleted.
     pub(crate) retention: Option<Duration>,
+    /// Where rooms' WebSockets are: `{ws_prefix}{room_id}`.
+    pub(crate) ws_prefix: String,
+    /// Where rooms answer HTTP: `{http_prefix}{room_id}`.
+    pub(crate) http_prefix: String,
 }
 
 /// A store given to [`Server::store`].
@@ -134,6 +138,8 @@ impl Default for Server {
             store: None,
             service_name: None,
             retention: None,
+            ws_prefix: "/ws/".to_owned(),
+            http_prefix: "/rooms/".to_owned(),
         }
     }
 }
@@ -237,6 +243,21 @@ impl Server {
     /// `ctx.destroy()`.
     pub fn retention(mut self, retention: Duration) -> Self {
         self.retention = Some(retention);
+        self
+    }
+
+    /// Where rooms' WebSockets are: `{prefix}{room_id}`. Default `/ws/`;
+    /// set it to where you mount the service in your own router (for
+    /// example `/game/ws/`).
+    pub fn ws_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.ws_prefix = prefix.into();
+        self
+    }
+
+    /// Where rooms answer HTTP (services with a `request` hook):
+    /// `{prefix}{room_id}`. Default `/rooms/`.
+    pub fn http_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.http_prefix = prefix.into();
         self
     }
 

@@ -8,7 +8,10 @@ use bytes::Bytes;
 use hyper_tungstenite::tungstenite::protocol::CloseFrame;
 use hyper_tungstenite::tungstenite::protocol::frame::Utf8Bytes;
 use hyper_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use stateroom_core::{ClientData, ClientId, JoinRequest, Reject};
+use stateroom_core::{
+    ClientData, ClientId, Command, CommandError, JoinRequest, Reject, Reply, RoomRequest,
+    RoomResponse,
+};
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
@@ -56,6 +59,20 @@ pub(crate) enum RoomEvent {
         client: ClientId,
         conn: ClientId,
         frame: CloseFrame,
+    },
+    /// A command from a server-side handle.
+    Command {
+        command: Command,
+        reply: oneshot::Sender<Result<Reply, CommandError>>,
+    },
+    /// An HTTP request to the room (`join` decides, then `request` answers).
+    Request {
+        request: Box<(JoinRequest, RoomRequest)>,
+        reply: oneshot::Sender<Result<RoomResponse, Reject>>,
+    },
+    /// Text for every client, from a server-side handle.
+    Broadcast {
+        text: Utf8Bytes,
     },
     /// The room ends (the server is shutting down, or an operator closed it):
     /// close every client with 1001 and `reason`, and free the room once empty.

@@ -24,7 +24,7 @@ use crate::resume::ResumeRequest;
 use crate::room_id::validate_room_id;
 use crate::rooms::{JoinRefused, Membership};
 use crate::shared::Shared;
-use hyper::body::Incoming;
+use hyper::body::Body;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, StatusCode};
 use hyper_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -49,13 +49,32 @@ pub(crate) fn raise_client_floor(floor: u32) {
     NEXT_CLIENT_ID.fetch_max(floor.saturating_add(1), Ordering::Relaxed);
 }
 
+/// What the `join` hook sees of `request`.
+pub(crate) fn join_request<B>(
+    room_id: &str,
+    request: &Request<B>,
+    peer: Option<SocketAddr>,
+) -> JoinRequest {
+    let join = JoinRequest::new(room_id)
+        .with_path(request.uri().path())
+        .with_headers(request.headers().clone());
+    let join = match peer {
+        Some(peer) => join.with_peer(peer),
+        None => join,
+    };
+    match request.uri().query() {
+        Some(query) => join.with_query(query),
+        None => join,
+    }
+}
+
 /// A place in a room claimed for a join still being decided. It is given back
 /// when dropped, unless kept: a refusal, or a client that hangs up while its
 /// room decides (hyper then drops the request's future), frees it.
-struct Claim {
-    shared: Arc<Shared>,
-    membership: Membership,
-    kept: bool,
+pub(crate) struct Claim {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) membership: Membership,
+    pub(crate) kept: bool,
 }
 
 impl Claim {
@@ -74,15 +93,20 @@ impl Drop for Claim {
     }
 }
 
-/// How long a join waits for its room's verdict (the room handles events in
+/// How long a join (or an HTTP request to a room) waits for its room's verdict (the room handles events in
 /// order; a room this far behind is overloaded).
-const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub(crate) async fn handle(
+pub(crate) async fn handle<B>(
     shared: Arc<Shared>,
-    peer: SocketAddr,
-    mut request: Request<Incoming>,
-) -> Result<HttpResponse, Infallible> {
+    peer: Option<SocketAddr>,
+    mut request: Request<B>,
+) -> Result<HttpResponse, Infallible>
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let method = request.method().clone();
     // With an admin listener, the operator's endpoints live only there.
     let operator_here = shared.config.admin_port.is_none();
@@ -96,9 +120,14 @@ pub(crate) async fn handle(
             && operator_here
             && shared.config.admin_token.is_some() =>
         {
-            admin::rooms(&shared, &request).await
+            let path = path.to_owned();
+            admin::rooms(&shared, &method, &path, request.headers()).await
         }
-        _ => match path.strip_prefix("/ws/") {
+        _ if path.starts_with(shared.config.http_prefix.as_str()) => {
+            let room_id = path[shared.config.http_prefix.len()..].to_owned();
+            crate::room_http::answer(&shared, request, &room_id, peer).await
+        }
+        _ => match path.strip_prefix(shared.config.ws_prefix.as_str()) {
             Some(room_id) => {
                 let room_id = room_id.to_owned();
                 let mut response = upgrade(shared.clone(), &mut request, &room_id, peer).await;
@@ -123,9 +152,9 @@ pub(crate) async fn handle(
 }
 
 /// Routes a request on the admin listener.
-pub(crate) async fn handle_admin(
+pub(crate) async fn handle_admin<B>(
     shared: Arc<Shared>,
-    request: Request<Incoming>,
+    request: Request<B>,
 ) -> Result<HttpResponse, Infallible> {
     let response = admin::handle(&shared, &request).await;
     if let Some(metrics) = &shared.metrics {
@@ -137,7 +166,7 @@ pub(crate) async fn handle_admin(
 /// Whether the request's `Origin` (if any) may open a socket. Browsers always
 /// send one; a request without it is not from a browser page, which is what
 /// the list guards against (cross-site WebSocket hijacking).
-fn origin_allowed(allowed: &[String], request: &Request<Incoming>) -> bool {
+pub(crate) fn origin_allowed<B>(allowed: &[String], request: &Request<B>) -> bool {
     if allowed.is_empty() {
         return true;
     }
@@ -150,11 +179,11 @@ fn origin_allowed(allowed: &[String], request: &Request<Incoming>) -> bool {
         .any(|allowed| allowed.trim_end_matches('/').eq_ignore_ascii_case(origin))
 }
 
-async fn upgrade(
+async fn upgrade<B>(
     shared: Arc<Shared>,
-    request: &mut Request<Incoming>,
+    request: &mut Request<B>,
     room_id: &str,
-    peer: SocketAddr,
+    peer: Option<SocketAddr>,
 ) -> HttpResponse {
     if request.method() != Method::GET {
         return refuse(
@@ -216,14 +245,7 @@ async fn upgrade(
             return response;
         }
     };
-    let join = JoinRequest::new(room_id)
-        .with_path(request.uri().path())
-        .with_headers(request.headers().clone())
-        .with_peer(peer);
-    let join = match request.uri().query() {
-        Some(query) => join.with_query(query),
-        None => join,
-    };
+    let join = join_request(room_id, request, peer);
     let resume = ResumeRequest::from_query(&join);
     let (reply, verdict) = tokio::sync::oneshot::channel();
     let ask = async {

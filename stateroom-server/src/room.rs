@@ -385,6 +385,16 @@ impl<S: SimpleStateroomService> Room<S> {
                 self.core.close(client, conn, frame);
                 Ok(())
             }
+            RoomEvent::Command { command, reply } => {
+                let _ = reply.send(self.core.command(command, now)?);
+                Ok(())
+            }
+            RoomEvent::Request { request, reply } => {
+                let (join, request) = *request;
+                let _ = reply.send(self.core.request(&join, &request, now)?);
+                Ok(())
+            }
+            RoomEvent::Broadcast { text } => self.core.broadcast(&text, now),
             RoomEvent::End { reason } => {
                 self.shutting_down = true;
                 let resumable = self.core.has_sessions();

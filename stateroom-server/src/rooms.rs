@@ -214,6 +214,11 @@ impl Rooms {
             .collect()
     }
 
+    /// The event queue of live room `id`.
+    pub(crate) fn events(&self, id: &str) -> Option<mpsc::Sender<RoomEvent>> {
+        self.lock().rooms.get(id).map(|entry| entry.events.clone())
+    }
+
     /// Takes room `id` out of the registry (the next join builds a fresh
     /// one) and returns its queue, to tell it to end.
     pub(crate) fn evict(&self, id: &str) -> Option<mpsc::Sender<RoomEvent>> {

@@ -31,6 +31,77 @@ pub struct ServerHandle {
     admin_addr: Option<SocketAddr>,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Shared")
+    }
+}
+
+/// A service mounted in an application of its own ([`Server::embed`]).
+#[derive(Debug, Clone)]
+pub struct Embedded {
+    shared: Arc<Shared>,
+}
+
+impl Embedded {
+    /// The service's HTTP handling (`{ws_prefix}{room}` upgrades, `{http_prefix}{room}`
+    /// requests, `/healthz`, `/readyz`, `/metrics`) as a `tower` service.
+    #[must_use]
+    pub fn service(&self) -> RoomsService {
+        RoomsService {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// The rooms, to reach from outside ([`Rooms`](crate::handle::Rooms)).
+    #[must_use]
+    pub fn rooms(&self) -> crate::handle::Rooms {
+        crate::handle::Rooms::new(self.shared.clone())
+    }
+
+    /// Shuts the rooms down gracefully (new joins refused, then every
+    /// client closed with 1001 after what is queued for it, rooms saved),
+    /// waiting at most the configured shutdown timeout. Call it with the
+    /// application's own graceful shutdown.
+    pub async fn shutdown(&self) {
+        drain(&self.shared).await;
+    }
+}
+
+/// An embedded service's HTTP handling: a `tower::Service` over any
+/// `http::Request` body. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct RoomsService {
+    shared: Arc<Shared>,
+}
+
+impl<B> tower_service::Service<hyper::Request<B>> for RoomsService
+where
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Response = hyper::Response<http_body_util::Full<bytes::Bytes>>;
+    type Error = std::convert::Infallible;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Self::Response, Self::Error>> + Send>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: hyper::Request<B>) -> Self::Future {
+        let shared = self.shared.clone();
+        let peer = request.extensions().get::<SocketAddr>().copied();
+        Box::pin(crate::http::handle(shared, peer, request))
+    }
 }
 
 impl ServerHandle {
@@ -38,6 +109,12 @@ impl ServerHandle {
     #[must_use]
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The rooms, to reach from outside ([`Rooms`](crate::handle::Rooms)).
+    #[must_use]
+    pub fn rooms(&self) -> crate::handle::Rooms {
+        crate::handle::Rooms::new(self.shared.clone())
     }
 
     /// The admin listener's address, when one was asked for
@@ -71,29 +148,55 @@ impl Server {
             None => None,
         };
         let admin_addr = admin.as_ref().map(|(_, addr)| *addr);
-        let metrics = self.metrics.then(|| Arc::new(Metrics::new()));
-        let persistence = match S::PERSIST {
-            Some(_) => Some(Arc::new(open_store::<S>(&self, metrics.clone()).await?)),
-            None => None,
-        };
-        let shared = Arc::new(Shared {
-            config: self,
-            rooms: Rooms::default(),
-            spawn_room: room::spawn::<S>,
-            metrics,
-            persistence,
-        });
+        let shared = self.into_shared::<S>().await?;
         let (stop, stopped) = watch::channel(false);
         info!(%local_addr, "stateroom listening; rooms at ws://{local_addr}/ws/{{room_id}}");
         if let Some(admin_addr) = admin_addr {
             info!(%admin_addr, "admin listener: /metrics, /readyz, /admin/rooms");
         }
-        let task = tokio::spawn(run(listener, admin.map(|(l, _)| l), shared, stopped));
+        let task = tokio::spawn(run(
+            listener,
+            admin.map(|(l, _)| l),
+            shared.clone(),
+            stopped,
+        ));
         Ok(ServerHandle {
             local_addr,
             admin_addr,
             stop,
             task,
+            shared,
+        })
+    }
+
+    /// What every part of a server of `S` shares, with its store opened.
+    async fn into_shared<S: SimpleStateroomService>(self) -> Result<Arc<Shared>, ServerError> {
+        let metrics = self.metrics.then(|| Arc::new(Metrics::new()));
+        let persistence = match S::PERSIST {
+            Some(_) => Some(Arc::new(open_store::<S>(&self, metrics.clone()).await?)),
+            None => None,
+        };
+        Ok(Arc::new(Shared {
+            config: self,
+            rooms: Rooms::default(),
+            spawn_room: room::spawn::<S>,
+            metrics,
+            persistence,
+            answers_http: S::ANSWERS_HTTP,
+        }))
+    }
+
+    /// Starts serving `S` without a listener of its own, to mount in an
+    /// existing application: [`Embedded::service`] is a `tower` service
+    /// that axum (`Router::route_service`) and hyper accept. Set
+    /// [`ws_prefix`](Self::ws_prefix) (and `http_prefix`) to where you mount
+    /// it. The listener, TLS and middleware are the application's.
+    ///
+    /// # Errors
+    /// [`ServerError::Store`] when a persisted service's store cannot open.
+    pub async fn embed<S: SimpleStateroomService>(self) -> Result<Embedded, ServerError> {
+        Ok(Embedded {
+            shared: self.into_shared::<S>().await?,
         })
     }
 
@@ -225,6 +328,17 @@ async fn run(
     let admin =
         admin.map(|admin| tokio::spawn(accept_loop(admin, shared.clone(), Listener::Admin)));
     let _ = stopped.changed().await;
+    drain(&shared).await;
+    public.abort();
+    if let Some(admin) = admin {
+        admin.abort();
+    }
+    info!("server stopped");
+}
+
+/// The graceful shutdown: refuse joins (`/readyz` 503), wait out the delay,
+/// end every room, and wait (bounded) for the connections and rooms to end.
+async fn drain(shared: &Shared) {
     shared.rooms.refuse_joins();
     info!("shutting down: /readyz answers 503 and new joins are refused");
     tokio::time::sleep(shared.config.shutdown_delay).await;
@@ -244,11 +358,6 @@ async fn run(
             "shutdown timeout reached with connections still open"
         );
     }
-    public.abort();
-    if let Some(admin) = admin {
-        admin.abort();
-    }
-    info!("server stopped");
 }
 
 /// Which listener a connection came in on.
@@ -287,7 +396,7 @@ async fn serve_http(
         let shared = shared.clone();
         async move {
             match which {
-                Listener::Public => crate::http::handle(shared, peer, request).await,
+                Listener::Public => crate::http::handle(shared, Some(peer), request).await,
                 Listener::Admin => crate::http::handle_admin(shared, request).await,
             }
         }

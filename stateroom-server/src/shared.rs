@@ -23,4 +23,6 @@ pub(crate) struct Shared {
     pub(crate) metrics: Option<Arc<Metrics>>,
     /// `Some` when the service is persisted.
     pub(crate) persistence: Option<Arc<Persistence>>,
+    /// The service's rooms answer HTTP (it has a `request` hook).
+    pub(crate) answers_http: bool,
 }

@@ -53,13 +53,14 @@
 /// `serde_json`, whose `Value` a `migrate` hook takes and returns.
 pub use serde_json;
 pub use stateroom_core::{
-    ClientData, ClientId, Durability, ErrorCode, ErrorFrame, JoinRequest, MessageRecipient, Reject,
-    ResumeRefused, SessionFrame, SimpleStateroomService, StateroomContext, TimerKey, http,
+    ClientData, ClientId, Command, CommandError, Durability, ErrorCode, ErrorFrame, JoinRequest,
+    MessageRecipient, Reject, Reply, ResumeRefused, RoomRequest, RoomResponse, SessionFrame,
+    SimpleStateroomService, StateroomContext, TimerKey, http,
 };
 pub use stateroom_server::store;
 pub use stateroom_server::{
-    Limits, LogFormat, Server, ServerArgs, ServerError, ServerHandle, init_logging,
-    init_logging_as, room_id, run,
+    Embedded, Limits, LogFormat, RoomsService, Server, ServerArgs, ServerError, ServerHandle,
+    handle, init_logging, init_logging_as, room_id, run,
 };
 
 #[cfg(feature = "testing")]
@@ -98,6 +99,8 @@ pub mod __private;
 /// #[stateroom::service(no_main)]             // only the trait impl (libraries, tests, own binaries)
 /// #[stateroom::service(reconnect = "30s")]   // hold a dropped client's seat for 30 s
 ///                                            // (units: ms, s, m, h); combine with a comma
+/// #[stateroom::service(persist)]             // rooms survive restarts (docs/persistence.md)
+/// #[stateroom::service(persist(durability = "gated" | "debounced(1s)" | "manual", version = 2))]
 /// ```
 ///
 /// # Hooks
@@ -121,6 +124,13 @@ pub mod __private;
 ///     // or data: Vec<u8>
 /// fn invalid(&mut self, client: ClientId, error: &ErrorFrame [, ctx: &impl StateroomContext])
 ///     // a frame that did not decode (its error frame already sent)
+/// fn command(&mut self, command: C [, ctx: &impl StateroomContext]) -> R
+///     // from outside: server.rooms().get(id)?.command::<C, R>(c).await
+/// fn request(&mut self, request: &RoomRequest [, ctx: &impl StateroomContext]) -> RoomResponse
+///     // GET/POST /rooms/{id}
+/// fn restore(&mut self [, ctx: &impl StateroomContext])        // persisted: loaded from a snapshot
+/// fn migrate(from: u32, state: serde_json::Value) -> Result<serde_json::Value, String>
+///     // persisted: one step from version `from` to `from + 1`
 /// fn timer(&mut self [, ctx: &impl StateroomContext])           // ctx.set_timer(ms)
 /// fn alarm(&mut self, key: K [, ctx: &impl StateroomContext])   // ctx.set_timeout / set_interval
 ///     // K: serde::Deserialize (decoded from the key), &TimerKey, &str or String

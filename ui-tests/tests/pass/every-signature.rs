@@ -127,6 +127,22 @@ impl Saved {
     }
 }
 
+#[derive(Default)]
+struct Reached {
+    hits: u32,
+}
+
+#[stateroom::service(no_main)]
+impl Reached {
+    fn command(&mut self, add: u32) -> u32 {
+        self.hits += add;
+        self.hits
+    }
+    fn request(&mut self, _request: &stateroom::RoomRequest, _ctx: &impl StateroomContext) -> stateroom::RoomResponse {
+        stateroom::RoomResponse::json(&self.hits)
+    }
+}
+
 #[derive(Default, serde::Serialize, serde::Deserialize)]
 struct Manual;
 
@@ -141,6 +157,9 @@ fn main() {
     is_service::<WithCtx>();
     is_service::<Saved>();
     is_service::<Manual>();
+    is_service::<Reached>();
+    assert!(Reached::ANSWERS_HTTP);
+    assert!(!Manual::ANSWERS_HTTP);
     assert_eq!(Saved::STATE_VERSION, 3);
     assert_eq!(
         Saved::PERSIST,
