@@ -11,7 +11,8 @@ use hyper_tungstenite::tungstenite::protocol::CloseFrame;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use stateroom_core::{
-    ClientId, ErrorFrame, JoinRequest, Reject, SessionFrame, SimpleStateroomService, TimerKey,
+    ClientId, Command, CommandError, ErrorFrame, JoinRequest, Reject, RoomRequest, RoomResponse,
+    SessionFrame, SimpleStateroomService, TimerKey,
 };
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
@@ -337,6 +338,37 @@ impl<S: SimpleStateroomService> TestRoom<S> {
                 std::any::type_name::<T>()
             )
         }))
+    }
+
+    /// Code outside the room sends `command` (as a server-side handle's
+    /// `command::<C, R>` would); the `command` hook's reply.
+    ///
+    /// # Errors
+    /// [`CommandError::NoHook`], or [`CommandError::WrongType`] when `C` or
+    /// `R` are not the hook's types.
+    pub fn command<C: std::any::Any + Send, R: std::any::Any>(
+        &mut self,
+        command: C,
+    ) -> Result<R, CommandError> {
+        let reply = unwrap_hook(self.core.command(Command::new(command), self.now))?;
+        let expected = reply.type_name();
+        reply.into_inner::<R>().ok_or(CommandError::WrongType {
+            expected,
+            got: std::any::type_name::<R>(),
+        })
+    }
+
+    /// An HTTP request to the room (`GET`/`POST /rooms/{id}`): the `join`
+    /// hook decides on `join`, then the `request` hook answers.
+    ///
+    /// # Errors
+    /// The `join` hook's [`Reject`].
+    pub fn request(
+        &mut self,
+        join: JoinRequest,
+        request: RoomRequest,
+    ) -> Result<RoomResponse, Reject> {
+        unwrap_hook(self.core.request(&join, &request, self.now))
     }
 
     /// `client` sends a text frame.

@@ -241,3 +241,35 @@ fn client_data_asked_for_under_the_wrong_type_fails_the_test() {
     assert!(message.contains("kit::Player"), "{message}");
     assert!(message.contains("alloc::string::String"), "{message}");
 }
+
+/// Reached from outside: commands and HTTP, through the kit.
+#[derive(Default, Serialize)]
+struct Counter {
+    n: i64,
+}
+
+#[stateroom::service(no_main)]
+impl Counter {
+    fn command(&mut self, add: i64) -> i64 {
+        self.n += add;
+        self.n
+    }
+
+    fn request(&mut self, _request: &stateroom::RoomRequest) -> stateroom::RoomResponse {
+        stateroom::RoomResponse::json(self)
+    }
+}
+
+#[test]
+fn commands_and_http_requests_through_the_kit() {
+    let mut room = TestRoom::<Counter>::new("c");
+    assert_eq!(room.command::<i64, i64>(2), Ok(2));
+    assert_eq!(room.command::<i64, i64>(3), Ok(5));
+    assert!(room.command::<u8, i64>(1).is_err(), "the hook takes an i64");
+    let get = stateroom::RoomRequest::new(stateroom::http::Method::GET, "");
+    let answer = room.request(JoinRequest::new("c"), get).unwrap();
+    assert_eq!(
+        (answer.status(), answer.body()),
+        (200, br#"{"n":5}"#.as_slice())
+    );
+}
