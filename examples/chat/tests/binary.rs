@@ -112,11 +112,7 @@ fn help_describes_the_server_in_plain_words() {
 
 #[tokio::test]
 async fn json_logs_parse_and_carry_the_room_and_client_ids() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let log_path = std::env::temp_dir().join(format!("stateroom-json-log-{port}.log"));
     let log = std::fs::File::create(&log_path).unwrap();
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_example-chat"))

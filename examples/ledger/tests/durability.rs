@@ -21,14 +21,6 @@ fn data_dir(name: &str) -> PathBuf {
     dir
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Starts the ledger on `dir` and waits for it to listen.
 async fn start_ledger(dir: &Path, extra: &[(&str, &str)]) -> (Running, SocketAddr) {
     let port = free_port();

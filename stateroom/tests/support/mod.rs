@@ -185,14 +185,19 @@ impl Running {
     }
 }
 
-/// Starts the server binary at `path` on a free port (through `STATEROOM_PORT`,
-/// as a user would) and waits until `/healthz` answers.
-pub async fn spawn_binary(path: &str) -> (Running, SocketAddr) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
         .expect("a free port")
         .local_addr()
         .expect("its address")
-        .port();
+        .port()
+}
+
+/// Starts the server binary at `path` on a free port (through `STATEROOM_PORT`,
+/// as a user would) and waits until `/healthz` answers.
+pub async fn spawn_binary(path: &str) -> (Running, SocketAddr) {
+    let port = free_port();
     let child = std::process::Command::new(path)
         .env("STATEROOM_PORT", port.to_string())
         .env("RUST_LOG", "warn")
