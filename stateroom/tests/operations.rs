@@ -143,7 +143,7 @@ async fn metrics_count_a_scripted_session_exactly() {
 
 #[tokio::test]
 async fn readyz_turns_503_when_shutdown_begins_while_healthz_stays_200() {
-    let server = start::<Gate>(Server::new().shutdown_delay(Duration::from_millis(800))).await;
+    let server = start::<Gate>(Server::new().shutdown_delay(Duration::from_millis(2000))).await;
     let addr = server.local_addr();
     assert_eq!(
         get(addr, "/readyz").await,

@@ -150,7 +150,10 @@ async fn a_timer_survives_a_restart_and_an_overdue_one_fires_at_once() {
     // anyone was in to see it.
     let opened = std::time::Instant::now();
     assert_eq!(state(addr, "clock").await["reminders_fired"], 2);
-    assert!(opened.elapsed() < Duration::from_secs(1));
+    assert!(
+        opened.elapsed() < Duration::from_secs(3),
+        "at once, not a period later"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
