@@ -45,6 +45,7 @@ pub mod cli;
 pub mod config;
 mod connection;
 pub mod data;
+mod embed;
 mod error;
 mod event;
 pub mod handle;
@@ -70,5 +71,6 @@ mod timers;
 
 pub use cli::{LogFormat, ServerArgs, init_logging, init_logging_as, run};
 pub use config::{Limits, Server};
+pub use embed::{Embedded, RoomsService};
 pub use error::ServerError;
-pub use server::{Embedded, RoomsService, ServerHandle};
+pub use server::ServerHandle;

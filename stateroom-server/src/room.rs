@@ -5,13 +5,11 @@
 use crate::event::{Arrival, RoomEvent, close_frame, failed_frame};
 use crate::members::{Outlet, RoomSettings};
 use crate::outbox::{Outbox, Push};
-use crate::persistence::{Persistence, SaveFailed, Saver};
+use crate::persistence::{SaveFailed, Saver};
 use crate::resume::ResumeSettings;
 use crate::room_core::{Panicked, RoomCore};
 use crate::rooms::RoomInfo;
 use crate::shared::Shared;
-use crate::snapshot::Meta;
-use crate::store::unix_ms;
 use hyper_tungstenite::tungstenite::Message;
 use hyper_tungstenite::tungstenite::protocol::CloseFrame;
 use hyper_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -97,7 +95,9 @@ async fn run<S: SimpleStateroomService>(
         None => RoomCore::<S, Arc<Outbox>>::new(id.clone(), settings, epoch.elapsed())
             .map(|core| (core, None))
             .map_err(|panicked| format!("the service's `new` panicked: {}", panicked.message())),
-        Some(persistence) => load::<S>(persistence, &id, settings, epoch.elapsed()).await,
+        Some(persistence) => {
+            crate::persistence::open_room::<S>(persistence, &id, settings, epoch.elapsed()).await
+        }
     };
     let (core, loaded) = match built {
         Ok(built) => built,
@@ -134,40 +134,6 @@ async fn run<S: SimpleStateroomService>(
         Ok(()) => info!("room freed"),
         Err(failure) => room.fail(&failure, &mut events),
     }
-}
-
-/// Opens a persisted room: from its snapshot if it has one, else new. A
-/// snapshot that does not decode, does not migrate, or is newer than the
-/// code refuses the room (and stays as it is).
-async fn load<S: SimpleStateroomService>(
-    persistence: &Persistence,
-    id: &Arc<str>,
-    settings: RoomSettings,
-    now: std::time::Duration,
-) -> Result<(RoomCore<S, Arc<Outbox>>, Option<crate::store::StoredRoom>), String> {
-    let stored = persistence
-        .load(id)
-        .await
-        .map_err(|error| format!("loading failed: {error}"))?;
-    let Some(stored) = stored else {
-        let core = RoomCore::new(id.clone(), settings, now)
-            .map_err(|panicked| format!("the service's `new` panicked: {}", panicked.message()))?;
-        return Ok((core, None));
-    };
-    if stored.state_version > S::STATE_VERSION {
-        return Err(format!(
-            "its snapshot is state version {}, newer than this code's {}",
-            stored.state_version,
-            S::STATE_VERSION
-        ));
-    }
-    let service = S::load_state(stored.state_version, &stored.state)
-        .map_err(|error| format!("its snapshot does not load: {error}"))?;
-    let meta: Meta = serde_json::from_str(&stored.meta)
-        .map_err(|error| format!("its snapshot's metadata does not decode: {error}"))?;
-    let core = RoomCore::restore(id.clone(), settings, service, &meta, now, unix_ms())
-        .map_err(|panicked| format!("the `restore` hook panicked: {}", panicked.message()))?;
-    Ok((core, Some(stored)))
 }
 
 /// The store's answer to a persisted room's save in flight.

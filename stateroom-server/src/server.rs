@@ -40,70 +40,6 @@ impl std::fmt::Debug for Shared {
     }
 }
 
-/// A service mounted in an application of its own ([`Server::embed`]).
-#[derive(Debug, Clone)]
-pub struct Embedded {
-    shared: Arc<Shared>,
-}
-
-impl Embedded {
-    /// The service's HTTP handling (`{ws_prefix}{room}` upgrades, `{http_prefix}{room}`
-    /// requests, `/healthz`, `/readyz`, `/metrics`) as a `tower` service.
-    #[must_use]
-    pub fn service(&self) -> RoomsService {
-        RoomsService {
-            shared: self.shared.clone(),
-        }
-    }
-
-    /// The rooms, to reach from outside ([`Rooms`](crate::handle::Rooms)).
-    #[must_use]
-    pub fn rooms(&self) -> crate::handle::Rooms {
-        crate::handle::Rooms::new(self.shared.clone())
-    }
-
-    /// Shuts the rooms down gracefully (new joins refused, then every
-    /// client closed with 1001 after what is queued for it, rooms saved),
-    /// waiting at most the configured shutdown timeout. Call it with the
-    /// application's own graceful shutdown.
-    pub async fn shutdown(&self) {
-        drain(&self.shared).await;
-    }
-}
-
-/// An embedded service's HTTP handling: a `tower::Service` over any
-/// `http::Request` body. Cheap to clone.
-#[derive(Debug, Clone)]
-pub struct RoomsService {
-    shared: Arc<Shared>,
-}
-
-impl<B> tower_service::Service<hyper::Request<B>> for RoomsService
-where
-    B: hyper::body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    type Response = hyper::Response<http_body_util::Full<bytes::Bytes>>;
-    type Error = std::convert::Infallible;
-    type Future = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Result<Self::Response, Self::Error>> + Send>,
-    >;
-
-    fn poll_ready(
-        &mut self,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), Self::Error>> {
-        std::task::Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: hyper::Request<B>) -> Self::Future {
-        let shared = self.shared.clone();
-        let peer = request.extensions().get::<SocketAddr>().copied();
-        Box::pin(crate::http::handle(shared, peer, request))
-    }
-}
-
 impl ServerHandle {
     /// The address the server listens on (with the real port when 0 was asked).
     #[must_use]
@@ -187,15 +123,15 @@ impl Server {
     }
 
     /// Starts serving `S` without a listener of its own, to mount in an
-    /// existing application: [`Embedded::service`] is a `tower` service
+    /// existing application: [`Embedded::service`](crate::Embedded::service) is a `tower` service
     /// that axum (`Router::route_service`) and hyper accept. Set
     /// [`ws_prefix`](Self::ws_prefix) (and `http_prefix`) to where you mount
     /// it. The listener, TLS and middleware are the application's.
     ///
     /// # Errors
     /// [`ServerError::Store`] when a persisted service's store cannot open.
-    pub async fn embed<S: SimpleStateroomService>(self) -> Result<Embedded, ServerError> {
-        Ok(Embedded {
+    pub async fn embed<S: SimpleStateroomService>(self) -> Result<crate::Embedded, ServerError> {
+        Ok(crate::Embedded {
             shared: self.into_shared::<S>().await?,
         })
     }
@@ -338,7 +274,7 @@ async fn run(
 
 /// The graceful shutdown: refuse joins (`/readyz` 503), wait out the delay,
 /// end every room, and wait (bounded) for the connections and rooms to end.
-async fn drain(shared: &Shared) {
+pub(crate) async fn drain(shared: &Shared) {
     shared.rooms.refuse_joins();
     info!("shutting down: /readyz answers 503 and new joins are refused");
     tokio::time::sleep(shared.config.shutdown_delay).await;
