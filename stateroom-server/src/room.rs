@@ -209,6 +209,11 @@ impl<S: SimpleStateroomService> Room<S> {
             {
                 error!(%error, "could not delete the destroyed room's stored state");
             }
+            // Nothing is saved any more: what the room said before goes out,
+            // then the close.
+            let held = self.core.held();
+            self.core.release(held, now)?;
+            self.core.open_gate();
             self.core
                 .end(&close_frame(CloseCode::Normal, "room destroyed"), now)?;
             return Ok(());

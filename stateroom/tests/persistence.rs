@@ -36,7 +36,10 @@ macro_rules! tally {
                         ctx.save();
                         ctx.send(client, &self.count);
                     }
-                    "destroy" => ctx.destroy(),
+                    "destroy" => {
+                        ctx.send(client, "goodbye");
+                        ctx.destroy();
+                    }
                     _ => ctx.send(client, &self.count),
                 }
             }
@@ -195,6 +198,11 @@ async fn destroy_deletes_the_stored_room() {
     assert_eq!(number(&mut ws).await, 1);
     assert!(store.get("Gated", "doomed").is_some());
     send_text(&mut ws, "destroy").await;
+    assert_eq!(
+        next_text(&mut ws).await,
+        r#""goodbye""#,
+        "sent before the close"
+    );
     assert_eq!(close_code(&mut ws).await, Some(1000.into()));
     assert!(store.get("Gated", "doomed").is_none());
     let mut ws = join(addr, "doomed").await;
