@@ -122,13 +122,25 @@ impl<O: Outlet> Members<O> {
     /// Queues `frame` for `client`: into its session's replay buffer (with
     /// reconnection on) and, when connected, its outlet.
     pub(crate) fn push(&self, client: ClientId, slot: &Slot<O>, frame: Message) {
+        self.push_via(client, slot, slot.outlet(), frame);
+    }
+
+    /// [`push`](Self::push) through `outlet` (the slot's, or, for a frame the
+    /// gate held, the connection the client had when the room sent it).
+    pub(crate) fn push_via(
+        &self,
+        client: ClientId,
+        slot: &Slot<O>,
+        outlet: Option<&O>,
+        frame: Message,
+    ) {
         if let Some(replay) = &slot.replay
             && !replay.borrow_mut().record(&frame)
             && slot.link.is_none()
         {
             self.leaving.borrow_mut().push((client, Leave::Lost));
         }
-        if let Some(outlet) = slot.outlet() {
+        if let Some(outlet) = outlet {
             let len = frame.len() as u64;
             match outlet.push(frame) {
                 Push::Queued => {

@@ -55,6 +55,16 @@ impl<O: Outlet> Gate<O> {
         });
     }
 
+    /// Closes `outlet` with `frame`: after what the gate holds when it is on
+    /// (what the room said before the close goes first), else at once.
+    pub(crate) fn close_in_order(&self, client: ClientId, outlet: &O, frame: &CloseFrame) {
+        if self.on.get() {
+            self.hold_close(client, Some(outlet.clone()), frame.clone());
+        } else {
+            outlet.close(Some(frame.clone()));
+        }
+    }
+
     pub(crate) fn hold_close(&self, client: ClientId, outlet: Option<O>, frame: CloseFrame) {
         self.held.borrow_mut().push_back(Held {
             client,
@@ -97,7 +107,12 @@ impl<O: Outlet> Members<O> {
         } in items
         {
             match (item, self.clients.get(&client)) {
-                (Item::Frame(frame), Some(slot)) => self.push(client, slot, frame),
+                // To the connection the client has now; if it has none (it
+                // dropped, or the server is restarting), to the one it had.
+                (Item::Frame(frame), Some(slot)) => {
+                    let outlet = slot.outlet().or(outlet.as_ref());
+                    self.push_via(client, slot, outlet, frame);
+                }
                 (Item::Frame(frame), None) => {
                     if let Some(outlet) = outlet {
                         let _ = outlet.push(frame) == Push::Overflowed;

@@ -293,3 +293,23 @@ async fn a_version_1_snapshot_loads_through_the_migrate_hook() {
     send_text(&mut ws, "?").await;
     assert_eq!(number(&mut ws).await, 41);
 }
+
+#[tokio::test]
+async fn at_shutdown_what_the_room_said_goes_out_before_the_close() {
+    let store = Arc::new(MemStore::default());
+    store.delay_ms.store(200, Ordering::SeqCst);
+    let server = serve::<Gated>(&store).await;
+    let mut ws = join(server.local_addr(), "last-words").await;
+    send_text(&mut ws, "add").await;
+    // The ack is held for its (slow) save when the shutdown begins.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let shutdown = tokio::spawn(server.shutdown());
+    assert_eq!(
+        number(&mut ws).await,
+        1,
+        "the ack, once durable, before the close"
+    );
+    assert_eq!(close_code(&mut ws).await, Some(1001.into()));
+    shutdown.await.unwrap();
+    assert_eq!(stored_count(&store, "Gated", "last-words"), Some(1));
+}

@@ -172,7 +172,11 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
     /// connected ones' runs as their connections end).
     pub(crate) fn end(&mut self, frame: &CloseFrame, now: Duration) -> Result<(), Panicked> {
         self.ending = true;
-        self.close_all(frame);
+        for (&client, slot) in &self.members.clients {
+            if let Some(outlet) = slot.outlet() {
+                self.members.gate.close_in_order(client, outlet, frame);
+            }
+        }
         let away: Vec<ClientId> = self
             .members
             .clients

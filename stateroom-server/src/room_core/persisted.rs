@@ -90,9 +90,9 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
     /// the next process.
     pub(crate) fn suspend(&mut self, frame: &CloseFrame) {
         self.ending = true;
-        for slot in self.members.clients.values_mut() {
+        for (&client, slot) in self.members.clients.iter_mut() {
             if let Some((_, outlet)) = slot.link.take() {
-                outlet.close(Some(frame.clone()));
+                self.members.gate.close_in_order(client, &outlet, frame);
             }
             if let Some(replay) = &slot.replay {
                 replay.borrow_mut().hold();
