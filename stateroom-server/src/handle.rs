@@ -4,7 +4,7 @@
 //! hook) or a broadcast. A room that stopped says so; nothing waits forever.
 
 use crate::event::RoomEvent;
-use crate::shared::Shared;
+use crate::shared::{Claim, Shared};
 use stateroom_core::{Command, CommandError};
 use std::any::Any;
 use std::sync::Arc;
@@ -111,21 +111,12 @@ impl Rooms {
         let limits = &self.shared.config.limits;
         crate::room_id::validate_room_id(id, limits.max_room_id_len)
             .map_err(|error| refused(error.to_string()))?;
-        let shared = &self.shared;
-        let spawn = |room, generation, info, events| {
-            (shared.spawn_room)(shared.clone(), room, generation, info, events)
-        };
-        let membership = shared
-            .rooms
-            .join(id, limits, &spawn)
-            .map_err(|why| refused(why.to_string()))?;
-        let room = Room {
+        // Claimed only to create it: the claim goes back as it drops.
+        let claim = Claim::take(&self.shared, id).map_err(|why| refused(why.to_string()))?;
+        Ok(Room {
             id: id.to_owned(),
-            events: membership.events.clone(),
-        };
-        // Only created: nobody stays.
-        shared.rooms.leave(&membership);
-        Ok(room)
+            events: claim.events().clone(),
+        })
     }
 }
 

@@ -22,8 +22,8 @@ use crate::connection::{self, Admitted};
 use crate::event::RoomEvent;
 use crate::resume::ResumeRequest;
 use crate::room_id::validate_room_id;
-use crate::rooms::{JoinRefused, Membership};
-use crate::shared::Shared;
+use crate::rooms::JoinRefused;
+use crate::shared::{Claim, Shared};
 use hyper::body::Body;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, StatusCode};
@@ -68,29 +68,17 @@ pub(crate) fn join_request<B>(
     }
 }
 
-/// A place in a room claimed for a join still being decided. It is given back
-/// when dropped, unless kept: a refusal, or a client that hangs up while its
-/// room decides (hyper then drops the request's future), frees it.
-pub(crate) struct Claim {
-    pub(crate) shared: Arc<Shared>,
-    pub(crate) membership: Membership,
-    pub(crate) kept: bool,
-}
-
-impl Claim {
-    /// The join goes ahead: the connection now owns the place.
-    fn keep(mut self) -> Membership {
-        self.kept = true;
-        self.membership.clone()
+/// The answer to a join the registry refused (a limit, or shutdown): 503,
+/// with `Retry-After` unless the server is going away.
+pub(crate) fn refused_join(room_id: &str, refused: JoinRefused) -> HttpResponse {
+    debug!(room = room_id, %refused, "join refused");
+    let mut response = refuse(StatusCode::SERVICE_UNAVAILABLE, refused);
+    if refused != JoinRefused::ShuttingDown {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
     }
-}
-
-impl Drop for Claim {
-    fn drop(&mut self) {
-        if !self.kept {
-            self.shared.rooms.leave(&self.membership);
-        }
-    }
+    response
 }
 
 /// How long a join (or an HTTP request to a room) waits for its room's verdict (the room handles events in
@@ -225,25 +213,9 @@ async fn upgrade<B>(
         Ok(upgrade) => upgrade,
         Err(error) => return refuse(StatusCode::BAD_REQUEST, error),
     };
-    let spawn_room = |id, generation, info, events| {
-        (shared.spawn_room)(shared.clone(), id, generation, info, events)
-    };
-    let claim = match shared.rooms.join(room_id, limits, &spawn_room) {
-        Ok(membership) => Claim {
-            shared: shared.clone(),
-            membership,
-            kept: false,
-        },
-        Err(refused) => {
-            debug!(room = room_id, %refused, "join refused");
-            let mut response = refuse(StatusCode::SERVICE_UNAVAILABLE, refused);
-            if refused != JoinRefused::ShuttingDown {
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-            }
-            return response;
-        }
+    let claim = match Claim::take(&shared, room_id) {
+        Ok(claim) => claim,
+        Err(refused) => return refused_join(room_id, refused),
     };
     let join = join_request(room_id, request, peer);
     let resume = ResumeRequest::from_query(&join);
@@ -253,7 +225,7 @@ async fn upgrade<B>(
             request: Box::new(join),
             reply,
         };
-        claim.membership.events.send(join).await.ok()?;
+        claim.events().send(join).await.ok()?;
         verdict.await.ok()
     };
     let verdict = tokio::time::timeout(JOIN_TIMEOUT, ask).await;

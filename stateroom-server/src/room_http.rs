@@ -16,9 +16,9 @@
 
 use crate::answer::{HttpResponse, refuse, respond};
 use crate::event::RoomEvent;
-use crate::http::{Claim, JOIN_TIMEOUT, join_request, origin_allowed};
+use crate::http::{JOIN_TIMEOUT, join_request, origin_allowed, refused_join};
 use crate::room_id::validate_room_id;
-use crate::shared::Shared;
+use crate::shared::{Claim, Shared};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Body;
@@ -74,16 +74,9 @@ where
     if let Some(query) = parts.uri.query() {
         room_request = room_request.with_query(query);
     }
-    let spawn = |id, generation, info, events| {
-        (shared.spawn_room)(shared.clone(), id, generation, info, events)
-    };
-    let claim = match shared.rooms.join(room_id, limits, &spawn) {
-        Ok(membership) => Claim {
-            shared: shared.clone(),
-            membership,
-            kept: false,
-        },
-        Err(refused) => return refuse(StatusCode::SERVICE_UNAVAILABLE, refused),
+    let claim = match Claim::take(shared, room_id) {
+        Ok(claim) => claim,
+        Err(refused) => return refused_join(room_id, refused),
     };
     let (reply, verdict) = tokio::sync::oneshot::channel();
     let ask = async {
@@ -91,7 +84,7 @@ where
             request: Box::new((join, room_request)),
             reply,
         };
-        claim.membership.events.send(event).await.ok()?;
+        claim.events().send(event).await.ok()?;
         verdict.await.ok()
     };
     // The claim is given back when it drops, whatever happens.

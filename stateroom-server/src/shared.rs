@@ -5,7 +5,7 @@ use crate::config::Server;
 use crate::event::RoomEvent;
 use crate::metrics::Metrics;
 use crate::persistence::Persistence;
-use crate::rooms::{RoomInfo, Rooms};
+use crate::rooms::{JoinRefused, Membership, RoomInfo, Rooms};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
@@ -25,4 +25,48 @@ pub(crate) struct Shared {
     pub(crate) persistence: Option<Arc<Persistence>>,
     /// The service's rooms answer HTTP (it has a `request` hook).
     pub(crate) answers_http: bool,
+}
+
+/// A place claimed in a room (starting the room if it is not live), given
+/// back when dropped unless kept: a refused join, a client that hangs up
+/// while its room decides (hyper then drops the request's future), or a
+/// room only created from outside all free it.
+pub(crate) struct Claim {
+    shared: Arc<Shared>,
+    membership: Membership,
+    kept: bool,
+}
+
+impl Claim {
+    /// Claims a place in `room_id` within the server's limits.
+    pub(crate) fn take(shared: &Arc<Shared>, room_id: &str) -> Result<Self, JoinRefused> {
+        let spawn = |id, generation, info, events| {
+            (shared.spawn_room)(shared.clone(), id, generation, info, events)
+        };
+        let membership = shared.rooms.join(room_id, &shared.config.limits, &spawn)?;
+        Ok(Claim {
+            shared: shared.clone(),
+            membership,
+            kept: false,
+        })
+    }
+
+    /// The room's event queue.
+    pub(crate) fn events(&self) -> &mpsc::Sender<RoomEvent> {
+        &self.membership.events
+    }
+
+    /// The join goes ahead: the connection now owns the place.
+    pub(crate) fn keep(mut self) -> Membership {
+        self.kept = true;
+        self.membership.clone()
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        if !self.kept {
+            self.shared.rooms.leave(&self.membership);
+        }
+    }
 }
