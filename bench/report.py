@@ -16,13 +16,17 @@ LABELS = {
     "stateroom": "Stateroom",
     "raw": "raw hyper-tungstenite",
     "ws": "Node ws",
+    "bun": "Bun",
     "colyseus": "Colyseus",
     "stateroom-2": "Stateroom, 2 workers",
     "stateroom-nometrics": "Stateroom, metrics off",
     "chat": "chat in memory",
     "persisted-chat": "chat persisted (gated)",
+    "cluster-direct": "cluster, joined on the owner",
+    "cluster-hop": "cluster, joined through another node",
 }
-PEERS = ["stateroom", "raw", "ws", "colyseus"]
+PEERS = ["stateroom", "raw", "ws", "bun", "colyseus"]
+OTHERS = PEERS[1:]
 
 runs = {}
 for path in glob.glob(os.path.join(results_dir, "*.json")):  # *.retry files are not read
@@ -124,13 +128,20 @@ w("these machines are shared, and one noisy sample should not end a ramp).\n")
 w("- Stateroom: `bench-server --kind stateroom` (a `#[stateroom::service]` room, default limits).")
 w("- raw hyper-tungstenite: `bench-server --kind raw`, the floor of our own stack: same socket")
 w("  settings and write coalescing, no room task, no limits, unbounded queues.")
-w("- Node ws: `bench/node/ws-server.js` (`ws@8`). Colyseus: `bench/node/colyseus-server.js`")
-w("  (`@colyseus/core@0.17`, `ws-transport`), rooms picked with `filterBy([\"room\"])`.\n")
+w("- Node ws: `bench/node/ws-server.js` (`ws@8`). Bun: `bench/node/bun-server.js` (`bun@1.4.5`")
+w("  from npm, uWebSockets inside: `Bun.serve` with one topic per room and `server.publish`).")
+w("  Colyseus: `bench/node/colyseus-server.js` (`@colyseus/core@0.18`, `ws-transport`), rooms")
+w("  picked with `filterBy([\"room\"])`.")
+w("- The generator's own CPU share of its core is in every table (`gen CPU`): near 100 % the")
+w("  generator, not the server, is the bound. On two cores it cannot be lifted by more")
+w("  generator threads or processes (`stateroom-load --threads N` exists): they would share")
+w("  the server's core. Rows marked † are generator-bound (≥ 90 %).\n")
 
 fan = {s: sustainable(s, "fanout") for s in PEERS}
 fan_peak = {s: peak(s, "fanout") for s in PEERS}
-idle = {s: at_rate(s, "idle", 0) for s in PEERS}
-idle_rss = {s: get(idle[s], "server", "rss_per_connection_bytes") for s in PEERS}
+idle_counts = sorted({rate for (_, sc, rate) in runs if sc == "idle"})
+idle_at = max(idle_counts) if idle_counts else 0
+idle = {s: at_rate(s, "idle", idle_at) for s in PEERS}
 low = common_rate(PEERS, "fanout")
 high = common_rate(["stateroom", "raw"], "fanout")
 cpu_low = {s: get(at_rate(s, "fanout", low), "server", "cpu_secs_per_million") if low else None for s in PEERS}
@@ -144,19 +155,23 @@ def d(r):
 
 
 w("## Summary\n")
-w("| | Stateroom | raw | Node ws | Colyseus | ours/raw | ours/ws | ours/Colyseus |")
-w("|---|---:|---:|---:|---:|---:|---:|---:|")
+w("| | Stateroom | raw | Node ws | Bun | Colyseus | ours/raw | ours/ws | ours/Bun | ours/Colyseus |")
+w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 
 
 def row(label, values, higher_is_better=True, fmt=fmt_rate):
     o = values.get("stateroom")
     cells = [fmt(values.get(s)) for s in PEERS]
-    ratios = [ratio(o, values.get(s)) for s in ["raw", "ws", "colyseus"]]
+    ratios = [ratio(o, values.get(s)) for s in OTHERS]
     w(f"| {label} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
 
 
 row("fan-out deliveries/s, sustainable (1 room × 100)", {s: d(fan[s]) for s in PEERS})
 row("fan-out deliveries/s, peak", {s: d(fan_peak[s]) for s in PEERS})
+rooms_fan = {s: sustainable(s, "manyrooms") for s in PEERS}
+if any(rooms_fan.values()):
+    row("many rooms (200 × 10) deliveries/s, sustainable", {s: d(rooms_fan[s]) for s in PEERS})
+    row("many rooms (200 × 10) deliveries/s, peak", {s: d(peak(s, "manyrooms")) for s in PEERS})
 echo_rate = None
 for rate in sorted({rate for (s, sc, rate) in runs if sc == "echo"}, reverse=True):
     if all(at_rate(s, "echo", rate) for s in PEERS):
@@ -171,7 +186,9 @@ if low:
     row(f"fan-out p99 ms at {low * 100 * 100:,.0f}/s", {s: None if v is None else v / 1000 for s, v in p99_low.items()}, fmt=lambda v: "–" if v is None else f"{v:.1f}")
 if high:
     row(f"fan-out p99 ms at {high * 100 * 100:,.0f}/s", {s: None if v is None else v / 1000 for s, v in p99_high.items()}, fmt=lambda v: "–" if v is None else f"{v:.1f}")
-row("idle RSS per connection, KiB", {s: None if v is None else v / 1024 for s, v in idle_rss.items()}, fmt=lambda v: "–" if v is None else f"{v:.1f}")
+for count in idle_counts:
+    row(f"idle RSS per connection at {count:,.0f}, KiB", {s: get(at_rate(s, "idle", count), "server", "rss_per_connection_bytes") for s in PEERS}, fmt=lambda v: "–" if v is None else f"{v / 1024:.2f}")
+    row(f"connect rate at {count:,.0f}, /s", {s: get(at_rate(s, "idle", count), "connects_per_sec") for s in PEERS})
 w("")
 w("(For CPU, latency and memory, lower is better, so a ratio below 1× favours Stateroom.)\n")
 
@@ -191,9 +208,13 @@ if o and ws_:
 if high and p99_high.get("stateroom") and p99_high.get("raw"):
     q = p99_high["stateroom"] / p99_high["raw"]
     target(f"p99 ≤ 2× raw at the same load ({high * 100 * 100:,.0f}/s)", f"{q:.2f}×", q <= 2)
-if idle_rss.get("stateroom"):
-    v = idle_rss["stateroom"] / 1024
-    target("≤ 16 KiB RSS per idle connection", f"{v:.1f} KiB", v <= 16)
+for count in idle_counts:
+    v = get(at_rate("stateroom", "idle", count), "server", "rss_per_connection_bytes")
+    if v:
+        target(f"≤ 3 KiB RSS per idle connection at {count:,.0f}", f"{v / 1024:.2f} KiB", v / 1024 <= 3)
+    b = get(at_rate("bun", "idle", count), "server", "rss_per_connection_bytes")
+    if v and b:
+        target(f"less memory per idle connection than Bun at {count:,.0f}", f"{v / b:.2f}×", v < b)
 w("")
 
 if series("stateroom-nometrics", "fanout"):
@@ -222,6 +243,27 @@ if series("stateroom-nometrics", "fanout"):
         if c_on and c_off:
             w(f"| echo: server CPU s per million messages at {both * 1000:,.0f}/s (one event each) | {c_on:.2f} | {c_off:.2f} | {c_off / c_on:.2f}× (messages per CPU s) |")
     w("")
+
+if series("cluster-direct", "fanout") and series("cluster-hop", "fanout"):
+    w("## A cluster: joining through another node\n")
+    w("Two cluster nodes on one Redis (`--cluster`), both on the server core. One fan-out room")
+    w("(1 × 100) is owned by node A; its clients join A directly, then (at the same rate, the room")
+    w("still on A) join node B, which forwards each join to A and copies every byte both ways.")
+    w("hop/direct below 1× in throughput, or above 1× in p99, is the price of the hop.\n")
+    w("| | joined on the owner | through another node | hop/direct |")
+    w("|---|---:|---:|---:|")
+    direct, hop = sustainable("cluster-direct", "fanout"), sustainable("cluster-hop", "fanout")
+    w(f"| fan-out deliveries/s, sustainable | {fmt_rate(d(direct))} | {fmt_rate(d(hop))} | {ratio(d(hop), d(direct))} |")
+    direct_peak, hop_peak = peak("cluster-direct", "fanout"), peak("cluster-hop", "fanout")
+    w(f"| fan-out deliveries/s, peak | {fmt_rate(d(direct_peak))} | {fmt_rate(d(hop_peak))} | {ratio(d(hop_peak), d(direct_peak))} |")
+    both = common_rate(["cluster-direct", "cluster-hop"], "fanout")
+    if both:
+        p_direct = get(at_rate("cluster-direct", "fanout", both), "latency", "p99_us")
+        p_hop = get(at_rate("cluster-hop", "fanout", both), "latency", "p99_us")
+        if p_direct and p_hop:
+            w(f"| fan-out p99 ms at {both * 100 * 100:,.0f}/s | {p_direct / 1000:.1f} | {p_hop / 1000:.1f} | {p_hop / p_direct:.2f}× |")
+    w("")
+
 
 def metric(path, name):
     try:
@@ -260,11 +302,38 @@ if series("persisted-chat", "rooms"):
     w("Past about 20 messages per client per second the one-thread load generator, not the")
     w("servers, sets the pace for 1,000 connections (both columns' latencies climb together).\n")
 
-for scenario, title, unit in [("fanout", "Fan-out: 1 room × 100 clients", "deliveries"), ("echo", "Echo: 10 rooms × 100 clients", "messages")]:
+def gen(r):
+    share = r.get("generator_cpu_share")
+    return "–" if share is None else f"{share * 100:.0f} %" + (" †" if share >= 0.9 else "")
+
+
+if any(series(s, "overload") for s in PEERS):
+    w("## Past saturation\n")
+    w("One fan-out room of 100 clients offered more than any server here delivers, one run per")
+    w("rate (`errors` counts closed sockets). Here the one-thread generator (`gen CPU` ≈ 100 %)")
+    w("is itself the slowest party: it cannot read 2.5M deliveries/s, so its sockets fill and")
+    w("stay full. Stateroom treats a client whose socket refuses bytes for 500 ms past its queue")
+    w("bound as one that stopped reading and closes it (1008); the raw floor and Bun keep queueing")
+    w("without bound (seconds of latency, memory that grows with the backlog). With readers that")
+    w("keep up and a server that is behind, Stateroom's rooms pause their senders and close")
+    w("nobody: that case needs a generator faster than the server, which two cores cannot give,")
+    w("and is tested in-process (`stateroom/tests/hardening.rs`).\n")
+    w("| server | offered deliveries/s | delivered/s | p50 ms | p99 ms | lost | errors | gen CPU |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for server in PEERS:
+        for rate, r in series(server, "overload"):
+            lat = r["latency"]
+            w(
+                f"| {LABELS[server]} | {rate * 100 * 100:,.0f} | {r['deliveries_per_sec']:,.0f} | {lat['p50_us'] / 1000:.1f} | "
+                f"{lat['p99_us'] / 1000:.1f} | {r['lost']} | {r['errors']} | {gen(r)} |"
+            )
+    w("")
+
+for scenario, title, unit in [("fanout", "Fan-out: 1 room × 100 clients", "deliveries"), ("manyrooms", "Fan-out: 200 rooms × 10 clients", "deliveries"), ("echo", "Echo: 10 rooms × 100 clients", "messages")]:
     w(f"## {title}\n")
     w(f"Rate is messages per second per client. `{unit}/s` counts arrivals within the send window.\n")
-    w(f"| server | rate | {unit}/s | p50 ms | p99 ms | max ms | lost | errors | server CPU s/M | pass |")
-    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    w(f"| server | rate | {unit}/s | p50 ms | p99 ms | max ms | lost | errors | server CPU s/M | gen CPU | pass |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for server in PEERS + (["stateroom-2", "stateroom-nometrics"] if scenario == "fanout" else ["stateroom-nometrics"]):
         for rate, r in series(server, scenario):
             lat = r["latency"]
@@ -272,15 +341,15 @@ for scenario, title, unit in [("fanout", "Fan-out: 1 room × 100 clients", "deli
             w(
                 f"| {LABELS[server]} | {rate:g} | {r['deliveries_per_sec']:,.0f} | {lat['p50_us'] / 1000:.1f} | "
                 f"{lat['p99_us'] / 1000:.1f} | {lat['max_us'] / 1000:.1f} | {r['lost']} | {r['errors']} | "
-                f"{'–' if cpu is None else f'{cpu:.2f}'} | {'yes' if passes(r) else 'no'} |"
+                f"{'–' if cpu is None else f'{cpu:.2f}'} | {gen(r)} | {'yes' if passes(r) else 'no'} |"
             )
     w("")
 
 w("## Idle connections\n")
 w("| server | connections | connect rate /s | RSS before KiB | RSS connected KiB | per connection KiB |")
 w("|---|---:|---:|---:|---:|---:|")
-for server in PEERS:
-    r = idle[server]
+for server, count in [(s, c) for c in idle_counts for s in PEERS]:
+    r = at_rate(server, "idle", count)
     if r is None:
         continue
     s = r.get("server") or {}
@@ -291,9 +360,10 @@ for server in PEERS:
 w("")
 w("## Notes\n")
 w("- Stateroom's outbound queues are bounded (1,024 frames or 4 MiB per client by default).")
-w("  Past saturation a client whose queue overflows is closed with 1008, which the generator")
-w("  counts as lost deliveries; the raw floor and the Node servers queue without bound")
-w("  instead, trading memory and latency for completeness.")
+w("  Past the bound, a client whose socket has refused bytes for 500 ms (it stopped reading)")
+w("  is closed with 1008; a queue on a socket that takes bytes means the server is behind, and")
+w("  the room pauses its senders instead of closing anyone (4× the bound is a hard limit).")
+w("  The raw floor and the Node and Bun servers queue without bound.")
 w("- The profile, the 10,000-connection run and the fuzzing figures below were measured by")
 w("  hand (`docs/benchmarks-notes.md`, appended here by `bench/report.py`).")
 w("- Echo over 1,000 connections is bound by the one-thread load generator near 50,000")

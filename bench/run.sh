@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Side-by-side benchmarks: Stateroom, the raw hyper-tungstenite floor, a Node
-# `ws` server and a Colyseus room, all doing the same fair scenario, driven by
-# the same load generator, and written up in docs/benchmarks.md.
+# `ws` server, a Bun server (uWebSockets) and a Colyseus room, all doing the
+# same fair scenario, driven by the same load generator, and written up in
+# docs/benchmarks.md.
 #
 #   bench/run.sh           # the full run (~10 minutes), writes docs/benchmarks.md
 #   bench/run.sh --quick   # a short run (CI), writes target/bench/benchmarks.md
@@ -21,15 +22,24 @@ REPORT="docs/benchmarks.md"
 if [ -n "$QUICK" ]; then
     REPORT="target/bench/benchmarks.md"
     FANOUT_RATES="5 50"
+    ROOMS_RATES="5"
     ECHO_RATES="20"
     DURATION=1
-    IDLE_ROOMS=10
+    IDLE_ROOMS="10"
+    OVERLOAD_RATES=""
     PERSIST_RATES="5"
 else
     FANOUT_RATES="2 5 10 20 50 100 150 200 250 300"
+    # 200 rooms x 10 clients: 20,000 deliveries/s per unit of rate.
+    ROOMS_RATES="1 2 3 5 10"
     ECHO_RATES="10 50 100 200 400 800"
     DURATION=5
-    IDLE_ROOMS=100
+    # 10,000 and 19,000 idle connections (19,000: the descriptor ceiling of one
+    # process here, for the generator as for the server).
+    IDLE_ROOMS="100 190"
+    # Past saturation (1 x 100 fan-out offered 2.5M and 3M deliveries/s): who
+    # is closed, what is lost, what the latency becomes.
+    OVERLOAD_RATES="250 300"
     PERSIST_RATES="2 5 20 50"
 fi
 rm -rf "$OUT" && mkdir -p "$OUT"
@@ -62,6 +72,7 @@ start() {
         stateroom-nometrics) cmd=(./target/release/bench-server --kind stateroom --mode "$2" --port "$PORT" --worker-threads 1 --metrics false) ;;
         raw)         cmd=(./target/release/bench-server --kind raw --mode "$2" --port "$PORT" --worker-threads 1) ;;
         ws)          cmd=(env PORT="$PORT" MODE="$2" node bench/node/ws-server.js) ;;
+        bun)         cmd=(env PORT="$PORT" MODE="$2" bench/node/node_modules/.bin/bun bench/node/bun-server.js) ;;
         colyseus)    cmd=(env PORT="$PORT" MODE="$2" node bench/node/colyseus-server.js) ;;
     esac
     # taskset and env exec the server, so $! is the server's own pid.
@@ -97,10 +108,12 @@ once() {
 # ramp NAME SCENARIO ROOMS CLIENTS RATES...: steps up the rate until a step
 # fails twice (a failing step is retried once: these machines are shared, and
 # one noisy sample should not end a server's ramp; every server gets the same).
+# LABEL names the series in the report (default: the scenario).
 ramp() {
     local name=$1 scenario=$2 rooms=$3 clients=$4; shift 4
+    local label=${LABEL:-$scenario}
     for rate in "$@"; do
-        local file="$OUT/$name-$scenario-$rate.json"
+        local file="$OUT/$name-$label-$rate.json"
         once "$name" "$scenario" "$rooms" "$clients" "$rate" "$file"
         if [ -s "$file" ] && ! passes "$file"; then
             once "$name" "$scenario" "$rooms" "$clients" "$rate" "$file.retry"
@@ -111,28 +124,80 @@ ramp() {
             fi
         fi
         if [ ! -s "$file" ]; then echo "bench: $name $scenario $rate: no report"; break; fi
-        python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(f\"bench: {sys.argv[2]:<12} {sys.argv[3]:<6} rate {sys.argv[4]:>4}: {r['deliveries_per_sec']:>10.0f} deliveries/s, p99 {r['latency']['p99_us']/1000:8.1f} ms, lost {r['lost']}, errors {r['errors']}\")" "$file" "$name" "$scenario" "$rate"
+        python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(f\"bench: {sys.argv[2]:<12} {sys.argv[3]:<9} rate {sys.argv[4]:>4}: {r['deliveries_per_sec']:>10.0f} deliveries/s, p99 {r['latency']['p99_us']/1000:8.1f} ms, lost {r['lost']}, errors {r['errors']}\")" "$file" "$name" "$label" "$rate"
         passes "$file" || break
     done
 }
 
-for server in stateroom raw ws colyseus; do
+for server in stateroom raw ws bun colyseus; do
     # shellcheck disable=SC2086
     ramp "$server" fanout 1 100 $FANOUT_RATES
     # shellcheck disable=SC2086
+    LABEL=manyrooms ramp "$server" fanout 200 10 $ROOMS_RATES
+    # shellcheck disable=SC2086
     ramp "$server" echo 10 100 $ECHO_RATES
-    start "$server" fanout
-    $LOAD_CPU $LOAD --target "127.0.0.1:$PORT" --protocol "$(protocol "$server")" --scenario idle \
-        --rooms "$IDLE_ROOMS" --clients 100 --duration 2 --server-pid "$PID" --quiet \
-        --json "$OUT/$server-idle-0.json" > /dev/null || true
-    stop
+    for rooms in $IDLE_ROOMS; do
+        start "$server" fanout
+        $LOAD_CPU $LOAD --target "127.0.0.1:$PORT" --protocol "$(protocol "$server")" --scenario idle \
+            --rooms "$rooms" --clients 100 --duration 2 --server-pid "$PID" --quiet \
+            --json "$OUT/$server-idle-$((rooms * 100)).json" > /dev/null || true
+        stop
+    done
     echo "bench: $server idle done"
+done
+# Past saturation: one run per offered rate, no ramp (every step fails here).
+for server in stateroom raw bun; do
+    for rate in $OVERLOAD_RATES; do
+        once "$server" fanout 1 100 "$rate" "$OUT/$server-overload-$rate.json"
+        python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(f\"bench: {sys.argv[2]:<12} overload rate {sys.argv[3]:>4}: {r['deliveries_per_sec']:>10.0f} deliveries/s, p99 {r['latency']['p99_us']/1000:8.1f} ms, lost {r['lost']}, errors {r['errors']}\")" "$OUT/$server-overload-$rate.json" "$server" "$rate" || true
+    done
 done
 # The cost of metrics: the same fan-out ramp with them off.
 # shellcheck disable=SC2086
 ramp stateroom-nometrics fanout 1 100 $FANOUT_RATES
 # shellcheck disable=SC2086
 ramp stateroom-nometrics echo 10 100 $ECHO_RATES
+# Cluster: one fan-out room (1 × 100) owned by node A, its clients joining A
+# directly, then joining node B, which forwards each join to A (one hop: B
+# copies every byte). Both nodes on the server core, one Redis of our own.
+if command -v redis-server > /dev/null; then
+    # Absolute: Redis changes into --dir before it binds the socket, and a
+    # redis+unix:// URL needs an absolute path.
+    REDIS_DIR="$PWD/$OUT/redis"
+    for rate in $FANOUT_RATES; do
+        rm -rf "$REDIS_DIR" && mkdir -p "$REDIS_DIR"
+        redis-server --port 0 --unixsocket "$REDIS_DIR/redis.sock" --save "" --appendonly no \
+            --dir "$REDIS_DIR" >> "$OUT/servers.log" 2>&1 &
+        REDIS_PID=$!
+        for _ in $(seq 100); do [ -S "$REDIS_DIR/redis.sock" ] && break; sleep 0.05; done
+        [ -S "$REDIS_DIR/redis.sock" ] || { echo "bench: cluster: redis-server did not start" >&2; exit 1; }
+        nodes=()
+        for node in a b; do
+            PORT=$((PORT + 1)); while listening "$PORT"; do PORT=$((PORT + 1)); done
+            INTERNAL=$((PORT + 1)); while listening "$INTERNAL"; do INTERNAL=$((INTERNAL + 1)); done
+            # shellcheck disable=SC2086
+            $SERVER_CPU ./target/release/bench-server --kind stateroom --mode fanout --port "$PORT" \
+                --worker-threads 1 --room-grace-ms 600000 --cluster "redis+unix://$REDIS_DIR/redis.sock" \
+                --node-id "$node" --internal-addr "127.0.0.1:$INTERNAL" >> "$OUT/servers.log" 2>&1 &
+            nodes+=("$!:$PORT")
+            wait_listening "$!" "$PORT" || { echo "bench: cluster node $node did not start" >&2; exit 1; }
+            PORT=$INTERNAL
+        done
+        for pass in direct hop; do
+            target="${nodes[0]#*:}"; pid="${nodes[0]%%:*}"
+            [ "$pass" = hop ] && target="${nodes[1]#*:}"
+            file="$OUT/cluster-$pass-fanout-$rate.json"
+            # The hop's CPU is both nodes': the generator reads the owner's.
+            $LOAD_CPU $LOAD --target "127.0.0.1:$target" --scenario fanout --rooms 1 --clients 100 \
+                --rate "$rate" --duration "$DURATION" --drain 5 --server-pid "$pid" --quiet --json "$file" > /dev/null || true
+            [ -s "$file" ] && python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(f\"bench: cluster {sys.argv[2]:<6} rate {sys.argv[3]:>4}: {r['deliveries_per_sec']:>10.0f} deliveries/s, p99 {r['latency']['p99_us']/1000:8.1f} ms, lost {r['lost']}\")" "$file" "$pass" "$rate"
+        done
+        for node in "${nodes[@]}"; do kill "${node%%:*}" 2>/dev/null || true; wait "${node%%:*}" 2>/dev/null || true; done
+        kill "$REDIS_PID" 2>/dev/null || true; wait "$REDIS_PID" 2>/dev/null || true
+        # A step that breaks the objective directly ends the ramp.
+        passes "$OUT/cluster-direct-fanout-$rate.json" 2>/dev/null || break
+    done
+fi
 # Persistence: a chat of 100 rooms × 10 clients, in memory and persisted
 # (gated, embedded SQLite), side by side; the persisted server's metrics give
 # the saves per commit (one fsync each).

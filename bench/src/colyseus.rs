@@ -1,4 +1,4 @@
-//! Just enough of the Colyseus 0.17 client protocol to load-test a Colyseus
+//! Just enough of the Colyseus 0.17 and 0.18 client protocol to load-test a Colyseus
 //! room like any other server: matchmaking over HTTP, the join handshake, and
 //! its room-message framing (`[13]` + msgpack string type + msgpack payload).
 

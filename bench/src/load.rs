@@ -168,6 +168,10 @@ pub struct Report {
     pub latency: Latency,
     /// The server's resources, if its pid was given.
     pub server: Option<ServerUse>,
+    /// The generator's own CPU time in the send window, as a share of one
+    /// core: near 1.0 (with one generator thread) the generator, not the
+    /// server, bounds the figures.
+    pub generator_cpu_share: Option<f64>,
 }
 
 /// Why a run could not be made.
@@ -291,6 +295,8 @@ pub async fn run(config: LoadConfig) -> Result<Report, LoadError> {
     // Let the server settle (room creation, first allocations) before measuring.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let at_connect = sample();
+    let own = || procfs::sample(std::process::id());
+    let own_at_connect = own();
 
     let start = Instant::now() + Duration::from_millis(50);
     let end = start + config.duration;
@@ -310,6 +316,7 @@ pub async fn run(config: LoadConfig) -> Result<Report, LoadError> {
         .await;
     }
     let after = sample();
+    let own_after = own();
 
     // Drain: wait for deliveries still in flight.
     let expected = || -> u64 {
@@ -364,6 +371,9 @@ pub async fn run(config: LoadConfig) -> Result<Report, LoadError> {
             ),
         }
     });
+    let generator_cpu_share = own_at_connect
+        .zip(own_after)
+        .map(|(start, end)| (end.cpu_secs - start.cpu_secs) / duration_secs.max(1e-9));
     let latency = if histogram.is_empty() {
         Latency::default()
     } else {
@@ -397,6 +407,7 @@ pub async fn run(config: LoadConfig) -> Result<Report, LoadError> {
         deliveries_per_sec: result.in_window as f64 / duration_secs,
         latency,
         server,
+        generator_cpu_share,
     })
 }
 
@@ -601,6 +612,9 @@ impl Report {
                     ),
                 ));
             }
+        }
+        if let Some(share) = self.generator_cpu_share {
+            rows.push(("generator CPU", format!("{:.0} % of a core", share * 100.0)));
         }
         rows.iter()
             .map(|(k, v)| format!("{k:>14}  {v}\n"))

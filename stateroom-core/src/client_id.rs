@@ -36,3 +36,18 @@ impl fmt::Display for ClientId {
         fmt::Display::fmt(&self.0, f)
     }
 }
+
+/// On the wire a `ClientId` is a number, so it is one in TypeScript too.
+#[cfg(feature = "typescript")]
+impl ts_rs::TS for ClientId {
+    type WithoutGenerics = Self;
+    type OptionInnerType = Self;
+
+    fn name(_: &ts_rs::Config) -> String {
+        "number".to_owned()
+    }
+
+    fn inline(cfg: &ts_rs::Config) -> String {
+        Self::name(cfg)
+    }
+}

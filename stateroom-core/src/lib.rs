@@ -34,3 +34,7 @@ pub use room_http::{Command, CommandError, Reply, RoomRequest, RoomResponse};
 pub use service::SimpleStateroomService;
 pub use session::{ResumeRefused, SessionFrame};
 pub use timer_key::TimerKey;
+/// `ts-rs`, which `#[stateroom::message]` derives `TS` with.
+#[cfg(feature = "typescript")]
+#[doc(hidden)]
+pub use ts_rs;

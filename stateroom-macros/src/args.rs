@@ -17,6 +17,10 @@ pub(crate) struct Args {
     pub(crate) reconnect_ms: Option<u64>,
     /// Persisted rooms (`persist`), with their durability and state version.
     pub(crate) persist: Option<Persist>,
+    /// The type the room sends (`outbound = ChatOut`), for the client types.
+    pub(crate) outbound: Option<Box<syn::Type>>,
+    /// The generated `main`'s default `--static-dir`, relative to the crate.
+    pub(crate) static_dir: Option<syn::LitStr>,
 }
 
 /// `persist` or `persist(durability = "…", version = N)`.
@@ -34,7 +38,7 @@ pub(crate) enum Durability {
     Manual,
 }
 
-const KNOWN: [&str; 3] = ["no_main", "reconnect", "persist"];
+const KNOWN: [&str; 5] = ["no_main", "reconnect", "persist", "outbound", "static_dir"];
 
 /// Parses the arguments. Alongside any errors it returns what it could make
 /// of them, so that a misspelt `no_main` still leaves `main` out: the user
@@ -95,6 +99,27 @@ pub(crate) fn parse(tokens: TokenStream) -> (Args, Option<syn::Error>) {
                 &meta,
                 "write `persist`, or `persist(durability = \"gated\" | \"debounced(1s)\" | \"manual\", version = 2)`",
             )),
+            ("outbound", Meta::NameValue(value)) => match outbound(&value.value) {
+                Ok(ty) => args.outbound = Some(Box::new(ty)),
+                Err(error) => errors.push(error),
+            },
+            ("static_dir", Meta::NameValue(value)) => match &value.value {
+                Expr::Lit(ExprLit {
+                    lit: Lit::Str(lit), ..
+                }) if !lit.value().trim().is_empty() => args.static_dir = Some(lit.clone()),
+                other => errors.push(syn::Error::new_spanned(
+                    other,
+                    "`static_dir` takes a directory relative to the crate, such as `static_dir = \"web\"`",
+                )),
+            },
+            ("static_dir", _) => errors.push(syn::Error::new_spanned(
+                &meta,
+                "`static_dir` takes a directory relative to the crate: write `#[stateroom::service(static_dir = \"web\")]`",
+            )),
+            ("outbound", _) => errors.push(syn::Error::new_spanned(
+                &meta,
+                "`outbound` names the type the room sends: write `#[stateroom::service(outbound = ChatOut)]`",
+            )),
             ("reconnect", _) => errors.push(syn::Error::new_spanned(
                 &meta,
                 "`reconnect` takes the window a dropped client's seat is held: write `#[stateroom::service(reconnect = \"30s\")]`",
@@ -105,7 +130,7 @@ pub(crate) fn parse(tokens: TokenStream) -> (Args, Option<syn::Error>) {
                 args.no_main |= meant == Some("no_main");
                 let hint = match meant {
                     Some(known) => format!("; did you mean `{known}`?"),
-                    None => "; the accepted arguments are `no_main`, `reconnect = \"30s\"` and `persist`"
+                    None => "; the accepted arguments are `no_main`, `reconnect = \"30s\"`, `persist`, `outbound = Type` and `static_dir = \"web\"`"
                         .to_owned(),
                 };
                 errors.push(syn::Error::new_spanned(
@@ -143,6 +168,22 @@ fn persist_options(list: &syn::MetaList) -> syn::Result<Persist> {
         }
     })?;
     Ok(persist)
+}
+
+/// `outbound = ChatOut` (a type path; lifetimes are left out and inferred).
+fn outbound(value: &Expr) -> syn::Result<syn::Type> {
+    match value {
+        Expr::Path(path) if path.qself.is_none() && path.attrs.is_empty() => {
+            Ok(syn::Type::Path(syn::TypePath {
+                qself: None,
+                path: path.path.clone(),
+            }))
+        }
+        _ => Err(syn::Error::new_spanned(
+            value,
+            "`outbound` takes the name of the type the room sends, such as `ChatOut` (leave its lifetimes out)",
+        )),
+    }
 }
 
 fn durability(lit: &syn::LitStr) -> syn::Result<Durability> {
@@ -272,6 +313,33 @@ mod tests {
         assert!(error.contains("`persist` takes"), "{error}");
         let (_, error) = parse_err(quote!(persits));
         assert!(error.contains("did you mean `persist`"), "{error}");
+    }
+
+    #[test]
+    fn outbound_takes_a_type_name() {
+        let args = parse_ok(quote!(outbound = ChatOut, reconnect = "1s"));
+        let ty = args.outbound.unwrap();
+        assert_eq!(quote!(#ty).to_string(), "ChatOut");
+        let args = parse_ok(quote!(outbound = crate::wire::Out));
+        assert!(args.outbound.is_some());
+        let (_, error) = parse_err(quote!(outbound = "ChatOut"));
+        assert!(error.contains("takes the name of the type"), "{error}");
+        let (_, error) = parse_err(quote!(outbound));
+        assert!(error.contains("outbound = ChatOut"), "{error}");
+    }
+
+    #[test]
+    fn static_dir_takes_a_path() {
+        let args = parse_ok(quote!(static_dir = "web"));
+        assert_eq!(args.static_dir.unwrap().value(), "web");
+        for bad in [
+            quote!(static_dir = web),
+            quote!(static_dir = ""),
+            quote!(static_dir),
+        ] {
+            let (_, error) = parse_err(bad);
+            assert!(error.contains("static_dir = \"web\""), "{error}");
+        }
     }
 
     #[test]

@@ -56,19 +56,31 @@ pub(crate) fn expand(args: &Args, service: &Service) -> TokenStream {
                 ::core::option::Option::Some(::core::time::Duration::from_millis(#ms));
         }
     });
+    // Relative to the crate (absolute paths stay as they are), as a default
+    // that `--static-dir` overrides.
+    let static_dir = match &args.static_dir {
+        Some(dir) if dir.value().starts_with('/') => quote!(::core::option::Option::Some(#dir)),
+        Some(dir) => quote! {
+            ::core::option::Option::Some(::core::concat!(::core::env!("CARGO_MANIFEST_DIR"), "/", #dir))
+        },
+        None => quote!(::core::option::Option::None),
+    };
     let main = (!args.no_main).then(|| {
         quote! {
             /// Serves this service: flags and environment variables as in
             /// `stateroom::ServerArgs`, logs filtered by `RUST_LOG`.
             fn main() {
-                ::stateroom::__private::run::<#self_ty>();
+                ::stateroom::__private::run_typed::<#self_ty>(#static_dir);
             }
         }
     });
+    let types = expand_types(args, service);
     quote! {
         #item
 
         const _: () = {
+            #types
+
             #[automatically_derived]
             #[allow(unused_variables, clippy::unused_unit)]
             impl ::stateroom::SimpleStateroomService for #self_ty {
@@ -86,6 +98,55 @@ pub(crate) fn expand(args: &Args, service: &Service) -> TokenStream {
         };
 
         #main
+    }
+}
+
+/// `ServiceTypes`: the TypeScript definitions of the message types. Each
+/// side is probed (autoref specialisation in `__private`): a type marked
+/// `#[stateroom::message]` contributes its definitions, any other type only
+/// its name, so that `--emit-ts` can say what to add instead of failing to
+/// compile a service that never asked for client types.
+fn expand_types(args: &Args, service: &Service) -> TokenStream {
+    let self_ty = service.self_ty();
+    let name = match self_ty {
+        syn::Type::Path(path) => path
+            .path
+            .segments
+            .last()
+            .map(|segment| segment.ident.to_string()),
+        _ => None,
+    }
+    .unwrap_or_else(|| "Service".to_owned());
+    let probe = |ty: &syn::Type| {
+        let rust = quote!(#ty).to_string().replace(' ', "");
+        quote! {
+            ::stateroom::__private::Side::probed(
+                (&&::stateroom::__private::Probe::<#ty>::new()).declared(),
+                #rust,
+            )
+        }
+    };
+    let inbound = match service
+        .hook(HookKind::Message)
+        .and_then(|hook| hook.value.as_ref())
+    {
+        Some(ValueParam::Typed(ty)) => probe(ty),
+        Some(_) => quote!(::stateroom::__private::Side::Text),
+        None => quote!(::stateroom::__private::Side::Nothing),
+    };
+    let outbound = match &args.outbound {
+        Some(ty) => probe(ty),
+        None => quote!(::stateroom::__private::Side::Unknown),
+    };
+    quote! {
+        #[automatically_derived]
+        impl ::stateroom::ServiceTypes for #self_ty {
+            fn typescript() -> ::core::result::Result<::std::string::String, ::stateroom::TypesError> {
+                #[allow(unused_imports)]
+                use ::stateroom::__private::{ViaAnything as _, ViaMessage as _};
+                ::stateroom::__private::typescript(#name, #inbound, #outbound)
+            }
+        }
     }
 }
 

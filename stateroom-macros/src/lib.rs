@@ -2,7 +2,10 @@
 //! which documents it in full; this crate is an implementation detail whose
 //! version is pinned by `stateroom`.
 //!
-//! The macro runs in stages, one module each: `args` (the attribute's
+//! `#[stateroom::message]` (module `message`) is a small attribute of its
+//! own: it derives a message type's TypeScript definition.
+//!
+//! The service macro runs in stages, one module each: `args` (the attribute's
 //! arguments), `parse` (the user's impl → a model of its hooks), `validate`
 //! (rules over the whole model), `expand` (model → tokens) and `fallback`
 //! (what to emit when a stage failed).
@@ -10,11 +13,19 @@
 mod args;
 mod expand;
 mod fallback;
+mod message;
 mod parse;
 mod suggest;
 mod validate;
 
 use proc_macro::TokenStream;
+
+/// Gives a message type a TypeScript definition, for the client types that
+/// `--emit-ts` writes. See `stateroom::message`.
+#[proc_macro_attribute]
+pub fn message(args: TokenStream, item: TokenStream) -> TokenStream {
+    message::expand(args.into(), item.into()).into()
+}
 
 /// Turns an inherent `impl` block into a Stateroom service (and, unless
 /// `no_main` is given, a `main` that serves it). See the `stateroom` crate's

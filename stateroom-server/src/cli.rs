@@ -108,6 +108,38 @@ pub struct ServerArgs {
     /// Log lines as human-readable text or as JSON objects, one per line.
     #[arg(long, env = "STATEROOM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Serve the development page at / (and /__stateroom/dev/): open clients
+    /// side by side, send JSON, watch every frame. Never in production.
+    #[arg(long, env = "STATEROOM_DEV", value_parser = clap::builder::FalseyValueParser::new())]
+    pub dev: bool,
+    /// Join a cluster of nodes sharing rooms through this Redis
+    /// (redis://host:port/db or redis+unix:///path); persisted rooms are
+    /// stored there too. See docs/scale-out.md.
+    #[arg(long, env = "STATEROOM_CLUSTER", value_name = "URL")]
+    pub cluster: Option<String>,
+    /// Cluster: this node's unique name (default: host name and port).
+    #[arg(long, env = "STATEROOM_NODE_ID")]
+    pub node_id: Option<String>,
+    /// Cluster: the host:port other nodes forward joins to; an address they
+    /// can reach (port 0 picks a free one).
+    #[arg(long, env = "STATEROOM_INTERNAL_ADDR", default_value = "127.0.0.1:0")]
+    pub internal_addr: String,
+    /// Cluster: how long a room's lease lasts without renewal (ms, s or m).
+    #[arg(long, env = "STATEROOM_LEASE_TTL", default_value = "10s", value_parser = parse_duration)]
+    pub lease_ttl: Duration,
+    /// Cluster: the secret nodes present on each other's internal port
+    /// (required unless it is loopback).
+    #[arg(long, env = "STATEROOM_CLUSTER_SECRET")]
+    pub cluster_secret: Option<String>,
+    /// Cluster: start a gated persisted service even on a Redis that can
+    /// lose acknowledged writes (without appendonly yes and appendfsync
+    /// always).
+    #[arg(long, env = "STATEROOM_ACCEPT_REDIS_DURABILITY", value_parser = clap::builder::FalseyValueParser::new())]
+    pub accept_redis_durability: bool,
+    /// Serve the files under this directory (a game's HTML, JS, images) on
+    /// the same port, at the paths no room or endpoint uses.
+    #[arg(long, env = "STATEROOM_STATIC_DIR")]
+    pub static_dir: Option<std::path::PathBuf>,
 }
 
 /// A Stateroom binary's command line: the server's options, or a command.
@@ -119,6 +151,10 @@ pub struct ServerArgs {
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// Write the service's message types as TypeScript to this file (or to
+    /// standard output for -) and exit, for the @stateroom/client package.
+    #[arg(long, value_name = "PATH")]
+    emit_ts: Option<std::path::PathBuf>,
     #[command(flatten)]
     server: ServerArgs,
 }
@@ -160,6 +196,22 @@ impl From<ServerArgs> for Server {
         if let Some(name) = args.service_name {
             server = server.service_name(name);
         }
+        if let Some(dir) = args.static_dir {
+            server = server.static_dir(dir);
+        }
+        if let Some(url) = args.cluster {
+            let mut options = crate::cluster::ClusterOptions::new(url)
+                .internal_addr(args.internal_addr)
+                .lease_ttl(args.lease_ttl)
+                .accept_redis_durability(args.accept_redis_durability);
+            if let Some(node) = args.node_id {
+                options = options.node_id(node);
+            }
+            if let Some(secret) = args.cluster_secret {
+                options = options.secret(secret);
+            }
+            server = server.cluster(options);
+        }
         if let Some(days) = args.retention_days {
             server = server.retention(Duration::from_secs(days.saturating_mul(86_400)));
         }
@@ -182,7 +234,32 @@ impl From<ServerArgs> for Server {
             .admin_host(args.admin_host)
             .metrics(args.metrics)
             .data_dir(args.data_dir)
+            .dev_page(args.dev)
     }
+}
+
+/// `"10s"`, `"500ms"`, `"2m"`; a plain number is seconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let number: u64 = digits
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration such as 10s, 500ms or 2m"))?;
+    let duration = match &text[digits.len()..] {
+        "ms" => Duration::from_millis(number),
+        "" | "s" => Duration::from_secs(number),
+        "m" => Duration::from_secs(number.saturating_mul(60)),
+        _ => {
+            return Err(format!(
+                "`{text}` is not a duration such as 10s, 500ms or 2m"
+            ));
+        }
+    };
+    if duration < Duration::from_millis(300) {
+        return Err("a lease lasts at least 300ms".into());
+    }
+    Ok(duration)
 }
 
 /// Sets up `tracing` output to stderr, filtered by `RUST_LOG` (default
@@ -222,7 +299,24 @@ pub fn init_logging_as(format: LogFormat) {
 /// command line and environment, sets up logging, and serves `S` until SIGINT or
 /// SIGTERM. On a startup error it logs the reason and exits with status 1.
 pub fn run<S: SimpleStateroomService>() {
+    run_with::<S>(None, None);
+}
+
+/// What writes a service's TypeScript, or why it cannot.
+pub type TypesFn = fn() -> Result<String, String>;
+
+/// [`run`], for a service that can describe its messages in TypeScript
+/// (`--emit-ts PATH` writes them and exits, and the `--dev` page shows
+/// them), with a default for `--static-dir` (used when it is a directory).
+/// The `#[stateroom::service]` macro's `main` calls this.
+pub fn run_with<S: SimpleStateroomService>(
+    types: Option<TypesFn>,
+    default_static_dir: Option<&'static str>,
+) {
     let cli = Cli::parse();
+    if let Some(path) = &cli.emit_ts {
+        std::process::exit(emit_ts(types, path));
+    }
     if let Some(Command::Data { action }) = &cli.command {
         let service = cli
             .server
@@ -235,12 +329,66 @@ pub fn run<S: SimpleStateroomService>() {
         }
         return;
     }
-    let args = cli.server;
+    let mut args = cli.server;
     init_logging_as(args.log_format);
-    let server = Server::from(args);
+    if args.static_dir.is_none()
+        && let Some(dir) = default_static_dir
+    {
+        if std::path::Path::new(dir).is_dir() {
+            args.static_dir = Some(dir.into());
+        } else {
+            tracing::warn!(
+                dir,
+                "the default static directory is missing; pass --static-dir"
+            );
+        }
+    }
+    let dev = args.dev;
+    let mut server = Server::from(args);
+    if dev && let Some(Ok(types)) = types.map(|types| types()) {
+        server = server.client_types(types);
+    }
     if let Err(error) = server.serve::<S>() {
         tracing::error!(%error, "server failed");
         eprintln!("error: {error}");
         std::process::exit(1);
+    }
+}
+
+/// `--emit-ts PATH`: the exit status.
+fn emit_ts(types: Option<TypesFn>, path: &std::path::Path) -> i32 {
+    let Some(types) = types else {
+        eprintln!(
+            "error: this service has no TypeScript types: serve it with `#[stateroom::service]` and mark its message types `#[stateroom::message]`"
+        );
+        return 2;
+    };
+    let text = match types() {
+        Ok(text) => text,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return 1;
+        }
+    };
+    let written = if path.as_os_str() == "-" {
+        use std::io::Write as _;
+        std::io::stdout().write_all(text.as_bytes())
+    } else {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        std::fs::write(path, &text)
+    };
+    match written {
+        Ok(()) => {
+            if path.as_os_str() != "-" {
+                eprintln!("wrote {}", path.display());
+            }
+            0
+        }
+        Err(error) => {
+            eprintln!("error: cannot write {}: {error}", path.display());
+            1
+        }
     }
 }

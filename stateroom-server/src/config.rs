@@ -104,6 +104,14 @@ pub struct Server {
     pub(crate) ws_prefix: String,
     /// Where rooms answer HTTP: `{http_prefix}{room_id}`.
     pub(crate) http_prefix: String,
+    /// Serve the development page.
+    pub(crate) dev_page: bool,
+    /// The service's TypeScript, which the development page shows.
+    pub(crate) client_types: Option<std::sync::Arc<str>>,
+    /// A directory of the user's files to serve.
+    pub(crate) static_dir: Option<std::path::PathBuf>,
+    /// Many nodes: the registry, this node's name and internal address.
+    pub(crate) cluster: Option<crate::cluster::ClusterOptions>,
 }
 
 /// A store given to [`Server::store`].
@@ -140,11 +148,52 @@ impl Default for Server {
             retention: None,
             ws_prefix: "/ws/".to_owned(),
             http_prefix: "/rooms/".to_owned(),
+            dev_page: false,
+            client_types: None,
+            static_dir: None,
+            cluster: None,
         }
     }
 }
 
 impl Server {
+    /// Serves the development page at `/` (or, with a static directory, at
+    /// `/__stateroom/dev/`): pick a room, open clients side by side, send
+    /// JSON, see every frame with its time and every close code. Off by
+    /// default; for development only (it lets anyone who reaches the port
+    /// talk to any room).
+    pub fn dev_page(mut self, on: bool) -> Self {
+        self.dev_page = on;
+        self
+    }
+
+    /// The service's message types in TypeScript (what `--emit-ts` writes),
+    /// which the development page shows and fills its message box from.
+    pub fn client_types(mut self, typescript: impl Into<String>) -> Self {
+        self.client_types = Some(typescript.into().into());
+        self
+    }
+
+    /// Serves the files under `dir` (a game's HTML, scripts, images) at the
+    /// paths that no room or endpoint uses, with content types from their
+    /// extensions, `Last-Modified` and `Cache-Control: no-cache` (browsers
+    /// revalidate, and get `304` while a file is unchanged). `/` serves
+    /// `index.html`. Nothing outside `dir` is served: `..`, encoded or not,
+    /// and symlinks that lead out of it get `404`.
+    pub fn static_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.static_dir = Some(dir.into());
+        self
+    }
+
+    /// Joins a cluster of nodes that share rooms through a registry
+    /// (Redis): each room is served by one node at a time, which holds its
+    /// lease; a join that lands elsewhere is forwarded there. Persisted
+    /// rooms are stored in the same Redis. See `docs/scale-out.md`.
+    pub fn cluster(mut self, options: crate::cluster::ClusterOptions) -> Self {
+        self.cluster = Some(options);
+        self
+    }
+
     /// A server with the defaults: `127.0.0.1:8080`, a 5-second room grace period
     /// and the default [`Limits`].
     pub fn new() -> Self {

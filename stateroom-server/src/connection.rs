@@ -1,38 +1,38 @@
 //! One client's socket loop: frames in go to the room as events; frames the room
 //! queued in the client's [`Outbox`] go out, several per flush.
+//!
+//! An idle connection's memory is mostly its task, and a task is as large as
+//! its future's largest state. So the loop is one hand-written [`Pump`] over
+//! the unsplit socket (no lock between a read half and a write half, no
+//! `Notified` or send futures held while nothing happens); what is needed only
+//! now and then (a wait for a full room queue, the close timer, the teardown)
+//! is boxed when it happens. The loop itself is in `pump`.
 
-use crate::event::{Arrival, RoomEvent, close_frame, failed_frame};
+mod pump;
+
+use crate::event::{Arrival, RoomEvent, failed_frame};
 use crate::outbox::Outbox;
 use crate::resume::ResumeRequest;
 use crate::room_core::Gone;
 use crate::rooms::Membership;
 use crate::shared::Shared;
+use crate::socket::Socket;
 use crate::stats::Reason;
-use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
-use hyper_tungstenite::HyperWebsocketStream;
-use hyper_tungstenite::tungstenite::error::ProtocolError;
-use hyper_tungstenite::tungstenite::protocol::CloseFrame;
+use futures_util::SinkExt;
 use hyper_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use hyper_tungstenite::tungstenite::{Error as WsError, Message};
+use pump::{Pump, ReadEnd};
 use stateroom_core::{ClientData, ClientId};
-use std::collections::VecDeque;
-use std::pin::pin;
+use std::future::{Future, poll_fn};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
-use tracing::debug;
+use tracing::{Instrument, debug};
 
 /// How long a closing connection waits for the peer (to take our last frames, or
 /// to answer our close) before dropping the socket.
 const CLOSE_WAIT: Duration = Duration::from_secs(5);
-
-/// Why the reading half stopped.
-enum ReadEnd {
-    /// The stream ended; `goodbye` if the client sent a close frame first.
-    Ended { goodbye: bool },
-    /// The client broke a rule; tell it why.
-    Refuse(CloseFrame),
-}
 
 /// An admitted client's connection, as the HTTP upgrade hands it over.
 pub(crate) struct Admitted {
@@ -43,8 +43,10 @@ pub(crate) struct Admitted {
     pub(crate) resume: Option<ResumeRequest>,
 }
 
-/// Runs one client's connection until it ends, then tells the room.
-pub(crate) async fn run(shared: Arc<Shared>, socket: HyperWebsocketStream, admitted: Admitted) {
+/// Runs one client's connection: tells the room it arrived, then hands the
+/// socket to a task of its own that lives until the connection ends (so that
+/// the arrival's state is not reserved in the task for the connection's life).
+pub(crate) async fn run(shared: Arc<Shared>, socket: Socket, admitted: Admitted) {
     let Admitted {
         membership,
         conn,
@@ -56,9 +58,6 @@ pub(crate) async fn run(shared: Arc<Shared>, socket: HyperWebsocketStream, admit
         limits.max_queued_messages,
         limits.max_queued_bytes,
     ));
-    let events = &membership.events;
-    let (mut sink, mut stream) = socket.split();
-
     let (reply, client) = tokio::sync::oneshot::channel();
     let arrival = Arrival {
         conn,
@@ -67,127 +66,172 @@ pub(crate) async fn run(shared: Arc<Shared>, socket: HyperWebsocketStream, admit
         resume,
         reply,
     };
-    let client = match events.send(RoomEvent::Connect(Box::new(arrival))).await {
+    let client = match membership
+        .events
+        .send(RoomEvent::Connect(Box::new(arrival)))
+        .await
+    {
         Ok(()) => client.await.ok(),
         Err(_) => None,
     };
-    if let Some(client) = client {
-        let mut reader = pin!(read_loop(&mut stream, &membership, client, conn, &outbox));
-        let mut writer = pin!(write_loop(&mut sink, &outbox));
-        let mut stop = pin!(async {
-            outbox.closed().await;
-            tokio::time::sleep(CLOSE_WAIT).await;
-        });
-        let how = tokio::select! {
-            end = &mut reader => {
-                match end {
-                    ReadEnd::Ended { goodbye } => {
-                        outbox.close(None);
-                        if goodbye { Gone::Goodbye } else { Gone::Dropped }
-                    }
-                    ReadEnd::Refuse(frame) => {
-                        let reason = if frame.code == CloseCode::Size {
-                            Reason::Limit
-                        } else {
-                            Reason::ProtocolError
-                        };
-                        debug!(code = %frame.code, reason = %frame.reason, "closing a misbehaving client");
-                        // Through the room, so that replies to the client's
-                        // earlier messages go out before the close.
-                        let close = RoomEvent::Close { client, conn, frame: frame.clone() };
-                        if events.send(close).await.is_err() {
-                            outbox.close(Some(frame));
-                        }
-                        // Let the writer send what is queued and the close frame.
-                        let _ = tokio::time::timeout(CLOSE_WAIT, &mut writer).await;
-                        Gone::Refused(reason)
+    let Some(client) = client else {
+        // The room failed between our join and now.
+        let mut socket = socket;
+        let _ = socket.send(Message::Close(Some(failed_frame()))).await;
+        shared.rooms.leave(&membership);
+        debug!("connection closed");
+        return;
+    };
+    let live = Live {
+        shared,
+        membership,
+        client,
+        conn,
+        outbox,
+    };
+    let pump = Pump::new(socket);
+    // The connection's span is a debug one: at the default level it is
+    // disabled, and the task need not carry it.
+    let span = tracing::Span::current();
+    if span.is_disabled() {
+        tokio::spawn(live.serve(pump));
+    } else {
+        tokio::spawn(live.serve(pump).instrument(span));
+    }
+}
+
+/// A connection the room has taken in: who it is and where it goes.
+struct Live {
+    shared: Arc<Shared>,
+    membership: Membership,
+    client: ClientId,
+    conn: ClientId,
+    outbox: Arc<Outbox>,
+}
+
+/// How the socket loop stopped, before the teardown that follows.
+enum Stopped {
+    Read(ReadEnd),
+    Written(Result<(), WsError>),
+    /// The client did not take its close frame in time.
+    CloseTimedOut,
+}
+
+/// The connection's task: the live loop, then (boxed) its teardown. Written by
+/// hand so that the task is exactly as large as the loop: an `async fn` here
+/// reserves room for the teardown's future as well.
+// The live variant is the point: boxing it would cost an allocation per
+// connection and save nothing (the task holds one or the other).
+#[allow(clippy::large_enum_variant)]
+enum Serve {
+    Live(Live, Pump),
+    Finishing(Pin<Box<dyn Future<Output = ()> + Send>>),
+    Done,
+}
+
+impl Future for Serve {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            match &mut *self {
+                Serve::Live(live, pump) => {
+                    let stopped = ready!(pump.poll_live(cx, live));
+                    if let Serve::Live(live, pump) = std::mem::replace(&mut *self, Serve::Done) {
+                        *self = Serve::Finishing(Box::pin(live.finish(pump, stopped)));
                     }
                 }
+                Serve::Finishing(finish) => {
+                    ready!(finish.as_mut().poll(cx));
+                    *self = Serve::Done;
+                    return Poll::Ready(());
+                }
+                Serve::Done => return Poll::Ready(()),
             }
-            written = &mut writer => {
+        }
+    }
+}
+
+impl Live {
+    /// Reads and writes until the connection ends, then tells the room.
+    fn serve(self, pump: Pump) -> Serve {
+        Serve::Live(self, pump)
+    }
+
+    /// Lets the other side of the socket loop finish within bounds, then tells
+    /// the room the client is gone.
+    async fn finish(self, mut pump: Pump, stopped: Stopped) {
+        let (client, conn, outbox) = (self.client, self.conn, &self.outbox);
+        let events = &self.membership.events;
+        let how = match stopped {
+            Stopped::Read(ReadEnd::Ended { goodbye }) => {
+                outbox.close(None);
+                if goodbye {
+                    Gone::Goodbye
+                } else {
+                    Gone::Dropped
+                }
+            }
+            Stopped::Read(ReadEnd::Refuse(frame)) => {
+                let reason = if frame.code == CloseCode::Size {
+                    Reason::Limit
+                } else {
+                    Reason::ProtocolError
+                };
+                debug!(code = %frame.code, reason = %frame.reason, "closing a misbehaving client");
+                // Through the room, so that replies to the client's earlier
+                // messages go out before the close.
+                let close = RoomEvent::Close {
+                    client,
+                    conn,
+                    frame: frame.clone(),
+                };
+                if events.send(close).await.is_err() {
+                    outbox.close(Some(frame));
+                }
+                // Let the writer send what is queued and the close frame.
+                let writer = poll_fn(|cx| {
+                    self.outbox.register(cx.waker());
+                    pump.poll_write(cx, &self.outbox)
+                });
+                let _ = tokio::time::timeout(CLOSE_WAIT, writer).await;
+                Gone::Refused(reason)
+            }
+            Stopped::Written(written) => {
                 // We sent our close frame (or the socket failed): wait for the
                 // client's answer, within bounds.
-                let _ = tokio::time::timeout(CLOSE_WAIT, &mut reader).await;
-                if written.is_ok() { Gone::ServerClosed } else { Gone::Dropped }
+                let reader = poll_fn(|cx| pump.poll_read(cx, &self));
+                let _ = tokio::time::timeout(CLOSE_WAIT, reader).await;
+                if written.is_ok() {
+                    Gone::ServerClosed
+                } else {
+                    Gone::Dropped
+                }
             }
-            () = &mut stop => {
+            Stopped::CloseTimedOut => {
                 debug!("client did not take its close in time; dropping it");
                 Gone::ServerClosed
             }
         };
         let _ = events.send(RoomEvent::Gone { client, conn, how }).await;
-    } else {
-        // The room failed between our join and now.
-        let _ = sink.send(Message::Close(Some(failed_frame()))).await;
-    }
-    shared.rooms.leave(&membership);
-    debug!("connection closed");
-}
-
-async fn read_loop(
-    stream: &mut SplitStream<HyperWebsocketStream>,
-    membership: &Membership,
-    client: ClientId,
-    conn: ClientId,
-    outbox: &Outbox,
-) -> ReadEnd {
-    let mut goodbye = false;
-    // Liveness: the room's heartbeat reads when the client was last heard from.
-    while let Some(frame) = stream.next().await {
-        outbox.touch();
-        let event = match frame {
-            Ok(Message::Text(text)) => RoomEvent::Text { client, conn, text },
-            Ok(Message::Binary(data)) => RoomEvent::Binary { client, conn, data },
-            // Pings are answered by tungstenite; pongs and raw frames need nothing.
-            Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => continue,
-            // Keep reading: tungstenite answers the close, then the stream ends.
-            Ok(Message::Close(_)) => {
-                goodbye = true;
-                continue;
-            }
-            Err(error) => return refusal(error, goodbye),
-        };
-        if membership.events.send(event).await.is_err() {
-            return ReadEnd::Refuse(failed_frame());
-        }
-    }
-    ReadEnd::Ended { goodbye }
-}
-
-/// Maps a read error to the RFC 6455 close code the client gets, if any.
-fn refusal(error: WsError, goodbye: bool) -> ReadEnd {
-    match error {
-        WsError::Capacity(_) => ReadEnd::Refuse(close_frame(CloseCode::Size, "message too big")),
-        WsError::Utf8(_) => ReadEnd::Refuse(close_frame(
-            CloseCode::Invalid,
-            "invalid UTF-8 in a text message",
-        )),
-        // The TCP stream ended without a close frame: the client vanished.
-        WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
-            ReadEnd::Ended { goodbye }
-        }
-        WsError::Protocol(_) => ReadEnd::Refuse(close_frame(CloseCode::Protocol, "protocol error")),
-        _ => ReadEnd::Ended { goodbye },
+        self.shared.rooms.leave(&self.membership);
+        debug!("connection closed");
     }
 }
 
-async fn write_loop(
-    sink: &mut SplitSink<HyperWebsocketStream, Message>,
-    outbox: &Outbox,
-) -> Result<(), WsError> {
-    let mut batch = VecDeque::new();
-    loop {
-        let close = outbox.next_batch(&mut batch).await;
-        for frame in batch.drain(..) {
-            sink.feed(frame).await?;
-        }
-        match close {
-            None => sink.flush().await?,
-            Some(Some(frame)) => return sink.send(Message::Close(Some(frame))).await,
-            Some(None) => {
-                sink.flush().await?;
-                return Ok(());
-            }
-        }
+#[cfg(test)]
+mod tests {
+    /// What an idle connection's task holds (its future) stays small: the
+    /// socket and little else. Fails if a change makes the task carry a large
+    /// state (a teardown future, a send future, a second buffer) for its
+    /// whole life.
+    #[test]
+    fn the_connection_task_is_the_socket_and_little_else() {
+        let socket = std::mem::size_of::<crate::socket::Socket>();
+        let task = std::mem::size_of::<super::Serve>();
+        assert!(
+            task <= socket + 224,
+            "the task's future is {task} bytes, the socket {socket}"
+        );
     }
 }

@@ -51,7 +51,7 @@ where
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    type Response = hyper::Response<http_body_util::Full<bytes::Bytes>>;
+    type Response = hyper::Response<crate::ResponseBody>;
     type Error = std::convert::Infallible;
     type Future = std::pin::Pin<
         Box<dyn std::future::Future<Output = Result<Self::Response, Self::Error>> + Send>,

@@ -19,4 +19,17 @@ pub enum ServerError {
     /// locked by another process, the database cannot be opened, …).
     #[error(transparent)]
     Store(crate::store::StoreError),
+    /// The cluster could not be joined: the registry is unreachable, its
+    /// durability is not enough for gated persistence, or the internal
+    /// port is not protected.
+    #[error("cluster: {0}")]
+    Cluster(String),
+    /// The static directory (`--static-dir`) is missing or not a directory.
+    #[error("cannot serve files from {dir}: {source}")]
+    StaticDir {
+        /// The directory that was asked for.
+        dir: std::path::PathBuf,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
 }

@@ -17,7 +17,7 @@
 //! | any other path | 404 |
 
 use crate::admin;
-use crate::answer::{HttpResponse, healthz, metrics, not_found, readyz, refuse};
+use crate::answer::{HttpResponse, ResponseBody, healthz, metrics, readyz, refuse};
 use crate::connection::{self, Admitted};
 use crate::event::RoomEvent;
 use crate::resume::ResumeRequest;
@@ -78,7 +78,7 @@ pub(crate) fn refused_join(room_id: &str, refused: JoinRefused) -> HttpResponse 
             .headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
     }
-    response
+    response.map(ResponseBody::from)
 }
 
 /// How long a join (or an HTTP request to a room) waits for its room's verdict (the room handles events in
@@ -118,7 +118,8 @@ where
         _ => match path.strip_prefix(shared.config.ws_prefix.as_str()) {
             Some(room_id) => {
                 let room_id = room_id.to_owned();
-                let mut response = upgrade(shared.clone(), &mut request, &room_id, peer).await;
+                let mut response =
+                    upgrade(shared.clone(), &mut request, &room_id, peer, false).await;
                 if response.status() != StatusCode::SWITCHING_PROTOCOLS
                     && response.status() != StatusCode::UPGRADE_REQUIRED
                 {
@@ -130,8 +131,54 @@ where
                 }
                 response
             }
-            None => not_found(),
+            None => crate::files::answer(&shared, &method, request.uri(), request.headers()).await,
         },
+    };
+    if let Some(metrics) = &shared.metrics {
+        metrics.http_response(response.status().as_u16());
+    }
+    Ok(response)
+}
+
+/// Routes a request on a cluster node's internal listener: joins that
+/// another node forwarded (with the shared secret, when one is set).
+pub(crate) async fn handle_internal<B>(
+    shared: Arc<Shared>,
+    mut request: Request<B>,
+) -> Result<HttpResponse, Infallible> {
+    use crate::cluster::proxy::{CLIENT, SECRET};
+    let expected = shared.cluster.as_ref().and_then(|c| c.secret.clone());
+    let presented = request.headers().get(SECRET).map(HeaderValue::as_bytes);
+    let allowed = match (&expected, presented) {
+        (None, _) => true,
+        (Some(expected), Some(presented)) => {
+            crate::cluster::proxy::same_secret(expected.as_bytes(), presented)
+        }
+        (Some(_), None) => false,
+    };
+    let response = if !allowed {
+        // Not a node: answer once and hang up rather than keep its connection.
+        let mut response = refuse(
+            StatusCode::FORBIDDEN,
+            "this port is for the cluster's nodes",
+        );
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        response
+    } else {
+        let path = request.uri().path().to_owned();
+        match path.strip_prefix(shared.config.ws_prefix.as_str()) {
+            Some(room_id) => {
+                let peer = request
+                    .headers()
+                    .get(CLIENT)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse().ok());
+                upgrade(shared.clone(), &mut request, room_id, peer, true).await
+            }
+            None => crate::answer::not_found(),
+        }
     };
     if let Some(metrics) = &shared.metrics {
         metrics.http_response(response.status().as_u16());
@@ -172,6 +219,7 @@ async fn upgrade<B>(
     request: &mut Request<B>,
     room_id: &str,
     peer: Option<SocketAddr>,
+    hopped: bool,
 ) -> HttpResponse {
     if request.method() != Method::GET {
         return refuse(
@@ -203,13 +251,36 @@ async fn upgrade<B>(
             "this origin may not open a socket here",
         );
     }
+    // In a cluster the room may live on another node: take its lease, or
+    // forward the join to the node that holds it (one hop at most).
+    if let Some(cluster) = &shared.cluster {
+        use crate::cluster::{Placement, proxy};
+        if shared.rooms.is_shutting_down() {
+            return refused_join(room_id, JoinRefused::ShuttingDown);
+        }
+        match cluster.place(room_id).await {
+            Ok(Placement::Here) => {}
+            Ok(Placement::There(owner)) if !hopped => {
+                let secret = cluster.secret.clone();
+                return proxy::forward(request, &owner, secret.as_deref(), peer, JOIN_TIMEOUT)
+                    .await;
+            }
+            Ok(Placement::There(_)) => {
+                return proxy::retry_soon("the room is moving between nodes; retry");
+            }
+            Err(error) => {
+                warn!(room = room_id, %error, "cannot place the room");
+                return proxy::retry_soon("the cluster's registry is unavailable; retry");
+            }
+        }
+    }
     let config = WebSocketConfig::default()
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(crate::socket::READ_BUFFER)
         .write_buffer_size(16 * 1024)
         .max_write_buffer_size(limits.max_queued_bytes.saturating_add(64 * 1024))
         .max_message_size(Some(limits.max_message_size))
         .max_frame_size(Some(limits.max_message_size));
-    let (response, websocket) = match hyper_tungstenite::upgrade(&mut *request, Some(config)) {
+    let (response, upgrading) = match crate::socket::accept(request, config) {
         Ok(upgrade) => upgrade,
         Err(error) => return refuse(StatusCode::BAD_REQUEST, error),
     };
@@ -253,7 +324,7 @@ async fn upgrade<B>(
     let span = debug_span!("connection", room = room_id, %conn);
     tokio::spawn(
         async move {
-            match websocket.await {
+            match upgrading.socket().await {
                 Ok(socket) => {
                     let admitted = Admitted {
                         membership,
@@ -271,5 +342,5 @@ async fn upgrade<B>(
         }
         .instrument(span),
     );
-    response
+    response.map(ResponseBody::from)
 }

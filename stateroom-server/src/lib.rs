@@ -42,12 +42,14 @@
 mod admin;
 mod answer;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 mod connection;
 pub mod data;
 mod embed;
 mod error;
 mod event;
+mod files;
 pub mod handle;
 mod http;
 mod members;
@@ -63,13 +65,15 @@ mod rooms;
 mod server;
 mod shared;
 mod snapshot;
+mod socket;
 mod stats;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod timers;
 
-pub use cli::{LogFormat, ServerArgs, init_logging, init_logging_as, run};
+pub use answer::ResponseBody;
+pub use cli::{LogFormat, ServerArgs, TypesFn, init_logging, init_logging_as, run, run_with};
 pub use config::{Limits, Server};
 pub use embed::{Embedded, RoomsService};
 pub use error::ServerError;

@@ -2,7 +2,7 @@
 //! (their outlets, data and sessions), the timers, the room's clock, and the
 //! clients to remove once the current hook returns.
 
-use crate::outbox::Push;
+use crate::outbox::{Backlog, Push};
 use crate::resume::{Replay, ResumeSettings};
 use crate::snapshot::Gate;
 use crate::stats::{Stats, bump};
@@ -37,6 +37,10 @@ pub(crate) trait Outlet: Clone {
     fn dropped(&self) -> u64 {
         0
     }
+    /// Where a queue that said [`Push::Behind`] stands now.
+    fn backlog(&self) -> Backlog {
+        Backlog::Clear
+    }
 }
 
 /// Why a client is removed once the current hook returns.
@@ -57,7 +61,8 @@ pub(crate) struct Slot<O> {
     pub(crate) link: Option<(ClientId, O)>,
     pub(crate) data: ClientData,
     /// With reconnection on: the client's token and the frames kept for it.
-    pub(crate) replay: Option<RefCell<Replay>>,
+    /// Boxed: a room without reconnection pays one pointer per client.
+    pub(crate) replay: Option<Box<RefCell<Replay>>>,
 }
 
 impl<O> Slot<O> {
@@ -87,6 +92,9 @@ pub(crate) struct Members<O> {
     pub(crate) now: Cell<Duration>,
     /// Clients to remove once the current hook returns.
     pub(crate) leaving: RefCell<Vec<(ClientId, Leave)>>,
+    /// Clients whose queues are past their bound on sockets that take bytes:
+    /// the server is behind, and the room takes no events until they drain.
+    pub(crate) behind: RefCell<Vec<ClientId>>,
     /// The client whose `disconnect` is running, with its data.
     pub(crate) departing: Option<(ClientId, ClientData)>,
     /// Counts since the server last took them.
@@ -97,6 +105,9 @@ pub(crate) struct Members<O> {
     pub(crate) save_requested: Cell<bool>,
     /// A hook called `ctx.destroy()`.
     pub(crate) destroy_requested: Cell<bool>,
+    /// The highest client id the room has ever seated (saved, so that a
+    /// restored room, on this node or another, never seats an id twice).
+    pub(crate) high_water: Cell<u32>,
 }
 
 impl<O: Outlet> Members<O> {
@@ -109,11 +120,13 @@ impl<O: Outlet> Members<O> {
             timers: RefCell::new(Timers::default()),
             now: Cell::new(now),
             leaving: RefCell::new(Vec::new()),
+            behind: RefCell::new(Vec::new()),
             departing: None,
             stats: Stats::default(),
             gate: Gate::default(),
             save_requested: Cell::new(false),
             destroy_requested: Cell::new(false),
+            high_water: Cell::new(0),
         };
         members.gate.on.set(gated);
         members
@@ -146,6 +159,11 @@ impl<O: Outlet> Members<O> {
                 Push::Queued => {
                     bump(&self.stats.messages_out, 1);
                     bump(&self.stats.bytes_out, len);
+                }
+                Push::Behind => {
+                    bump(&self.stats.messages_out, 1);
+                    bump(&self.stats.bytes_out, len);
+                    self.behind.borrow_mut().push(client);
                 }
                 Push::Discarded => {}
                 Push::Overflowed => self.leaving.borrow_mut().push((client, Leave::Overflowed)),

@@ -50,6 +50,7 @@ pub(crate) struct Metrics {
     bytes_out: Counter,
     decode_errors: Vec<Counter>,
     backpressure_dropped: Counter,
+    backpressure_pauses: Counter,
     event_seconds: Histogram,
     timer_lag_seconds: Histogram,
     panics: Counter,
@@ -146,6 +147,11 @@ impl Metrics {
             "backpressure_dropped_frames",
             "Frames discarded when a client's outbound queue overflowed (the client is closed with 1008)",
         );
+        let backpressure_pauses = counter(
+            &mut registry,
+            "backpressure_pauses",
+            "Times a room stopped reading its clients because the server was behind on their outbound queues (nobody is closed; senders are slowed by TCP)",
+        );
         let event_seconds = Histogram::new(exponential_buckets(0.000_001, 4.0, 12));
         registry.register(
             "room_event_seconds",
@@ -208,6 +214,7 @@ impl Metrics {
             bytes_out,
             decode_errors,
             backpressure_dropped,
+            backpressure_pauses,
             event_seconds,
             timer_lag_seconds,
             panics,
@@ -236,6 +243,7 @@ impl Metrics {
         add(&self.resumes, &stats.resumes);
         add(&self.resumes_refused, &stats.resumes_refused);
         add(&self.backpressure_dropped, &stats.backpressure_dropped);
+        add(&self.backpressure_pauses, &stats.backpressure_pauses);
         add(&self.service_bugs, &stats.service_bugs);
         for (reason, n) in stats.take_disconnects() {
             if let Some((_, counter)) = self.disconnects.iter().find(|(r, _)| *r == reason) {

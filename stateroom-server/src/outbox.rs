@@ -1,14 +1,27 @@
 //! One client's bounded outbound queue, shared by the room (which fills it) and
 //! the client's connection task (which drains it into the socket).
+//!
+//! The queue's bound is soft. Past it, the outbox tells the two reasons a queue
+//! grows apart:
+//! - the client stopped reading: its socket refuses bytes (the writer is
+//!   blocked) and has for [`STALL`]: the client is cut (1008) and the queue
+//!   emptied;
+//! - the server is behind: the socket takes bytes, but the room produces
+//!   faster than the connection tasks flush. The frame is queued and
+//!   [`Push::Behind`] tells the room, which stops taking events until the
+//!   queue drains (its clients' reads pause, and TCP pushes back on the
+//!   senders). Nobody is cut.
+//!
+//! [`HARD`] times the bound is a hard limit either way: memory stays bounded.
 
+use futures_util::task::AtomicWaker;
 use hyper_tungstenite::tungstenite::Message;
 use hyper_tungstenite::tungstenite::protocol::CloseFrame;
 use std::collections::VecDeque;
-use std::pin::pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+use std::task::Waker;
 use std::time::{Duration, Instant};
-use tokio::sync::Notify;
 
 /// Milliseconds since the first call, on a clock shared by every connection
 /// and room.
@@ -17,16 +30,51 @@ pub(crate) fn clock_ms() -> u64 {
     u64::try_from(START.get_or_init(Instant::now).elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
+/// How long a client's socket may refuse bytes while its queue is past the
+/// bound before the client is cut.
+pub(crate) const STALL: Duration = Duration::from_millis(500);
+
+/// The hard limit, as a multiple of the queue's bound: past it a client is
+/// cut whatever the reason.
+pub(crate) const HARD: usize = 4;
+
 /// What [`Outbox::push`] did with a frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Push {
     /// The frame is queued.
     Queued,
+    /// The frame is queued, past the queue's bound, on a socket that takes
+    /// bytes: the server is behind. Said once until the writer takes the
+    /// queue, or the room sees it drain ([`Outbox::backlog`]).
+    Behind,
     /// The outbox is already closing; the frame was discarded.
     Discarded,
-    /// The frame would have exceeded the queue's bounds: the queue was emptied and
-    /// the outbox is now closing with the given close frame.
+    /// The client stopped reading (or the queue reached the hard limit): the
+    /// queue was emptied and the outbox is now closing with the given close
+    /// frame.
     Overflowed,
+}
+
+/// A behind queue, as the room sees it when it checks again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Backlog {
+    /// Drained to half the bound, or closing, or its socket refuses bytes (a
+    /// slow reader: [`Outbox::push`] cuts it if that lasts): nothing to wait for.
+    Clear,
+    /// Still past half the bound on a socket that takes bytes: wait.
+    Behind,
+}
+
+/// What [`Outbox::take`] moved into the writer's batch.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Batch {
+    /// Nothing to write.
+    Empty,
+    /// Frames to write.
+    Frames,
+    /// The outbox is closing: write the frames moved (if any), then the close
+    /// frame (if any), then nothing more.
+    Last(Option<CloseFrame>),
 }
 
 #[derive(Default)]
@@ -36,20 +84,23 @@ struct State {
     /// Set once: the close frame to send after the queued frames.
     close: Option<CloseFrame>,
     closing: bool,
+    /// [`Push::Behind`] was said and the queue has not drained since.
+    behind: bool,
     /// Frames discarded by an overflow.
     dropped: u64,
 }
 
 pub(crate) struct Outbox {
     state: Mutex<State>,
-    /// Wakes the writer: frames or a close are waiting.
-    ready: Notify,
-    /// Wakes whoever waits for the outbox to start closing.
-    closing: Notify,
+    /// Wakes the connection task: frames or a close are waiting.
+    waker: AtomicWaker,
     max_frames: usize,
     max_bytes: usize,
     /// When the client last sent anything (data, ping, pong), per [`clock_ms`].
     last_seen_ms: AtomicU64,
+    /// Since when the socket has refused bytes ([`clock_ms`] + 1), or 0
+    /// while it takes them.
+    blocked_since: AtomicU64,
 }
 
 impl Outbox {
@@ -66,11 +117,11 @@ impl Outbox {
     pub(crate) fn new(max_frames: usize, max_bytes: usize) -> Self {
         Outbox {
             state: Mutex::default(),
-            ready: Notify::new(),
-            closing: Notify::new(),
+            waker: AtomicWaker::new(),
             max_frames: max_frames.max(1),
             max_bytes: max_bytes.max(1),
             last_seen_ms: AtomicU64::new(clock_ms()),
+            blocked_since: AtomicU64::new(0),
         }
     }
 
@@ -79,28 +130,78 @@ impl Outbox {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Queues `frame`, or closes the outbox with `overflow` if the frame does not fit.
+    /// The writer found the socket full (its write is pending).
+    pub(crate) fn blocked(&self) {
+        let _ = self.blocked_since.compare_exchange(
+            0,
+            clock_ms() + 1,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
+    }
+
+    /// The writer flushed: the socket takes bytes.
+    pub(crate) fn writable(&self) {
+        self.blocked_since.store(0, Ordering::Relaxed);
+    }
+
+    /// How long the socket has refused bytes, if it does.
+    fn blocked_for(&self) -> Option<Duration> {
+        match self.blocked_since.load(Ordering::Relaxed) {
+            0 => None,
+            since => Some(Duration::from_millis(
+                (clock_ms() + 1).saturating_sub(since),
+            )),
+        }
+    }
+
+    /// Queues `frame`, or closes the outbox with `overflow` if the client
+    /// stopped reading (see the module's docs).
     pub(crate) fn push(&self, frame: Message, overflow: impl FnOnce() -> CloseFrame) -> Push {
         let len = frame.len();
         let mut state = self.lock();
         if state.closing {
             return Push::Discarded;
         }
-        if state.frames.len() >= self.max_frames || state.bytes + len > self.max_bytes {
-            state.dropped = state.frames.len() as u64 + 1;
-            state.frames.clear();
-            state.bytes = 0;
-            state.close = Some(overflow());
-            state.closing = true;
-            drop(state);
-            self.wake_all();
-            return Push::Overflowed;
+        let (frames, bytes) = (state.frames.len() + 1, state.bytes + len);
+        let mut pushed = Push::Queued;
+        if frames > self.max_frames || bytes > self.max_bytes {
+            let hard = frames > self.max_frames.saturating_mul(HARD)
+                || bytes > self.max_bytes.saturating_mul(HARD);
+            let blocked = self.blocked_for();
+            if hard || blocked.is_some_and(|blocked| blocked >= STALL) {
+                state.dropped = frames as u64;
+                state.frames = VecDeque::new();
+                state.bytes = 0;
+                state.close = Some(overflow());
+                state.closing = true;
+                drop(state);
+                self.waker.wake();
+                return Push::Overflowed;
+            }
+            if blocked.is_none() && !state.behind {
+                state.behind = true;
+                pushed = Push::Behind;
+            }
         }
-        state.bytes += len;
+        state.bytes = bytes;
         state.frames.push_back(frame);
         drop(state);
-        self.ready.notify_one();
-        Push::Queued
+        self.waker.wake();
+        pushed
+    }
+
+    /// Where a queue that was [`Push::Behind`] stands now.
+    pub(crate) fn backlog(&self) -> Backlog {
+        let mut state = self.lock();
+        let drained =
+            state.frames.len() <= self.max_frames / 2 && state.bytes <= self.max_bytes / 2;
+        if state.closing || drained || self.blocked_for().is_some() {
+            state.behind = false;
+            Backlog::Clear
+        } else {
+            Backlog::Behind
+        }
     }
 
     /// Sends `frame` after whatever is already queued, then nothing more. Only the
@@ -113,12 +214,7 @@ impl Outbox {
         state.closing = true;
         state.close = frame;
         drop(state);
-        self.wake_all();
-    }
-
-    fn wake_all(&self) {
-        self.ready.notify_one();
-        self.closing.notify_waiters();
+        self.waker.wake();
     }
 
     /// How many frames an overflow discarded (the queued ones and the one
@@ -131,36 +227,28 @@ impl Outbox {
         self.lock().closing
     }
 
-    /// Waits until there is something to write, moves the queued frames into
-    /// `batch`, and returns `Some(close)` once the outbox is closing (after which
-    /// it returns nothing new).
-    pub(crate) async fn next_batch(
-        &self,
-        batch: &mut VecDeque<Message>,
-    ) -> Option<Option<CloseFrame>> {
-        loop {
-            {
-                let mut state = self.lock();
-                if !state.frames.is_empty() || state.closing {
-                    std::mem::swap(&mut state.frames, batch);
-                    state.bytes = 0;
-                    return state.closing.then(|| state.close.take());
-                }
-            }
-            self.ready.notified().await;
-        }
+    /// Wakes `waker` when frames or a close arrive (after the next
+    /// [`take`](Self::take) finds nothing, or [`is_closing`](Self::is_closing)
+    /// is false).
+    pub(crate) fn register(&self, waker: &Waker) {
+        self.waker.register(waker);
     }
 
-    /// Resolves once the outbox has started closing.
-    pub(crate) async fn closed(&self) {
-        loop {
-            let mut notified = pin!(self.closing.notified());
-            notified.as_mut().enable();
-            if self.is_closing() {
-                return;
-            }
-            notified.await;
+    /// Moves the queued frames into `batch` (empty), and says whether the
+    /// outbox is closing (after which it has nothing new).
+    pub(crate) fn take(&self, batch: &mut VecDeque<Message>) -> Batch {
+        let mut state = self.lock();
+        if !state.frames.is_empty() || state.closing {
+            std::mem::swap(&mut state.frames, batch);
+            state.bytes = 0;
+            state.behind = false;
+            return if state.closing {
+                Batch::Last(state.close.take())
+            } else {
+                Batch::Frames
+            };
         }
+        Batch::Empty
     }
 }
 
@@ -176,38 +264,90 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn drains_in_order_then_closes() {
+    #[test]
+    fn drains_in_order_then_closes() {
         let outbox = Outbox::new(10, 1000);
         assert_eq!(outbox.push(Message::text("a"), overflow), Push::Queued);
         assert_eq!(outbox.push(Message::text("b"), overflow), Push::Queued);
         let mut batch = VecDeque::new();
-        assert_eq!(outbox.next_batch(&mut batch).await, None);
+        assert_eq!(outbox.take(&mut batch), Batch::Frames);
         assert_eq!(
             Vec::from(batch.clone()),
             vec![Message::text("a"), Message::text("b")]
         );
         batch.clear();
+        assert_eq!(outbox.take(&mut batch), Batch::Empty);
         outbox.push(Message::text("c"), overflow);
         outbox.close(None);
         assert_eq!(outbox.push(Message::text("d"), overflow), Push::Discarded);
-        assert_eq!(outbox.next_batch(&mut batch).await, Some(None));
+        assert_eq!(outbox.take(&mut batch), Batch::Last(None));
         assert_eq!(Vec::from(batch), vec![Message::text("c")]);
     }
 
-    #[tokio::test]
-    async fn overflow_by_count_or_bytes_closes() {
+    #[test]
+    fn past_the_bound_a_blocked_socket_is_cut_after_the_stall() {
         let outbox = Outbox::new(2, 1000);
         outbox.push(Message::text("a"), overflow);
         outbox.push(Message::text("b"), overflow);
-        assert_eq!(outbox.push(Message::text("c"), overflow), Push::Overflowed);
-        outbox.closed().await;
+        outbox.blocked();
+        // Blocked, but not for long yet: queued, and the room is not held back.
+        assert_eq!(outbox.push(Message::text("c"), overflow), Push::Queued);
+        assert_eq!(outbox.backlog(), Backlog::Clear);
+        std::thread::sleep(STALL + Duration::from_millis(20));
+        assert_eq!(outbox.push(Message::text("d"), overflow), Push::Overflowed);
         let mut batch = VecDeque::new();
-        assert_eq!(outbox.next_batch(&mut batch).await, Some(Some(overflow())));
+        assert_eq!(outbox.take(&mut batch), Batch::Last(Some(overflow())));
         assert!(batch.is_empty());
+        assert_eq!(outbox.dropped(), 4);
+        // A flush in between would have reset the clock.
+        let outbox = Outbox::new(1, 1000);
+        outbox.push(Message::text("a"), overflow);
+        outbox.blocked();
+        std::thread::sleep(STALL + Duration::from_millis(20));
+        outbox.writable();
+        assert_eq!(outbox.push(Message::text("b"), overflow), Push::Behind);
+    }
+
+    #[test]
+    fn past_the_bound_a_writable_socket_means_the_server_is_behind() {
+        let outbox = Outbox::new(4, 1000);
+        for _ in 0..4 {
+            assert_eq!(outbox.push(Message::text("a"), overflow), Push::Queued);
+        }
+        assert_eq!(outbox.push(Message::text("b"), overflow), Push::Behind);
+        // Said once.
+        assert_eq!(outbox.push(Message::text("c"), overflow), Push::Queued);
+        assert_eq!(outbox.backlog(), Backlog::Behind);
+        let mut batch = VecDeque::new();
+        assert_eq!(outbox.take(&mut batch), Batch::Frames);
+        assert_eq!(batch.len(), 6, "nothing was dropped");
+        assert_eq!(outbox.backlog(), Backlog::Clear);
+        // Behind again once it is past the bound again.
+        for _ in 0..4 {
+            outbox.push(Message::text("a"), overflow);
+        }
+        assert_eq!(outbox.push(Message::text("b"), overflow), Push::Behind);
+        // A socket that refuses bytes holds nobody back.
+        outbox.blocked();
+        assert_eq!(outbox.backlog(), Backlog::Clear);
+        outbox.writable();
+        assert_eq!(outbox.backlog(), Backlog::Behind);
+    }
+
+    #[test]
+    fn the_hard_limit_cuts_whatever_the_reason() {
+        let outbox = Outbox::new(2, 1000);
+        for _ in 0..2 * HARD {
+            assert_ne!(outbox.push(Message::text("a"), overflow), Push::Overflowed);
+        }
+        assert_eq!(outbox.push(Message::text("a"), overflow), Push::Overflowed);
 
         let outbox = Outbox::new(100, 5);
         assert_eq!(outbox.push(Message::text("abcd"), overflow), Push::Queued);
-        assert_eq!(outbox.push(Message::text("ef"), overflow), Push::Overflowed);
+        assert_eq!(outbox.push(Message::text("ef"), overflow), Push::Behind);
+        assert_eq!(
+            outbox.push(Message::text("x".repeat(20)), overflow),
+            Push::Overflowed
+        );
     }
 }

@@ -93,6 +93,8 @@ async fn write_loop(
 pub(crate) enum SaveFailed {
     Store(StoreError),
     StaleFence,
+    /// In a cluster: the room's lease was lost or lapsed.
+    Fenced,
     Unserialisable(String),
     Panicked(Panicked),
 }
@@ -102,6 +104,7 @@ impl std::fmt::Display for SaveFailed {
         match self {
             SaveFailed::Store(error) => write!(f, "{error}"),
             SaveFailed::StaleFence => f.write_str("another owner holds a newer fence"),
+            SaveFailed::Fenced => f.write_str("the room's lease was lost or lapsed"),
             SaveFailed::Unserialisable(error) => write!(f, "the state does not serialise: {error}"),
             SaveFailed::Panicked(panicked) => write!(f, "a hook panicked: {}", panicked.message()),
         }
@@ -131,6 +134,11 @@ pub(crate) struct Saver {
     persistence: Arc<Persistence>,
     room_id: Arc<str>,
     mode: Durability,
+    /// The fence this room's saves carry: the process's, or its lease's.
+    fence: u64,
+    /// In a cluster: whether the lease is still good (a save answered after
+    /// it lapsed must not release what it held).
+    lease_good: Option<Box<dyn Fn() -> bool + Send + Sync>>,
     seq: u64,
     /// The last snapshot committed (state, meta), to skip unchanged saves.
     last: Option<(String, Meta)>,
@@ -147,11 +155,18 @@ impl Saver {
         room_id: Arc<str>,
         mode: Durability,
         loaded: Option<&StoredRoom>,
+        lease: Option<(u64, Box<dyn Fn() -> bool + Send + Sync>)>,
     ) -> Self {
+        let (fence, lease_good) = match lease {
+            Some((fence, good)) => (fence, Some(good)),
+            None => (persistence.fence, None),
+        };
         Saver {
             persistence,
             room_id,
             mode,
+            fence,
+            lease_good,
             seq: loaded.map_or(0, |room| room.seq),
             last: None,
             pending: None,
@@ -238,7 +253,7 @@ impl Saver {
             serde_json::to_string(&meta).map_err(|e| SaveFailed::Unserialisable(e.to_string()))?;
         let room = StoredRoom {
             room_id: self.room_id.to_string(),
-            fence: self.persistence.fence,
+            fence: self.fence,
             seq: self.seq,
             state_version: S::STATE_VERSION,
             state: state.clone(),
@@ -277,6 +292,11 @@ impl Saver {
             return Ok(());
         };
         match answer {
+            // Committed, but the lease lapsed meanwhile: another node may
+            // serve the room now, so nothing held may go out from here.
+            Ok(SaveOutcome::Saved) if self.lease_good.as_ref().is_some_and(|good| !good()) => {
+                return Err(SaveFailed::StaleFence);
+            }
             Ok(SaveOutcome::Saved) => {}
             Ok(SaveOutcome::StaleFence) => return Err(SaveFailed::StaleFence),
             Err(error) => return Err(SaveFailed::Store(error)),
@@ -308,7 +328,7 @@ impl Saver {
         self.due = None;
         let p = &self.persistence;
         p.store
-            .delete(&p.service, &self.room_id, p.fence)
+            .delete(&p.service, &self.room_id, self.fence)
             .await
             .map(|_| ())
     }
@@ -357,6 +377,9 @@ pub(crate) async fn open_room<S: SimpleStateroomService>(
         .map_err(|error| format!("its snapshot does not load: {error}"))?;
     let meta: Meta = serde_json::from_str(&stored.meta)
         .map_err(|error| format!("its snapshot's metadata does not decode: {error}"))?;
+    // New clients get ids above the room's own (in a cluster, another node
+    // may have handed those out).
+    crate::http::raise_client_floor(meta.max_client());
     let core = RoomCore::restore(id.clone(), settings, service, &meta, now, unix_ms())
         .map_err(|panicked| format!("the `restore` hook panicked: {}", panicked.message()))?;
     Ok((core, Some(stored)))

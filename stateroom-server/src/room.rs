@@ -4,7 +4,7 @@
 
 use crate::event::{Arrival, RoomEvent, close_frame, failed_frame};
 use crate::members::{Outlet, RoomSettings};
-use crate::outbox::{Outbox, Push};
+use crate::outbox::{Backlog, Outbox, Push};
 use crate::persistence::{SaveFailed, Saver};
 use crate::resume::ResumeSettings;
 use crate::room_core::{Panicked, RoomCore};
@@ -17,7 +17,7 @@ use stateroom_core::SimpleStateroomService;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
-use tracing::{Instrument, debug, error, info, info_span};
+use tracing::{Instrument, debug, error, info, info_span, warn};
 
 impl Outlet for Arc<Outbox> {
     fn push(&self, frame: Message) -> Push {
@@ -41,6 +41,10 @@ impl Outlet for Arc<Outbox> {
     fn dropped(&self) -> u64 {
         Outbox::dropped(self)
     }
+
+    fn backlog(&self) -> Backlog {
+        Outbox::backlog(self)
+    }
 }
 
 struct Room<S> {
@@ -60,10 +64,15 @@ struct Room<S> {
     /// The server is restarting and the room's sessions are saved for the
     /// next process: it is done once that save is durable.
     suspended: bool,
+    /// In a cluster: becomes true when the room's lease is lost or lapsed.
+    fenced: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 /// Most frames a persisted room holds for a save before it stops taking events.
 const MAX_HELD: usize = 65_536;
+
+/// How often a room that is behind on its clients' queues looks again.
+const BEHIND_CHECK: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// How many events a room handles before it saves (persisted rooms save once
 /// per batch of events drained from the queue).
@@ -90,6 +99,19 @@ async fn run<S: SimpleStateroomService>(
 ) {
     let epoch = Instant::now();
     let settings = settings::<S>(&shared.config);
+    // In a cluster a room opens only under its lease (taken by the join).
+    let lease = match &shared.cluster {
+        Some(cluster) => match cluster.lease(&id) {
+            Some(lease) => Some(lease),
+            None => {
+                warn!("this node does not hold the room's lease; not opening it");
+                shared.rooms.remove(&id, generation);
+                close_pending(&mut events);
+                return;
+            }
+        },
+        None => None,
+    };
     let persistence = shared.persistence.clone().filter(|_| S::PERSIST.is_some());
     let built = match &persistence {
         None => RoomCore::<S, Arc<Outbox>>::new(id.clone(), settings, epoch.elapsed())
@@ -114,7 +136,22 @@ async fn run<S: SimpleStateroomService>(
     info!(restored = loaded.is_some(), "room created");
     let saver = match (persistence, S::PERSIST) {
         (Some(persistence), Some(mode)) => {
-            Some(Saver::new(persistence, id.clone(), mode, loaded.as_ref()))
+            let lease_check = match (&lease, &shared.cluster) {
+                (Some(lease), Some(cluster)) => {
+                    let (cluster, room) = (cluster.clone(), id.clone());
+                    let good: Box<dyn Fn() -> bool + Send + Sync> =
+                        Box::new(move || cluster.holds(&room));
+                    Some((lease.fence, good))
+                }
+                _ => None,
+            };
+            Some(Saver::new(
+                persistence,
+                id.clone(),
+                mode,
+                loaded.as_ref(),
+                lease_check,
+            ))
         }
         _ => None,
     };
@@ -129,10 +166,33 @@ async fn run<S: SimpleStateroomService>(
         saver,
         force_save: false,
         suspended: false,
+        fenced: lease.map(|lease| lease.fenced),
     };
-    match room.event_loop(&mut events).await {
+    let result = room.event_loop(&mut events).await;
+    let (shared, id) = (room.shared.clone(), room.id.clone());
+    match result {
         Ok(()) => info!("room freed"),
         Err(failure) => room.fail(&failure, &mut events),
+    }
+    // Unloaded (its last save durable) or failed: another node may have it,
+    // unless a join here has started it again meanwhile.
+    if let Some(cluster) = &shared.cluster
+        && shared.rooms.events(&id).is_none()
+    {
+        cluster.release(&id).await;
+    }
+}
+
+/// Resolves when the room's lease is gone (never outside a cluster).
+async fn fenced(fenced: &mut Option<tokio::sync::watch::Receiver<bool>>) {
+    match fenced {
+        Some(receiver) => {
+            if receiver.wait_for(|fenced| *fenced).await.is_err() {
+                // The lease was dropped without fencing: nothing to wait for.
+                std::future::pending::<()>().await;
+            }
+        }
+        None => std::future::pending().await,
     }
 }
 
@@ -258,7 +318,11 @@ impl<S: SimpleStateroomService> Room<S> {
             let due = self.saver.as_ref().and_then(Saver::due);
             // A gated room whose store is behind stops taking events (its
             // clients' reads pause) rather than hold frames without bound.
-            let open = self.core.held() < MAX_HELD;
+            let held_open = self.core.held() < MAX_HELD;
+            // A room whose clients' queues are behind (the server is, not
+            // they) stops taking events too, until they drain.
+            let behind = self.core.is_behind();
+            let open = held_open && !behind;
             let in_flight = self.saver.as_ref().is_some_and(Saver::in_flight);
             tokio::select! {
                 event = events.recv(), if open => {
@@ -266,8 +330,14 @@ impl<S: SimpleStateroomService> Room<S> {
                     self.timed(event)?;
                     // A batch: whatever else is already queued, up to a bound.
                     for _ in 1..BATCH {
+                        if self.core.is_behind() {
+                            break;
+                        }
                         let Ok(event) = events.try_recv() else { break };
                         self.timed(event)?;
+                    }
+                    if self.core.is_behind() {
+                        self.core.pausing();
                     }
                 }
                 answer = answer_of(&mut self.saver), if in_flight => {
@@ -291,9 +361,13 @@ impl<S: SimpleStateroomService> Room<S> {
                         }
                     })?;
                 }
+                () = tokio::time::sleep(BEHIND_CHECK), if behind => {
+                    self.core.recheck_behind();
+                }
                 _ = heartbeat.tick(), if empty_since.is_none() => {
                     self.core.sweep(heartbeat_timeout, &silent, self.now())?;
                 }
+                () = fenced(&mut self.fenced) => return Err(SaveFailed::Fenced),
                 () = sleep_until(free_at.unwrap_or_else(Instant::now)), if free_at.is_some() => {
                     // A persisted room is unloaded only once its last save is durable.
                     let settled = self.saver.as_ref().is_none_or(Saver::settled);
@@ -399,6 +473,11 @@ impl<S: SimpleStateroomService> Room<S> {
                 panic = panicked.message(),
                 "a hook panicked; closing the room's clients with 1011 and removing the room"
             ),
+            SaveFailed::Fenced | SaveFailed::StaleFence => warn!(
+                room = %self.id,
+                error = %failure,
+                "fenced: dropping the frames it held, closing the room's clients with 1012 so that they reconnect to the room's new node"
+            ),
             other => error!(
                 room = %self.id,
                 error = %other,
@@ -414,7 +493,14 @@ impl<S: SimpleStateroomService> Room<S> {
             metrics.absorb(self.core.stats());
         }
         self.shared.rooms.remove(&self.id, self.generation);
-        self.core.close_all(&failed_frame());
+        let frame = match failure {
+            // Another node has (or will have) the room: come back there.
+            SaveFailed::Fenced | SaveFailed::StaleFence if self.shared.cluster.is_some() => {
+                close_frame(CloseCode::Restart, "service restart")
+            }
+            _ => failed_frame(),
+        };
+        self.core.close_all(&frame);
         // Clients already on their way in hold this room's queue: close them too.
         close_pending(events);
     }

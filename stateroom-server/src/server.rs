@@ -84,7 +84,17 @@ impl Server {
             None => None,
         };
         let admin_addr = admin.as_ref().map(|(_, addr)| *addr);
-        let shared = self.into_shared::<S>().await?;
+        let internal = match &self.cluster {
+            Some(options) => Some(bind_addr(&options.internal_addr).await?),
+            None => None,
+        };
+        let joined = internal
+            .as_ref()
+            .map(|(_, addr)| (*addr, local_addr.port()));
+        let shared = self.into_shared::<S>(joined).await?;
+        if let Some(cluster) = &shared.cluster {
+            tokio::spawn(cluster.clone().renew_loop());
+        }
         let (stop, stopped) = watch::channel(false);
         info!(%local_addr, "stateroom listening; rooms at ws://{local_addr}/ws/{{room_id}}");
         if let Some(admin_addr) = admin_addr {
@@ -93,6 +103,7 @@ impl Server {
         let task = tokio::spawn(run(
             listener,
             admin.map(|(l, _)| l),
+            internal.map(|(l, _)| l),
             shared.clone(),
             stopped,
         ));
@@ -106,13 +117,47 @@ impl Server {
     }
 
     /// What every part of a server of `S` shares, with its store opened.
-    async fn into_shared<S: SimpleStateroomService>(self) -> Result<Arc<Shared>, ServerError> {
+    async fn into_shared<S: SimpleStateroomService>(
+        mut self,
+        internal: Option<(SocketAddr, u16)>,
+    ) -> Result<Arc<Shared>, ServerError> {
         let metrics = self.metrics.then(|| Arc::new(Metrics::new()));
+        let cluster = match (&self.cluster, internal) {
+            (None, _) => None,
+            (Some(_), None) => {
+                return Err(ServerError::Cluster(
+                    "a cluster node needs its own listeners: use Server::start, not embed".into(),
+                ));
+            }
+            (Some(options), Some((addr, port))) => {
+                let (cluster, store) = join_cluster::<S>(options, addr, port, &self).await?;
+                if let Some(store) = store {
+                    self.store = Some(crate::config::StoreHandle(store));
+                }
+                Some(cluster)
+            }
+        };
         let persistence = match S::PERSIST {
             Some(_) => Some(Arc::new(open_store::<S>(&self, metrics.clone()).await?)),
             None => None,
         };
+        let static_dir = match &self.static_dir {
+            Some(dir) => Some(crate::files::StaticDir::open(dir).map_err(|source| {
+                ServerError::StaticDir {
+                    dir: dir.clone(),
+                    source,
+                }
+            })?),
+            None => None,
+        };
+        if self.dev_page {
+            tracing::warn!(
+                "the development page is on (--dev): anyone who reaches this port can open it; never use it in production"
+            );
+        }
         Ok(Arc::new(Shared {
+            cluster,
+            static_dir,
             config: self,
             rooms: Rooms::default(),
             spawn_room: room::spawn::<S>,
@@ -132,7 +177,7 @@ impl Server {
     /// [`ServerError::Store`] when a persisted service's store cannot open.
     pub async fn embed<S: SimpleStateroomService>(self) -> Result<crate::Embedded, ServerError> {
         Ok(crate::Embedded {
-            shared: self.into_shared::<S>().await?,
+            shared: self.into_shared::<S>(None).await?,
         })
     }
 
@@ -239,6 +284,82 @@ fn default_store(_dir: &std::path::Path) -> Result<Arc<dyn RoomStore>, ServerErr
     )))
 }
 
+/// Binds `host:port` given as one string.
+async fn bind_addr(addr: &str) -> Result<(TcpListener, SocketAddr), ServerError> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServerError::Bind {
+            addr: addr.to_owned(),
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(ServerError::Io)?;
+    Ok((listener, addr))
+}
+
+/// Joins the cluster: connects to the registry (which is also the store of
+/// persisted rooms), checks its durability and the internal port's
+/// protection.
+#[cfg(feature = "cluster")]
+async fn join_cluster<S: SimpleStateroomService>(
+    options: &crate::cluster::ClusterOptions,
+    internal: SocketAddr,
+    public_port: u16,
+    config: &Server,
+) -> Result<(Arc<crate::cluster::Cluster>, Option<Arc<dyn RoomStore>>), ServerError> {
+    use crate::cluster::redis::RedisEngine;
+    if !internal.ip().is_loopback() && options.secret.is_none() {
+        return Err(ServerError::Cluster(format!(
+            "the internal address {internal} is not loopback: set --cluster-secret (STATEROOM_CLUSTER_SECRET) so that only nodes use it"
+        )));
+    }
+    let timeout = (options.lease_ttl / 3).max(Duration::from_millis(100));
+    let engine = RedisEngine::connect(&options.url, timeout)
+        .await
+        .map_err(|error| ServerError::Cluster(error.to_string()))?;
+    if S::PERSIST == Some(stateroom_core::Durability::Gated) && !options.accept_redis_durability {
+        match engine.durable().await {
+            Ok(Ok(())) => {}
+            Ok(Err(config)) => {
+                return Err(ServerError::Cluster(format!(
+                    "Redis can lose acknowledged writes ({config}); gated persistence needs `appendonly yes` and `appendfsync always`, or --accept-redis-durability"
+                )));
+            }
+            Err(error) => return Err(ServerError::Cluster(error.to_string())),
+        }
+    }
+    let service = config
+        .service_name
+        .clone()
+        .unwrap_or_else(service_name::<S>);
+    let node = options
+        .node_id
+        .clone()
+        .unwrap_or_else(|| crate::cluster::default_node_id(public_port));
+    let engine = Arc::new(engine);
+    let cluster = crate::cluster::Cluster::new(
+        engine.clone(),
+        service,
+        node,
+        internal,
+        options.lease_ttl,
+        options.secret.clone(),
+    );
+    let store: Option<Arc<dyn RoomStore>> = S::PERSIST.map(|_| engine as Arc<dyn RoomStore>);
+    Ok((cluster, store))
+}
+
+#[cfg(not(feature = "cluster"))]
+async fn join_cluster<S: SimpleStateroomService>(
+    _options: &crate::cluster::ClusterOptions,
+    _internal: SocketAddr,
+    _public_port: u16,
+    _config: &Server,
+) -> Result<(Arc<crate::cluster::Cluster>, Option<Arc<dyn RoomStore>>), ServerError> {
+    Err(ServerError::Cluster(
+        "this build has no cluster support: enable the `cluster` feature".into(),
+    ))
+}
+
 async fn bind(host: &str, port: u16) -> Result<(TcpListener, SocketAddr), ServerError> {
     let listener = TcpListener::bind((host, port))
         .await
@@ -257,17 +378,20 @@ async fn bind(host: &str, port: u16) -> Result<(TcpListener, SocketAddr), Server
 async fn run(
     listener: TcpListener,
     admin: Option<TcpListener>,
+    internal: Option<TcpListener>,
     shared: Arc<Shared>,
     mut stopped: watch::Receiver<bool>,
 ) {
     let public = tokio::spawn(accept_loop(listener, shared.clone(), Listener::Public));
     let admin =
         admin.map(|admin| tokio::spawn(accept_loop(admin, shared.clone(), Listener::Admin)));
+    let internal = internal
+        .map(|internal| tokio::spawn(accept_loop(internal, shared.clone(), Listener::Internal)));
     let _ = stopped.changed().await;
     drain(&shared).await;
     public.abort();
-    if let Some(admin) = admin {
-        admin.abort();
+    for task in [admin, internal].into_iter().flatten() {
+        task.abort();
     }
     info!("server stopped");
 }
@@ -294,6 +418,10 @@ pub(crate) async fn drain(shared: &Shared) {
             "shutdown timeout reached with connections still open"
         );
     }
+    // The rooms' last saves are durable: other nodes may take them now.
+    if let Some(cluster) = &shared.cluster {
+        cluster.release_all().await;
+    }
 }
 
 /// Which listener a connection came in on.
@@ -301,6 +429,8 @@ pub(crate) async fn drain(shared: &Shared) {
 enum Listener {
     Public,
     Admin,
+    /// A cluster node's port for its peers' forwarded joins.
+    Internal,
 }
 
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, which: Listener) {
@@ -334,6 +464,7 @@ async fn serve_http(
             match which {
                 Listener::Public => crate::http::handle(shared, Some(peer), request).await,
                 Listener::Admin => crate::http::handle_admin(shared, request).await,
+                Listener::Internal => crate::http::handle_internal(shared, request).await,
             }
         }
     });

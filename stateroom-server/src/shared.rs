@@ -25,6 +25,10 @@ pub(crate) struct Shared {
     pub(crate) persistence: Option<Arc<Persistence>>,
     /// The service's rooms answer HTTP (it has a `request` hook).
     pub(crate) answers_http: bool,
+    /// The user's files (`Server::static_dir`), if any.
+    pub(crate) static_dir: Option<crate::files::StaticDir>,
+    /// This node's part in a cluster, if it is in one.
+    pub(crate) cluster: Option<Arc<crate::cluster::Cluster>>,
 }
 
 /// A place claimed in a room (starting the room if it is not live), given

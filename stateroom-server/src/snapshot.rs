@@ -163,6 +163,11 @@ fn millis(duration: Duration) -> u64 {
 }
 
 impl Meta {
+    /// The highest client id the room has handed out.
+    pub(crate) fn max_client(&self) -> u32 {
+        self.max_client
+    }
+
     /// The metadata of `members` at room time `now`, with `unix_now` the wall
     /// clock at that moment.
     pub(crate) fn of<O: Outlet>(members: &Members<O>, now: Duration, unix_now: u64) -> Self {
@@ -197,7 +202,12 @@ impl Meta {
             })
             .collect();
         clients.sort_by_key(|c| c.id);
-        let max_client = clients.iter().map(|c| c.id).max().unwrap_or(0);
+        let max_client = clients
+            .iter()
+            .map(|c| c.id)
+            .max()
+            .unwrap_or(0)
+            .max(members.high_water.get());
         Meta {
             timers,
             clients,
@@ -214,6 +224,7 @@ impl Meta {
         now: Duration,
         unix_now: u64,
     ) -> Vec<ClientId> {
+        members.high_water.set(self.max_client);
         {
             let mut timers = members.timers.borrow_mut();
             for timer in &self.timers {
@@ -243,7 +254,7 @@ impl Meta {
                         Slot {
                             link: None,
                             data: ClientData::none(),
-                            replay: Some(RefCell::new(replay)),
+                            replay: Some(Box::new(RefCell::new(replay))),
                         },
                     );
                     members.timers.borrow_mut().set(

@@ -80,6 +80,9 @@ pub(crate) struct Stats {
     pub(crate) resumes: Cell<u64>,
     pub(crate) resumes_refused: Cell<u64>,
     pub(crate) backpressure_dropped: Cell<u64>,
+    /// Times the room stopped taking events because the server was behind
+    /// on its clients' queues.
+    pub(crate) backpressure_pauses: Cell<u64>,
     pub(crate) service_bugs: Cell<u64>,
     disconnects: [Cell<u64>; Reason::ALL.len()],
     decode_errors: [Cell<u64>; DECODE_CODES.len()],

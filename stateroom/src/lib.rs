@@ -66,6 +66,9 @@ pub use stateroom_server::{
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub mod types;
+pub use types::{ServiceTypes, TypesError};
+
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
@@ -101,6 +104,7 @@ pub mod __private;
 ///                                            // (units: ms, s, m, h); combine with a comma
 /// #[stateroom::service(persist)]             // rooms survive restarts (docs/persistence.md)
 /// #[stateroom::service(persist(durability = "gated" | "debounced(1s)" | "manual", version = 2))]
+/// #[stateroom::service(outbound = ChatOut)]  // the type rooms send, for `--emit-ts` (see `types`)
 /// ```
 ///
 /// # Hooks
@@ -183,3 +187,26 @@ pub mod __private;
 /// nor `Default`.
 /// Set `STATEROOM_MACROS_DEBUG=1` to print the expansion to stderr.
 pub use stateroom_macros::service;
+
+/// Gives a message type (or a type inside one) a TypeScript definition, so
+/// that `--emit-ts PATH` on the service's `main` writes the types a browser
+/// client sends and receives (see [`types`]). One line above the
+/// `#[derive(...)]`; serde's `tag`, `content`, `untagged`, `rename`,
+/// `rename_all`, `skip` and `default` shape the TypeScript as they shape the
+/// JSON; a `ClientId` is a `number`.
+///
+/// ```
+/// #[stateroom::message]
+/// #[derive(serde::Deserialize)]
+/// #[serde(tag = "type", rename_all = "snake_case")]
+/// enum ChatIn {
+///     Say { text: String },
+///     Leave,
+/// }
+/// ```
+///
+/// It takes no arguments, and goes on a struct or an enum (not a union).
+/// A type inside a message that lacks it is reported by rustc as "the trait
+/// bound `Point: …ts_rs::TS` is not satisfied" on the field: mark `Point`
+/// with `#[stateroom::message]` too.
+pub use stateroom_macros::message;

@@ -9,8 +9,12 @@ use crate::{
 use serde::de::DeserializeOwned;
 use std::any::Any;
 
+pub use crate::types::{
+    Declared, Message, Probe, Side, ViaAnything, ViaMessage, run_typed, typescript,
+};
 pub use serde;
 pub use serde_json;
+pub use stateroom_core::ts_rs;
 pub use stateroom_server::run;
 
 /// A room's inbound message type: anything serde can decode from JSON.

@@ -65,6 +65,67 @@ async fn a_stalled_client_is_closed_and_the_others_get_everything_in_order() {
     assert_eq!(health["rooms"], 1);
 }
 
+/// A room offered far more than its clients' queues hold, every reader fast
+/// (the server is behind, not they): the room stops taking events until the
+/// queues drain (its sender's reads wait, and TCP slows it), nobody is
+/// closed, and every reader gets every message, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_offered_more_than_it_can_flush_pauses_and_closes_nobody() {
+    const READERS: usize = 20;
+    const MESSAGES: u32 = 3_000;
+    let server = start::<Probe>(Server::new().outbound_queue(32, 1 << 20)).await;
+    let addr = server.local_addr();
+    let (mut sender, _) = enter(addr, "burst").await;
+    let mut readers = Vec::new();
+    for _ in 0..READERS {
+        readers.push(enter(addr, "burst").await.0);
+    }
+    let readers: Vec<_> = readers
+        .into_iter()
+        .map(|mut ws| {
+            tokio::spawn(async move {
+                let others = read_numbered(&mut ws, 0, MESSAGES).await;
+                (ws, others)
+            })
+        })
+        .collect();
+    // Each message is one event that puts a frame in 21 queues of 32: the
+    // room produces far faster than 21 connections flush.
+    for seq in 0..MESSAGES {
+        sender
+            .feed(Message::text(format!("all:{seq:08}")))
+            .await
+            .unwrap();
+    }
+    sender.flush().await.unwrap();
+    let mut others = read_numbered(&mut sender, 0, MESSAGES).await;
+    let mut open = Vec::new();
+    for reader in readers {
+        let (ws, seen) = reader.await.unwrap();
+        others.extend(seen);
+        open.push(ws);
+    }
+    assert!(
+        others.iter().all(|text| text.starts_with("joined:")),
+        "nobody left: {others:?}"
+    );
+    let health = wait_health(addr, |h| h["connections"] == READERS + 1).await;
+    assert_eq!(health["rooms"], 1);
+    // The pause is what kept them: it happened, and nothing was dropped.
+    let (_, metrics) = get(addr, "/metrics").await;
+    let value = |name: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{name} not in {metrics}"))
+    };
+    assert!(
+        value("stateroom_backpressure_pauses_total ") > 0,
+        "{metrics}"
+    );
+    assert_eq!(value("stateroom_backpressure_dropped_frames_total "), 0);
+}
+
 #[tokio::test]
 async fn a_message_over_the_size_limit_closes_with_1009() {
     let server = start::<Probe>(Server::new().max_message_size(1024)).await;

@@ -214,8 +214,8 @@ async fn the_invalid_hook_sees_rejected_frames_and_can_throttle_the_sender() {
     assert_eq!(count(room, &format!("disconnect:{bob_id}")), 1);
 }
 
-/// The slow `join` below blocks its worker for a second, on purpose: the
-/// server gets a runtime of its own with workers to spare, so that the test's
+/// The slow `join` below blocks its worker until the test releases it, on
+/// purpose: the server gets a runtime of its own with workers to spare, so that the test's
 /// own requests are never stuck behind it.
 #[test]
 fn a_client_that_hangs_up_while_its_room_decides_gives_its_place_back() {
@@ -242,7 +242,9 @@ fn a_client_that_hangs_up_while_its_room_decides_gives_its_place_back() {
         // Hang up while the room is still deciding.
         drop(tcp);
         // Given back: the one-connection server takes the next client.
+        // (The room is still deciding: the place comes back with the hang-up.)
         wait_health(addr, |h| h["connections"] == 0).await;
+        gate::SLOW_JOIN_RELEASED.store(true, std::sync::atomic::Ordering::SeqCst);
         let (_ada, _) = enter(addr, "hangup", "ada-token").await;
     });
 }

@@ -9,9 +9,12 @@
 
 #[path = "support/gate.rs"]
 mod gate;
+#[path = "support/node.rs"]
+mod node;
 mod support;
 
 use gate::{Gate, enter, say};
+use node::installed;
 use stateroom::Server;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -33,23 +36,6 @@ fn documented(tag: &str) -> String {
         + 4;
     let end = start + doc[start..].find("```").expect("the block ends");
     doc[start..end].to_owned()
-}
-
-/// Whether `program` is installed; if not, fails under CI and skips elsewhere.
-fn installed(program: &str) -> bool {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {program}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{program} is not installed; .ci/run installs it"
-        );
-        eprintln!("skipped: {program} is not installed (.ci/run installs it)");
-    }
-    found
 }
 
 /// A scratch directory under `target/`, fresh for each test.

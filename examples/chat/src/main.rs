@@ -34,6 +34,7 @@ use std::collections::BTreeMap;
 const MAX_NAME: usize = 32;
 
 /// What a client may send.
+#[stateroom::message]
 #[derive(Debug, Deserialize)]
 #[cfg_attr(test, derive(Serialize))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -51,6 +52,7 @@ enum ChatIn {
 }
 
 /// One person in the conversation.
+#[stateroom::message]
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 struct Member<'a> {
     client: ClientId,
@@ -59,6 +61,7 @@ struct Member<'a> {
 }
 
 /// What the room sends.
+#[stateroom::message]
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum ChatOut<'a> {
@@ -106,7 +109,7 @@ fn valid_name(name: &str) -> Result<&str, &'static str> {
     }
 }
 
-#[stateroom::service(reconnect = "30s")]
+#[stateroom::service(reconnect = "30s", outbound = ChatOut)]
 impl Chat {
     fn connect(&mut self, client: ClientId, ctx: &impl StateroomContext) {
         let members = self

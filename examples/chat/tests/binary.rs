@@ -105,6 +105,9 @@ fn help_describes_the_server_in_plain_words() {
         "--reconnect-window-ms",
         "--allowed-origins",
         "--max-resume-messages",
+        "--emit-ts",
+        "--dev",
+        "--static-dir",
     ] {
         assert!(help.contains(flag), "{flag} in {help}");
     }

@@ -34,6 +34,9 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
                 replay: None,
             };
             self.members.clients.insert(conn, slot);
+            self.members
+                .high_water
+                .set(self.members.high_water.get().max(u32::from(conn)));
             self.call(now, |service, ctx| service.connect(conn, ctx))?;
             return Ok(conn);
         };
@@ -64,9 +67,12 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
         let slot = Slot {
             link: Some((conn, outlet)),
             data,
-            replay: Some(RefCell::new(replay)),
+            replay: Some(Box::new(RefCell::new(replay))),
         };
         self.members.clients.insert(conn, slot);
+        self.members
+            .high_water
+            .set(self.members.high_water.get().max(u32::from(conn)));
         self.call(now, |service, ctx| service.connect(conn, ctx))?;
         Ok(conn)
     }

@@ -127,6 +127,11 @@ fn name_of(ctx: &impl StateroomContext, client: ClientId) -> String {
         .unwrap_or_else(|| "?".into())
 }
 
+/// Lets the `slow` token's join finish.
+#[allow(dead_code)]
+pub static SLOW_JOIN_RELEASED: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
 #[stateroom::service(no_main)]
 impl Gate {
     fn join(&self, request: &JoinRequest, ctx: &impl StateroomContext) -> Result<User, Reject> {
@@ -149,8 +154,14 @@ impl Gate {
             }),
             Some("banned") => Err(Reject::forbidden("you are banned from this room")),
             Some("slow") => {
-                // A room that takes its time deciding (blocking, on purpose).
-                std::thread::sleep(std::time::Duration::from_millis(1000));
+                // A room that takes its time deciding (blocking, on purpose),
+                // until the test lets it go (or 10 s).
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+                while !SLOW_JOIN_RELEASED.load(std::sync::atomic::Ordering::SeqCst)
+                    && std::time::Instant::now() < deadline
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
                 Err(Reject::forbidden("too slow"))
             }
             _ => Err(Reject::unauthorized("a token is required")),

@@ -104,6 +104,13 @@ pub async fn close_code(ws: &mut Ws) -> Option<CloseCode> {
 
 /// Sends a raw HTTP/1.1 request and returns the status code and the body.
 pub async fn http(addr: SocketAddr, request: &str) -> (u16, String) {
+    let (status, _, body) = http_full(addr, request).await;
+    (status, body)
+}
+
+/// Sends one raw HTTP request; returns the status, the head (status line and
+/// headers) and the body.
+pub async fn http_full(addr: SocketAddr, request: &str) -> (u16, String, String) {
     let mut tcp = TcpStream::connect(addr).await.expect("connect");
     tcp.write_all(request.as_bytes()).await.expect("write");
     let mut response = Vec::new();
@@ -117,11 +124,8 @@ pub async fn http(addr: SocketAddr, request: &str) -> (u16, String) {
         .nth(1)
         .and_then(|code| code.parse().ok())
         .unwrap_or_else(|| panic!("not an HTTP response: {response:?}"));
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    (status, head.to_owned(), body.to_owned())
 }
 
 /// `GET path` with `Connection: close`.

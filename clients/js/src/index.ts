@@ -1,0 +1,481 @@
+// @stateroom/client: a typed client for Stateroom rooms, for browsers and
+// Node 20+. Zero runtime dependencies. The wire protocol it speaks is
+// docs/protocol.md in the Stateroom repository.
+
+/**
+ * A service's message types, as `--emit-ts` writes them: pass the generated
+ * constant (for example `Chat`) as `options.service` to type a room.
+ */
+export interface ServiceTypes<In, Out, Tag extends string | null> {
+  /** The Rust service's name. */
+  readonly service: string;
+  /** The field that tells the outbound variants apart (`#[serde(tag = "…")]`), or null. */
+  readonly tag: Tag;
+  /** The same for inbound messages. */
+  readonly inTag?: string | null;
+  /** Phantom: what the room accepts. */
+  readonly in?: In;
+  /** Phantom: what the room sends. */
+  readonly out?: Out;
+}
+
+/** Where a room handle is. */
+export type ConnectionState = "connecting" | "open" | "reconnecting" | "closed";
+
+/** The session frame a room with reconnection on sends first (docs/protocol.md). */
+export interface Session {
+  /** This client's id in the room. */
+  readonly client: number;
+  /** The single-use token the next resume presents. */
+  readonly token: string;
+  /** Whether this connection resumed the previous session. */
+  readonly resumed: boolean;
+  /** How many missed frames the server replays after the session frame. */
+  readonly replayed: number;
+  /** Why a resume was refused (the connection goes on as a new client). */
+  readonly refused?: string;
+}
+
+/** A close of the underlying socket. */
+export interface CloseInfo {
+  /** The WebSocket close code (1006: the connection dropped without one). */
+  readonly code: number;
+  /** The close reason the server gave, if any. */
+  readonly reason: string;
+  /** Whether the handle will reconnect. */
+  readonly willReconnect: boolean;
+}
+
+/** Details of a state change. */
+export interface StateDetail {
+  /** For `reconnecting`: which attempt comes next (1, 2, …). */
+  readonly attempt?: number;
+  /** For `reconnecting`: how long until it. */
+  readonly delayMs?: number;
+  /** For `reconnecting` and `closed`: the close that caused it. */
+  readonly close?: CloseInfo;
+}
+
+/** An error frame from the server: `{"error":{"code":…,"message":…}}`. */
+export class StateroomError extends Error {
+  /** Stable: `invalid_json`, `invalid_message`, `unsupported_frame`, or the service's own code. */
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = "StateroomError";
+    this.code = code;
+  }
+}
+
+/** Thrown by `send` when the offline queue is full (and `queue.whenFull` is `"throw"`). */
+export class QueueFullError extends Error {
+  constructor(limit: number) {
+    super(`the offline send queue is full (${limit} messages)`);
+    this.name = "QueueFullError";
+  }
+}
+
+/** Thrown by `send` after `close()` or a final close. */
+export class ClosedError extends Error {
+  constructor() {
+    super("the room handle is closed");
+    this.name = "ClosedError";
+  }
+}
+
+/** What `new WebSocket(url)` needs to be: the browser's, Node 22's, or `ws`. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  binaryType: string;
+  send(data: string | ArrayBufferLike | ArrayBufferView): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((event: any) => void) | null;
+  onmessage: ((event: { data: any }) => void) | null;
+  onclose: ((event: { code: number; reason: string }) => void) | null;
+  onerror: ((event: any) => void) | null;
+}
+
+/** A WebSocket constructor. */
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+/** Reconnection with exponential backoff and jitter. */
+export interface ReconnectOptions {
+  /** Delay before the first retry, in ms (default 250). */
+  initialDelayMs?: number;
+  /** Longest delay, in ms (default 10 000). */
+  maxDelayMs?: number;
+  /** Growth per attempt (default 2). */
+  factor?: number;
+  /** Fraction of each delay that is random (default 0.5: between half and all of it). */
+  jitter?: number;
+  /** Give up after this many attempts in a row (default: never). */
+  maxAttempts?: number;
+  /** Whether a close with this code should be retried (default: see `retriedCloseCode`). */
+  shouldReconnect?: (close: { code: number; reason: string }) => boolean;
+}
+
+/** The queue of messages sent while the socket is not open. */
+export interface QueueOptions {
+  /** Most messages held (default 100). */
+  maxMessages?: number;
+  /**
+   * When full: `"throw"` (default) makes `send` throw `QueueFullError` and
+   * keeps what is queued; `"drop-oldest"` discards the oldest queued message
+   * to make room.
+   */
+  whenFull?: "throw" | "drop-oldest";
+}
+
+/** Options of `connect`. */
+export interface ConnectOptions<In, Out, Tag extends string | null> {
+  /** The generated types constant (for example `Chat` from `room-types.ts`). */
+  service?: ServiceTypes<In, Out, Tag>;
+  /** Query parameters for every connection (a token for the `join` hook, say). */
+  query?: Record<string, string>;
+  /** Path of rooms on the server (default `/ws/`). */
+  prefix?: string;
+  /** The WebSocket constructor (default: the global one). */
+  WebSocket?: WebSocketConstructor;
+  /** `false` turns reconnection off; an object tunes it. */
+  reconnect?: boolean | ReconnectOptions;
+  /** The offline send queue. */
+  queue?: QueueOptions;
+  /** Give up on a connection attempt that has not opened after this long, in ms (default 10 000). */
+  connectTimeoutMs?: number;
+  /** Random numbers in [0, 1) for the jitter (tests pass their own). */
+  random?: () => number;
+}
+
+/** The value of the tag field across the outbound union. */
+export type TagValue<Out, Tag> = Tag extends string
+  ? Out extends { readonly [K in Tag]: infer V }
+    ? V & string
+    : never
+  : never;
+
+/** The outbound variant whose tag is `V`. */
+export type Variant<Out, Tag, V> = Tag extends string ? Extract<Out, { readonly [K in Tag]: V }> : never;
+
+/** The handle's own events. */
+export interface RoomEvents<Out> {
+  /** Every message the room sends (decoded JSON), whatever its tag. */
+  message: (message: Out) => void;
+  /** An error frame from the server. */
+  error: (error: StateroomError) => void;
+  /** The connection state changed. */
+  state: (state: ConnectionState, detail: StateDetail) => void;
+  /** A connection opened (queued messages have just been sent on it). */
+  open: () => void;
+  /** The session frame arrived (rooms with reconnection on): resumed or new. */
+  session: (session: Session) => void;
+  /** A socket closed. */
+  close: (close: CloseInfo) => void;
+  /** A binary frame. */
+  binary: (data: ArrayBuffer) => void;
+  /** A text frame that is not JSON. */
+  text: (text: string) => void;
+}
+
+type Handler = (...args: any[]) => void;
+
+/**
+ * Close codes after which the handle reconnects by default: the server went
+ * away or restarted (1001, 1012), the connection dropped (1005, 1006), the
+ * room failed (1011), or the server is busy (1013, 1014). A normal close,
+ * a protocol error, a kick (1008, 3000–4999) or a message too big (1009) is
+ * final.
+ */
+export function retriedCloseCode(code: number): boolean {
+  return [1001, 1005, 1006, 1011, 1012, 1013, 1014].includes(code);
+}
+
+/** A connection to one room that comes back by itself. */
+export class Room<In = unknown, Out = unknown, Tag extends string | null = null> {
+  readonly url: string;
+  #options: ConnectOptions<In, Out, Tag>;
+  #WebSocket: WebSocketConstructor;
+  #socket: WebSocketLike | null = null;
+  #state: ConnectionState = "connecting";
+  #handlers = new Map<string, Set<Handler>>();
+  #queue: string[] = [];
+  #session: Session | null = null;
+  #ack = 0;
+  #firstFrame = true;
+  #attempt = 0;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  #closed = false;
+
+  constructor(url: string, options: ConnectOptions<In, Out, Tag> = {}) {
+    this.url = url;
+    this.#options = options;
+    const WebSocketImpl = options.WebSocket ?? (globalThis as any).WebSocket;
+    if (!WebSocketImpl) {
+      throw new TypeError(
+        "no WebSocket: pass options.WebSocket (for example from the `ws` package), or run Node 22+ (or Node 20 with --experimental-websocket)",
+      );
+    }
+    this.#WebSocket = WebSocketImpl;
+    this.#open();
+  }
+
+  /** The current state. */
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  /** The current session (rooms with reconnection on), or null. */
+  get session(): Session | null {
+    return this.#session;
+  }
+
+  /** Frames received in this session: the `ack` a resume presents. */
+  get received(): number {
+    return this.#ack;
+  }
+
+  /** Messages waiting for the socket to open. */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  /**
+   * Sends a message (as JSON). While the socket is not open it is queued and
+   * sent, in order, once one is. A message handed to a socket that then
+   * drops may be lost: the server acknowledges nothing on the way in.
+   */
+  send(message: In): void {
+    this.#sendText(JSON.stringify(message));
+  }
+
+  /** Sends a text frame as it is (for services that take raw text). */
+  sendText(text: string): void {
+    this.#sendText(text);
+  }
+
+  /** Listens to one of the handle's events, or to the messages with one tag. */
+  on<E extends keyof RoomEvents<Out>>(event: E, handler: RoomEvents<Out>[E]): () => void;
+  on<V extends Exclude<TagValue<Out, Tag>, keyof RoomEvents<Out>>>(
+    tag: V,
+    handler: (message: Variant<Out, Tag, V>) => void,
+  ): () => void;
+  on(event: string, handler: Handler): () => void {
+    let set = this.#handlers.get(event);
+    if (!set) this.#handlers.set(event, (set = new Set()));
+    set.add(handler);
+    return () => set.delete(handler);
+  }
+
+  /** Closes for good: no reconnection; queued messages are dropped. */
+  close(code = 1000, reason = ""): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#queue = [];
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    const socket = this.#socket;
+    this.#socket = null;
+    if (socket && socket.readyState <= 1) socket.close(code, reason);
+    this.#setState("closed", { close: { code, reason, willReconnect: false } });
+  }
+
+  #emit(event: string, ...args: unknown[]): void {
+    for (const handler of this.#handlers.get(event) ?? []) {
+      try {
+        handler(...args);
+      } catch (error) {
+        // A throwing handler must not break the connection or other handlers.
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+    }
+  }
+
+  #setState(state: ConnectionState, detail: StateDetail = {}): void {
+    this.#state = state;
+    this.#emit("state", state, detail);
+  }
+
+  #sendText(text: string): void {
+    if (this.#closed) throw new ClosedError();
+    if (this.#socket && this.#state === "open") {
+      this.#socket.send(text);
+      return;
+    }
+    const limit = this.#options.queue?.maxMessages ?? 100;
+    if (this.#queue.length >= limit) {
+      if ((this.#options.queue?.whenFull ?? "throw") === "throw") throw new QueueFullError(limit);
+      this.#queue.shift();
+    }
+    this.#queue.push(text);
+  }
+
+  #connectionUrl(): string {
+    const query = new URLSearchParams(this.#options.query ?? {});
+    if (this.#session) {
+      query.set("resume", this.#session.token);
+      query.set("ack", String(this.#ack));
+    }
+    const search = query.toString();
+    return search ? `${this.url}?${search}` : this.url;
+  }
+
+  #open(): void {
+    const socket = new this.#WebSocket(this.#connectionUrl());
+    socket.binaryType = "arraybuffer";
+    this.#socket = socket;
+    this.#firstFrame = true;
+    // A socket that neither opens nor fails (a black-holed network) counts
+    // as a dropped connection after the timeout.
+    const timeout = setTimeout(() => lost(), this.#options.connectTimeoutMs ?? 10_000);
+    const lost = () => {
+      clearTimeout(timeout);
+      if (socket !== this.#socket) return;
+      this.#socket = null;
+      socket.onopen = socket.onmessage = socket.onclose = socket.onerror = null;
+      if (socket.readyState <= 1) socket.close();
+      this.#closedBy(1006, "");
+    };
+    socket.onopen = () => {
+      clearTimeout(timeout);
+      if (socket !== this.#socket) return;
+      this.#attempt = 0;
+      this.#setState("open");
+      const queued = this.#queue;
+      this.#queue = [];
+      for (const text of queued) socket.send(text);
+      this.#emit("open");
+    };
+    socket.onmessage = (event) => {
+      if (socket !== this.#socket) return;
+      this.#frame(event.data);
+    };
+    socket.onclose = (event) => {
+      clearTimeout(timeout);
+      if (socket !== this.#socket) return;
+      this.#socket = null;
+      this.#closedBy(event.code, event.reason ?? "");
+    };
+    socket.onerror = () => {
+      // On an open socket a close event follows with its code. A socket that
+      // never opened may get no close event at all (Node 20's WebSocket after
+      // a reset during the handshake): it failed, so retry now.
+      if (socket.readyState !== 1) lost();
+    };
+  }
+
+  #frame(data: unknown): void {
+    // Only a connection's first frame can be its session frame.
+    const first = this.#firstFrame;
+    this.#firstFrame = false;
+    if (typeof data !== "string") {
+      this.#ack++;
+      this.#emit("binary", data);
+      return;
+    }
+    let value: any;
+    try {
+      value = JSON.parse(data);
+    } catch {
+      this.#ack++;
+      this.#emit("text", data);
+      return;
+    }
+    if (first && isSession(value)) {
+      const session: Session = value.stateroom;
+      // A fresh session counts from zero; a resumed one goes on counting.
+      if (!session.resumed) this.#ack = 0;
+      this.#session = session;
+      this.#emit("session", session);
+      return;
+    }
+    this.#ack++;
+    if (isErrorFrame(value)) {
+      this.#emit("error", new StateroomError(value.error.code, value.error.message));
+      return;
+    }
+    this.#emit("message", value);
+    const tag = this.#options.service?.tag;
+    if (tag && value && typeof value === "object" && typeof value[tag] === "string") {
+      const name: string = value[tag];
+      if (!RESERVED.has(name)) this.#emit(name, value);
+    }
+  }
+
+  #closedBy(code: number, reason: string): void {
+    if (this.#closed) return;
+    const reconnect = this.#options.reconnect ?? true;
+    const tuning: ReconnectOptions = typeof reconnect === "object" ? reconnect : {};
+    const retried = (tuning.shouldReconnect ?? ((c) => retriedCloseCode(c.code)))({ code, reason });
+    const attempt = this.#attempt + 1;
+    const willReconnect =
+      reconnect !== false && retried && attempt <= (tuning.maxAttempts ?? Infinity);
+    const close: CloseInfo = { code, reason, willReconnect };
+    this.#emit("close", close);
+    if (!willReconnect) {
+      this.#closed = true;
+      this.#queue = [];
+      this.#setState("closed", { close });
+      return;
+    }
+    this.#attempt = attempt;
+    const initial = tuning.initialDelayMs ?? 250;
+    const max = tuning.maxDelayMs ?? 10_000;
+    const factor = tuning.factor ?? 2;
+    const jitter = Math.min(Math.max(tuning.jitter ?? 0.5, 0), 1);
+    // A restarting server (1012) is ready for its clients at once.
+    const base = code === 1012 && attempt === 1 ? 0 : Math.min(max, initial * factor ** (attempt - 1));
+    const random = this.#options.random ?? Math.random;
+    const delayMs = Math.round(base * (1 - jitter * random()));
+    this.#setState("reconnecting", { attempt, delayMs, close });
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      if (this.#closed) return;
+      this.#setState("connecting", { attempt });
+      this.#open();
+    }, delayMs);
+  }
+}
+
+const RESERVED = new Set(["message", "error", "state", "open", "session", "close", "binary", "text"]);
+
+function isSession(value: any): value is { stateroom: Session } {
+  const session = value?.stateroom;
+  return (
+    value !== null &&
+    typeof value === "object" &&
+    Object.keys(value).length === 1 &&
+    typeof session === "object" &&
+    session !== null &&
+    typeof session.client === "number" &&
+    typeof session.token === "string"
+  );
+}
+
+function isErrorFrame(value: any): value is { error: { code: string; message: string } } {
+  const error = value?.error;
+  return (
+    value !== null &&
+    typeof value === "object" &&
+    Object.keys(value).length === 1 &&
+    typeof error === "object" &&
+    error !== null &&
+    typeof error.code === "string" &&
+    typeof error.message === "string"
+  );
+}
+
+/**
+ * Opens a room: `connect("ws://localhost:8080", "lobby", { service: Chat })`.
+ * `url` is the server (`ws:`, `wss:`, `http:` or `https:`; a page may pass
+ * `location.origin`); the room's socket is at `{url}{prefix}{room}`.
+ */
+export function connect<In = unknown, Out = unknown, Tag extends string | null = null>(
+  url: string,
+  room: string,
+  options: ConnectOptions<In, Out, Tag> = {},
+): Room<In, Out, Tag> {
+  const base = url.replace(/^http(s?):/, "ws$1:").replace(/\/+$/, "");
+  const prefix = options.prefix ?? "/ws/";
+  return new Room<In, Out, Tag>(`${base}${prefix}${encodeURIComponent(room)}`, options);
+}

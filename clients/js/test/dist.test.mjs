@@ -1,0 +1,24 @@
+// The copy of the built client that the server embeds (and serves at
+// /__stateroom/client.js) is what `tsc` builds from src/ now.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+
+const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+
+test("the server's embedded copy matches a fresh build", () => {
+  const fresh = mkdtempSync(path.join(tmpdir(), "stateroom-client-"));
+  const tsc = path.join(root, "node_modules", "typescript", "bin", "tsc");
+  execFileSync(process.execPath, [tsc, "-p", path.join(root, "tsconfig.json"), "--outDir", fresh]);
+  const embedded = path.join(root, "..", "..", "stateroom-server", "assets", "client.js");
+  assert.equal(
+    readFileSync(embedded, "utf8"),
+    readFileSync(path.join(fresh, "index.js"), "utf8"),
+    "stateroom-server/assets/client.js is stale: run `npm run build` in clients/js",
+  );
+});

@@ -1,0 +1,309 @@
+// @stateroom/client: a typed client for Stateroom rooms, for browsers and
+// Node 20+. Zero runtime dependencies. The wire protocol it speaks is
+// docs/protocol.md in the Stateroom repository.
+/** An error frame from the server: `{"error":{"code":…,"message":…}}`. */
+export class StateroomError extends Error {
+    /** Stable: `invalid_json`, `invalid_message`, `unsupported_frame`, or the service's own code. */
+    code;
+    constructor(code, message) {
+        super(message);
+        this.name = "StateroomError";
+        this.code = code;
+    }
+}
+/** Thrown by `send` when the offline queue is full (and `queue.whenFull` is `"throw"`). */
+export class QueueFullError extends Error {
+    constructor(limit) {
+        super(`the offline send queue is full (${limit} messages)`);
+        this.name = "QueueFullError";
+    }
+}
+/** Thrown by `send` after `close()` or a final close. */
+export class ClosedError extends Error {
+    constructor() {
+        super("the room handle is closed");
+        this.name = "ClosedError";
+    }
+}
+/**
+ * Close codes after which the handle reconnects by default: the server went
+ * away or restarted (1001, 1012), the connection dropped (1005, 1006), the
+ * room failed (1011), or the server is busy (1013, 1014). A normal close,
+ * a protocol error, a kick (1008, 3000–4999) or a message too big (1009) is
+ * final.
+ */
+export function retriedCloseCode(code) {
+    return [1001, 1005, 1006, 1011, 1012, 1013, 1014].includes(code);
+}
+/** A connection to one room that comes back by itself. */
+export class Room {
+    url;
+    #options;
+    #WebSocket;
+    #socket = null;
+    #state = "connecting";
+    #handlers = new Map();
+    #queue = [];
+    #session = null;
+    #ack = 0;
+    #firstFrame = true;
+    #attempt = 0;
+    #timer = null;
+    #closed = false;
+    constructor(url, options = {}) {
+        this.url = url;
+        this.#options = options;
+        const WebSocketImpl = options.WebSocket ?? globalThis.WebSocket;
+        if (!WebSocketImpl) {
+            throw new TypeError("no WebSocket: pass options.WebSocket (for example from the `ws` package), or run Node 22+ (or Node 20 with --experimental-websocket)");
+        }
+        this.#WebSocket = WebSocketImpl;
+        this.#open();
+    }
+    /** The current state. */
+    get state() {
+        return this.#state;
+    }
+    /** The current session (rooms with reconnection on), or null. */
+    get session() {
+        return this.#session;
+    }
+    /** Frames received in this session: the `ack` a resume presents. */
+    get received() {
+        return this.#ack;
+    }
+    /** Messages waiting for the socket to open. */
+    get queued() {
+        return this.#queue.length;
+    }
+    /**
+     * Sends a message (as JSON). While the socket is not open it is queued and
+     * sent, in order, once one is. A message handed to a socket that then
+     * drops may be lost: the server acknowledges nothing on the way in.
+     */
+    send(message) {
+        this.#sendText(JSON.stringify(message));
+    }
+    /** Sends a text frame as it is (for services that take raw text). */
+    sendText(text) {
+        this.#sendText(text);
+    }
+    on(event, handler) {
+        let set = this.#handlers.get(event);
+        if (!set)
+            this.#handlers.set(event, (set = new Set()));
+        set.add(handler);
+        return () => set.delete(handler);
+    }
+    /** Closes for good: no reconnection; queued messages are dropped. */
+    close(code = 1000, reason = "") {
+        if (this.#closed)
+            return;
+        this.#closed = true;
+        this.#queue = [];
+        if (this.#timer)
+            clearTimeout(this.#timer);
+        this.#timer = null;
+        const socket = this.#socket;
+        this.#socket = null;
+        if (socket && socket.readyState <= 1)
+            socket.close(code, reason);
+        this.#setState("closed", { close: { code, reason, willReconnect: false } });
+    }
+    #emit(event, ...args) {
+        for (const handler of this.#handlers.get(event) ?? []) {
+            try {
+                handler(...args);
+            }
+            catch (error) {
+                // A throwing handler must not break the connection or other handlers.
+                queueMicrotask(() => {
+                    throw error;
+                });
+            }
+        }
+    }
+    #setState(state, detail = {}) {
+        this.#state = state;
+        this.#emit("state", state, detail);
+    }
+    #sendText(text) {
+        if (this.#closed)
+            throw new ClosedError();
+        if (this.#socket && this.#state === "open") {
+            this.#socket.send(text);
+            return;
+        }
+        const limit = this.#options.queue?.maxMessages ?? 100;
+        if (this.#queue.length >= limit) {
+            if ((this.#options.queue?.whenFull ?? "throw") === "throw")
+                throw new QueueFullError(limit);
+            this.#queue.shift();
+        }
+        this.#queue.push(text);
+    }
+    #connectionUrl() {
+        const query = new URLSearchParams(this.#options.query ?? {});
+        if (this.#session) {
+            query.set("resume", this.#session.token);
+            query.set("ack", String(this.#ack));
+        }
+        const search = query.toString();
+        return search ? `${this.url}?${search}` : this.url;
+    }
+    #open() {
+        const socket = new this.#WebSocket(this.#connectionUrl());
+        socket.binaryType = "arraybuffer";
+        this.#socket = socket;
+        this.#firstFrame = true;
+        // A socket that neither opens nor fails (a black-holed network) counts
+        // as a dropped connection after the timeout.
+        const timeout = setTimeout(() => lost(), this.#options.connectTimeoutMs ?? 10_000);
+        const lost = () => {
+            clearTimeout(timeout);
+            if (socket !== this.#socket)
+                return;
+            this.#socket = null;
+            socket.onopen = socket.onmessage = socket.onclose = socket.onerror = null;
+            if (socket.readyState <= 1)
+                socket.close();
+            this.#closedBy(1006, "");
+        };
+        socket.onopen = () => {
+            clearTimeout(timeout);
+            if (socket !== this.#socket)
+                return;
+            this.#attempt = 0;
+            this.#setState("open");
+            const queued = this.#queue;
+            this.#queue = [];
+            for (const text of queued)
+                socket.send(text);
+            this.#emit("open");
+        };
+        socket.onmessage = (event) => {
+            if (socket !== this.#socket)
+                return;
+            this.#frame(event.data);
+        };
+        socket.onclose = (event) => {
+            clearTimeout(timeout);
+            if (socket !== this.#socket)
+                return;
+            this.#socket = null;
+            this.#closedBy(event.code, event.reason ?? "");
+        };
+        socket.onerror = () => {
+            // On an open socket a close event follows with its code. A socket that
+            // never opened may get no close event at all (Node 20's WebSocket after
+            // a reset during the handshake): it failed, so retry now.
+            if (socket.readyState !== 1)
+                lost();
+        };
+    }
+    #frame(data) {
+        // Only a connection's first frame can be its session frame.
+        const first = this.#firstFrame;
+        this.#firstFrame = false;
+        if (typeof data !== "string") {
+            this.#ack++;
+            this.#emit("binary", data);
+            return;
+        }
+        let value;
+        try {
+            value = JSON.parse(data);
+        }
+        catch {
+            this.#ack++;
+            this.#emit("text", data);
+            return;
+        }
+        if (first && isSession(value)) {
+            const session = value.stateroom;
+            // A fresh session counts from zero; a resumed one goes on counting.
+            if (!session.resumed)
+                this.#ack = 0;
+            this.#session = session;
+            this.#emit("session", session);
+            return;
+        }
+        this.#ack++;
+        if (isErrorFrame(value)) {
+            this.#emit("error", new StateroomError(value.error.code, value.error.message));
+            return;
+        }
+        this.#emit("message", value);
+        const tag = this.#options.service?.tag;
+        if (tag && value && typeof value === "object" && typeof value[tag] === "string") {
+            const name = value[tag];
+            if (!RESERVED.has(name))
+                this.#emit(name, value);
+        }
+    }
+    #closedBy(code, reason) {
+        if (this.#closed)
+            return;
+        const reconnect = this.#options.reconnect ?? true;
+        const tuning = typeof reconnect === "object" ? reconnect : {};
+        const retried = (tuning.shouldReconnect ?? ((c) => retriedCloseCode(c.code)))({ code, reason });
+        const attempt = this.#attempt + 1;
+        const willReconnect = reconnect !== false && retried && attempt <= (tuning.maxAttempts ?? Infinity);
+        const close = { code, reason, willReconnect };
+        this.#emit("close", close);
+        if (!willReconnect) {
+            this.#closed = true;
+            this.#queue = [];
+            this.#setState("closed", { close });
+            return;
+        }
+        this.#attempt = attempt;
+        const initial = tuning.initialDelayMs ?? 250;
+        const max = tuning.maxDelayMs ?? 10_000;
+        const factor = tuning.factor ?? 2;
+        const jitter = Math.min(Math.max(tuning.jitter ?? 0.5, 0), 1);
+        // A restarting server (1012) is ready for its clients at once.
+        const base = code === 1012 && attempt === 1 ? 0 : Math.min(max, initial * factor ** (attempt - 1));
+        const random = this.#options.random ?? Math.random;
+        const delayMs = Math.round(base * (1 - jitter * random()));
+        this.#setState("reconnecting", { attempt, delayMs, close });
+        this.#timer = setTimeout(() => {
+            this.#timer = null;
+            if (this.#closed)
+                return;
+            this.#setState("connecting", { attempt });
+            this.#open();
+        }, delayMs);
+    }
+}
+const RESERVED = new Set(["message", "error", "state", "open", "session", "close", "binary", "text"]);
+function isSession(value) {
+    const session = value?.stateroom;
+    return (value !== null &&
+        typeof value === "object" &&
+        Object.keys(value).length === 1 &&
+        typeof session === "object" &&
+        session !== null &&
+        typeof session.client === "number" &&
+        typeof session.token === "string");
+}
+function isErrorFrame(value) {
+    const error = value?.error;
+    return (value !== null &&
+        typeof value === "object" &&
+        Object.keys(value).length === 1 &&
+        typeof error === "object" &&
+        error !== null &&
+        typeof error.code === "string" &&
+        typeof error.message === "string");
+}
+/**
+ * Opens a room: `connect("ws://localhost:8080", "lobby", { service: Chat })`.
+ * `url` is the server (`ws:`, `wss:`, `http:` or `https:`; a page may pass
+ * `location.origin`); the room's socket is at `{url}{prefix}{room}`.
+ */
+export function connect(url, room, options = {}) {
+    const base = url.replace(/^http(s?):/, "ws$1:").replace(/\/+$/, "");
+    const prefix = options.prefix ?? "/ws/";
+    return new Room(`${base}${prefix}${encodeURIComponent(room)}`, options);
+}
