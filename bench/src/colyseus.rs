@@ -19,7 +19,8 @@ const ROOM_TYPE: &str = "bench";
 /// The message type every payload travels under: msgpack fixstr "m".
 const MESSAGE_TYPE: [u8; 2] = [0xa1, b'm'];
 
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+/// A Colyseus client connection.
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// What `POST /matchmake/joinOrCreate/{type}` answers.
 #[derive(Debug, Deserialize)]

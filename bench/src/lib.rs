@@ -8,3 +8,4 @@ pub mod load;
 pub mod payload;
 pub mod procfs;
 pub mod servers;
+pub mod wire;

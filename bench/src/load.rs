@@ -5,6 +5,7 @@
 use crate::colyseus;
 use crate::payload::{self, Received};
 use crate::procfs::{self, Sample};
+use crate::wire;
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use serde::Serialize;
@@ -424,30 +425,97 @@ fn progress_bar(visible: bool, length: u64) -> indicatif::ProgressBar {
     bar
 }
 
+/// A connection to a room: the generator's own lean client for `/ws/{room}`
+/// servers, tungstenite for Colyseus (its matchmaking and framing).
+enum Link {
+    Wire(wire::Conn),
+    Colyseus(Box<colyseus::Ws>),
+}
+
+impl Link {
+    async fn open(config: &LoadConfig, index: usize, room_name: &str) -> Result<Link, String> {
+        match config.protocol {
+            Protocol::Path => {
+                let path = format!("/ws/{room_name}");
+                let seed = (index as u32).wrapping_mul(0x9E37_79B9);
+                wire::connect(&config.target, &path, seed)
+                    .await
+                    .map(Link::Wire)
+            }
+            Protocol::Colyseus => colyseus::join(&config.target, room_name)
+                .await
+                .map(|ws| Link::Colyseus(Box::new(ws))),
+        }
+    }
+
+    /// Waits for the next payloads and appends them to `into`. Cancel-safe.
+    async fn recv(&mut self, into: &mut Vec<Received>) -> Result<(), ()> {
+        match self {
+            Link::Wire(conn) => conn.recv(into).await.map_err(drop),
+            Link::Colyseus(ws) => match ws.next().await {
+                Some(Ok(message)) => {
+                    into.extend(colyseus::decode(&message));
+                    Ok(())
+                }
+                Some(Err(_)) | None => Err(()),
+            },
+        }
+    }
+
+    async fn send(&mut self, c: u32, s: u64, t: u64, size: usize) -> Result<(), ()> {
+        match self {
+            Link::Wire(conn) => conn
+                .send_text(&payload::encode(c, s, t, size))
+                .await
+                .map_err(drop),
+            Link::Colyseus(ws) => ws
+                .send(colyseus::encode(&payload::Sent::new(c, s, t, size)))
+                .await
+                .map_err(drop),
+        }
+    }
+
+    async fn close(&mut self) {
+        let _ = match self {
+            Link::Wire(conn) => conn.close().await.map_err(drop),
+            Link::Colyseus(ws) => ws.send(Message::Close(None)).await.map_err(drop),
+        };
+    }
+}
+
+/// Per sender, the sequence number expected next (senders are in the
+/// receiver's room, so a slice indexed by place in the room; a map for any
+/// other).
+struct Order {
+    room_base: u32,
+    in_room: Vec<u64>,
+    others: HashMap<u32, u64>,
+}
+
+impl Order {
+    /// Whether `received` came in its sender's order; notes it.
+    fn in_order(&mut self, received: &Received) -> bool {
+        let slot = match received.c.checked_sub(self.room_base) {
+            Some(at) if (at as usize) < self.in_room.len() => &mut self.in_room[at as usize],
+            _ => self.others.entry(received.c).or_insert(0),
+        };
+        let fine = received.s == *slot;
+        *slot = received.s + 1;
+        fine
+    }
+}
+
 async fn client(index: usize, shared: Arc<Shared>) -> ClientResult {
     let config = &shared.config;
     let room = index / config.clients_per_room.max(1);
     let room_name = format!("{}{room}", config.room_prefix);
     let connected = {
         let _permit = shared.connect_limit.acquire().await;
-        match config.protocol {
-            Protocol::Path => {
-                let url = format!("ws://{}/ws/{room_name}", config.target);
-                // TCP_NODELAY, as a browser sets it: Nagle would add tens of ms to small sends.
-                tokio_tungstenite::connect_async_with_config(url, None, true)
-                    .await
-                    .map(|(ws, _)| ws)
-                    .map_err(|e| e.to_string())
-            }
-            Protocol::Colyseus => colyseus::join(&config.target, &room_name).await,
-        }
+        Link::open(config, index, &room_name).await
     };
-    let ws = match connected {
-        Ok(ws) => ws,
-        Err(_) => {
-            shared.failed.fetch_add(1, Ordering::Relaxed);
-            return ClientResult::default();
-        }
+    let Ok(mut link) = connected else {
+        shared.failed.fetch_add(1, Ordering::Relaxed);
+        return ClientResult::default();
     };
     shared.members[room].fetch_add(1, Ordering::Relaxed);
     shared.arrived.fetch_add(1, Ordering::Relaxed);
@@ -462,7 +530,6 @@ async fn client(index: usize, shared: Arc<Shared>) -> ClientResult {
         return ClientResult::default();
     };
     let end = start + config.duration;
-    let (mut sink, mut stream) = ws.split();
     let mut result = ClientResult::default();
     let mut latencies = LatencyBatch {
         pending: Vec::new(),
@@ -475,39 +542,37 @@ async fn client(index: usize, shared: Arc<Shared>) -> ClientResult {
     let mut ticker = tokio::time::interval_at(start + offset, period);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Burst);
     let mut sending = sends;
-    let mut next_seq: HashMap<u32, u64> = HashMap::new();
+    let mut order = Order {
+        room_base: (room * config.clients_per_room) as u32,
+        in_room: vec![0; if sends { config.clients_per_room } else { 0 }],
+        others: HashMap::new(),
+    };
+    let mut batch = Vec::new();
     let base = shared.base;
     let index = index as u32;
     loop {
         tokio::select! {
             biased;
             _ = stop.changed() => break,
-            frame = stream.next() => match frame {
-                Some(Ok(message)) => {
-                    let received = match config.protocol {
-                        Protocol::Path => match &message {
-                            Message::Text(text) => serde_json::from_str::<Received>(text).ok(),
-                            _ => None,
-                        },
-                        Protocol::Colyseus => colyseus::decode(&message),
-                    };
-                    if let Some(received) = received {
-                        let now = Instant::now();
-                        let now_ns = now.duration_since(base).as_nanos() as u64;
-                        latencies.record((now_ns.saturating_sub(received.t) / 1000).max(1));
-                        result.delivered += 1;
-                        if now <= end {
-                            result.in_window += 1;
-                        }
-                        shared.delivered.fetch_add(1, Ordering::Relaxed);
-                        let expected = next_seq.entry(received.c).or_insert(0);
-                        if received.s != *expected {
-                            result.out_of_order += 1;
-                        }
-                        *expected = received.s + 1;
+            read = link.recv(&mut batch) => {
+                // One clock reading for everything one read brought.
+                let now = Instant::now();
+                let now_ns = now.duration_since(base).as_nanos() as u64;
+                let count = batch.len() as u64;
+                for received in batch.drain(..) {
+                    latencies.record((now_ns.saturating_sub(received.t) / 1000).max(1));
+                    if !order.in_order(&received) {
+                        result.out_of_order += 1;
                     }
                 }
-                Some(Err(_)) | None => {
+                result.delivered += count;
+                if now <= end {
+                    result.in_window += count;
+                }
+                if count > 0 {
+                    shared.delivered.fetch_add(count, Ordering::Relaxed);
+                }
+                if read.is_err() {
                     result.errors += 1;
                     break;
                 }
@@ -518,11 +583,7 @@ async fn client(index: usize, shared: Arc<Shared>) -> ClientResult {
                     continue;
                 }
                 let intended = tick.duration_since(base).as_nanos() as u64;
-                let message = match config.protocol {
-                    Protocol::Path => Message::text(payload::encode(index, result.sent, intended, config.payload_bytes)),
-                    Protocol::Colyseus => colyseus::encode(&payload::Sent::new(index, result.sent, intended, config.payload_bytes)),
-                };
-                if sink.send(message).await.is_err() {
+                if link.send(index, result.sent, intended, config.payload_bytes).await.is_err() {
                     result.errors += 1;
                     break;
                 }
@@ -532,7 +593,7 @@ async fn client(index: usize, shared: Arc<Shared>) -> ClientResult {
         }
     }
     latencies.flush();
-    let _ = tokio::time::timeout(Duration::from_millis(500), sink.send(Message::Close(None))).await;
+    let _ = tokio::time::timeout(Duration::from_millis(500), link.close()).await;
     result
 }
 

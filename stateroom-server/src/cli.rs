@@ -53,6 +53,14 @@ pub struct ServerArgs {
     /// Most bytes queued for one client before it is closed as too slow.
     #[arg(long, env = "STATEROOM_MAX_QUEUED_BYTES", default_value_t = Limits::default().max_queued_bytes)]
     pub max_queued_bytes: usize,
+    /// Milliseconds a client's socket may refuse bytes, its queue past the
+    /// bound, before it is closed as too slow (1008).
+    #[arg(long, env = "STATEROOM_SLOW_READER_GRACE_MS", default_value_t = Limits::default().slow_reader_grace.as_millis() as u64)]
+    pub slow_reader_grace_ms: u64,
+    /// Hard limit on a client's queue, as a multiple of the two bounds
+    /// above: past it the client is closed (1008) whatever the reason.
+    #[arg(long, env = "STATEROOM_HARD_QUEUE_MULTIPLE", default_value_t = Limits::default().hard_queue_multiple)]
+    pub hard_queue_multiple: usize,
     /// Most clients in one room.
     #[arg(long, env = "STATEROOM_MAX_CLIENTS_PER_ROOM", default_value_t = Limits::default().max_clients_per_room)]
     pub max_clients_per_room: usize,
@@ -225,6 +233,10 @@ impl From<ServerArgs> for Server {
             .max_message_size(args.max_message_size)
             .max_room_id_len(args.max_room_id_len)
             .outbound_queue(args.max_queued_messages, args.max_queued_bytes)
+            .slow_reader(
+                Duration::from_millis(args.slow_reader_grace_ms),
+                args.hard_queue_multiple,
+            )
             .max_clients_per_room(args.max_clients_per_room)
             .max_connections(args.max_connections)
             .max_rooms(args.max_rooms)

@@ -17,6 +17,17 @@ pub struct Limits {
     pub max_queued_messages: usize,
     /// Most bytes queued for one client before it counts as stalled. Default: 4 MiB.
     pub max_queued_bytes: usize,
+    /// How long a client's socket may refuse bytes, with its queue past
+    /// `max_queued_messages` or `max_queued_bytes`, before the client is cut
+    /// (close 1008): a client that stopped reading. A queue past the bound on
+    /// a socket that takes bytes means the server is behind, and pauses the
+    /// room instead. Default: 500 ms.
+    pub slow_reader_grace: Duration,
+    /// The hard limit on a client's queue, as a multiple of
+    /// `max_queued_messages` and `max_queued_bytes`: past it the client is
+    /// cut (1008) whatever the reason, so memory stays bounded while the
+    /// server is behind. Default: 4.
+    pub hard_queue_multiple: usize,
     /// Most clients in one room; further joins get HTTP 503. Default: 10,000.
     pub max_clients_per_room: usize,
     /// Most open WebSocket connections on the server; further upgrades get HTTP
@@ -40,6 +51,8 @@ impl Default for Limits {
             max_room_id_len: 64,
             max_queued_messages: 1024,
             max_queued_bytes: 4 * 1024 * 1024,
+            slow_reader_grace: Duration::from_millis(500),
+            hard_queue_multiple: 4,
             max_clients_per_room: 10_000,
             max_connections: 50_000,
             max_rooms: 100_000,
@@ -384,6 +397,13 @@ impl Server {
     pub fn outbound_queue(mut self, messages: usize, bytes: usize) -> Self {
         self.limits.max_queued_messages = messages;
         self.limits.max_queued_bytes = bytes;
+        self
+    }
+
+    /// See [`Limits::slow_reader_grace`] and [`Limits::hard_queue_multiple`].
+    pub fn slow_reader(mut self, grace: Duration, hard_queue_multiple: usize) -> Self {
+        self.limits.slow_reader_grace = grace;
+        self.limits.hard_queue_multiple = hard_queue_multiple;
         self
     }
 

@@ -11,7 +11,7 @@
 mod pump;
 
 use crate::event::{Arrival, RoomEvent, failed_frame};
-use crate::outbox::Outbox;
+use crate::outbox::{Bound, Outbox};
 use crate::resume::ResumeRequest;
 use crate::room_core::Gone;
 use crate::rooms::Membership;
@@ -54,10 +54,7 @@ pub(crate) async fn run(shared: Arc<Shared>, socket: Socket, admitted: Admitted)
         resume,
     } = admitted;
     let limits = &shared.config.limits;
-    let outbox = Arc::new(Outbox::new(
-        limits.max_queued_messages,
-        limits.max_queued_bytes,
-    ));
+    let outbox = Arc::new(Outbox::new(Bound::of(limits)));
     let (reply, client) = tokio::sync::oneshot::channel();
     let arrival = Arrival {
         conn,

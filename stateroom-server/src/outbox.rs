@@ -4,16 +4,18 @@
 //! The queue's bound is soft. Past it, the outbox tells the two reasons a queue
 //! grows apart:
 //! - the client stopped reading: its socket refuses bytes (the writer is
-//!   blocked) and has for [`STALL`]: the client is cut (1008) and the queue
-//!   emptied;
+//!   blocked) and has for [`Limits::slow_reader_grace`]: the client is cut
+//!   (1008) and the queue emptied;
 //! - the server is behind: the socket takes bytes, but the room produces
 //!   faster than the connection tasks flush. The frame is queued and
 //!   [`Push::Behind`] tells the room, which stops taking events until the
 //!   queue drains (its clients' reads pause, and TCP pushes back on the
 //!   senders). Nobody is cut.
 //!
-//! [`HARD`] times the bound is a hard limit either way: memory stays bounded.
+//! [`Limits::hard_queue_multiple`] times the bound is a hard limit either
+//! way: memory stays bounded.
 
+use crate::config::Limits;
 use futures_util::task::AtomicWaker;
 use hyper_tungstenite::tungstenite::Message;
 use hyper_tungstenite::tungstenite::protocol::CloseFrame;
@@ -30,13 +32,38 @@ pub(crate) fn clock_ms() -> u64 {
     u64::try_from(START.get_or_init(Instant::now).elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
-/// How long a client's socket may refuse bytes while its queue is past the
-/// bound before the client is cut.
-pub(crate) const STALL: Duration = Duration::from_millis(500);
+/// One outbox's bounds, from [`Limits`], stored small: every connection
+/// holds one.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Bound {
+    frames: u32,
+    bytes: u32,
+    /// [`Limits::slow_reader_grace`], milliseconds.
+    grace_ms: u32,
+    /// [`Limits::hard_queue_multiple`].
+    hard: u32,
+}
 
-/// The hard limit, as a multiple of the queue's bound: past it a client is
-/// cut whatever the reason.
-pub(crate) const HARD: usize = 4;
+impl Bound {
+    pub(crate) fn of(limits: &Limits) -> Self {
+        let small = |n: usize| u32::try_from(n).unwrap_or(u32::MAX).max(1);
+        Bound {
+            frames: small(limits.max_queued_messages),
+            bytes: small(limits.max_queued_bytes),
+            grace_ms: u32::try_from(limits.slow_reader_grace.as_millis()).unwrap_or(u32::MAX),
+            hard: small(limits.hard_queue_multiple),
+        }
+    }
+
+    fn over(self, frames: usize, bytes: usize, multiple: u32) -> bool {
+        let times = |bound: u32| (bound as usize).saturating_mul(multiple as usize);
+        frames > times(self.frames) || bytes > times(self.bytes)
+    }
+
+    fn drained(self, frames: usize, bytes: usize) -> bool {
+        frames <= self.frames as usize / 2 && bytes <= self.bytes as usize / 2
+    }
+}
 
 /// What [`Outbox::push`] did with a frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,8 +121,7 @@ pub(crate) struct Outbox {
     state: Mutex<State>,
     /// Wakes the connection task: frames or a close are waiting.
     waker: AtomicWaker,
-    max_frames: usize,
-    max_bytes: usize,
+    bound: Bound,
     /// When the client last sent anything (data, ping, pong), per [`clock_ms`].
     last_seen_ms: AtomicU64,
     /// Since when the socket has refused bytes ([`clock_ms`] + 1), or 0
@@ -114,12 +140,11 @@ impl Outbox {
         Duration::from_millis(clock_ms().saturating_sub(self.last_seen_ms.load(Ordering::Relaxed)))
     }
 
-    pub(crate) fn new(max_frames: usize, max_bytes: usize) -> Self {
+    pub(crate) fn new(bound: Bound) -> Self {
         Outbox {
             state: Mutex::default(),
             waker: AtomicWaker::new(),
-            max_frames: max_frames.max(1),
-            max_bytes: max_bytes.max(1),
+            bound,
             last_seen_ms: AtomicU64::new(clock_ms()),
             blocked_since: AtomicU64::new(0),
         }
@@ -165,11 +190,11 @@ impl Outbox {
         }
         let (frames, bytes) = (state.frames.len() + 1, state.bytes + len);
         let mut pushed = Push::Queued;
-        if frames > self.max_frames || bytes > self.max_bytes {
-            let hard = frames > self.max_frames.saturating_mul(HARD)
-                || bytes > self.max_bytes.saturating_mul(HARD);
+        if self.bound.over(frames, bytes, 1) {
+            let hard = self.bound.over(frames, bytes, self.bound.hard);
             let blocked = self.blocked_for();
-            if hard || blocked.is_some_and(|blocked| blocked >= STALL) {
+            let grace = Duration::from_millis(u64::from(self.bound.grace_ms));
+            if hard || blocked.is_some_and(|blocked| blocked >= grace) {
                 state.dropped = frames as u64;
                 state.frames = VecDeque::new();
                 state.bytes = 0;
@@ -194,8 +219,7 @@ impl Outbox {
     /// Where a queue that was [`Push::Behind`] stands now.
     pub(crate) fn backlog(&self) -> Backlog {
         let mut state = self.lock();
-        let drained =
-            state.frames.len() <= self.max_frames / 2 && state.bytes <= self.max_bytes / 2;
+        let drained = self.bound.drained(state.frames.len(), state.bytes);
         if state.closing || drained || self.blocked_for().is_some() {
             state.behind = false;
             Backlog::Clear
@@ -257,6 +281,18 @@ mod tests {
     use super::*;
     use hyper_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
+    /// Bounds of `frames` and `bytes`, a 100 ms grace, the default multiple.
+    fn bound(frames: usize, bytes: usize) -> Bound {
+        Bound::of(&Limits {
+            max_queued_messages: frames,
+            max_queued_bytes: bytes,
+            slow_reader_grace: GRACE,
+            ..Limits::default()
+        })
+    }
+
+    const GRACE: Duration = Duration::from_millis(100);
+
     fn overflow() -> CloseFrame {
         CloseFrame {
             code: CloseCode::Policy,
@@ -266,7 +302,7 @@ mod tests {
 
     #[test]
     fn drains_in_order_then_closes() {
-        let outbox = Outbox::new(10, 1000);
+        let outbox = Outbox::new(bound(10, 1000));
         assert_eq!(outbox.push(Message::text("a"), overflow), Push::Queued);
         assert_eq!(outbox.push(Message::text("b"), overflow), Push::Queued);
         let mut batch = VecDeque::new();
@@ -286,31 +322,33 @@ mod tests {
 
     #[test]
     fn past_the_bound_a_blocked_socket_is_cut_after_the_stall() {
-        let outbox = Outbox::new(2, 1000);
+        let outbox = Outbox::new(bound(2, 1000));
         outbox.push(Message::text("a"), overflow);
         outbox.push(Message::text("b"), overflow);
         outbox.blocked();
         // Blocked, but not for long yet: queued, and the room is not held back.
         assert_eq!(outbox.push(Message::text("c"), overflow), Push::Queued);
         assert_eq!(outbox.backlog(), Backlog::Clear);
-        std::thread::sleep(STALL + Duration::from_millis(20));
+        std::thread::sleep(GRACE / 2);
+        assert_eq!(outbox.push(Message::text("c2"), overflow), Push::Queued);
+        std::thread::sleep(GRACE / 2 + Duration::from_millis(20));
         assert_eq!(outbox.push(Message::text("d"), overflow), Push::Overflowed);
         let mut batch = VecDeque::new();
         assert_eq!(outbox.take(&mut batch), Batch::Last(Some(overflow())));
         assert!(batch.is_empty());
-        assert_eq!(outbox.dropped(), 4);
+        assert_eq!(outbox.dropped(), 5);
         // A flush in between would have reset the clock.
-        let outbox = Outbox::new(1, 1000);
+        let outbox = Outbox::new(bound(1, 1000));
         outbox.push(Message::text("a"), overflow);
         outbox.blocked();
-        std::thread::sleep(STALL + Duration::from_millis(20));
+        std::thread::sleep(GRACE + Duration::from_millis(20));
         outbox.writable();
         assert_eq!(outbox.push(Message::text("b"), overflow), Push::Behind);
     }
 
     #[test]
     fn past_the_bound_a_writable_socket_means_the_server_is_behind() {
-        let outbox = Outbox::new(4, 1000);
+        let outbox = Outbox::new(bound(4, 1000));
         for _ in 0..4 {
             assert_eq!(outbox.push(Message::text("a"), overflow), Push::Queued);
         }
@@ -336,18 +374,28 @@ mod tests {
 
     #[test]
     fn the_hard_limit_cuts_whatever_the_reason() {
-        let outbox = Outbox::new(2, 1000);
-        for _ in 0..2 * HARD {
+        let outbox = Outbox::new(bound(2, 1000));
+        for _ in 0..2 * Limits::default().hard_queue_multiple {
             assert_ne!(outbox.push(Message::text("a"), overflow), Push::Overflowed);
         }
         assert_eq!(outbox.push(Message::text("a"), overflow), Push::Overflowed);
 
-        let outbox = Outbox::new(100, 5);
+        let outbox = Outbox::new(bound(100, 5));
         assert_eq!(outbox.push(Message::text("abcd"), overflow), Push::Queued);
         assert_eq!(outbox.push(Message::text("ef"), overflow), Push::Behind);
         assert_eq!(
             outbox.push(Message::text("x".repeat(20)), overflow),
             Push::Overflowed
         );
+
+        // The multiple is the operator's: at 1, past the bound is the end.
+        let outbox = Outbox::new(Bound::of(&Limits {
+            max_queued_messages: 2,
+            hard_queue_multiple: 1,
+            ..Limits::default()
+        }));
+        outbox.push(Message::text("a"), overflow);
+        outbox.push(Message::text("a"), overflow);
+        assert_eq!(outbox.push(Message::text("a"), overflow), Push::Overflowed);
     }
 }

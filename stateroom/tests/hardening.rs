@@ -65,6 +65,34 @@ async fn a_stalled_client_is_closed_and_the_others_get_everything_in_order() {
     assert_eq!(health["rooms"], 1);
 }
 
+/// A reader that stops for longer than the default grace (a phone app sent
+/// to the background, a tab in a throttled window) on a server that gives it
+/// longer: its socket refuses bytes for over a second while 40 MB queue up,
+/// and it is kept and gets every message, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_that_pauses_within_its_grace_is_kept() {
+    let server = start::<Probe>(
+        Server::new()
+            .outbound_queue(64, 1 << 20)
+            .slow_reader(Duration::from_secs(30), 1000),
+    )
+    .await;
+    let addr = server.local_addr();
+    let (mut paused, _) = enter(addr, "pause").await;
+    let (mut a, a_id) = enter(addr, "pause").await;
+    assert_eq!(next_text(&mut paused).await, format!("joined:{a_id}"));
+    for _ in 0..200 {
+        send_text(&mut a, "flood:50:4096").await;
+        assert!(read_numbered(&mut a, 0, 50).await.is_empty());
+    }
+    // Past the default 500 ms with nothing read.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    for _ in 0..200 {
+        assert!(read_numbered(&mut paused, 0, 50).await.is_empty());
+    }
+    assert_eq!(health(addr).await["connections"], 2);
+}
+
 /// A room offered far more than its clients' queues hold, every reader fast
 /// (the server is behind, not they): the room stops taking events until the
 /// queues drain (its sender's reads wait, and TCP slows it), nobody is
