@@ -132,10 +132,16 @@ w("- Node ws: `bench/node/ws-server.js` (`ws@8`). Bun: `bench/node/bun-server.js
 w("  from npm, uWebSockets inside: `Bun.serve` with one topic per room and `server.publish`).")
 w("  Colyseus: `bench/node/colyseus-server.js` (`@colyseus/core@0.18`, `ws-transport`), rooms")
 w("  picked with `filterBy([\"room\"])`.")
-w("- The generator's own CPU share of its core is in every table (`gen CPU`): near 100 % the")
-w("  generator, not the server, is the bound. On two cores it cannot be lifted by more")
-w("  generator threads or processes (`stateroom-load --threads N` exists): they would share")
-w("  the server's core. Rows marked † are generator-bound (≥ 90 %).\n")
+w("- The generator, `stateroom-load`, has its own lean WebSocket client (`bench/src/wire.rs`:")
+w("  one read per wake-up into one buffer, a scanner that reads only the three fields it")
+w("  needs). On 1 × 100 fan-out it reads 2.5M deliveries/s on its core, where the")
+w("  tokio-tungstenite client it replaced topped out near 1M. Its CPU share of its core is")
+w("  in every table (`gen CPU`); rows marked † (≥ 90 %) may be bounded by the generator.")
+w("  `stateroom-load --threads N` runs N generator threads into one merged report, for")
+w("  machines with more cores: here a second thread would share the server's core.")
+w("- In the many-rooms and echo scenarios two thirds of either side's CPU is the kernel's")
+w("  loopback TCP path (a segment per delivery), so those figures are packets per core, on")
+w("  the server's side and the generator's alike.\n")
 
 fan = {s: sustainable(s, "fanout") for s in PEERS}
 fan_peak = {s: peak(s, "fanout") for s in PEERS}
@@ -180,7 +186,7 @@ for rate in sorted({rate for (s, sc, rate) in runs if sc == "echo"}, reverse=Tru
 if echo_rate:
     label = f"{echo_rate * 1000:,.0f}/s"
     row(f"echo: server CPU s per million messages at {label}", {s: get(at_rate(s, "echo", echo_rate), "server", "cpu_secs_per_million") for s in PEERS}, fmt=lambda v: "–" if v is None else f"{v:.2f}")
-    row(f"echo: p99 ms at {label} (generator-bound, see below)", {s: get(at_rate(s, "echo", echo_rate), "latency", "p99_us") / 1000 for s in PEERS}, fmt=lambda v: "–" if v is None else f"{v:.1f}")
+    row(f"echo: p99 ms at {label}", {s: get(at_rate(s, "echo", echo_rate), "latency", "p99_us") / 1000 for s in PEERS}, fmt=lambda v: "–" if v is None else f"{v:.1f}")
 if low:
     row(f"server CPU s per million deliveries at {low * 100 * 100:,.0f}/s", cpu_low, fmt=lambda v: "–" if v is None else f"{v:.2f}")
     row(f"fan-out p99 ms at {low * 100 * 100:,.0f}/s", {s: None if v is None else v / 1000 for s, v in p99_low.items()}, fmt=lambda v: "–" if v is None else f"{v:.1f}")
@@ -249,7 +255,11 @@ if series("cluster-direct", "fanout") and series("cluster-hop", "fanout"):
     w("Two cluster nodes on one Redis (`--cluster`), both on the server core. One fan-out room")
     w("(1 × 100) is owned by node A; its clients join A directly, then (at the same rate, the room")
     w("still on A) join node B, which forwards each join to A and copies every byte both ways.")
-    w("hop/direct below 1× in throughput, or above 1× in p99, is the price of the hop.\n")
+    w("hop/direct below 1× in throughput, or above 1× in p99, is the price of the hop. Both")
+    w("nodes share one core here, so through B every delivery is handled twice on it (A frames")
+    w("it, B reads and writes it again): a ceiling near half of direct is the floor of that;")
+    w("the proxy's copy, one read and one write per chunk on each of 100 connections, costs")
+    w("the rest. On separate machines the hop's own cost is B's CPU, not A's.\n")
     w("| | joined on the owner | through another node | hop/direct |")
     w("|---|---:|---:|---:|")
     direct, hop = sustainable("cluster-direct", "fanout"), sustainable("cluster-hop", "fanout")
@@ -299,8 +309,9 @@ if series("persisted-chat", "rooms"):
             f"{cpu(m)} → {cpu(r)} | {per} |"
         )
     w("")
-    w("Past about 20 messages per client per second the one-thread load generator, not the")
-    w("servers, sets the pace for 1,000 connections (both columns' latencies climb together).\n")
+    w("From 20 messages per client per second both servers use their whole core (CPU per")
+    w("million × deliveries/s ≈ 1 s/s) and both columns' latencies climb together: there the")
+    w("deliveries ratio is the figure.\n")
 
 def gen(r):
     share = r.get("generator_cpu_share")
@@ -310,14 +321,14 @@ def gen(r):
 if any(series(s, "overload") for s in PEERS):
     w("## Past saturation\n")
     w("One fan-out room of 100 clients offered more than any server here delivers, one run per")
-    w("rate (`errors` counts closed sockets). Here the one-thread generator (`gen CPU` ≈ 100 %)")
-    w("is itself the slowest party: it cannot read 2.5M deliveries/s, so its sockets fill and")
-    w("stay full. Stateroom treats a client whose socket refuses bytes for 500 ms past its queue")
-    w("bound as one that stopped reading and closes it (1008); the raw floor and Bun keep queueing")
-    w("without bound (seconds of latency, memory that grows with the backlog). With readers that")
-    w("keep up and a server that is behind, Stateroom's rooms pause their senders and close")
-    w("nobody: that case needs a generator faster than the server, which two cores cannot give,")
-    w("and is tested in-process (`stateroom/tests/hardening.rs`).\n")
+    w("rate (`errors` counts closed sockets). Where `gen CPU` is under 90 % the generator reads")
+    w("faster than the server writes: readers that keep up, a server that is behind. There")
+    w("Stateroom's room pauses its senders (their reads wait, TCP slows them): it closes nobody")
+    w("and loses nothing, and the latency, measured from each message's intended send time, is")
+    w("the backlog the senders were held to. A client whose socket refuses bytes for 500 ms")
+    w("(`--slow-reader-grace-ms`) past its queue bound is one that stopped reading, and only it")
+    w("is closed (1008; `stateroom/tests/hardening.rs`). The raw floor and Bun queue without")
+    w("bound (memory that grows with the backlog).\n")
     w("| server | offered deliveries/s | delivered/s | p50 ms | p99 ms | lost | errors | gen CPU |")
     w("|---|---:|---:|---:|---:|---:|---:|---:|")
     for server in PEERS:
@@ -366,9 +377,17 @@ w("  the room pauses its senders instead of closing anyone (4× the bound is a h
 w("  The raw floor and the Node and Bun servers queue without bound.")
 w("- The profile, the 10,000-connection run and the fuzzing figures below were measured by")
 w("  hand (`docs/benchmarks-notes.md`, appended here by `bench/report.py`).")
-w("- Echo over 1,000 connections is bound by the one-thread load generator near 50,000")
-w("  messages/s (two syscalls per message on 1,000 sockets), so every server's echo p99 climbs")
+w("- Echo over 1,000 connections is bound near 50,000–75,000 messages/s by the loopback TCP")
+w("  path on both sides (a segment each way per message), so every server's echo p99 climbs")
 w("  there together; the server CPU per message is the discriminating figure.")
+w("- Many rooms (200 × 10) is where Bun leads: past 40,000 deliveries/s its p99 stays under")
+w("  100 ms to 100,000/s, Stateroom's does not. A profile of Stateroom there is 69 % kernel")
+w("  (sends, and the wake-ups of the readers they cause); at low rates the CPU per delivery")
+w("  of the two is level. The likely difference, not yet measured on Bun's side: uWebSockets")
+w("  drains each topic's publishes to a subscriber once per event-loop iteration, so under")
+w("  load a socket gets several frames per write, while Stateroom writes after each room")
+w("  event (tokio runs the woken connection task at once). Coalescing writes across room")
+w("  events is the next change for this scenario.")
 
 notes = os.path.join(os.path.dirname(output), "benchmarks-notes.md")
 if os.path.exists(notes):

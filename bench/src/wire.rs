@@ -473,6 +473,80 @@ mod tests {
         assert!(scan(br#"{"c":99999999999,"s":2,"t":3}"#).is_none());
     }
 
+    /// An unmasked server frame.
+    fn server_frame(first: u8, payload: &[u8]) -> Vec<u8> {
+        let mut out = vec![first, payload.len() as u8];
+        out.extend_from_slice(payload);
+        out
+    }
+
+    fn relayed(c: u32, s: u64) -> Vec<u8> {
+        payload::encode(c, s, 1000 + s, 60).into_bytes()
+    }
+
+    /// A scripted server: frames in the same write as the 101, a ping, a
+    /// message in two fragments split across writes, then a close.
+    #[tokio::test]
+    async fn the_client_reads_what_a_server_may_send() {
+        use tokio::io::AsyncReadExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let target = listener.local_addr().unwrap().to_string();
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = vec![0; 1024];
+            let n = socket.read(&mut request).await.unwrap();
+            assert!(request[..n].starts_with(b"GET /ws/r HTTP/1.1\r\n"));
+            let mut first =
+                b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n".to_vec();
+            first.extend(server_frame(0x81, &relayed(1, 0)));
+            first.extend(server_frame(0x81, br#"{"type":"hello"}"#));
+            socket.write_all(&first).await.unwrap();
+            socket.write_all(&server_frame(0x89, b"hb")).await.unwrap();
+            // The pong comes back masked, with the ping's payload.
+            let mut pong = [0; 8];
+            socket.read_exact(&mut pong).await.unwrap();
+            assert_eq!(pong[..2], [0x8A, 0x82]);
+            let key = [pong[2], pong[3], pong[4], pong[5]];
+            assert_eq!([pong[6] ^ key[0], pong[7] ^ key[1]], *b"hb");
+            let message = relayed(2, 0);
+            let (head, tail) = message.split_at(20);
+            socket.write_all(&server_frame(0x01, head)).await.unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            socket.write_all(&server_frame(0x80, tail)).await.unwrap();
+            socket
+                .write_all(&server_frame(0x88, &1000u16.to_be_bytes()))
+                .await
+                .unwrap();
+            socket
+        });
+        let mut conn = connect(&target, "/ws/r", 7).await.unwrap();
+        let mut got = Vec::new();
+        let closed = loop {
+            if let Err(closed) = conn.recv(&mut got).await {
+                break closed;
+            }
+        };
+        assert!(matches!(closed, Closed::ByServer), "{closed:?}");
+        let got: Vec<_> = got.iter().map(|r| (r.c, r.s, r.t)).collect();
+        assert_eq!(got, [(1, 0, 1000), (2, 0, 1000)], "the greeting is skipped");
+        drop(server.await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_refused_upgrade_is_an_error() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let target = listener.local_addr().unwrap().to_string();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let _ = socket
+                .write_all(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n")
+                .await;
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        });
+        let error = connect(&target, "/ws/r", 1).await.unwrap_err();
+        assert!(error.contains("503"), "{error}");
+    }
+
     #[test]
     fn headers_of_every_length_parse_and_partial_ones_wait() {
         let mut out = Vec::new();
