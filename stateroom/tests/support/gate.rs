@@ -155,13 +155,19 @@ impl Gate {
             Some("banned") => Err(Reject::forbidden("you are banned from this room")),
             Some("slow") => {
                 // A room that takes its time deciding (blocking, on purpose),
-                // until the test lets it go (or 10 s).
+                // until the test lets it go (or 10 s). `block_in_place` hands
+                // this worker's other tasks to another thread first: a plainly
+                // blocked tokio worker can hold a task it was about to run
+                // (its LIFO slot cannot be stolen), and the test's own health
+                // request once sat behind it for the whole 10 s.
                 let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-                while !SLOW_JOIN_RELEASED.load(std::sync::atomic::Ordering::SeqCst)
-                    && std::time::Instant::now() < deadline
-                {
-                    std::thread::sleep(std::time::Duration::from_millis(10));
-                }
+                tokio::task::block_in_place(|| {
+                    while !SLOW_JOIN_RELEASED.load(std::sync::atomic::Ordering::SeqCst)
+                        && std::time::Instant::now() < deadline
+                    {
+                        std::thread::sleep(std::time::Duration::from_millis(10));
+                    }
+                });
                 Err(Reject::forbidden("too slow"))
             }
             _ => Err(Reject::unauthorized("a token is required")),
