@@ -239,7 +239,7 @@ impl Cluster {
     }
 
     fn key(&self, room: &str) -> String {
-        format!("{}:{room}", self.service)
+        room_key(&self.service, room)
     }
 
     fn leases(&self) -> std::sync::MutexGuard<'_, HashMap<String, Lease>> {
@@ -398,6 +398,13 @@ impl Cluster {
 }
 
 /// The default node id: the host name (or `node`), and the port.
+/// The name of one room across the cluster, `{service}:{room}`: its lease,
+/// its fence and its snapshot are all keyed by it, so a save's fence is the
+/// one its lease was granted.
+pub(crate) fn room_key(service: &str, room: &str) -> String {
+    format!("{service}:{room}")
+}
+
 pub(crate) fn default_node_id(port: u16) -> String {
     let host = std::fs::read_to_string("/etc/hostname")
         .ok()

@@ -8,7 +8,7 @@
 //! - `stateroom:snap:{K}`: the snapshot, a hash (`fence seq version state
 //!   meta updated`).
 
-use super::{Acquired, Holder, Ownership, RegistryFuture};
+use super::{Acquired, Holder, Ownership, RegistryFuture, room_key};
 use crate::store::{RoomStore, SaveOutcome, StoreError, StoreFuture, StoredRoom};
 use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Script};
@@ -99,8 +99,18 @@ fn fence_key(key: &str) -> String {
     format!("stateroom:fence:{{{key}}}")
 }
 
-fn snap_key(service: &str, room: &str) -> String {
-    format!("stateroom:snap:{{{service}:{room}}}")
+fn snap_key(key: &str) -> String {
+    format!("stateroom:snap:{{{key}}}")
+}
+
+/// A script's answer for a fenced write: 1 when it was applied, 0 when a
+/// newer fence had been handed out.
+fn fenced(applied: i64) -> SaveOutcome {
+    if applied == 1 {
+        SaveOutcome::Saved
+    } else {
+        SaveOutcome::StaleFence
+    }
 }
 
 impl RedisEngine {
@@ -174,7 +184,7 @@ impl Ownership for RedisEngine {
                 .acquire
                 .key(lease_key(key))
                 .key(fence_key(key))
-                .key(format!("stateroom:snap:{{{key}}}"))
+                .key(snap_key(key))
                 .arg(&me.node)
                 .arg(&me.boot)
                 .arg(&me.addr)
@@ -239,7 +249,7 @@ impl RoomStore for RedisEngine {
         Box::pin(async move {
             let mut connection = self.connection.clone();
             let fields: std::collections::HashMap<String, String> = connection
-                .hgetall(snap_key(service, room))
+                .hgetall(snap_key(&room_key(service, room)))
                 .await
                 .map_err(err)?;
             if fields.is_empty() {
@@ -273,9 +283,10 @@ impl RoomStore for RedisEngine {
             // so the batch is pipelined, not one transaction.
             let saves = batch.iter().map(|room| {
                 let mut connection = self.connection.clone();
-                let mut invocation = self.save.key(snap_key(service, &room.room_id));
+                let key = room_key(service, &room.room_id);
+                let mut invocation = self.save.key(snap_key(&key));
                 invocation
-                    .key(fence_key(&format!("{service}:{}", room.room_id)))
+                    .key(fence_key(&key))
                     .arg(room.fence)
                     .arg(room.seq)
                     .arg(room.state_version)
@@ -287,15 +298,7 @@ impl RoomStore for RedisEngine {
             let results = futures_util::future::join_all(saves).await;
             results
                 .into_iter()
-                .map(|result| {
-                    result.map_err(err).map(|saved| {
-                        if saved == 1 {
-                            SaveOutcome::Saved
-                        } else {
-                            SaveOutcome::StaleFence
-                        }
-                    })
-                })
+                .map(|result| result.map_err(err).map(fenced))
                 .collect()
         })
     }
@@ -308,25 +311,23 @@ impl RoomStore for RedisEngine {
     ) -> StoreFuture<'a, SaveOutcome> {
         Box::pin(async move {
             let mut connection = self.connection.clone();
+            let key = room_key(service, room);
             let deleted: i64 = self
                 .delete
-                .key(snap_key(service, room))
-                .key(fence_key(&format!("{service}:{room}")))
+                .key(snap_key(&key))
+                .key(fence_key(&key))
                 .arg(fence)
                 .invoke_async(&mut connection)
                 .await
                 .map_err(err)?;
-            Ok(if deleted == 1 {
-                SaveOutcome::Saved
-            } else {
-                SaveOutcome::StaleFence
-            })
+            Ok(fenced(deleted))
         })
     }
 
     fn list<'a>(&'a self, service: &'a str) -> StoreFuture<'a, Vec<StoredRoom>> {
         Box::pin(async move {
             let mut connection = self.connection.clone();
+            // Every snapshot key of the service: `snap_key(room_key(service, …))`.
             let prefix = format!("stateroom:snap:{{{service}:");
             let pattern = format!("{prefix}*");
             let mut keys: Vec<String> = Vec::new();
@@ -363,7 +364,7 @@ impl RoomStore for RedisEngine {
             let mut expired = 0;
             for room in self.list(service).await? {
                 if room.updated_at_ms < before_ms {
-                    let key = format!("{service}:{}", room.room_id);
+                    let key = room_key(service, &room.room_id);
                     let mut connection = self.connection.clone();
                     let held: Option<String> =
                         connection.get(lease_key(&key)).await.map_err(err)?;
