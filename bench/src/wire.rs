@@ -129,7 +129,6 @@ impl Conn {
         // `WouldBlock`: at low rates that halves the generator's syscalls.
         self.make_room();
         let read = self.stream.read_buf(&mut self.buf).await?;
-        self.flush_pending()?;
         self.parse(into)?;
         if read == 0 {
             return Err(io::Error::from(io::ErrorKind::UnexpectedEof).into());
@@ -142,11 +141,7 @@ impl Conn {
     /// # Errors
     /// When the socket fails.
     pub async fn send_text(&mut self, text: &str) -> io::Result<()> {
-        self.flush_pending()?;
-        let mask = self.next_mask();
-        self.out.clear();
-        frame(&mut self.out, 0x1, text.as_bytes(), mask);
-        self.stream.write_all(&self.out).await
+        self.write_frame(0x1, text.as_bytes()).await
     }
 
     /// Sends a close frame (1000) and waits for it to be written.
@@ -154,9 +149,16 @@ impl Conn {
     /// # Errors
     /// When the socket fails.
     pub async fn close(&mut self) -> io::Result<()> {
+        self.write_frame(0x8, &1000u16.to_be_bytes()).await
+    }
+
+    /// Writes one masked frame, after whatever of a pong the socket has not
+    /// taken yet: a frame never starts inside another.
+    async fn write_frame(&mut self, opcode: u8, payload: &[u8]) -> io::Result<()> {
         let mask = self.next_mask();
         self.out.clear();
-        frame(&mut self.out, 0x8, &1000u16.to_be_bytes(), mask);
+        self.out.append(&mut self.pending);
+        frame(&mut self.out, opcode, payload, mask);
         self.stream.write_all(&self.out).await
     }
 
@@ -530,6 +532,40 @@ mod tests {
         let got: Vec<_> = got.iter().map(|r| (r.c, r.s, r.t)).collect();
         assert_eq!(got, [(1, 0, 1000), (2, 0, 1000)], "the greeting is skipped");
         drop(server.await.unwrap());
+    }
+
+    /// A pong the socket took only part of goes out whole, before the next
+    /// frame.
+    #[tokio::test]
+    async fn a_frame_never_starts_inside_a_pending_pong() {
+        use tokio::io::AsyncReadExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let target = listener.local_addr().unwrap().to_string();
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = vec![0; 1024];
+            let _ = socket.read(&mut request).await.unwrap();
+            socket
+                .write_all(b"HTTP/1.1 101 Switching Protocols\r\n\r\n")
+                .await
+                .unwrap();
+            // The pong's last 3 bytes (the first 5 "were written"), then a
+            // text frame of 2.
+            let mut got = [0; 3 + 8];
+            socket.read_exact(&mut got).await.unwrap();
+            got
+        });
+        let mut conn = connect(&target, "/ws/r", 3).await.unwrap();
+        let mut pong = Vec::new();
+        frame(&mut pong, 0xA, b"hb", [9, 9, 9, 9]);
+        conn.pending = pong[5..].to_vec();
+        conn.send_text("hi").await.unwrap();
+        let got = server.await.unwrap();
+        assert_eq!(got[..3], pong[5..]);
+        assert_eq!(got[3..5], [0x81, 0x82]);
+        let key = [got[5], got[6], got[7], got[8]];
+        assert_eq!([got[9] ^ key[0], got[10] ^ key[1]], *b"hi");
+        assert!(conn.pending.is_empty());
     }
 
     #[tokio::test]
