@@ -208,7 +208,7 @@ impl From<ServerArgs> for Server {
             server = server.static_dir(dir);
         }
         if let Some(url) = args.cluster {
-            let mut options = crate::cluster::ClusterOptions::new(url)
+            let mut options = crate::edge::cluster::ClusterOptions::new(url)
                 .internal_addr(args.internal_addr)
                 .lease_ttl(args.lease_ttl)
                 .accept_redis_durability(args.accept_redis_durability);
@@ -334,7 +334,7 @@ pub fn run_with<S: SimpleStateroomService>(
             .server
             .service_name
             .clone()
-            .unwrap_or_else(crate::persistence::service_name::<S>);
+            .unwrap_or_else(crate::engine::persistence::service_name::<S>);
         if let Err(error) = crate::data::run_data_in(&cli.server.data_dir, &service, action) {
             eprintln!("error: {error}");
             std::process::exit(1);

@@ -2,7 +2,7 @@
 //! without SQL, for support and migrations. The server must be stopped (the
 //! data directory is locked while it runs).
 
-use crate::store::{RoomStore, StoreError, StoredRoom};
+use crate::engine::store::{RoomStore, StoreError, StoredRoom};
 use serde_json::{Value, json};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -145,7 +145,7 @@ pub async fn run_data(
 /// running, say).
 #[cfg(feature = "sqlite")]
 pub fn run_data_in(dir: &Path, service: &str, command: &DataCommand) -> Result<(), StoreError> {
-    let store = crate::store::SqliteStore::open(dir)?;
+    let store = crate::engine::store::SqliteStore::open(dir)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -18,7 +18,7 @@ pub enum ServerError {
     /// A persisted service's store could not be opened (its directory is
     /// locked by another process, the database cannot be opened, …).
     #[error(transparent)]
-    Store(crate::store::StoreError),
+    Store(crate::engine::store::StoreError),
     /// The cluster could not be joined: the registry is unreachable, its
     /// durability is not enough for gated persistence, or the internal
     /// port is not protected.

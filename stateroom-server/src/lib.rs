@@ -39,42 +39,22 @@
 
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
-mod admin;
-mod answer;
 pub mod cli;
-pub mod cluster;
 pub mod config;
-mod connection;
 pub mod data;
-mod embed;
+mod edge;
+mod engine;
 mod error;
-mod event;
-mod files;
-pub mod handle;
-mod http;
-mod members;
-mod metrics;
-mod outbox;
-mod persistence;
-mod resume;
-mod room;
-mod room_core;
-mod room_http;
 pub mod room_id;
-mod rooms;
 mod server;
-mod shared;
-mod snapshot;
-mod socket;
-mod stats;
-pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
-mod timers;
 
-pub use answer::ResponseBody;
 pub use cli::{LogFormat, ServerArgs, TypesFn, init_logging, init_logging_as, run, run_with};
 pub use config::{Limits, Server};
-pub use embed::{Embedded, RoomsService};
+pub use edge::answer::ResponseBody;
+pub use edge::cluster;
+pub use edge::embed::{Embedded, RoomsService};
+pub use engine::{handle, store};
 pub use error::ServerError;
 pub use server::ServerHandle;

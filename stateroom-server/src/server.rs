@@ -1,25 +1,21 @@
 //! Binding, the accept loop, and shutdown.
 
 use crate::config::Server;
+use crate::edge::Edge;
+use crate::edge::listen::{bind, bind_addr, run, shutdown_signal};
+use crate::engine::Engine;
+use crate::engine::metrics::Metrics;
+use crate::engine::persistence::{Persistence, service_name};
+use crate::engine::registry::Registry;
+use crate::engine::room;
+use crate::engine::store::{RoomStore, unix_ms};
 use crate::error::ServerError;
-use crate::event::RoomEvent;
-use crate::metrics::Metrics;
-use crate::persistence::{Persistence, service_name};
-use crate::room;
-use crate::rooms::Rooms;
-use crate::shared::Shared;
-use crate::store::{RoomStore, unix_ms};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
 use stateroom_core::SimpleStateroomService;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tracing::{Instrument, debug, info, info_span, warn};
+use tracing::info;
 
 /// A server running in the background, returned by [`Server::start`].
 ///
@@ -31,13 +27,7 @@ pub struct ServerHandle {
     admin_addr: Option<SocketAddr>,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
-    shared: Arc<Shared>,
-}
-
-impl std::fmt::Debug for Shared {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Shared")
-    }
+    edge: Arc<Edge>,
 }
 
 impl ServerHandle {
@@ -47,10 +37,10 @@ impl ServerHandle {
         self.local_addr
     }
 
-    /// The rooms, to reach from outside ([`Rooms`](crate::handle::Rooms)).
+    /// The rooms, to reach from outside ([`Rooms`](crate::engine::handle::Rooms)).
     #[must_use]
-    pub fn rooms(&self) -> crate::handle::Rooms {
-        crate::handle::Rooms::new(self.shared.clone())
+    pub fn rooms(&self) -> crate::engine::handle::Rooms {
+        crate::engine::handle::Rooms::new(self.edge.engine.clone())
     }
 
     /// The admin listener's address, when one was asked for
@@ -91,8 +81,8 @@ impl Server {
         let joined = internal
             .as_ref()
             .map(|(_, addr)| (*addr, local_addr.port()));
-        let shared = self.into_shared::<S>(joined).await?;
-        if let Some(cluster) = &shared.cluster {
+        let edge = self.into_edge::<S>(joined).await?;
+        if let Some(cluster) = &edge.cluster {
             tokio::spawn(cluster.clone().renew_loop());
         }
         let (stop, stopped) = watch::channel(false);
@@ -104,7 +94,7 @@ impl Server {
             listener,
             admin.map(|(l, _)| l),
             internal.map(|(l, _)| l),
-            shared.clone(),
+            edge.clone(),
             stopped,
         ));
         Ok(ServerHandle {
@@ -112,15 +102,15 @@ impl Server {
             admin_addr,
             stop,
             task,
-            shared,
+            edge,
         })
     }
 
-    /// What every part of a server of `S` shares, with its store opened.
-    async fn into_shared<S: SimpleStateroomService>(
+    /// The engine and the edge of a server of `S`, with its store opened.
+    async fn into_edge<S: SimpleStateroomService>(
         mut self,
         internal: Option<(SocketAddr, u16)>,
-    ) -> Result<Arc<Shared>, ServerError> {
+    ) -> Result<Arc<Edge>, ServerError> {
         let metrics = self.metrics.then(|| Arc::new(Metrics::new()));
         let cluster = match (&self.cluster, internal) {
             (None, _) => None,
@@ -142,7 +132,7 @@ impl Server {
             None => None,
         };
         let static_dir = match &self.static_dir {
-            Some(dir) => Some(crate::files::StaticDir::open(dir).map_err(|source| {
+            Some(dir) => Some(crate::edge::files::StaticDir::open(dir).map_err(|source| {
                 ServerError::StaticDir {
                     dir: dir.clone(),
                     source,
@@ -155,14 +145,21 @@ impl Server {
                 "the development page is on (--dev): anyone who reaches this port can open it; never use it in production"
             );
         }
-        Ok(Arc::new(Shared {
-            cluster,
-            static_dir,
+        let leases = cluster
+            .clone()
+            .map(|cluster| cluster as Arc<dyn crate::engine::leases::Leases>);
+        let engine = Arc::new(Engine {
             config: self,
-            rooms: Rooms::default(),
+            rooms: Registry::default(),
             spawn_room: room::spawn::<S>,
             metrics,
             persistence,
+            leases,
+        });
+        Ok(Arc::new(Edge {
+            engine,
+            cluster,
+            static_dir,
             answers_http: S::ANSWERS_HTTP,
         }))
     }
@@ -177,7 +174,7 @@ impl Server {
     /// [`ServerError::Store`] when a persisted service's store cannot open.
     pub async fn embed<S: SimpleStateroomService>(self) -> Result<crate::Embedded, ServerError> {
         Ok(crate::Embedded {
-            shared: self.into_shared::<S>(None).await?,
+            edge: self.into_edge::<S>(None).await?,
         })
     }
 
@@ -213,28 +210,6 @@ impl Server {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = ctrl_c => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = ctrl_c.await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
-    }
-}
-
 /// Opens the persisted service's store (the embedded SQLite one unless the
 /// builder was given another), takes this process's fence, raises the client
 /// ids above every stored one, and applies the retention period.
@@ -255,7 +230,7 @@ async fn open_store<S: SimpleStateroomService>(
         .max_client_id(&service)
         .await
         .map_err(ServerError::Store)?;
-    crate::http::raise_client_floor(floor);
+    crate::engine::client_ids::raise_client_floor(floor);
     if let Some(retention) = config.retention {
         let before =
             unix_ms().saturating_sub(u64::try_from(retention.as_millis()).unwrap_or(u64::MAX));
@@ -271,29 +246,17 @@ async fn open_store<S: SimpleStateroomService>(
 
 #[cfg(feature = "sqlite")]
 fn default_store(dir: &std::path::Path) -> Result<Arc<dyn RoomStore>, ServerError> {
-    let store = crate::store::SqliteStore::open(dir).map_err(ServerError::Store)?;
+    let store = crate::engine::store::SqliteStore::open(dir).map_err(ServerError::Store)?;
     info!(path = %store.path().display(), "embedded store opened");
     Ok(Arc::new(store))
 }
 
 #[cfg(not(feature = "sqlite"))]
 fn default_store(_dir: &std::path::Path) -> Result<Arc<dyn RoomStore>, ServerError> {
-    Err(ServerError::Store(crate::store::StoreError(
+    Err(ServerError::Store(crate::engine::store::StoreError(
         "a persisted service needs a store: enable the `sqlite` feature or call Server::store"
             .into(),
     )))
-}
-
-/// Binds `host:port` given as one string.
-async fn bind_addr(addr: &str) -> Result<(TcpListener, SocketAddr), ServerError> {
-    let listener = TcpListener::bind(addr)
-        .await
-        .map_err(|source| ServerError::Bind {
-            addr: addr.to_owned(),
-            source,
-        })?;
-    let addr = listener.local_addr().map_err(ServerError::Io)?;
-    Ok((listener, addr))
 }
 
 /// Joins the cluster: connects to the registry (which is also the store of
@@ -301,18 +264,18 @@ async fn bind_addr(addr: &str) -> Result<(TcpListener, SocketAddr), ServerError>
 /// protection.
 #[cfg(feature = "cluster")]
 async fn join_cluster<S: SimpleStateroomService>(
-    options: &crate::cluster::ClusterOptions,
+    options: &crate::edge::cluster::ClusterOptions,
     internal: SocketAddr,
     public_port: u16,
     config: &Server,
-) -> Result<(Arc<crate::cluster::Cluster>, Option<Arc<dyn RoomStore>>), ServerError> {
-    use crate::cluster::redis::RedisEngine;
+) -> Result<(Arc<crate::edge::cluster::Cluster>, Option<Arc<dyn RoomStore>>), ServerError> {
+    use crate::edge::cluster::redis::RedisEngine;
     if !internal.ip().is_loopback() && options.secret.is_none() {
         return Err(ServerError::Cluster(format!(
             "the internal address {internal} is not loopback: set --cluster-secret (STATEROOM_CLUSTER_SECRET) so that only nodes use it"
         )));
     }
-    let timeout = (options.lease_ttl / 3).max(Duration::from_millis(100));
+    let timeout = (options.lease_ttl / 3).max(std::time::Duration::from_millis(100));
     let engine = RedisEngine::connect(&options.url, timeout)
         .await
         .map_err(|error| ServerError::Cluster(error.to_string()))?;
@@ -334,9 +297,9 @@ async fn join_cluster<S: SimpleStateroomService>(
     let node = options
         .node_id
         .clone()
-        .unwrap_or_else(|| crate::cluster::default_node_id(public_port));
+        .unwrap_or_else(|| crate::edge::cluster::default_node_id(public_port));
     let engine = Arc::new(engine);
-    let cluster = crate::cluster::Cluster::new(
+    let cluster = crate::edge::cluster::Cluster::new(
         engine.clone(),
         service,
         node,
@@ -350,131 +313,13 @@ async fn join_cluster<S: SimpleStateroomService>(
 
 #[cfg(not(feature = "cluster"))]
 async fn join_cluster<S: SimpleStateroomService>(
-    _options: &crate::cluster::ClusterOptions,
+    _options: &crate::edge::cluster::ClusterOptions,
     _internal: SocketAddr,
     _public_port: u16,
     _config: &Server,
-) -> Result<(Arc<crate::cluster::Cluster>, Option<Arc<dyn RoomStore>>), ServerError> {
+) -> Result<(Arc<crate::edge::cluster::Cluster>, Option<Arc<dyn RoomStore>>), ServerError> {
     Err(ServerError::Cluster(
         "this build has no cluster support: enable the `cluster` feature".into(),
     ))
 }
 
-async fn bind(host: &str, port: u16) -> Result<(TcpListener, SocketAddr), ServerError> {
-    let listener = TcpListener::bind((host, port))
-        .await
-        .map_err(|source| ServerError::Bind {
-            addr: format!("{host}:{port}"),
-            source,
-        })?;
-    let addr = listener.local_addr().map_err(ServerError::Io)?;
-    Ok((listener, addr))
-}
-
-/// Serves until told to stop, then drains: refuse new joins (`/readyz` 503),
-/// wait out the shutdown delay while still serving, end every room, and wait
-/// for the connections to close. Both listeners keep answering HTTP until the
-/// end, so `/healthz` is 200 until the process exits.
-async fn run(
-    listener: TcpListener,
-    admin: Option<TcpListener>,
-    internal: Option<TcpListener>,
-    shared: Arc<Shared>,
-    mut stopped: watch::Receiver<bool>,
-) {
-    let public = tokio::spawn(accept_loop(listener, shared.clone(), Listener::Public));
-    let admin =
-        admin.map(|admin| tokio::spawn(accept_loop(admin, shared.clone(), Listener::Admin)));
-    let internal = internal
-        .map(|internal| tokio::spawn(accept_loop(internal, shared.clone(), Listener::Internal)));
-    let _ = stopped.changed().await;
-    drain(&shared).await;
-    public.abort();
-    for task in [admin, internal].into_iter().flatten() {
-        task.abort();
-    }
-    info!("server stopped");
-}
-
-/// The graceful shutdown: refuse joins (`/readyz` 503), wait out the delay,
-/// end every room, and wait (bounded) for the connections and rooms to end.
-pub(crate) async fn drain(shared: &Shared) {
-    shared.rooms.refuse_joins();
-    info!("shutting down: /readyz answers 503 and new joins are refused");
-    tokio::time::sleep(shared.config.shutdown_delay).await;
-    for events in shared.rooms.live() {
-        let end = RoomEvent::End {
-            reason: room::SHUTDOWN,
-        };
-        let _ = events.send(end).await;
-    }
-    let timeout = shared.config.shutdown_timeout;
-    if tokio::time::timeout(timeout, shared.rooms.wait_idle())
-        .await
-        .is_err()
-    {
-        warn!(
-            open = shared.rooms.connection_count(),
-            "shutdown timeout reached with connections still open"
-        );
-    }
-    // The rooms' last saves are durable: other nodes may take them now.
-    if let Some(cluster) = &shared.cluster {
-        cluster.release_all().await;
-    }
-}
-
-/// Which listener a connection came in on.
-#[derive(Clone, Copy)]
-enum Listener {
-    Public,
-    Admin,
-    /// A cluster node's port for its peers' forwarded joins.
-    Internal,
-}
-
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, which: Listener) {
-    loop {
-        match listener.accept().await {
-            Ok((tcp, peer)) => {
-                let _ = tcp.set_nodelay(true);
-                let shared = shared.clone();
-                let span = info_span!("http", %peer);
-                tokio::spawn(serve_http(tcp, peer, shared, which).instrument(span));
-            }
-            Err(error) => {
-                // Out of file descriptors, or a connection reset before accept:
-                // back off briefly instead of spinning.
-                warn!(%error, "accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
-    }
-}
-
-async fn serve_http(
-    tcp: tokio::net::TcpStream,
-    peer: SocketAddr,
-    shared: Arc<Shared>,
-    which: Listener,
-) {
-    let service = service_fn(move |request| {
-        let shared = shared.clone();
-        async move {
-            match which {
-                Listener::Public => crate::http::handle(shared, Some(peer), request).await,
-                Listener::Admin => crate::http::handle_admin(shared, request).await,
-                Listener::Internal => crate::http::handle_internal(shared, request).await,
-            }
-        }
-    });
-    let result = http1::Builder::new()
-        .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(10))
-        .serve_connection(TokioIo::new(tcp), service)
-        .with_upgrades()
-        .await;
-    if let Err(error) = result {
-        debug!(%error, "HTTP connection ended with an error");
-    }
-}

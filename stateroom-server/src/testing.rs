@@ -1,11 +1,11 @@
 //! Runs a service in-process, with no network and a virtual clock. See
 //! `stateroom::testing` for the guide and complete examples.
 
-use crate::members::{Outlet, RoomSettings};
-use crate::outbox::Push;
-use crate::resume::{ResumeRequest, ResumeSettings};
-use crate::room_core::{Gone, Panicked, RoomCore};
-use crate::timers::TimerId;
+use crate::engine::members::{Outlet, RoomSettings};
+use crate::engine::outbox::Push;
+use crate::engine::resume::{ResumeRequest, ResumeSettings};
+use crate::engine::room_core::{Gone, Panicked, RoomCore};
+use crate::engine::timers::TimerId;
 use hyper_tungstenite::tungstenite::Message;
 use hyper_tungstenite::tungstenite::protocol::CloseFrame;
 use serde::Serialize;

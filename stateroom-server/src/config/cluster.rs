@@ -1,0 +1,75 @@
+//! How a node joins a cluster.
+
+use std::time::Duration;
+
+/// How to join a cluster: [`Server::cluster`](crate::Server::cluster).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ClusterOptions {
+    /// The registry and store: `redis://host:port/db` or `redis+unix:///path`.
+    pub url: String,
+    /// This node's name in leases (default: the host name and the port).
+    pub node_id: Option<String>,
+    /// Where other nodes reach this one (`host:port`, bound as given; port
+    /// 0 picks a free one). Must be an address peers can dial.
+    pub internal_addr: String,
+    /// How long a lease lasts without renewal.
+    pub lease_ttl: Duration,
+    /// The secret nodes present to each other on the internal port;
+    /// required unless the internal address is loopback.
+    pub secret: Option<String>,
+    /// Start a gated persisted service on a Redis that can lose
+    /// acknowledged writes (no `appendonly yes` + `appendfsync always`).
+    pub accept_redis_durability: bool,
+}
+
+impl ClusterOptions {
+    /// Options for the registry at `url`, with an internal port on loopback
+    /// and a 10-second lease.
+    pub fn new(url: impl Into<String>) -> Self {
+        ClusterOptions {
+            url: url.into(),
+            node_id: None,
+            internal_addr: "127.0.0.1:0".to_owned(),
+            lease_ttl: Duration::from_secs(10),
+            secret: None,
+            accept_redis_durability: false,
+        }
+    }
+
+    /// This node's name.
+    #[must_use]
+    pub fn node_id(mut self, id: impl Into<String>) -> Self {
+        self.node_id = Some(id.into());
+        self
+    }
+
+    /// The internal address (`host:port`).
+    #[must_use]
+    pub fn internal_addr(mut self, addr: impl Into<String>) -> Self {
+        self.internal_addr = addr.into();
+        self
+    }
+
+    /// The lease's time to live.
+    #[must_use]
+    pub fn lease_ttl(mut self, ttl: Duration) -> Self {
+        self.lease_ttl = ttl;
+        self
+    }
+
+    /// The shared secret of the internal port.
+    #[must_use]
+    pub fn secret(mut self, secret: impl Into<String>) -> Self {
+        self.secret = Some(secret.into());
+        self
+    }
+
+    /// Accept a Redis whose configuration can lose acknowledged writes.
+    #[must_use]
+    pub fn accept_redis_durability(mut self, accept: bool) -> Self {
+        self.accept_redis_durability = accept;
+        self
+    }
+}
+

@@ -1,0 +1,64 @@
+//! The limits a server enforces on rooms, connections and messages.
+
+use std::time::Duration;
+
+/// Bounds the server enforces on clients. Every field has a documented default;
+/// see `docs/protocol.md` for what a client sees when it hits one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    /// Largest message (text or binary, after reassembling fragments) a client may
+    /// send, in bytes. A larger one closes the connection with code 1009.
+    /// Default: 64 KiB.
+    pub max_message_size: usize,
+    /// Longest room id, in bytes. Default: 64.
+    pub max_room_id_len: usize,
+    /// Most frames queued for one client before it counts as stalled. Default: 1024.
+    pub max_queued_messages: usize,
+    /// Most bytes queued for one client before it counts as stalled. Default: 4 MiB.
+    pub max_queued_bytes: usize,
+    /// How long a client's socket may refuse bytes, with its queue past
+    /// `max_queued_messages` or `max_queued_bytes`, before the client is cut
+    /// (close 1008): a client that stopped reading. A queue past the bound on
+    /// a socket that takes bytes means the server is behind, and pauses the
+    /// room instead. Default: 500 ms.
+    pub slow_reader_grace: Duration,
+    /// The hard limit on a client's queue, as a multiple of
+    /// `max_queued_messages` and `max_queued_bytes`: past it the client is
+    /// cut (1008) whatever the reason, so memory stays bounded while the
+    /// server is behind. Default: 4.
+    pub hard_queue_multiple: usize,
+    /// Most clients in one room; further joins get HTTP 503. Default: 10,000.
+    pub max_clients_per_room: usize,
+    /// Most open WebSocket connections on the server; further upgrades get HTTP
+    /// 503. Default: 50,000.
+    pub max_connections: usize,
+    /// Most live rooms on the server; a join that would create another gets HTTP
+    /// 503. Default: 100,000.
+    pub max_rooms: usize,
+    /// With reconnection on: most frames kept per client for a resume (the
+    /// latest ones sent). Default: 256.
+    pub max_resume_messages: usize,
+    /// With reconnection on: most bytes kept per client for a resume.
+    /// Default: 1 MiB.
+    pub max_resume_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_message_size: 64 * 1024,
+            max_room_id_len: 64,
+            max_queued_messages: 1024,
+            max_queued_bytes: 4 * 1024 * 1024,
+            slow_reader_grace: Duration::from_millis(500),
+            hard_queue_multiple: 4,
+            max_clients_per_room: 10_000,
+            max_connections: 50_000,
+            max_rooms: 100_000,
+            max_resume_messages: 256,
+            max_resume_bytes: 1024 * 1024,
+        }
+    }
+}
+

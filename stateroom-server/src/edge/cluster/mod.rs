@@ -1,0 +1,371 @@
+//! More than one node: each room has one owner, named by a lease in an
+//! ownership registry (Redis), with a fencing token that only grows and that
+//! the store checks on every save. A node that receives a join for a room
+//! it does not own takes the lease (the room then loads its last committed
+//! snapshot) or, when another node holds it, forwards the WebSocket upgrade
+//! to that node's internal address (`proxy`). Leases are renewed every
+//! TTL/3; a node that cannot renew in time fences its rooms itself:
+//! held frames are dropped, clients get 1012 and reconnect to the next owner.
+//!
+//! The registry and the store are traits ([`Ownership`] and `RoomStore`),
+//! so another engine (Postgres) can follow without touching the room loop.
+//! `docs/scale-out.md` has the design and its guarantees.
+
+pub(crate) mod proxy;
+#[cfg(feature = "cluster")]
+pub mod redis;
+
+use crate::engine::leases::{LeaseView, Leases};
+use crate::engine::store::StoreError;
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::time::Instant;
+use tracing::{info, warn};
+
+pub use crate::config::ClusterOptions;
+
+/// Who holds a room's lease: `node|boot|fence|addr`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Holder {
+    /// The node's id.
+    pub node: String,
+    /// Its process's boot id.
+    pub boot: String,
+    /// The fence it holds.
+    pub fence: u64,
+    /// Its internal address.
+    pub addr: String,
+}
+
+impl Holder {
+    /// The lease's stored value.
+    #[must_use]
+    pub fn encode(&self) -> String {
+        format!("{}|{}|{}|{}", self.node, self.boot, self.fence, self.addr)
+    }
+
+    /// Reads a stored value.
+    #[must_use]
+    pub fn decode(value: &str) -> Option<Holder> {
+        let mut parts = value.splitn(4, '|');
+        Some(Holder {
+            node: parts.next()?.to_owned(),
+            boot: parts.next()?.to_owned(),
+            fence: parts.next()?.parse().ok()?,
+            addr: parts.next()?.to_owned(),
+        })
+    }
+}
+
+/// What [`Ownership::acquire`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Acquired {
+    /// The lease is this node's now (or already was), at this fence.
+    Mine(Holder),
+    /// Another live node holds it.
+    Theirs(Holder),
+}
+
+/// A future of the registry.
+pub type RegistryFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// Who owns which room: leases with a TTL and a fence that only grows.
+pub trait Ownership: Send + Sync + 'static {
+    /// Takes `key`'s lease for `me` (fence: one above any used before) if it
+    /// is free or held by this node (any boot: an earlier one is dead); else
+    /// says who holds it.
+    fn acquire<'a>(
+        &'a self,
+        key: &'a str,
+        me: &'a Holder,
+        ttl: Duration,
+    ) -> RegistryFuture<'a, Acquired>;
+
+    /// Extends each lease still held with exactly this value; per lease,
+    /// whether it was.
+    fn renew<'a>(
+        &'a self,
+        leases: Vec<(String, String)>,
+        ttl: Duration,
+    ) -> RegistryFuture<'a, Vec<bool>>;
+
+    /// Gives `key`'s lease up if it still holds `value`.
+    fn release<'a>(&'a self, key: &'a str, value: &'a str) -> RegistryFuture<'a, ()>;
+}
+
+/// One lease this node holds.
+struct Lease {
+    holder: Holder,
+    /// When the room must stop, unless a renewal succeeds first: measured
+    /// on this node's monotonic clock from when the last successful renewal
+    /// was sent.
+    deadline: Instant,
+    /// Tells the room it is fenced.
+    fenced: watch::Sender<bool>,
+}
+
+/// Where a room lives, as far as this node can tell.
+pub(crate) enum Placement {
+    /// Here: serve it.
+    Here,
+    /// At another node's internal address.
+    There(String),
+}
+
+/// A node of a cluster.
+pub(crate) struct Cluster {
+    pub(crate) registry: Arc<dyn Ownership>,
+    /// The service's name, the first half of each room key.
+    service: String,
+    me: Holder,
+    ttl: Duration,
+    pub(crate) secret: Option<String>,
+    leases: Mutex<HashMap<String, Lease>>,
+    /// One acquisition at a time: two joins racing for a free room must not
+    /// both take it (the second would bump the fence under the first).
+    acquiring: tokio::sync::Mutex<()>,
+}
+
+impl Cluster {
+    #[cfg(feature = "cluster")]
+    pub(crate) fn new(
+        registry: Arc<dyn Ownership>,
+        service: String,
+        node: String,
+        addr: std::net::SocketAddr,
+        ttl: Duration,
+        secret: Option<String>,
+    ) -> Arc<Cluster> {
+        let mut boot = [0u8; 8];
+        let _ = getrandom::fill(&mut boot);
+        let boot = boot.iter().map(|b| format!("{b:02x}")).collect();
+        let me = Holder {
+            node,
+            boot,
+            fence: 0,
+            addr: addr.to_string(),
+        };
+        info!(node = %me.node, boot = %me.boot, internal = %me.addr, "cluster node");
+        Arc::new(Cluster {
+            registry,
+            service,
+            me,
+            ttl,
+            secret,
+            leases: Mutex::new(HashMap::new()),
+            acquiring: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    fn key(&self, room: &str) -> String {
+        room_key(&self.service, room)
+    }
+
+    fn leases(&self) -> std::sync::MutexGuard<'_, HashMap<String, Lease>> {
+        self.leases
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A renewal sent at `sent` that succeeds keeps the lease until then.
+    fn deadline_from(&self, sent: Instant) -> Instant {
+        // A margin for the clock drift between this node and Redis.
+        sent + self.ttl.mul_f64(0.8)
+    }
+
+    /// Decides where `room` is served, taking its lease when it is free.
+    pub(crate) async fn place(&self, room: &str) -> Result<Placement, StoreError> {
+        if self.leases().contains_key(room) {
+            return Ok(Placement::Here);
+        }
+        let _one = self.acquiring.lock().await;
+        if self.leases().contains_key(room) {
+            return Ok(Placement::Here);
+        }
+        let sent = Instant::now();
+        let key = self.key(room);
+        match self.registry.acquire(&key, &self.me, self.ttl).await? {
+            Acquired::Mine(holder) => {
+                let mut leases = self.leases();
+                if !leases.contains_key(room) {
+                    info!(room, fence = holder.fence, "lease taken");
+                    let (fenced, _) = watch::channel(false);
+                    leases.insert(
+                        room.to_owned(),
+                        Lease {
+                            holder,
+                            deadline: self.deadline_from(sent),
+                            fenced,
+                        },
+                    );
+                }
+                Ok(Placement::Here)
+            }
+            Acquired::Theirs(holder) => Ok(Placement::There(holder.addr)),
+        }
+    }
+
+    /// The lease of a room about to open here.
+    fn lease_of(&self, room: &str) -> Option<LeaseView> {
+        self.leases().get(room).map(|lease| LeaseView {
+            fence: lease.holder.fence,
+            fenced: lease.fenced.subscribe(),
+        })
+    }
+
+    /// Whether `room`'s lease is still good (its deadline has not passed).
+    fn holds_now(&self, room: &str) -> bool {
+        self.leases()
+            .get(room)
+            .is_some_and(|lease| Instant::now() < lease.deadline)
+    }
+
+    /// Gives up `room`'s lease (its room has unloaded, its last save durable).
+    async fn release_one(&self, room: &str) {
+        let Some(value) = self.leases().get(room).map(|lease| lease.holder.encode()) else {
+            return;
+        };
+        // In the table until Redis has it back, so that a drain waits for it.
+        if let Err(error) = self.registry.release(&self.key(room), &value).await {
+            warn!(room, %error, "could not release a lease; it expires by itself");
+        }
+        let mut leases = self.leases();
+        if leases
+            .get(room)
+            .is_some_and(|lease| lease.holder.encode() == value)
+        {
+            leases.remove(room);
+        }
+    }
+
+    /// Gives up every lease (the end of a drain).
+    pub(crate) async fn release_all(&self) {
+        let rooms: Vec<String> = self.leases().keys().cloned().collect();
+        for room in rooms {
+            self.release_one(&room).await;
+        }
+    }
+
+    /// Renews every lease each TTL/3, and fences the rooms whose lease is
+    /// lost or whose deadline passed.
+    pub(crate) async fn renew_loop(self: Arc<Self>) {
+        let every = self.ttl / 3;
+        let mut tick = tokio::time::interval(
+            every
+                .min(Duration::from_millis(250))
+                .max(Duration::from_millis(10)),
+        );
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_renewal = Instant::now();
+        loop {
+            tick.tick().await;
+            self.fence_overdue();
+            if last_renewal.elapsed() < every {
+                continue;
+            }
+            last_renewal = Instant::now();
+            let held: Vec<(String, String)> = self
+                .leases()
+                .iter()
+                .map(|(room, lease)| (room.clone(), lease.holder.encode()))
+                .collect();
+            if held.is_empty() {
+                continue;
+            }
+            let sent = Instant::now();
+            let keys = held
+                .iter()
+                .map(|(room, value)| (self.key(room), value.clone()))
+                .collect();
+            match self.registry.renew(keys, self.ttl).await {
+                Ok(renewed) => {
+                    let deadline = self.deadline_from(sent);
+                    let mut leases = self.leases();
+                    for ((room, value), ok) in held.into_iter().zip(renewed) {
+                        let Some(lease) = leases.get_mut(&room) else {
+                            continue;
+                        };
+                        if lease.holder.encode() != value {
+                            continue;
+                        }
+                        if ok {
+                            lease.deadline = deadline;
+                        } else {
+                            warn!(room, "lease lost to another node; fencing the room");
+                            let _ = lease.fenced.send(true);
+                            leases.remove(&room);
+                        }
+                    }
+                }
+                Err(error) => warn!(%error, rooms = held.len(), "lease renewal failed"),
+            }
+        }
+    }
+
+    /// Fences every room whose deadline has passed.
+    fn fence_overdue(&self) {
+        let now = Instant::now();
+        self.leases().retain(|room, lease| {
+            if now < lease.deadline {
+                return true;
+            }
+            warn!(room, "lease not renewed in time; fencing the room");
+            let _ = lease.fenced.send(true);
+            false
+        });
+    }
+}
+
+/// The default node id: the host name (or `node`), and the port.
+/// The name of one room across the cluster, `{service}:{room}`: its lease,
+/// its fence and its snapshot are all keyed by it, so a save's fence is the
+/// one its lease was granted.
+pub(crate) fn room_key(service: &str, room: &str) -> String {
+    format!("{service}:{room}")
+}
+
+#[cfg(feature = "cluster")]
+pub(crate) fn default_node_id(port: u16) -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "node".to_owned());
+    format!("{host}-{port}")
+}
+
+impl Leases for Cluster {
+    fn lease(&self, room: &str) -> Option<LeaseView> {
+        self.lease_of(room)
+    }
+
+    fn holds(&self, room: &str) -> bool {
+        self.holds_now(room)
+    }
+
+    fn release<'a>(&'a self, room: &'a str) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+        Box::pin(self.release_one(room))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn holders_round_trip_even_with_bars_in_the_address() {
+        let holder = Holder {
+            node: "a".into(),
+            boot: "00ff".into(),
+            fence: 42,
+            addr: "[::1]:7000|x".into(),
+        };
+        assert_eq!(Holder::decode(&holder.encode()).unwrap(), holder);
+        assert!(Holder::decode("a|b|notanumber|c").is_none());
+    }
+}

@@ -1,0 +1,172 @@
+//! Forwarding a join to the room's owner: the request head goes to the
+//! owner's internal address (with the hop marker, the edge secret and the
+//! client's address), and the owner's answer comes back. A `101` joins the
+//! two connections byte for byte; anything else (a `401` from the `join`
+//! hook, a `503`) is passed on as it is.
+
+use crate::edge::answer::{HttpResponse, ResponseBody, refuse};
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{self, HeaderValue};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tracing::{debug, warn};
+
+/// Marks a request one node forwarded to another (it is never forwarded again).
+pub(crate) const HOP: &str = "x-stateroom-hop";
+/// The edge secret of the internal port.
+pub(crate) const SECRET: &str = "x-stateroom-secret";
+/// The client's address, as the forwarding node saw it.
+pub(crate) const CLIENT: &str = "x-stateroom-client";
+
+/// Longest response head accepted from a peer.
+const MAX_HEAD: usize = 16 * 1024;
+/// Longest non-101 body passed on.
+const MAX_BODY: usize = 64 * 1024;
+
+/// Compares two secrets in constant time for equal lengths.
+pub(crate) fn same_secret(expected: &[u8], presented: &[u8]) -> bool {
+    expected.len() == presented.len()
+        && expected
+            .iter()
+            .zip(presented)
+            .fold(0u8, |diff, (a, b)| diff | (a ^ b))
+            == 0
+}
+
+/// A `503` that tells the client to come back soon.
+pub(crate) fn retry_soon(why: &str) -> HttpResponse {
+    let mut response = refuse(StatusCode::SERVICE_UNAVAILABLE, why);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
+}
+
+/// Forwards `request` (a WebSocket upgrade) to the owner at `owner`.
+pub(crate) async fn forward<B>(
+    request: &mut Request<B>,
+    owner: &str,
+    secret: Option<&str>,
+    peer: Option<SocketAddr>,
+    timeout: Duration,
+) -> HttpResponse {
+    let connected = tokio::time::timeout(timeout, TcpStream::connect(owner)).await;
+    let mut upstream = match connected {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(error)) => {
+            warn!(owner, %error, "the room's owner cannot be reached");
+            return retry_soon("the room's node cannot be reached; retry");
+        }
+        Err(_) => return retry_soon("the room's node does not answer; retry"),
+    };
+    let _ = upstream.set_nodelay(true);
+    let mut head = format!(
+        "{} {} HTTP/1.1\r\n",
+        request.method(),
+        request.uri().path_and_query().map_or("/", |p| p.as_str())
+    );
+    for (name, value) in request.headers() {
+        let name = name.as_str();
+        if name == HOP || name == SECRET || name == CLIENT {
+            continue;
+        }
+        if let Ok(value) = value.to_str() {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+    }
+    head.push_str(&format!("{HOP}: 1\r\n"));
+    if let Some(secret) = secret {
+        head.push_str(&format!("{SECRET}: {secret}\r\n"));
+    }
+    if let Some(peer) = peer {
+        head.push_str(&format!("{CLIENT}: {peer}\r\n"));
+    }
+    head.push_str("\r\n");
+    if upstream.write_all(head.as_bytes()).await.is_err() {
+        return retry_soon("the room's node hung up; retry");
+    }
+    // Read the owner's answer head.
+    let mut buffer = Vec::with_capacity(1024);
+    let read = tokio::time::timeout(timeout, async {
+        loop {
+            let mut chunk = [0u8; 2048];
+            let n = upstream.read(&mut chunk).await?;
+            if n == 0 {
+                return Ok::<_, std::io::Error>(false);
+            }
+            buffer.extend_from_slice(&chunk[..n]);
+            if buffer.windows(4).any(|w| w == b"\r\n\r\n") {
+                return Ok(true);
+            }
+            if buffer.len() > MAX_HEAD {
+                return Ok(false);
+            }
+        }
+    })
+    .await;
+    if !matches!(read, Ok(Ok(true))) {
+        return retry_soon("the room's node did not answer; retry");
+    }
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut parsed = httparse::Response::new(&mut headers);
+    let Ok(httparse::Status::Complete(head_len)) = parsed.parse(&buffer) else {
+        return retry_soon("the room's node answered nonsense; retry");
+    };
+    let status = parsed
+        .code
+        .and_then(|code| StatusCode::from_u16(code).ok())
+        .unwrap_or(StatusCode::BAD_GATEWAY);
+    let mut response = Response::builder().status(status);
+    let mut content_length = None;
+    for header in parsed.headers.iter() {
+        if header.name.eq_ignore_ascii_case("content-length") {
+            content_length = std::str::from_utf8(header.value)
+                .ok()
+                .and_then(|v| v.trim().parse::<usize>().ok());
+            continue;
+        }
+        response = response.header(header.name, header.value);
+    }
+    let rest = buffer.split_off(head_len);
+    if status == StatusCode::SWITCHING_PROTOCOLS {
+        let client = hyper::upgrade::on(request);
+        tokio::spawn(async move {
+            let Ok(client) = client.await else {
+                debug!("the client left before the forwarded upgrade");
+                return;
+            };
+            let mut client = TokioIo::new(client);
+            if !rest.is_empty() && client.write_all(&rest).await.is_err() {
+                return;
+            }
+            // Until either side closes; the owner's room sees the client's
+            // frames and close exactly as if it had connected directly.
+            let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+        });
+        return response
+            .body(ResponseBody::from(Full::new(Bytes::new())))
+            .unwrap_or_else(|_| retry_soon("the room's node answered nonsense; retry"));
+    }
+    // Anything else: the body, bounded, then the answer as it is.
+    let mut body = rest;
+    let want = content_length.unwrap_or(MAX_BODY).min(MAX_BODY);
+    let _ = tokio::time::timeout(timeout, async {
+        while body.len() < want {
+            let mut chunk = [0u8; 2048];
+            match upstream.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => body.extend_from_slice(&chunk[..n]),
+            }
+        }
+    })
+    .await;
+    body.truncate(want);
+    response
+        .body(ResponseBody::from(Full::new(Bytes::from(body))))
+        .unwrap_or_else(|_| retry_soon("the room's node answered nonsense; retry"))
+}

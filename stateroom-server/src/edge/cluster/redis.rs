@@ -1,0 +1,382 @@
+//! Redis as the cluster's ownership registry and room store, in one engine
+//! so that the fence check is atomic with the write. Each operation is one
+//! Lua script. Keys share a hash tag per room (`{service:room}`), so a
+//! Redis Cluster keeps a room's keys in one slot:
+//!
+//! - `stateroom:lease:{K}`: the lease, `node|boot|fence|addr`, with a TTL;
+//! - `stateroom:fence:{K}`: the room's last fence (only grows);
+//! - `stateroom:snap:{K}`: the snapshot, a hash (`fence seq version state
+//!   meta updated`).
+
+use super::{Acquired, Holder, Ownership, RegistryFuture, room_key};
+use crate::engine::store::{RoomStore, SaveOutcome, StoreError, StoreFuture, StoredRoom};
+use redis::aio::ConnectionManager;
+use redis::{AsyncCommands, Script};
+use std::time::Duration;
+
+/// Takes a lease when it is free or held by the same node (any boot):
+/// fence = max(counter + 1, stored snapshot's fence + 1).
+const ACQUIRE: &str = r"
+local held = redis.call('GET', KEYS[1])
+if held then
+  local node = string.match(held, '^([^|]*)|')
+  if node ~= ARGV[1] then return {0, held} end
+end
+local f = redis.call('INCR', KEYS[2])
+local stored = tonumber(redis.call('HGET', KEYS[3], 'fence') or '0')
+if stored >= f then
+  f = stored + 1
+  redis.call('SET', KEYS[2], f)
+end
+local value = ARGV[1] .. '|' .. ARGV[2] .. '|' .. f .. '|' .. ARGV[3]
+redis.call('SET', KEYS[1], value, 'PX', ARGV[4])
+return {1, value}
+";
+
+/// Extends a lease still holding exactly this value.
+const RENEW: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+";
+
+/// Deletes a lease still holding exactly this value.
+const RELEASE: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+";
+
+/// Commits a snapshot unless a newer fence was handed out for the room.
+const SAVE: &str = r"
+local f = tonumber(ARGV[1])
+local current = tonumber(redis.call('GET', KEYS[2]) or '0')
+local stored = tonumber(redis.call('HGET', KEYS[1], 'fence') or '0')
+if f < current or f < stored then return 0 end
+redis.call('HSET', KEYS[1], 'fence', ARGV[1], 'seq', ARGV[2], 'version', ARGV[3],
+  'state', ARGV[4], 'meta', ARGV[5], 'updated', ARGV[6])
+return 1
+";
+
+/// Deletes a snapshot unless a newer fence was handed out for the room.
+const DELETE: &str = r"
+local f = tonumber(ARGV[1])
+local current = tonumber(redis.call('GET', KEYS[2]) or '0')
+if f < current then return 0 end
+redis.call('DEL', KEYS[1])
+return 1
+";
+
+/// The Redis engine.
+#[derive(Clone)]
+pub struct RedisEngine {
+    connection: ConnectionManager,
+    acquire: Script,
+    renew: Script,
+    release: Script,
+    save: Script,
+    delete: Script,
+}
+
+impl std::fmt::Debug for RedisEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RedisEngine")
+    }
+}
+
+fn err(error: redis::RedisError) -> StoreError {
+    StoreError(format!("redis: {error}"))
+}
+
+fn lease_key(key: &str) -> String {
+    format!("stateroom:lease:{{{key}}}")
+}
+
+fn fence_key(key: &str) -> String {
+    format!("stateroom:fence:{{{key}}}")
+}
+
+fn snap_key(key: &str) -> String {
+    format!("stateroom:snap:{{{key}}}")
+}
+
+/// A script's answer for a fenced write: 1 when it was applied, 0 when a
+/// newer fence had been handed out.
+fn fenced(applied: i64) -> SaveOutcome {
+    if applied == 1 {
+        SaveOutcome::Saved
+    } else {
+        SaveOutcome::StaleFence
+    }
+}
+
+impl RedisEngine {
+    /// Connects to `url` (`redis://…` or `redis+unix://…`); commands fail
+    /// after `timeout` rather than wait on a Redis that went away.
+    ///
+    /// # Errors
+    /// When the URL is invalid or Redis cannot be reached.
+    pub async fn connect(url: &str, timeout: Duration) -> Result<Self, StoreError> {
+        let client = redis::Client::open(url).map_err(err)?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_response_timeout(Some(timeout))
+            .set_connection_timeout(Some(timeout))
+            .set_number_of_retries(1)
+            .set_max_delay(timeout);
+        let connection = ConnectionManager::new_with_config(client, config)
+            .await
+            .map_err(err)?;
+        Ok(RedisEngine {
+            connection,
+            acquire: Script::new(ACQUIRE),
+            renew: Script::new(RENEW),
+            release: Script::new(RELEASE),
+            save: Script::new(SAVE),
+            delete: Script::new(DELETE),
+        })
+    }
+
+    /// Whether Redis keeps every acknowledged write through a crash:
+    /// `appendonly yes` and `appendfsync always`. `Err` says what it has.
+    ///
+    /// # Errors
+    /// When Redis cannot be asked.
+    pub async fn durable(&self) -> Result<Result<(), String>, StoreError> {
+        let mut connection = self.connection.clone();
+        let get = |name: &'static str| {
+            let mut connection = connection.clone();
+            async move {
+                let pair: Vec<String> = redis::cmd("CONFIG")
+                    .arg("GET")
+                    .arg(name)
+                    .query_async(&mut connection)
+                    .await
+                    .map_err(err)?;
+                Ok::<_, StoreError>(pair.get(1).cloned().unwrap_or_default())
+            }
+        };
+        let appendonly = get("appendonly").await?;
+        let appendfsync = get("appendfsync").await?;
+        let _: Result<(), _> = connection.ping::<()>().await;
+        if appendonly == "yes" && appendfsync == "always" {
+            Ok(Ok(()))
+        } else {
+            Ok(Err(format!(
+                "appendonly {appendonly}, appendfsync {appendfsync}"
+            )))
+        }
+    }
+}
+
+impl Ownership for RedisEngine {
+    fn acquire<'a>(
+        &'a self,
+        key: &'a str,
+        me: &'a Holder,
+        ttl: Duration,
+    ) -> RegistryFuture<'a, Acquired> {
+        Box::pin(async move {
+            let mut connection = self.connection.clone();
+            let (taken, value): (i64, String) = self
+                .acquire
+                .key(lease_key(key))
+                .key(fence_key(key))
+                .key(snap_key(key))
+                .arg(&me.node)
+                .arg(&me.boot)
+                .arg(&me.addr)
+                .arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX))
+                .invoke_async(&mut connection)
+                .await
+                .map_err(err)?;
+            let holder = Holder::decode(&value)
+                .ok_or_else(|| StoreError(format!("a lease that does not decode: {value}")))?;
+            Ok(if taken == 1 {
+                Acquired::Mine(holder)
+            } else {
+                Acquired::Theirs(holder)
+            })
+        })
+    }
+
+    fn renew<'a>(
+        &'a self,
+        leases: Vec<(String, String)>,
+        ttl: Duration,
+    ) -> RegistryFuture<'a, Vec<bool>> {
+        Box::pin(async move {
+            let ttl = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
+            // Pipelined by the multiplexed connection: one round trip's worth.
+            let renewals = leases.iter().map(|(key, value)| {
+                let mut connection = self.connection.clone();
+                let mut invocation = self.renew.key(lease_key(key));
+                invocation.arg(value).arg(ttl);
+                async move { invocation.invoke_async::<i64>(&mut connection).await }
+            });
+            let results = futures_util::future::join_all(renewals).await;
+            results
+                .into_iter()
+                .map(|result| result.map(|renewed| renewed == 1).map_err(err))
+                .collect()
+        })
+    }
+
+    fn release<'a>(&'a self, key: &'a str, value: &'a str) -> RegistryFuture<'a, ()> {
+        Box::pin(async move {
+            let mut connection = self.connection.clone();
+            let _: i64 = self
+                .release
+                .key(lease_key(key))
+                .arg(value)
+                .invoke_async(&mut connection)
+                .await
+                .map_err(err)?;
+            Ok(())
+        })
+    }
+}
+
+impl RoomStore for RedisEngine {
+    fn acquire_fence(&self) -> StoreFuture<'_, u64> {
+        // In a cluster each room's fence comes with its lease.
+        Box::pin(async { Ok(0) })
+    }
+
+    fn load<'a>(&'a self, service: &'a str, room: &'a str) -> StoreFuture<'a, Option<StoredRoom>> {
+        Box::pin(async move {
+            let mut connection = self.connection.clone();
+            let fields: std::collections::HashMap<String, String> = connection
+                .hgetall(snap_key(&room_key(service, room)))
+                .await
+                .map_err(err)?;
+            if fields.is_empty() {
+                return Ok(None);
+            }
+            let number = |name: &str| {
+                fields
+                    .get(name)
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0)
+            };
+            Ok(Some(StoredRoom {
+                room_id: room.to_owned(),
+                fence: number("fence"),
+                seq: number("seq"),
+                state_version: u32::try_from(number("version")).unwrap_or(u32::MAX),
+                state: fields.get("state").cloned().unwrap_or_default(),
+                meta: fields.get("meta").cloned().unwrap_or_default(),
+                updated_at_ms: number("updated"),
+            }))
+        })
+    }
+
+    fn save_batch<'a>(
+        &'a self,
+        service: &'a str,
+        batch: Vec<StoredRoom>,
+    ) -> StoreFuture<'a, Vec<SaveOutcome>> {
+        Box::pin(async move {
+            // Each room's save is atomic (one script); rooms are independent,
+            // so the batch is pipelined, not one transaction.
+            let saves = batch.iter().map(|room| {
+                let mut connection = self.connection.clone();
+                let key = room_key(service, &room.room_id);
+                let mut invocation = self.save.key(snap_key(&key));
+                invocation
+                    .key(fence_key(&key))
+                    .arg(room.fence)
+                    .arg(room.seq)
+                    .arg(room.state_version)
+                    .arg(&room.state)
+                    .arg(&room.meta)
+                    .arg(room.updated_at_ms);
+                async move { invocation.invoke_async::<i64>(&mut connection).await }
+            });
+            let results = futures_util::future::join_all(saves).await;
+            results
+                .into_iter()
+                .map(|result| result.map_err(err).map(fenced))
+                .collect()
+        })
+    }
+
+    fn delete<'a>(
+        &'a self,
+        service: &'a str,
+        room: &'a str,
+        fence: u64,
+    ) -> StoreFuture<'a, SaveOutcome> {
+        Box::pin(async move {
+            let mut connection = self.connection.clone();
+            let key = room_key(service, room);
+            let deleted: i64 = self
+                .delete
+                .key(snap_key(&key))
+                .key(fence_key(&key))
+                .arg(fence)
+                .invoke_async(&mut connection)
+                .await
+                .map_err(err)?;
+            Ok(fenced(deleted))
+        })
+    }
+
+    fn list<'a>(&'a self, service: &'a str) -> StoreFuture<'a, Vec<StoredRoom>> {
+        Box::pin(async move {
+            let mut connection = self.connection.clone();
+            // Every snapshot key of the service: `snap_key(room_key(service, …))`.
+            let prefix = format!("stateroom:snap:{{{service}:");
+            let pattern = format!("{prefix}*");
+            let mut keys: Vec<String> = Vec::new();
+            {
+                let mut iter = connection
+                    .scan_match::<_, String>(&pattern)
+                    .await
+                    .map_err(err)?;
+                while let Some(key) = futures_util::StreamExt::next(&mut iter).await {
+                    keys.push(key.map_err(err)?);
+                }
+            }
+            keys.sort();
+            let mut rooms = Vec::new();
+            for key in keys {
+                let Some(room) = key.strip_prefix(&prefix).and_then(|k| k.strip_suffix('}')) else {
+                    continue;
+                };
+                if let Some(stored) = self.load(service, room).await? {
+                    rooms.push(stored);
+                }
+            }
+            Ok(rooms)
+        })
+    }
+
+    fn max_client_id<'a>(&'a self, _service: &'a str) -> StoreFuture<'a, u32> {
+        // Each room raises the node's client ids above its own when it loads.
+        Box::pin(async { Ok(0) })
+    }
+
+    fn expire<'a>(&'a self, service: &'a str, before_ms: u64) -> StoreFuture<'a, u64> {
+        Box::pin(async move {
+            let mut expired = 0;
+            for room in self.list(service).await? {
+                if room.updated_at_ms < before_ms {
+                    let key = room_key(service, &room.room_id);
+                    let mut connection = self.connection.clone();
+                    let held: Option<String> =
+                        connection.get(lease_key(&key)).await.map_err(err)?;
+                    if held.is_none()
+                        && self.delete(service, &room.room_id, room.fence).await?
+                            == SaveOutcome::Saved
+                    {
+                        expired += 1;
+                    }
+                }
+            }
+            Ok(expired)
+        })
+    }
+}

@@ -1,0 +1,235 @@
+//! One client's socket loop: frames in go to the room as events; frames the room
+//! queued in the client's [`Outbox`] go out, several per flush.
+//!
+//! An idle connection's memory is mostly its task, and a task is as large as
+//! its future's largest state. So the loop is one hand-written [`Pump`] over
+//! the unsplit socket (no lock between a read half and a write half, no
+//! `Notified` or send futures held while nothing happens); what is needed only
+//! now and then (a wait for a full room queue, the close timer, the teardown)
+//! is boxed when it happens. The loop itself is in `pump`.
+
+mod pump;
+
+use crate::engine::event::{Arrival, RoomEvent};
+use crate::engine::outbox::failed_frame;
+use crate::engine::outbox::{Bound, Outbox};
+use crate::engine::resume::ResumeRequest;
+use crate::engine::room_core::Gone;
+use crate::engine::registry::Membership;
+use crate::edge::Edge;
+use crate::edge::socket::Socket;
+use crate::engine::stats::Reason;
+use futures_util::SinkExt;
+use hyper_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use hyper_tungstenite::tungstenite::{Error as WsError, Message};
+use pump::{Pump, ReadEnd};
+use stateroom_core::{ClientData, ClientId};
+use std::future::{Future, poll_fn};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+use tracing::{Instrument, debug};
+
+/// How long a closing connection waits for the peer (to take our last frames, or
+/// to answer our close) before dropping the socket.
+const CLOSE_WAIT: Duration = Duration::from_secs(5);
+
+/// An admitted client's connection, as the HTTP upgrade hands it over.
+pub(crate) struct Admitted {
+    pub(crate) membership: Membership,
+    /// The connection's own id (the client's, unless it resumes a session).
+    pub(crate) conn: ClientId,
+    pub(crate) data: ClientData,
+    pub(crate) resume: Option<ResumeRequest>,
+}
+
+/// Runs one client's connection: tells the room it arrived, then hands the
+/// socket to a task of its own that lives until the connection ends (so that
+/// the arrival's state is not reserved in the task for the connection's life).
+pub(crate) async fn run(edge: Arc<Edge>, socket: Socket, admitted: Admitted) {
+    let Admitted {
+        membership,
+        conn,
+        data,
+        resume,
+    } = admitted;
+    let limits = &edge.engine.config.limits;
+    let outbox = Arc::new(Outbox::new(Bound::of(limits)));
+    let (reply, client) = tokio::sync::oneshot::channel();
+    let arrival = Arrival {
+        conn,
+        outbox: outbox.clone(),
+        data,
+        resume,
+        reply,
+    };
+    let client = match membership
+        .events
+        .send(RoomEvent::Connect(Box::new(arrival)))
+        .await
+    {
+        Ok(()) => client.await.ok(),
+        Err(_) => None,
+    };
+    let Some(client) = client else {
+        // The room failed between our join and now.
+        let mut socket = socket;
+        let _ = socket.send(Message::Close(Some(failed_frame()))).await;
+        edge.engine.rooms.leave(&membership);
+        debug!("connection closed");
+        return;
+    };
+    let live = Live {
+        edge,
+        membership,
+        client,
+        conn,
+        outbox,
+    };
+    let pump = Pump::new(socket);
+    // The connection's span is a debug one: at the default level it is
+    // disabled, and the task need not carry it.
+    let span = tracing::Span::current();
+    if span.is_disabled() {
+        tokio::spawn(live.serve(pump));
+    } else {
+        tokio::spawn(live.serve(pump).instrument(span));
+    }
+}
+
+/// A connection the room has taken in: who it is and where it goes.
+struct Live {
+    edge: Arc<Edge>,
+    membership: Membership,
+    client: ClientId,
+    conn: ClientId,
+    outbox: Arc<Outbox>,
+}
+
+/// How the socket loop stopped, before the teardown that follows.
+enum Stopped {
+    Read(ReadEnd),
+    Written(Result<(), WsError>),
+    /// The client did not take its close frame in time.
+    CloseTimedOut,
+}
+
+/// The connection's task: the live loop, then (boxed) its teardown. Written by
+/// hand so that the task is exactly as large as the loop: an `async fn` here
+/// reserves room for the teardown's future as well.
+// The live variant is the point: boxing it would cost an allocation per
+// connection and save nothing (the task holds one or the other).
+#[allow(clippy::large_enum_variant)]
+enum Serve {
+    Live(Live, Pump),
+    Finishing(Pin<Box<dyn Future<Output = ()> + Send>>),
+    Done,
+}
+
+impl Future for Serve {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            match &mut *self {
+                Serve::Live(live, pump) => {
+                    let stopped = ready!(pump.poll_live(cx, live));
+                    if let Serve::Live(live, pump) = std::mem::replace(&mut *self, Serve::Done) {
+                        *self = Serve::Finishing(Box::pin(live.finish(pump, stopped)));
+                    }
+                }
+                Serve::Finishing(finish) => {
+                    ready!(finish.as_mut().poll(cx));
+                    *self = Serve::Done;
+                    return Poll::Ready(());
+                }
+                Serve::Done => return Poll::Ready(()),
+            }
+        }
+    }
+}
+
+impl Live {
+    /// Reads and writes until the connection ends, then tells the room.
+    fn serve(self, pump: Pump) -> Serve {
+        Serve::Live(self, pump)
+    }
+
+    /// Lets the other side of the socket loop finish within bounds, then tells
+    /// the room the client is gone.
+    async fn finish(self, mut pump: Pump, stopped: Stopped) {
+        let (client, conn, outbox) = (self.client, self.conn, &self.outbox);
+        let events = &self.membership.events;
+        let how = match stopped {
+            Stopped::Read(ReadEnd::Ended { goodbye }) => {
+                outbox.close(None);
+                if goodbye {
+                    Gone::Goodbye
+                } else {
+                    Gone::Dropped
+                }
+            }
+            Stopped::Read(ReadEnd::Refuse(frame)) => {
+                let reason = if frame.code == CloseCode::Size {
+                    Reason::Limit
+                } else {
+                    Reason::ProtocolError
+                };
+                debug!(code = %frame.code, reason = %frame.reason, "closing a misbehaving client");
+                // Through the room, so that replies to the client's earlier
+                // messages go out before the close.
+                let close = RoomEvent::Close {
+                    client,
+                    conn,
+                    frame: frame.clone(),
+                };
+                if events.send(close).await.is_err() {
+                    outbox.close(Some(frame));
+                }
+                // Let the writer send what is queued and the close frame.
+                let writer = poll_fn(|cx| {
+                    self.outbox.register(cx.waker());
+                    pump.poll_write(cx, &self.outbox)
+                });
+                let _ = tokio::time::timeout(CLOSE_WAIT, writer).await;
+                Gone::Refused(reason)
+            }
+            Stopped::Written(written) => {
+                // We sent our close frame (or the socket failed): wait for the
+                // client's answer, within bounds.
+                let reader = poll_fn(|cx| pump.poll_read(cx, &self));
+                let _ = tokio::time::timeout(CLOSE_WAIT, reader).await;
+                if written.is_ok() {
+                    Gone::ServerClosed
+                } else {
+                    Gone::Dropped
+                }
+            }
+            Stopped::CloseTimedOut => {
+                debug!("client did not take its close in time; dropping it");
+                Gone::ServerClosed
+            }
+        };
+        let _ = events.send(RoomEvent::Gone { client, conn, how }).await;
+        self.edge.engine.rooms.leave(&self.membership);
+        debug!("connection closed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// What an idle connection's task holds (its future) stays small: the
+    /// socket and little else. Fails if a change makes the task carry a large
+    /// state (a teardown future, a send future, a second buffer) for its
+    /// whole life.
+    #[test]
+    fn the_connection_task_is_the_socket_and_little_else() {
+        let socket = std::mem::size_of::<crate::edge::socket::Socket>();
+        let task = std::mem::size_of::<super::Serve>();
+        assert!(
+            task <= socket + 224,
+            "the task's future is {task} bytes, the socket {socket}"
+        );
+    }
+}

@@ -1,0 +1,216 @@
+//! The socket loop itself: one connection's reads and writes, polled by hand
+//! (see the parent module for why), and how a read error maps to a close code.
+
+use super::{CLOSE_WAIT, Live, Stopped};
+use crate::engine::event::RoomEvent;
+use crate::engine::outbox::{Batch, Outbox, close_frame, failed_frame};
+use crate::edge::socket::Socket;
+use futures_util::{Sink, Stream};
+use hyper_tungstenite::tungstenite::error::ProtocolError;
+use hyper_tungstenite::tungstenite::protocol::CloseFrame;
+use hyper_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use hyper_tungstenite::tungstenite::{Error as WsError, Message};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use tokio::sync::mpsc::error::TrySendError;
+use tokio::time::Sleep;
+
+/// Frames read in one poll before the task yields to others.
+const READ_BUDGET: usize = 64;
+
+/// Why the reading side stopped.
+pub(super) enum ReadEnd {
+    /// The stream ended; `goodbye` if the client sent a close frame first.
+    Ended { goodbye: bool },
+    /// The client broke a rule; tell it why.
+    Refuse(CloseFrame),
+}
+
+/// Waits for room in a full room queue, then sends the event: `false` if the
+/// room is gone.
+type QueueWait = Pin<Box<dyn Future<Output = bool> + Send>>;
+
+/// The socket and what its loop is in the middle of.
+pub(super) struct Pump {
+    socket: Socket,
+    /// Frames taken from the outbox and not yet handed to the socket.
+    batch: VecDeque<Message>,
+    /// Frames were handed to the socket since its last flush.
+    unflushed: bool,
+    /// The outbox is closing: `Some(frame)` until the close frame is handed
+    /// to the socket, then `Some(None)`.
+    ending: Option<Option<CloseFrame>>,
+    /// The client sent a close frame.
+    goodbye: bool,
+    /// An event waiting for room in the room's queue (reads pause meanwhile,
+    /// so TCP pushes back on the client).
+    waiting: Option<QueueWait>,
+    /// Runs from the moment the outbox starts closing.
+    close_timer: Option<Pin<Box<Sleep>>>,
+}
+
+impl Pump {
+    pub(super) fn new(socket: Socket) -> Self {
+        Pump {
+            socket,
+            batch: VecDeque::new(),
+            unflushed: false,
+            ending: None,
+            goodbye: false,
+            waiting: None,
+            close_timer: None,
+        }
+    }
+
+    /// One turn of the loop: write what the room queued, read what the client
+    /// sent, and watch the close timer.
+    pub(super) fn poll_live(&mut self, cx: &mut Context<'_>, live: &Live) -> Poll<Stopped> {
+        live.outbox.register(cx.waker());
+        if let Poll::Ready(written) = self.poll_write(cx, &live.outbox) {
+            return Poll::Ready(Stopped::Written(written));
+        }
+        if let Poll::Ready(end) = self.poll_read(cx, live) {
+            return Poll::Ready(Stopped::Read(end));
+        }
+        if self.close_timer.is_none() && live.outbox.is_closing() {
+            self.close_timer = Some(Box::pin(tokio::time::sleep(CLOSE_WAIT)));
+        }
+        if let Some(timer) = &mut self.close_timer {
+            ready!(timer.as_mut().poll(cx));
+            return Poll::Ready(Stopped::CloseTimedOut);
+        }
+        Poll::Pending
+    }
+
+    /// Drains the outbox into the socket, one flush per batch. Ready once the
+    /// outbox has closed and everything (its close frame included) is flushed,
+    /// or when the socket fails. The caller registers for the outbox's wake-ups.
+    pub(super) fn poll_write(
+        &mut self,
+        cx: &mut Context<'_>,
+        outbox: &Outbox,
+    ) -> Poll<Result<(), WsError>> {
+        loop {
+            while !self.batch.is_empty() {
+                ready!(self.ready_to_send(cx, outbox))?;
+                if let Some(frame) = self.batch.pop_front() {
+                    Pin::new(&mut self.socket).start_send(frame)?;
+                    self.unflushed = true;
+                }
+            }
+            if self.unflushed {
+                match Pin::new(&mut self.socket).poll_flush(cx) {
+                    Poll::Ready(Ok(())) => outbox.writable(),
+                    Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
+                    Poll::Pending => {
+                        outbox.blocked();
+                        return Poll::Pending;
+                    }
+                }
+                self.unflushed = false;
+            }
+            match &mut self.ending {
+                Some(close) => match close.take() {
+                    Some(frame) => {
+                        ready!(self.ready_to_send(cx, outbox))?;
+                        Pin::new(&mut self.socket).start_send(Message::Close(Some(frame)))?;
+                        self.unflushed = true;
+                    }
+                    None => return Poll::Ready(Ok(())),
+                },
+                None => match outbox.take(&mut self.batch) {
+                    Batch::Frames => {}
+                    Batch::Last(close) => self.ending = Some(close),
+                    Batch::Empty => {
+                        // Idle: give the batch's memory back (a busy writer
+                        // never gets here between batches, and keeps it).
+                        self.batch = VecDeque::new();
+                        return Poll::Pending;
+                    }
+                },
+            }
+        }
+    }
+
+    /// Ready (`Ok`) when the socket takes another frame.
+    fn ready_to_send(
+        &mut self,
+        cx: &mut Context<'_>,
+        outbox: &Outbox,
+    ) -> Poll<Result<(), WsError>> {
+        let ready = Pin::new(&mut self.socket).poll_ready(cx);
+        if ready.is_pending() {
+            outbox.blocked();
+        }
+        ready
+    }
+
+    /// Reads frames and hands them to the room. Ready once the stream ends or
+    /// the client broke a rule.
+    pub(super) fn poll_read(&mut self, cx: &mut Context<'_>, live: &Live) -> Poll<ReadEnd> {
+        if let Some(waiting) = &mut self.waiting {
+            let sent = ready!(waiting.as_mut().poll(cx));
+            self.waiting = None;
+            if !sent {
+                return Poll::Ready(ReadEnd::Refuse(failed_frame()));
+            }
+        }
+        let (client, conn) = (live.client, live.conn);
+        for _ in 0..READ_BUDGET {
+            let Some(frame) = ready!(Pin::new(&mut self.socket).poll_next(cx)) else {
+                return Poll::Ready(ReadEnd::Ended {
+                    goodbye: self.goodbye,
+                });
+            };
+            // Liveness: the room's heartbeat reads when the client was last heard from.
+            live.outbox.touch();
+            let event = match frame {
+                Ok(Message::Text(text)) => RoomEvent::Text { client, conn, text },
+                Ok(Message::Binary(data)) => RoomEvent::Binary { client, conn, data },
+                // Pings are answered by tungstenite; pongs and raw frames need nothing.
+                Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => continue,
+                // Keep reading: tungstenite answers the close, then the stream ends.
+                Ok(Message::Close(_)) => {
+                    self.goodbye = true;
+                    continue;
+                }
+                Err(error) => return Poll::Ready(refusal(error, self.goodbye)),
+            };
+            // The room keeps up: no await. A full queue waits (boxed: only
+            // then), and reads pause until it has room.
+            match live.membership.events.try_send(event) {
+                Ok(()) => {}
+                Err(TrySendError::Full(event)) => {
+                    let events = live.membership.events.clone();
+                    self.waiting = Some(Box::pin(async move { events.send(event).await.is_ok() }));
+                    return self.poll_read(cx, live);
+                }
+                Err(TrySendError::Closed(_)) => {
+                    return Poll::Ready(ReadEnd::Refuse(failed_frame()));
+                }
+            }
+        }
+        // Budget spent: let other connections run, and come back.
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+/// Maps a read error to the RFC 6455 close code the client gets, if any.
+fn refusal(error: WsError, goodbye: bool) -> ReadEnd {
+    match error {
+        WsError::Capacity(_) => ReadEnd::Refuse(close_frame(CloseCode::Size, "message too big")),
+        WsError::Utf8(_) => ReadEnd::Refuse(close_frame(
+            CloseCode::Invalid,
+            "invalid UTF-8 in a text message",
+        )),
+        // The TCP stream ended without a close frame: the client vanished.
+        WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+            ReadEnd::Ended { goodbye }
+        }
+        WsError::Protocol(_) => ReadEnd::Refuse(close_frame(CloseCode::Protocol, "protocol error")),
+        _ => ReadEnd::Ended { goodbye },
+    }
+}

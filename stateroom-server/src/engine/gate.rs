@@ -1,0 +1,125 @@
+//! The output gate of a persisted room: what the room says (frames, closes)
+//! is held until the snapshot covering the event that produced it is
+//! durable, then released in order.
+
+use crate::engine::members::{Members, Outlet, Slot};
+use crate::engine::outbox::Push;
+use hyper_tungstenite::tungstenite::Message;
+use hyper_tungstenite::tungstenite::protocol::CloseFrame;
+use stateroom_core::ClientId;
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+
+/// What the gate holds: a frame, or a close (a kick) after the frames before it.
+enum Item {
+    Frame(Message),
+    Close(CloseFrame),
+}
+
+struct Held<O> {
+    client: ClientId,
+    /// The client's connection when the item was produced (frames sent before
+    /// a client left still go to it).
+    outlet: Option<O>,
+    item: Item,
+}
+
+/// The output gate of a persisted room.
+pub(crate) struct Gate<O> {
+    /// Hold what the room sends (gated durability, or after `ctx.save()` in
+    /// manual durability).
+    pub(crate) on: Cell<bool>,
+    held: RefCell<VecDeque<Held<O>>>,
+}
+
+impl<O> Default for Gate<O> {
+    fn default() -> Self {
+        Gate {
+            on: Cell::new(false),
+            held: RefCell::new(VecDeque::new()),
+        }
+    }
+}
+
+impl<O: Outlet> Gate<O> {
+    pub(crate) fn hold_frame(&self, client: ClientId, slot: &Slot<O>, frame: Message) {
+        self.held.borrow_mut().push_back(Held {
+            client,
+            outlet: slot.outlet().cloned(),
+            item: Item::Frame(frame),
+        });
+    }
+
+    /// Closes `outlet` with `frame`: after what the gate holds when it is on
+    /// (what the room said before the close goes first), else at once.
+    pub(crate) fn close_in_order(&self, client: ClientId, outlet: &O, frame: &CloseFrame) {
+        if self.on.get() {
+            self.hold_close(client, Some(outlet.clone()), frame.clone());
+        } else {
+            outlet.close(Some(frame.clone()));
+        }
+    }
+
+    pub(crate) fn hold_close(&self, client: ClientId, outlet: Option<O>, frame: CloseFrame) {
+        self.held.borrow_mut().push_back(Held {
+            client,
+            outlet,
+            item: Item::Close(frame),
+        });
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.held.borrow().len()
+    }
+
+    /// Frames held for `client`.
+    pub(crate) fn frames_for(&self, client: ClientId) -> u64 {
+        self.held
+            .borrow()
+            .iter()
+            .filter(|h| h.client == client && matches!(h.item, Item::Frame(_)))
+            .count() as u64
+    }
+
+    /// Drops everything held (a failed save: clients never see it).
+    pub(crate) fn discard(&self) {
+        self.held.borrow_mut().clear();
+    }
+}
+
+impl<O: Outlet> Members<O> {
+    /// Releases the first `count` held items, in order, to their clients.
+    pub(crate) fn release(&self, count: usize) {
+        let items: Vec<Held<O>> = {
+            let mut held = self.gate.held.borrow_mut();
+            let count = count.min(held.len());
+            held.drain(..count).collect()
+        };
+        for Held {
+            client,
+            outlet,
+            item,
+        } in items
+        {
+            match (item, self.clients.get(&client)) {
+                // To the connection the client has now; if it has none (it
+                // dropped, or the server is restarting), to the one it had.
+                (Item::Frame(frame), Some(slot)) => {
+                    let outlet = slot.outlet().or(outlet.as_ref());
+                    self.push_via(client, slot, outlet, frame);
+                }
+                (Item::Frame(frame), None) => {
+                    if let Some(outlet) = outlet {
+                        let _ = outlet.push(frame) == Push::Overflowed;
+                    }
+                }
+                (Item::Close(frame), _) => {
+                    if let Some(outlet) = outlet {
+                        outlet.close(Some(frame));
+                    }
+                }
+            }
+        }
+    }
+}
+

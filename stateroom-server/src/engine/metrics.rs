@@ -1,0 +1,302 @@
+//! The server's metrics, exposed at `GET /metrics` in the Prometheus text
+//! format (OpenMetrics), with `prometheus-client`. Labels stay low-cardinality:
+//! never a room id or a client id.
+//!
+//! Rooms count in plain cells ([`Stats`]) and hand their counts over after
+//! each event they handle, so a broadcast to a thousand clients costs a few
+//! atomic additions, not a thousand.
+
+use crate::engine::stats::{DECODE_CODES, Reason, Stats};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use std::time::Duration;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabel {
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CodeLabel {
+    code: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StatusLabel {
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabel {
+    outcome: &'static str,
+}
+
+/// Every metric the server exports.
+pub(crate) struct Metrics {
+    registry: Registry,
+    connections: Gauge,
+    rooms: Gauge,
+    connects: Counter,
+    disconnects: Vec<(Reason, Counter)>,
+    resumes: Counter,
+    resumes_refused: Counter,
+    messages_in: Counter,
+    bytes_in: Counter,
+    messages_out: Counter,
+    bytes_out: Counter,
+    decode_errors: Vec<Counter>,
+    backpressure_dropped: Counter,
+    backpressure_pauses: Counter,
+    event_seconds: Histogram,
+    timer_lag_seconds: Histogram,
+    panics: Counter,
+    service_bugs: Counter,
+    persist_commits: Counter,
+    persist_saves: Counter,
+    persist_failures: Counter,
+    rooms_refused: Counter,
+    http_responses: Family<StatusLabel, Counter>,
+}
+
+impl Metrics {
+    pub(crate) fn new() -> Self {
+        let mut registry = Registry::with_prefix("stateroom");
+        let connections = Gauge::default();
+        registry.register(
+            "connections",
+            "Open WebSocket connections",
+            connections.clone(),
+        );
+        let rooms = Gauge::default();
+        registry.register("rooms", "Live rooms", rooms.clone());
+        let connects = Counter::default();
+        registry.register(
+            "connects",
+            "Clients that joined a room (resumes not included)",
+            connects.clone(),
+        );
+        let disconnects_family = Family::<ReasonLabel, Counter>::default();
+        registry.register(
+            "disconnects",
+            "Clients that left a room (their one `disconnect`), by reason",
+            disconnects_family.clone(),
+        );
+        // Every reason is listed from the start (at 0), so rates work at once.
+        let disconnects = Reason::ALL
+            .iter()
+            .map(|reason| {
+                let label = ReasonLabel {
+                    reason: reason.label(),
+                };
+                (*reason, disconnects_family.get_or_create(&label).clone())
+            })
+            .collect();
+        let resume_family = Family::<OutcomeLabel, Counter>::default();
+        registry.register(
+            "resumes",
+            "Resume attempts, by outcome",
+            resume_family.clone(),
+        );
+        let outcome = |outcome| {
+            resume_family
+                .get_or_create(&OutcomeLabel { outcome })
+                .clone()
+        };
+        let (resumes, resumes_refused) = (outcome("resumed"), outcome("refused"));
+        let counter = |registry: &mut Registry, name: &str, help: &str| {
+            let counter = Counter::default();
+            registry.register(name, help, counter.clone());
+            counter
+        };
+        let messages_in = counter(
+            &mut registry,
+            "messages_in",
+            "Text and binary messages received from clients",
+        );
+        let bytes_in = counter(
+            &mut registry,
+            "bytes_in",
+            "Payload bytes received from clients",
+        );
+        let messages_out = counter(
+            &mut registry,
+            "messages_out",
+            "Text and binary frames queued for clients (a broadcast counts once per recipient)",
+        );
+        let bytes_out = counter(
+            &mut registry,
+            "bytes_out",
+            "Payload bytes queued for clients",
+        );
+        let decode_family = Family::<CodeLabel, Counter>::default();
+        registry.register(
+            "decode_errors",
+            "Frames a room could not accept (an error frame went back), by code",
+            decode_family.clone(),
+        );
+        let decode_errors = DECODE_CODES
+            .iter()
+            .map(|code| decode_family.get_or_create(&CodeLabel { code }).clone())
+            .collect();
+        let backpressure_dropped = counter(
+            &mut registry,
+            "backpressure_dropped_frames",
+            "Frames discarded when a client's outbound queue overflowed (the client is closed with 1008)",
+        );
+        let backpressure_pauses = counter(
+            &mut registry,
+            "backpressure_pauses",
+            "Times a room stopped reading its clients because the server was behind on their outbound queues (nobody is closed; senders are slowed by TCP)",
+        );
+        let event_seconds = Histogram::new(exponential_buckets(0.000_001, 4.0, 12));
+        registry.register(
+            "room_event_seconds",
+            "Time a room took to handle one event (a message, a join, a timer, …)",
+            event_seconds.clone(),
+        );
+        let timer_lag_seconds = Histogram::new(exponential_buckets(0.000_1, 4.0, 10));
+        registry.register(
+            "timer_lag_seconds",
+            "How late timers fired, after their deadline",
+            timer_lag_seconds.clone(),
+        );
+        let panics = counter(
+            &mut registry,
+            "panics",
+            "Hooks that panicked (the room's clients got 1011 and the room was dropped)",
+        );
+        let service_bugs = counter(
+            &mut registry,
+            "service_bugs",
+            "Bugs in the service the runtime could only log (an unserialisable message, a timer key or client data of the wrong type)",
+        );
+        let persist_commits = counter(
+            &mut registry,
+            "persist_commits",
+            "Store commits (transactions) of persisted rooms' snapshots",
+        );
+        let persist_saves = counter(
+            &mut registry,
+            "persist_saves",
+            "Room snapshots committed (saves per commit = this / persist_commits)",
+        );
+        let persist_failures = counter(
+            &mut registry,
+            "persist_failures",
+            "Saves that failed (the room's held frames were dropped, its clients closed with 1011)",
+        );
+        let rooms_refused = counter(
+            &mut registry,
+            "rooms_refused",
+            "Rooms that could not be opened (a stored snapshot that does not load, a store error, a panicking `new`)",
+        );
+        let http_responses = Family::<StatusLabel, Counter>::default();
+        registry.register(
+            "http_responses",
+            "HTTP answers, by status (101: a WebSocket opened)",
+            http_responses.clone(),
+        );
+        Metrics {
+            registry,
+            connections,
+            rooms,
+            connects,
+            disconnects,
+            resumes,
+            resumes_refused,
+            messages_in,
+            bytes_in,
+            messages_out,
+            bytes_out,
+            decode_errors,
+            backpressure_dropped,
+            backpressure_pauses,
+            event_seconds,
+            timer_lag_seconds,
+            panics,
+            service_bugs,
+            persist_commits,
+            persist_saves,
+            persist_failures,
+            rooms_refused,
+            http_responses,
+        }
+    }
+
+    /// Adds a room's counts and resets them.
+    pub(crate) fn absorb(&self, stats: &Stats) {
+        let add = |counter: &Counter, cell: &std::cell::Cell<u64>| {
+            let n = cell.take();
+            if n > 0 {
+                counter.inc_by(n);
+            }
+        };
+        add(&self.messages_in, &stats.messages_in);
+        add(&self.bytes_in, &stats.bytes_in);
+        add(&self.messages_out, &stats.messages_out);
+        add(&self.bytes_out, &stats.bytes_out);
+        add(&self.connects, &stats.connects);
+        add(&self.resumes, &stats.resumes);
+        add(&self.resumes_refused, &stats.resumes_refused);
+        add(&self.backpressure_dropped, &stats.backpressure_dropped);
+        add(&self.backpressure_pauses, &stats.backpressure_pauses);
+        add(&self.service_bugs, &stats.service_bugs);
+        for (reason, n) in stats.take_disconnects() {
+            if let Some((_, counter)) = self.disconnects.iter().find(|(r, _)| *r == reason) {
+                counter.inc_by(n);
+            }
+        }
+        for (index, n) in stats.take_decode_errors() {
+            if let Some(counter) = self.decode_errors.get(index) {
+                counter.inc_by(n);
+            }
+        }
+    }
+
+    pub(crate) fn event_handled(&self, took: Duration) {
+        self.event_seconds.observe(took.as_secs_f64());
+    }
+
+    pub(crate) fn timer_fired(&self, late: Duration) {
+        self.timer_lag_seconds.observe(late.as_secs_f64());
+    }
+
+    /// One store commit carried `saves` room snapshots.
+    pub(crate) fn committed(&self, saves: u64) {
+        self.persist_commits.inc();
+        self.persist_saves.inc_by(saves);
+    }
+
+    pub(crate) fn save_failed(&self) {
+        self.persist_failures.inc();
+    }
+
+    pub(crate) fn room_refused(&self) {
+        self.rooms_refused.inc();
+    }
+
+    pub(crate) fn panicked(&self) {
+        self.panics.inc();
+    }
+
+    pub(crate) fn http_response(&self, status: u16) {
+        self.http_responses
+            .get_or_create(&StatusLabel { status })
+            .inc();
+    }
+
+    /// The exposition text, with the gauges set to `connections` and `rooms`.
+    pub(crate) fn render(&self, connections: usize, rooms: usize) -> String {
+        self.connections
+            .set(i64::try_from(connections).unwrap_or(i64::MAX));
+        self.rooms.set(i64::try_from(rooms).unwrap_or(i64::MAX));
+        let mut text = String::new();
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        text
+    }
+}

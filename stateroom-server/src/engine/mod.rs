@@ -1,0 +1,112 @@
+//! The engine: rooms and their state, with no HTTP, sockets or cluster
+//! transport in it. The edge (`crate::edge`) feeds it events and drains the
+//! outboxes it fills; nothing here imports the edge.
+//!
+//! - [`room`]: the task that owns one room and serialises its events;
+//! - `room_core`, `members`, `gate`, `resume`, `timers`: a room's logic
+//!   without I/O (its service, clients, held output, sessions and timers),
+//!   shared with the test kit;
+//! - `outbox`: one client's bounded queue of frames; `event`: what the edge
+//!   tells a room;
+//! - `registry`: the live rooms, their claims and counts; `handle`: reaching
+//!   a room from Rust code outside it;
+//! - `persistence` and `store`: snapshots, the group-committing writer, and
+//!   the store trait with its SQLite implementation;
+//! - `leases`: the one thing the engine asks of a cluster (is this room
+//!   still ours?), as a trait the edge's cluster implements;
+//! - `metrics`, `stats`, `client_ids`: counts and the process-wide id floor.
+
+pub(crate) mod client_ids;
+pub(crate) mod event;
+pub(crate) mod gate;
+pub mod handle;
+pub(crate) mod leases;
+pub(crate) mod members;
+pub(crate) mod metrics;
+pub(crate) mod outbox;
+pub(crate) mod persistence;
+pub(crate) mod registry;
+pub(crate) mod resume;
+pub(crate) mod room;
+pub(crate) mod room_core;
+pub(crate) mod snapshot;
+pub(crate) mod stats;
+pub mod store;
+pub(crate) mod timers;
+
+use crate::config::Server;
+use event::RoomEvent;
+use leases::Leases;
+use metrics::Metrics;
+use persistence::Persistence;
+use registry::{Activity, JoinRefused, Membership, Registry};
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// How a room task of the served service type is started; the only place the
+/// service's type is needed, so everything else is not generic.
+pub(crate) type SpawnRoomFn =
+    fn(Arc<Engine>, Arc<str>, u64, Arc<Activity>, mpsc::Receiver<RoomEvent>);
+
+/// What every room of a running server shares.
+pub(crate) struct Engine {
+    pub(crate) config: Server,
+    pub(crate) rooms: Registry,
+    pub(crate) spawn_room: SpawnRoomFn,
+    /// `None` when metrics are off.
+    pub(crate) metrics: Option<Arc<Metrics>>,
+    /// `Some` when the service is persisted.
+    pub(crate) persistence: Option<Arc<Persistence>>,
+    /// In a cluster: this node's leases.
+    pub(crate) leases: Option<Arc<dyn Leases>>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Engine")
+    }
+}
+
+/// A place claimed in a room (starting the room if it is not live), given
+/// back when dropped unless kept: a refused join, a client that hangs up
+/// while its room decides (hyper then drops the request's future), or a
+/// room only created from outside all free it.
+pub(crate) struct Claim {
+    engine: Arc<Engine>,
+    membership: Membership,
+    kept: bool,
+}
+
+impl Claim {
+    /// Claims a place in `room_id` within the server's limits.
+    pub(crate) fn take(engine: &Arc<Engine>, room_id: &str) -> Result<Self, JoinRefused> {
+        let spawn = |id, generation, entry, events| {
+            (engine.spawn_room)(engine.clone(), id, generation, entry, events)
+        };
+        let membership = engine.rooms.join(room_id, &engine.config.limits, &spawn)?;
+        Ok(Claim {
+            engine: engine.clone(),
+            membership,
+            kept: false,
+        })
+    }
+
+    /// The room's event queue.
+    pub(crate) fn events(&self) -> &mpsc::Sender<RoomEvent> {
+        &self.membership.events
+    }
+
+    /// The join goes ahead: the connection now owns the place.
+    pub(crate) fn keep(mut self) -> Membership {
+        self.kept = true;
+        self.membership.clone()
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        if !self.kept {
+            self.engine.rooms.leave(&self.membership);
+        }
+    }
+}

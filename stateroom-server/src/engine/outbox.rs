@@ -1,0 +1,445 @@
+//! One client's bounded outbound queue, shared by the room (which fills it) and
+//! the client's connection task (which drains it into the socket).
+//!
+//! The queue's bound is soft. Past it, the outbox tells the two reasons a queue
+//! grows apart:
+//! - the client stopped reading: its socket refuses bytes (the writer is
+//!   blocked) and has for [`Limits::slow_reader_grace`]: the client is cut
+//!   (1008) and the queue emptied;
+//! - the server is behind: the socket takes bytes, but the room produces
+//!   faster than the connection tasks flush. The frame is queued and
+//!   [`Push::Behind`] tells the room, which stops taking events until the
+//!   queue drains (its clients' reads pause, and TCP pushes back on the
+//!   senders). Nobody is cut.
+//!
+//! [`Limits::hard_queue_multiple`] times the bound is a hard limit either
+//! way: memory stays bounded.
+
+use crate::config::Limits;
+use crate::engine::members::Outlet;
+use hyper_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use std::sync::Arc;
+use futures_util::task::AtomicWaker;
+use hyper_tungstenite::tungstenite::Message;
+use hyper_tungstenite::tungstenite::protocol::CloseFrame;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+use std::task::Waker;
+use std::time::{Duration, Instant};
+
+/// Milliseconds since the first call, on a clock shared by every connection
+/// and room.
+pub(crate) fn clock_ms() -> u64 {
+    static START: OnceLock<Instant> = OnceLock::new();
+    u64::try_from(START.get_or_init(Instant::now).elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// One outbox's bounds, from [`Limits`], stored small: every connection
+/// holds one.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Bound {
+    frames: u32,
+    bytes: u32,
+    /// [`Limits::slow_reader_grace`], milliseconds.
+    grace_ms: u32,
+    /// [`Limits::hard_queue_multiple`].
+    hard: u32,
+}
+
+impl Bound {
+    pub(crate) fn of(limits: &Limits) -> Self {
+        let small = |n: usize| u32::try_from(n).unwrap_or(u32::MAX).max(1);
+        Bound {
+            frames: small(limits.max_queued_messages),
+            bytes: small(limits.max_queued_bytes),
+            grace_ms: u32::try_from(limits.slow_reader_grace.as_millis()).unwrap_or(u32::MAX),
+            hard: small(limits.hard_queue_multiple),
+        }
+    }
+
+    fn over(self, frames: usize, bytes: usize, multiple: u32) -> bool {
+        let times = |bound: u32| (bound as usize).saturating_mul(multiple as usize);
+        frames > times(self.frames) || bytes > times(self.bytes)
+    }
+
+    fn drained(self, frames: usize, bytes: usize) -> bool {
+        frames <= self.frames as usize / 2 && bytes <= self.bytes as usize / 2
+    }
+}
+
+/// What [`Outbox::push`] did with a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Push {
+    /// The frame is queued.
+    Queued,
+    /// The frame is queued, past the queue's bound, on a socket that takes
+    /// bytes: the server is behind. Said once until the writer takes the
+    /// queue, or the room sees it drain ([`Outbox::backlog`]).
+    Behind,
+    /// The outbox is already closing; the frame was discarded.
+    Discarded,
+    /// The client stopped reading (or the queue reached the hard limit): the
+    /// queue was emptied and the outbox is now closing with the given close
+    /// frame.
+    Overflowed,
+}
+
+/// A behind queue, as the room sees it when it checks again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Backlog {
+    /// Drained to half the bound, or closing, or its socket refuses bytes (a
+    /// slow reader: [`Outbox::push`] cuts it if that lasts): nothing to wait for.
+    Clear,
+    /// Still past half the bound on a socket that takes bytes: wait.
+    Behind,
+}
+
+/// What [`Outbox::take`] moved into the writer's batch.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Batch {
+    /// Nothing to write.
+    Empty,
+    /// Frames to write.
+    Frames,
+    /// The outbox is closing: write the frames moved (if any), then the close
+    /// frame (if any), then nothing more.
+    Last(Option<CloseFrame>),
+}
+
+#[derive(Default)]
+struct State {
+    frames: VecDeque<Message>,
+    bytes: usize,
+    /// Set once: the close frame to send after the queued frames.
+    close: Option<CloseFrame>,
+    closing: bool,
+    /// [`Push::Behind`] was said and the queue has not drained since.
+    behind: bool,
+    /// Frames discarded by an overflow.
+    dropped: u64,
+}
+
+pub(crate) struct Outbox {
+    state: Mutex<State>,
+    /// Wakes the connection task: frames or a close are waiting.
+    waker: AtomicWaker,
+    bound: Bound,
+    /// When the client last sent anything (data, ping, pong), per [`clock_ms`].
+    last_seen_ms: AtomicU64,
+    /// Since when the socket has refused bytes ([`clock_ms`] + 1), or 0
+    /// while it takes them.
+    blocked_since: AtomicU64,
+}
+
+impl Outbox {
+    /// The client sent a frame: it is alive.
+    pub(crate) fn touch(&self) {
+        self.last_seen_ms.store(clock_ms(), Ordering::Relaxed);
+    }
+
+    /// How long since the client last sent anything.
+    pub(crate) fn silent_for(&self) -> Duration {
+        Duration::from_millis(clock_ms().saturating_sub(self.last_seen_ms.load(Ordering::Relaxed)))
+    }
+
+    pub(crate) fn new(bound: Bound) -> Self {
+        Outbox {
+            state: Mutex::default(),
+            waker: AtomicWaker::new(),
+            bound,
+            last_seen_ms: AtomicU64::new(clock_ms()),
+            blocked_since: AtomicU64::new(0),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Nothing panics while holding the lock; recover the data if it ever did.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The writer found the socket full (its write is pending).
+    pub(crate) fn blocked(&self) {
+        let _ = self.blocked_since.compare_exchange(
+            0,
+            clock_ms() + 1,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
+    }
+
+    /// The writer flushed: the socket takes bytes.
+    pub(crate) fn writable(&self) {
+        self.blocked_since.store(0, Ordering::Relaxed);
+    }
+
+    /// How long the socket has refused bytes, if it does.
+    fn blocked_for(&self) -> Option<Duration> {
+        match self.blocked_since.load(Ordering::Relaxed) {
+            0 => None,
+            since => Some(Duration::from_millis(
+                (clock_ms() + 1).saturating_sub(since),
+            )),
+        }
+    }
+
+    /// Queues `frame`, or closes the outbox with `overflow` if the client
+    /// stopped reading (see the module's docs).
+    pub(crate) fn push(&self, frame: Message, overflow: impl FnOnce() -> CloseFrame) -> Push {
+        let len = frame.len();
+        let mut state = self.lock();
+        if state.closing {
+            return Push::Discarded;
+        }
+        let (frames, bytes) = (state.frames.len() + 1, state.bytes + len);
+        let mut pushed = Push::Queued;
+        if self.bound.over(frames, bytes, 1) {
+            let hard = self.bound.over(frames, bytes, self.bound.hard);
+            let blocked = self.blocked_for();
+            let grace = Duration::from_millis(u64::from(self.bound.grace_ms));
+            if hard || blocked.is_some_and(|blocked| blocked >= grace) {
+                state.dropped = frames as u64;
+                state.frames = VecDeque::new();
+                state.bytes = 0;
+                state.close = Some(overflow());
+                state.closing = true;
+                drop(state);
+                self.waker.wake();
+                return Push::Overflowed;
+            }
+            if blocked.is_none() && !state.behind {
+                state.behind = true;
+                pushed = Push::Behind;
+            }
+        }
+        state.bytes = bytes;
+        state.frames.push_back(frame);
+        drop(state);
+        self.waker.wake();
+        pushed
+    }
+
+    /// Where a queue that was [`Push::Behind`] stands now.
+    pub(crate) fn backlog(&self) -> Backlog {
+        let mut state = self.lock();
+        let drained = self.bound.drained(state.frames.len(), state.bytes);
+        if state.closing || drained || self.blocked_for().is_some() {
+            state.behind = false;
+            Backlog::Clear
+        } else {
+            Backlog::Behind
+        }
+    }
+
+    /// Sends `frame` after whatever is already queued, then nothing more. Only the
+    /// first close counts.
+    pub(crate) fn close(&self, frame: Option<CloseFrame>) {
+        let mut state = self.lock();
+        if state.closing {
+            return;
+        }
+        state.closing = true;
+        state.close = frame;
+        drop(state);
+        self.waker.wake();
+    }
+
+    /// How many frames an overflow discarded (the queued ones and the one
+    /// that did not fit).
+    pub(crate) fn dropped(&self) -> u64 {
+        self.lock().dropped
+    }
+
+    pub(crate) fn is_closing(&self) -> bool {
+        self.lock().closing
+    }
+
+    /// Wakes `waker` when frames or a close arrive (after the next
+    /// [`take`](Self::take) finds nothing, or [`is_closing`](Self::is_closing)
+    /// is false).
+    pub(crate) fn register(&self, waker: &Waker) {
+        self.waker.register(waker);
+    }
+
+    /// Moves the queued frames into `batch` (empty), and says whether the
+    /// outbox is closing (after which it has nothing new).
+    pub(crate) fn take(&self, batch: &mut VecDeque<Message>) -> Batch {
+        let mut state = self.lock();
+        if !state.frames.is_empty() || state.closing {
+            std::mem::swap(&mut state.frames, batch);
+            state.bytes = 0;
+            state.behind = false;
+            return if state.closing {
+                Batch::Last(state.close.take())
+            } else {
+                Batch::Frames
+            };
+        }
+        Batch::Empty
+    }
+}
+
+/// A room pushes frames for a connected client into its outbox.
+impl Outlet for Arc<Outbox> {
+    fn push(&self, frame: Message) -> Push {
+        let overflow = || {
+            close_frame(
+                CloseCode::Policy,
+                "outbound queue overflow: client too slow",
+            )
+        };
+        Outbox::push(self, frame, overflow)
+    }
+
+    fn close(&self, frame: Option<CloseFrame>) {
+        Outbox::close(self, frame);
+    }
+
+    fn silent_for(&self) -> std::time::Duration {
+        Outbox::silent_for(self)
+    }
+
+    fn dropped(&self) -> u64 {
+        Outbox::dropped(self)
+    }
+
+    fn backlog(&self) -> Backlog {
+        Outbox::backlog(self)
+    }
+}
+
+pub(crate) fn close_frame(code: CloseCode, reason: &'static str) -> CloseFrame {
+    CloseFrame {
+        code,
+        reason: reason.into(),
+    }
+}
+
+/// The frame a failed room's clients get.
+pub(crate) fn failed_frame() -> CloseFrame {
+    close_frame(CloseCode::Error, "the room failed")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hyper_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+    /// Bounds of `frames` and `bytes`, a 100 ms grace, the default multiple.
+    fn bound(frames: usize, bytes: usize) -> Bound {
+        Bound::of(&Limits {
+            max_queued_messages: frames,
+            max_queued_bytes: bytes,
+            slow_reader_grace: GRACE,
+            ..Limits::default()
+        })
+    }
+
+    const GRACE: Duration = Duration::from_millis(100);
+
+    fn overflow() -> CloseFrame {
+        CloseFrame {
+            code: CloseCode::Policy,
+            reason: "overflow".into(),
+        }
+    }
+
+    #[test]
+    fn drains_in_order_then_closes() {
+        let outbox = Outbox::new(bound(10, 1000));
+        assert_eq!(outbox.push(Message::text("a"), overflow), Push::Queued);
+        assert_eq!(outbox.push(Message::text("b"), overflow), Push::Queued);
+        let mut batch = VecDeque::new();
+        assert_eq!(outbox.take(&mut batch), Batch::Frames);
+        assert_eq!(
+            Vec::from(batch.clone()),
+            vec![Message::text("a"), Message::text("b")]
+        );
+        batch.clear();
+        assert_eq!(outbox.take(&mut batch), Batch::Empty);
+        outbox.push(Message::text("c"), overflow);
+        outbox.close(None);
+        assert_eq!(outbox.push(Message::text("d"), overflow), Push::Discarded);
+        assert_eq!(outbox.take(&mut batch), Batch::Last(None));
+        assert_eq!(Vec::from(batch), vec![Message::text("c")]);
+    }
+
+    #[test]
+    fn past_the_bound_a_blocked_socket_is_cut_after_the_stall() {
+        let outbox = Outbox::new(bound(2, 1000));
+        outbox.push(Message::text("a"), overflow);
+        outbox.push(Message::text("b"), overflow);
+        outbox.blocked();
+        // Blocked, but not for long yet: queued, and the room is not held back.
+        assert_eq!(outbox.push(Message::text("c"), overflow), Push::Queued);
+        assert_eq!(outbox.backlog(), Backlog::Clear);
+        std::thread::sleep(GRACE / 2);
+        assert_eq!(outbox.push(Message::text("c2"), overflow), Push::Queued);
+        std::thread::sleep(GRACE / 2 + Duration::from_millis(20));
+        assert_eq!(outbox.push(Message::text("d"), overflow), Push::Overflowed);
+        let mut batch = VecDeque::new();
+        assert_eq!(outbox.take(&mut batch), Batch::Last(Some(overflow())));
+        assert!(batch.is_empty());
+        assert_eq!(outbox.dropped(), 5);
+        // A flush in between would have reset the clock.
+        let outbox = Outbox::new(bound(1, 1000));
+        outbox.push(Message::text("a"), overflow);
+        outbox.blocked();
+        std::thread::sleep(GRACE + Duration::from_millis(20));
+        outbox.writable();
+        assert_eq!(outbox.push(Message::text("b"), overflow), Push::Behind);
+    }
+
+    #[test]
+    fn past_the_bound_a_writable_socket_means_the_server_is_behind() {
+        let outbox = Outbox::new(bound(4, 1000));
+        for _ in 0..4 {
+            assert_eq!(outbox.push(Message::text("a"), overflow), Push::Queued);
+        }
+        assert_eq!(outbox.push(Message::text("b"), overflow), Push::Behind);
+        // Said once.
+        assert_eq!(outbox.push(Message::text("c"), overflow), Push::Queued);
+        assert_eq!(outbox.backlog(), Backlog::Behind);
+        let mut batch = VecDeque::new();
+        assert_eq!(outbox.take(&mut batch), Batch::Frames);
+        assert_eq!(batch.len(), 6, "nothing was dropped");
+        assert_eq!(outbox.backlog(), Backlog::Clear);
+        // Behind again once it is past the bound again.
+        for _ in 0..4 {
+            outbox.push(Message::text("a"), overflow);
+        }
+        assert_eq!(outbox.push(Message::text("b"), overflow), Push::Behind);
+        // A socket that refuses bytes holds nobody back.
+        outbox.blocked();
+        assert_eq!(outbox.backlog(), Backlog::Clear);
+        outbox.writable();
+        assert_eq!(outbox.backlog(), Backlog::Behind);
+    }
+
+    #[test]
+    fn the_hard_limit_cuts_whatever_the_reason() {
+        let outbox = Outbox::new(bound(2, 1000));
+        for _ in 0..2 * Limits::default().hard_queue_multiple {
+            assert_ne!(outbox.push(Message::text("a"), overflow), Push::Overflowed);
+        }
+        assert_eq!(outbox.push(Message::text("a"), overflow), Push::Overflowed);
+
+        let outbox = Outbox::new(bound(100, 5));
+        assert_eq!(outbox.push(Message::text("abcd"), overflow), Push::Queued);
+        assert_eq!(outbox.push(Message::text("ef"), overflow), Push::Behind);
+        assert_eq!(
+            outbox.push(Message::text("x".repeat(20)), overflow),
+            Push::Overflowed
+        );
+
+        // The multiple is the operator's: at 1, past the bound is the end.
+        let outbox = Outbox::new(Bound::of(&Limits {
+            max_queued_messages: 2,
+            hard_queue_multiple: 1,
+            ..Limits::default()
+        }));
+        outbox.push(Message::text("a"), overflow);
+        outbox.push(Message::text("a"), overflow);
+        assert_eq!(outbox.push(Message::text("a"), overflow), Push::Overflowed);
+    }
+}

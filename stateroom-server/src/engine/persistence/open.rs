@@ -1,0 +1,63 @@
+//! Opening a persisted room: from its snapshot (migrated, its timers
+//! re-armed, its sessions held) or new.
+
+use super::Persistence;
+use crate::engine::client_ids::raise_client_floor;
+use crate::engine::members::RoomSettings;
+use crate::engine::outbox::Outbox;
+use crate::engine::room_core::RoomCore;
+use crate::engine::snapshot::Meta;
+use crate::engine::store::{StoredRoom, unix_ms};
+use stateroom_core::SimpleStateroomService;
+use std::sync::Arc;
+
+/// The service's name in the store: `--service-name`, else the type's own
+/// name (without its module path).
+pub(crate) fn service_name<S>() -> String {
+    let full = std::any::type_name::<S>();
+    let base = full.split('<').next().unwrap_or(full);
+    base.rsplit("::").next().unwrap_or(base).to_owned()
+}
+
+/// Opens a persisted room: from its snapshot if it has one, else new. A
+/// snapshot that does not decode, does not migrate, or is newer than the
+/// code refuses the room (and stays as it is).
+pub(crate) async fn open_room<S: SimpleStateroomService>(
+    persistence: &Persistence,
+    id: &Arc<str>,
+    settings: RoomSettings,
+    now: std::time::Duration,
+) -> Result<
+    (
+        RoomCore<S, Arc<Outbox>>,
+        Option<StoredRoom>,
+    ),
+    String,
+> {
+    let stored = persistence
+        .load(id)
+        .await
+        .map_err(|error| format!("loading failed: {error}"))?;
+    let Some(stored) = stored else {
+        let core = RoomCore::new(id.clone(), settings, now)
+            .map_err(|panicked| format!("the service's `new` panicked: {}", panicked.message()))?;
+        return Ok((core, None));
+    };
+    if stored.state_version > S::STATE_VERSION {
+        return Err(format!(
+            "its snapshot is state version {}, newer than this code's {}",
+            stored.state_version,
+            S::STATE_VERSION
+        ));
+    }
+    let service = S::load_state(stored.state_version, &stored.state)
+        .map_err(|error| format!("its snapshot does not load: {error}"))?;
+    let meta: Meta = serde_json::from_str(&stored.meta)
+        .map_err(|error| format!("its snapshot's metadata does not decode: {error}"))?;
+    // New clients get ids above the room's own (in a cluster, another node
+    // may have handed those out).
+    raise_client_floor(meta.max_client());
+    let core = RoomCore::restore(id.clone(), settings, service, &meta, now, unix_ms())
+        .map_err(|panicked| format!("the `restore` hook panicked: {}", panicked.message()))?;
+    Ok((core, Some(stored)))
+}

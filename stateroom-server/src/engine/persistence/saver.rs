@@ -1,0 +1,262 @@
+//! One persisted room's saving: when to save (per durability mode), the
+//! save in flight, and releasing what the gate held once it is durable.
+
+use super::{Job, Persistence};
+use crate::engine::members::Outlet;
+use crate::engine::room_core::{Panicked, RoomCore};
+use crate::engine::snapshot::Meta;
+use crate::engine::store::{SaveOutcome, StoreError, StoredRoom, unix_ms};
+use stateroom_core::{Durability, SimpleStateroomService};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+/// Why a persisted room cannot go on: its held frames are dropped, its
+/// clients closed with 1011, and it is dropped, so that the next join loads
+/// the last durable snapshot.
+#[derive(Debug)]
+pub(crate) enum SaveFailed {
+    Store(StoreError),
+    StaleFence,
+    /// In a cluster: the room's lease was lost or lapsed.
+    Fenced,
+    Unserialisable(String),
+    Panicked(Panicked),
+}
+
+impl std::fmt::Display for SaveFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SaveFailed::Store(error) => write!(f, "{error}"),
+            SaveFailed::StaleFence => f.write_str("another owner holds a newer fence"),
+            SaveFailed::Fenced => f.write_str("the room's lease was lost or lapsed"),
+            SaveFailed::Unserialisable(error) => write!(f, "the state does not serialise: {error}"),
+            SaveFailed::Panicked(panicked) => write!(f, "a hook panicked: {}", panicked.message()),
+        }
+    }
+}
+
+impl From<Panicked> for SaveFailed {
+    fn from(panicked: Panicked) -> Self {
+        SaveFailed::Panicked(panicked)
+    }
+}
+
+impl std::fmt::Debug for Panicked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Panicked({})", self.message())
+    }
+}
+
+/// A save in flight: the held items it covers, and the store's answer.
+struct Pending {
+    covers: usize,
+    answer: oneshot::Receiver<Result<SaveOutcome, StoreError>>,
+}
+
+/// One persisted room's saving.
+pub(crate) struct Saver {
+    persistence: Arc<Persistence>,
+    room_id: Arc<str>,
+    mode: Durability,
+    /// The fence this room's saves carry: the process's, or its lease's.
+    fence: u64,
+    /// In a cluster: whether the lease is still good (a save answered after
+    /// it lapsed must not release what it held).
+    lease_good: Option<Box<dyn Fn() -> bool + Send + Sync>>,
+    seq: u64,
+    /// The last snapshot committed (state, meta), to skip unchanged saves.
+    last: Option<(String, Meta)>,
+    pending: Option<Pending>,
+    /// Something changed (or was asked for) while a save was in flight.
+    dirty: bool,
+    /// Debounced: when the next save is due.
+    due: Option<Instant>,
+}
+
+impl Saver {
+    pub(crate) fn new(
+        persistence: Arc<Persistence>,
+        room_id: Arc<str>,
+        mode: Durability,
+        loaded: Option<&StoredRoom>,
+        lease: Option<(u64, Box<dyn Fn() -> bool + Send + Sync>)>,
+    ) -> Self {
+        let (fence, lease_good) = match lease {
+            Some((fence, good)) => (fence, Some(good)),
+            None => (persistence.fence, None),
+        };
+        Saver {
+            persistence,
+            room_id,
+            mode,
+            fence,
+            lease_good,
+            seq: loaded.map_or(0, |room| room.seq),
+            last: None,
+            pending: None,
+            dirty: false,
+            due: None,
+        }
+    }
+
+    /// Whether nothing is in flight or owed: the room may be unloaded.
+    pub(crate) fn settled(&self) -> bool {
+        self.pending.is_none() && !self.dirty && self.due.is_none()
+    }
+
+    /// When a debounced save is due.
+    pub(crate) fn due(&self) -> Option<Instant> {
+        self.due
+    }
+
+    /// Whether a save is in flight.
+    pub(crate) fn in_flight(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// The end of a batch of events: save (gated), schedule a save
+    /// (debounced), or save if asked (manual).
+    pub(crate) fn after_batch<S: SimpleStateroomService, O: Outlet>(
+        &mut self,
+        core: &mut RoomCore<S, O>,
+        now: Duration,
+    ) -> Result<(), SaveFailed> {
+        let asked = core.take_save_request();
+        match self.mode {
+            Durability::Gated => self.save(core, now),
+            Durability::Manual if asked => self.save(core, now),
+            Durability::Manual => Ok(()),
+            Durability::Debounced(every) => {
+                if asked {
+                    return self.save(core, now);
+                }
+                if self.due.is_none() && self.pending.is_none() {
+                    self.due = Some(Instant::now() + every);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// A debounced save fell due.
+    pub(crate) fn on_due<S: SimpleStateroomService, O: Outlet>(
+        &mut self,
+        core: &mut RoomCore<S, O>,
+        now: Duration,
+    ) -> Result<(), SaveFailed> {
+        self.due = None;
+        self.save(core, now)
+    }
+
+    /// Saves now, or after the save in flight.
+    pub(crate) fn save<S: SimpleStateroomService, O: Outlet>(
+        &mut self,
+        core: &mut RoomCore<S, O>,
+        now: Duration,
+    ) -> Result<(), SaveFailed> {
+        if self.pending.is_some() {
+            self.dirty = true;
+            return Ok(());
+        }
+        self.dirty = false;
+        let unix_now = unix_ms();
+        let (state, meta) = core
+            .snapshot(now, unix_now)
+            .map_err(SaveFailed::Unserialisable)?;
+        let covers = core.held();
+        if self
+            .last
+            .as_ref()
+            .is_some_and(|(last_state, last_meta)| *last_state == state && *last_meta == meta)
+        {
+            // Nothing to make durable: what is held may go.
+            return self.released(core, covers, now);
+        }
+        self.seq += 1;
+        let meta_json =
+            serde_json::to_string(&meta).map_err(|e| SaveFailed::Unserialisable(e.to_string()))?;
+        let room = StoredRoom {
+            room_id: self.room_id.to_string(),
+            fence: self.fence,
+            seq: self.seq,
+            state_version: S::STATE_VERSION,
+            state: state.clone(),
+            meta: meta_json,
+            updated_at_ms: unix_now,
+        };
+        self.last = Some((state, meta));
+        let (reply, answer) = oneshot::channel();
+        let job = Job { room, reply };
+        if self.persistence.writer.send(job).is_err() {
+            return Err(SaveFailed::Store(StoreError("the writer stopped".into())));
+        }
+        self.pending = Some(Pending { covers, answer });
+        Ok(())
+    }
+
+    /// Waits for the store's answer to the save in flight (pending forever
+    /// when there is none: use with a guard).
+    pub(crate) async fn answer(&mut self) -> Result<SaveOutcome, StoreError> {
+        match &mut self.pending {
+            Some(pending) => (&mut pending.answer)
+                .await
+                .unwrap_or_else(|_| Err(StoreError("the writer stopped".into()))),
+            None => std::future::pending().await,
+        }
+    }
+
+    /// The store answered the save in flight.
+    pub(crate) fn on_answer<S: SimpleStateroomService, O: Outlet>(
+        &mut self,
+        core: &mut RoomCore<S, O>,
+        answer: Result<SaveOutcome, StoreError>,
+        now: Duration,
+    ) -> Result<(), SaveFailed> {
+        let Some(pending) = self.pending.take() else {
+            return Ok(());
+        };
+        match answer {
+            // Committed, but the lease lapsed meanwhile: another node may
+            // serve the room now, so nothing held may go out from here.
+            Ok(SaveOutcome::Saved) if self.lease_good.as_ref().is_some_and(|good| !good()) => {
+                return Err(SaveFailed::StaleFence);
+            }
+            Ok(SaveOutcome::Saved) => {}
+            Ok(SaveOutcome::StaleFence) => return Err(SaveFailed::StaleFence),
+            Err(error) => return Err(SaveFailed::Store(error)),
+        }
+        self.released(core, pending.covers, now)?;
+        if self.dirty {
+            self.save(core, now)?;
+        }
+        Ok(())
+    }
+
+    fn released<S: SimpleStateroomService, O: Outlet>(
+        &mut self,
+        core: &mut RoomCore<S, O>,
+        covers: usize,
+        now: Duration,
+    ) -> Result<(), SaveFailed> {
+        core.release(covers, now)?;
+        if self.mode == Durability::Manual && core.held() == 0 {
+            core.open_gate();
+        }
+        Ok(())
+    }
+
+    /// Deletes the room's stored state (`ctx.destroy()`).
+    pub(crate) async fn destroy(&mut self) -> Result<(), StoreError> {
+        self.pending = None;
+        self.dirty = false;
+        self.due = None;
+        let p = &self.persistence;
+        p.store
+            .delete(&p.service, &self.room_id, self.fence)
+            .await
+            .map(|_| ())
+    }
+}
+

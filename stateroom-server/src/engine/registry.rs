@@ -1,0 +1,269 @@
+//! The registry of live rooms: create on first join, find, count members, free.
+//!
+//! Every decision that races with a join (is this room still alive? is it full?
+//! may it be freed?) is taken under the registry's one lock, so a room is never
+//! freed while a client is on its way in.
+
+use crate::engine::event::RoomEvent;
+use crate::engine::outbox::clock_ms;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// What a room tells the registry about itself, for the admin view.
+pub(crate) struct Activity {
+    created: Instant,
+    /// Clients in the room (connected or held), as of its last event.
+    clients: AtomicUsize,
+    /// When the room last handled an event, per [`clock_ms`].
+    active_ms: AtomicU64,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Activity {
+            created: Instant::now(),
+            clients: AtomicUsize::new(0),
+            active_ms: AtomicU64::new(clock_ms()),
+        }
+    }
+
+    /// The room handled an event and now has `clients`.
+    pub(crate) fn touch(&self, clients: usize) {
+        self.clients.store(clients, Ordering::Relaxed);
+        self.active_ms.store(clock_ms(), Ordering::Relaxed);
+    }
+}
+
+/// One live room, as `GET /admin/rooms` lists it.
+pub(crate) struct RoomSummary {
+    pub(crate) id: Arc<str>,
+    pub(crate) clients: usize,
+    pub(crate) connections: usize,
+    pub(crate) age: Duration,
+    pub(crate) idle: Duration,
+}
+
+/// How many events may wait for a room before its clients' reads pause.
+pub(crate) const ROOM_QUEUE: usize = 1024;
+
+/// Why a join was refused (each becomes an HTTP status before the upgrade).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum JoinRefused {
+    #[error("the room is full")]
+    RoomFull,
+    #[error("the server has reached its room limit")]
+    TooManyRooms,
+    #[error("the server has reached its connection limit")]
+    TooManyConnections,
+    #[error("the server is shutting down")]
+    ShuttingDown,
+}
+
+struct Entry {
+    id: Arc<str>,
+    events: mpsc::Sender<RoomEvent>,
+    generation: u64,
+    /// Connections attached or on their way in.
+    members: usize,
+    info: Arc<Activity>,
+}
+
+#[derive(Default)]
+struct Map {
+    rooms: HashMap<Arc<str>, Entry>,
+    next_generation: u64,
+    shutting_down: bool,
+}
+
+/// A connection's claim on a room, returned by [`Registry::join`]. Give it back with
+/// [`Registry::leave`].
+#[derive(Clone)]
+pub(crate) struct Membership {
+    pub(crate) room_id: Arc<str>,
+    pub(crate) generation: u64,
+    pub(crate) events: mpsc::Sender<RoomEvent>,
+}
+
+#[derive(Default)]
+pub(crate) struct Registry {
+    map: Mutex<Map>,
+    connections: AtomicUsize,
+    /// Wakes [`Registry::wait_idle`] when the last connection leaves.
+    idle: tokio::sync::Notify,
+}
+
+/// What [`Registry::join`] needs to start a room that does not exist yet.
+pub(crate) type SpawnRoom<'a> = &'a dyn Fn(Arc<str>, u64, Arc<Activity>, mpsc::Receiver<RoomEvent>);
+
+impl Registry {
+    fn lock(&self) -> MutexGuard<'_, Map> {
+        self.map.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Claims a place in `room_id`, starting the room with `spawn` if it is not live.
+    pub(crate) fn join(
+        &self,
+        room_id: &str,
+        limits: &crate::Limits,
+        spawn: SpawnRoom<'_>,
+    ) -> Result<Membership, JoinRefused> {
+        let mut map = self.lock();
+        if map.shutting_down {
+            return Err(JoinRefused::ShuttingDown);
+        }
+        if self.connections.load(Ordering::Relaxed) >= limits.max_connections {
+            return Err(JoinRefused::TooManyConnections);
+        }
+        let map = &mut *map;
+        let room_count = map.rooms.len();
+        let entry = match map.rooms.get_mut(room_id) {
+            Some(entry) if entry.members >= limits.max_clients_per_room => {
+                return Err(JoinRefused::RoomFull);
+            }
+            Some(entry) => entry,
+            None if limits.max_clients_per_room == 0 => return Err(JoinRefused::RoomFull),
+            None if room_count >= limits.max_rooms => return Err(JoinRefused::TooManyRooms),
+            None => {
+                let (events, receiver) = mpsc::channel(ROOM_QUEUE);
+                let generation = map.next_generation;
+                map.next_generation += 1;
+                let id: Arc<str> = Arc::from(room_id);
+                let info = Arc::new(Activity::new());
+                spawn(id.clone(), generation, info.clone(), receiver);
+                map.rooms.entry(id.clone()).or_insert(Entry {
+                    id,
+                    events,
+                    generation,
+                    members: 0,
+                    info,
+                })
+            }
+        };
+        entry.members += 1;
+        self.connections.fetch_add(1, Ordering::Relaxed);
+        Ok(Membership {
+            room_id: entry.id.clone(),
+            generation: entry.generation,
+            events: entry.events.clone(),
+        })
+    }
+
+    /// Gives back a place claimed by [`join`](Self::join).
+    pub(crate) fn leave(&self, membership: &Membership) {
+        let mut map = self.lock();
+        if let Some(entry) = map.rooms.get_mut(&*membership.room_id)
+            && entry.generation == membership.generation
+        {
+            entry.members = entry.members.saturating_sub(1);
+        }
+        drop(map);
+        if self.connections.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.idle.notify_waiters();
+        }
+    }
+
+    /// Frees the room if no connection is attached or on its way in. Returns
+    /// whether it was freed (the room task then ends).
+    pub(crate) fn free_if_empty(&self, room_id: &str, generation: u64) -> bool {
+        let mut map = self.lock();
+        match map.rooms.get(room_id) {
+            Some(entry) if entry.generation == generation && entry.members == 0 => {
+                map.rooms.remove(room_id);
+                drop(map);
+                self.idle.notify_waiters();
+                true
+            }
+            Some(entry) if entry.generation == generation => false,
+            // Already removed (or replaced): nothing holds this room any more.
+            _ => true,
+        }
+    }
+
+    /// Removes the room whatever its members (used when the room failed).
+    pub(crate) fn remove(&self, room_id: &str, generation: u64) {
+        let mut map = self.lock();
+        if map
+            .rooms
+            .get(room_id)
+            .is_some_and(|entry| entry.generation == generation)
+        {
+            map.rooms.remove(room_id);
+        }
+        drop(map);
+        self.idle.notify_waiters();
+    }
+
+    /// Refuses new joins from now on (shutdown has begun).
+    pub(crate) fn refuse_joins(&self) {
+        self.lock().shutting_down = true;
+    }
+
+    pub(crate) fn is_shutting_down(&self) -> bool {
+        self.lock().shutting_down
+    }
+
+    /// Every live room's event queue.
+    pub(crate) fn live(&self) -> Vec<mpsc::Sender<RoomEvent>> {
+        self.lock()
+            .rooms
+            .values()
+            .map(|entry| entry.events.clone())
+            .collect()
+    }
+
+    /// The event queue of live room `id`.
+    pub(crate) fn events(&self, id: &str) -> Option<mpsc::Sender<RoomEvent>> {
+        self.lock().rooms.get(id).map(|entry| entry.events.clone())
+    }
+
+    /// Takes room `id` out of the registry (the next join builds a fresh
+    /// one) and returns its queue, to tell it to end.
+    pub(crate) fn evict(&self, id: &str) -> Option<mpsc::Sender<RoomEvent>> {
+        self.lock().rooms.remove(id).map(|entry| entry.events)
+    }
+
+    /// Every live room, in id order.
+    pub(crate) fn list(&self) -> Vec<RoomSummary> {
+        let now_ms = clock_ms();
+        let mut rooms: Vec<RoomSummary> = self
+            .lock()
+            .rooms
+            .values()
+            .map(|entry| RoomSummary {
+                id: entry.id.clone(),
+                clients: entry.info.clients.load(Ordering::Relaxed),
+                connections: entry.members,
+                age: entry.info.created.elapsed(),
+                idle: Duration::from_millis(
+                    now_ms.saturating_sub(entry.info.active_ms.load(Ordering::Relaxed)),
+                ),
+            })
+            .collect();
+        rooms.sort_by(|a, b| a.id.cmp(&b.id));
+        rooms
+    }
+
+    pub(crate) fn room_count(&self) -> usize {
+        self.lock().rooms.len()
+    }
+
+    pub(crate) fn connection_count(&self) -> usize {
+        self.connections.load(Ordering::Relaxed)
+    }
+
+    /// Resolves once no connection is open and every room has ended (a
+    /// persisted room ends once its last save is durable).
+    pub(crate) async fn wait_idle(&self) {
+        loop {
+            let mut notified = std::pin::pin!(self.idle.notified());
+            notified.as_mut().enable();
+            if self.connection_count() == 0 && self.room_count() == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}

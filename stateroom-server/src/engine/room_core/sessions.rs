@@ -1,0 +1,202 @@
+//! Clients coming and going: a connection that opens (a new client, or a
+//! resumed session), one that ends (its seat held for the reconnection
+//! window, or the client removed).
+
+use super::{Gone, Panicked, RoomCore, send_session};
+use crate::engine::members::{Leave, Outlet, Slot};
+use crate::engine::outbox::Push;
+use crate::engine::resume::{Replay, ResumeRequest, parse_token};
+use crate::engine::stats::{Reason, bump};
+use crate::engine::timers::TimerId;
+use hyper_tungstenite::tungstenite::protocol::CloseFrame;
+use hyper_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use stateroom_core::{ClientData, ClientId, ResumeRefused, SessionFrame, SimpleStateroomService};
+use std::cell::RefCell;
+use std::time::Duration;
+
+impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
+    /// A connection `conn` (its own fresh id) has opened for an admitted
+    /// client: it continues a held session if it presented a good token,
+    /// else it is a new client `conn`. Returns the client it is.
+    pub(crate) fn connect(
+        &mut self,
+        conn: ClientId,
+        outlet: O,
+        data: ClientData,
+        resume: Option<&ResumeRequest>,
+        now: Duration,
+    ) -> Result<ClientId, Panicked> {
+        let Some(settings) = self.members.settings.resume else {
+            bump(&self.members.stats.connects, 1);
+            let slot = Slot {
+                link: Some((conn, outlet)),
+                data,
+                replay: None,
+            };
+            self.members.clients.insert(conn, slot);
+            self.members
+                .high_water
+                .set(self.members.high_water.get().max(u32::from(conn)));
+            self.call(now, |service, ctx| service.connect(conn, ctx))?;
+            return Ok(conn);
+        };
+        let refused = match resume {
+            Some(resume) => match self.resume(conn, &outlet, resume, now)? {
+                Ok(client) => {
+                    bump(&self.members.stats.resumes, 1);
+                    return Ok(client);
+                }
+                Err(refused) => {
+                    bump(&self.members.stats.resumes_refused, 1);
+                    tracing::debug!(client = %conn, ?refused, "resume refused; a new client");
+                    Some(refused)
+                }
+            },
+            None => None,
+        };
+        bump(&self.members.stats.connects, 1);
+        let replay = Replay::new(&settings);
+        let session = SessionFrame {
+            client: conn,
+            token: replay.token(conn),
+            resumed: false,
+            replayed: 0,
+            refused,
+        };
+        send_session(&outlet, &session);
+        let slot = Slot {
+            link: Some((conn, outlet)),
+            data,
+            replay: Some(Box::new(RefCell::new(replay))),
+        };
+        self.members.clients.insert(conn, slot);
+        self.members
+            .high_water
+            .set(self.members.high_water.get().max(u32::from(conn)));
+        self.call(now, |service, ctx| service.connect(conn, ctx))?;
+        Ok(conn)
+    }
+
+    /// Continues the session `resume` names on connection `conn`, or says why not.
+    fn resume(
+        &mut self,
+        conn: ClientId,
+        outlet: &O,
+        resume: &ResumeRequest,
+        now: Duration,
+    ) -> Result<Result<ClientId, ResumeRefused>, Panicked> {
+        let (client, secret) = match parse_token(&resume.token) {
+            Ok(parsed) => parsed,
+            Err(refused) => return Ok(Err(refused)),
+        };
+        let Some(slot) = self.members.clients.get_mut(&client) else {
+            return Ok(Err(ResumeRefused::UnknownToken));
+        };
+        let Some(replay) = &slot.replay else {
+            return Ok(Err(ResumeRefused::UnknownToken));
+        };
+        let resumed = replay.borrow_mut().resume(&secret, resume.ack);
+        let frames = match resumed {
+            Ok(frames) => frames,
+            Err(ResumeRefused::InvalidToken) => return Ok(Err(ResumeRefused::InvalidToken)),
+            Err(refused) => {
+                // The token was good: whoever held the session is back as a
+                // new client, so the old session ends now.
+                self.remove(client, Reason::ResumeFailed, now)?;
+                return Ok(Err(refused));
+            }
+        };
+        if let Some((_, old)) = slot.link.take() {
+            old.close(Some(CloseFrame {
+                code: CloseCode::Normal,
+                reason: "resumed on a new connection".into(),
+            }));
+        }
+        self.members
+            .timers
+            .borrow_mut()
+            .cancel(&TimerId::Expire(client));
+        let token = replay.borrow().token(client);
+        send_session(
+            outlet,
+            &SessionFrame {
+                client,
+                token,
+                resumed: true,
+                replayed: frames.len() as u64,
+                refused: None,
+            },
+        );
+        let mut overflowed = false;
+        for frame in frames {
+            overflowed |= outlet.push(frame) == Push::Overflowed;
+        }
+        slot.link = Some((conn, outlet.clone()));
+        if overflowed {
+            self.members
+                .leaving
+                .borrow_mut()
+                .push((client, Leave::Overflowed));
+        }
+        tracing::debug!(%client, "client resumed");
+        self.call(now, |service, ctx| service.reconnect(client, ctx))?;
+        Ok(Ok(client))
+    }
+
+    /// Whether `conn` is `client`'s current connection.
+    pub(super) fn is_current(&self, client: ClientId, conn: ClientId) -> bool {
+        self.members
+            .clients
+            .get(&client)
+            .and_then(|slot| slot.link.as_ref())
+            .is_some_and(|(current, _)| *current == conn)
+    }
+
+    /// Connection `conn` of `client` has ended. A dropped connection keeps its
+    /// seat for the reconnection window (when on); anything else leaves.
+    pub(crate) fn gone(
+        &mut self,
+        client: ClientId,
+        conn: ClientId,
+        how: Gone,
+        now: Duration,
+    ) -> Result<(), Panicked> {
+        if !self.is_current(client, conn) {
+            return Ok(());
+        }
+        match how {
+            Gone::Dropped => self.hold_or_remove(client, Reason::Dropped, now),
+            Gone::Goodbye => self.remove(client, Reason::ClientClose, now),
+            Gone::Refused(reason) => self.remove(client, reason, now),
+            Gone::ServerClosed if self.ending => self.remove(client, Reason::Shutdown, now),
+            Gone::ServerClosed => self.remove(client, Reason::Dropped, now),
+        }
+    }
+
+    /// Holds `client`'s seat for the reconnection window if it is on (and the
+    /// room is not ending); removes the client (for `reason`) otherwise.
+    pub(super) fn hold_or_remove(
+        &mut self,
+        client: ClientId,
+        reason: Reason,
+        now: Duration,
+    ) -> Result<(), Panicked> {
+        let window = self.members.settings.resume.map(|settings| settings.window);
+        match (window, self.members.clients.get_mut(&client)) {
+            (Some(window), Some(slot)) if !self.ending => {
+                slot.link = None;
+                if let Some(replay) = &slot.replay {
+                    replay.borrow_mut().hold();
+                }
+                tracing::debug!(%client, "connection dropped; seat held for a resume");
+                self.members.timers.borrow_mut().set(
+                    TimerId::Expire(client),
+                    now.saturating_add(window),
+                    None,
+                );
+                Ok(())
+            }
+            _ => self.remove(client, reason, now),
+        }
+    }
+}
