@@ -268,7 +268,13 @@ async fn join_cluster<S: SimpleStateroomService>(
     internal: SocketAddr,
     public_port: u16,
     config: &Server,
-) -> Result<(Arc<crate::edge::cluster::Cluster>, Option<Arc<dyn RoomStore>>), ServerError> {
+) -> Result<
+    (
+        Arc<crate::edge::cluster::Cluster>,
+        Option<Arc<dyn RoomStore>>,
+    ),
+    ServerError,
+> {
     use crate::edge::cluster::redis::RedisEngine;
     if !internal.ip().is_loopback() && options.secret.is_none() {
         return Err(ServerError::Cluster(format!(
@@ -317,9 +323,14 @@ async fn join_cluster<S: SimpleStateroomService>(
     _internal: SocketAddr,
     _public_port: u16,
     _config: &Server,
-) -> Result<(Arc<crate::edge::cluster::Cluster>, Option<Arc<dyn RoomStore>>), ServerError> {
+) -> Result<
+    (
+        Arc<crate::edge::cluster::Cluster>,
+        Option<Arc<dyn RoomStore>>,
+    ),
+    ServerError,
+> {
     Err(ServerError::Cluster(
         "this build has no cluster support: enable the `cluster` feature".into(),
     ))
 }
-

@@ -9,10 +9,10 @@
 //! | `DELETE /admin/rooms/{id}` | 200 (clients closed with 1001), 404 for no such room |
 //! | `/admin/…` without the configured bearer token | 401 |
 
+use crate::edge::Edge;
 use crate::edge::answer::{HttpResponse, not_found, refuse, respond};
 use crate::edge::ops::{healthz, metrics, readyz};
 use crate::engine::event::RoomEvent;
-use crate::edge::Edge;
 use hyper::header;
 use hyper::{Method, Request, StatusCode};
 use std::sync::Arc;

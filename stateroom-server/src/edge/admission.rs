@@ -63,4 +63,3 @@ pub(crate) fn origin_allowed<B>(allowed: &[String], request: &Request<B>) -> boo
         .iter()
         .any(|allowed| allowed.trim_end_matches('/').eq_ignore_ascii_case(origin))
 }
-

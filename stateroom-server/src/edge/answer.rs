@@ -93,4 +93,3 @@ pub(crate) fn not_found() -> HttpResponse {
         "not found; rooms are at /ws/{room_id}",
     )
 }
-

@@ -10,14 +10,14 @@
 
 mod pump;
 
+use crate::edge::Edge;
+use crate::edge::socket::Socket;
 use crate::engine::event::{Arrival, RoomEvent};
 use crate::engine::outbox::failed_frame;
 use crate::engine::outbox::{Bound, Outbox};
+use crate::engine::registry::Membership;
 use crate::engine::resume::ResumeRequest;
 use crate::engine::room_core::Gone;
-use crate::engine::registry::Membership;
-use crate::edge::Edge;
-use crate::edge::socket::Socket;
 use crate::engine::stats::Reason;
 use futures_util::SinkExt;
 use hyper_tungstenite::tungstenite::protocol::frame::coding::CloseCode;

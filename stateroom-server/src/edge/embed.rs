@@ -2,8 +2,8 @@
 //! starts a service's rooms without a listener; [`Embedded::service`] is their
 //! HTTP handling as a `tower` service that axum and hyper accept.
 
-use crate::edge::drain;
 use crate::edge::Edge;
+use crate::edge::drain;
 use std::net::SocketAddr;
 use std::sync::Arc;
 

@@ -2,8 +2,8 @@
 //! and a directory of the user's own files (`--static-dir`). Both answer only
 //! paths that no room or endpoint uses; everything else stays a `404`.
 
-use crate::edge::answer::{HttpResponse, ResponseBody, not_found, refuse, respond};
 use crate::edge::Edge;
+use crate::edge::answer::{HttpResponse, ResponseBody, not_found, refuse, respond};
 use hyper::header::{self, HeaderValue};
 use hyper::{HeaderMap, Method, Request, StatusCode, Uri};
 use std::path::{Path, PathBuf};

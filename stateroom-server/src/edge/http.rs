@@ -16,18 +16,18 @@
 //! | another method on a known path | 405 |
 //! | any other path | 404 |
 
+use crate::edge::Edge;
 use crate::edge::admin;
-use crate::edge::answer::{HttpResponse, ResponseBody, refuse};
-use crate::edge::ops::{healthz, metrics, readyz};
 use crate::edge::admission::{JOIN_TIMEOUT, join_request, origin_allowed, refused_join};
-use crate::engine::client_ids::next_client_id;
+use crate::edge::answer::{HttpResponse, ResponseBody, refuse};
 use crate::edge::connection::{self, Admitted};
+use crate::edge::ops::{healthz, metrics, readyz};
+use crate::engine::Claim;
+use crate::engine::client_ids::next_client_id;
 use crate::engine::event::RoomEvent;
+use crate::engine::registry::JoinRefused;
 use crate::engine::resume::ResumeRequest;
 use crate::room_id::validate_room_id;
-use crate::engine::registry::JoinRefused;
-use crate::edge::Edge;
-use crate::engine::Claim;
 use hyper::body::Body;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, StatusCode};
@@ -70,8 +70,7 @@ where
         _ => match path.strip_prefix(edge.engine.config.ws_prefix.as_str()) {
             Some(room_id) => {
                 let room_id = room_id.to_owned();
-                let mut response =
-                    upgrade(edge.clone(), &mut request, &room_id, peer, false).await;
+                let mut response = upgrade(edge.clone(), &mut request, &room_id, peer, false).await;
                 if response.status() != StatusCode::SWITCHING_PROTOCOLS
                     && response.status() != StatusCode::UPGRADE_REQUIRED
                 {
@@ -83,7 +82,9 @@ where
                 }
                 response
             }
-            None => crate::edge::files::answer(&edge, &method, request.uri(), request.headers()).await,
+            None => {
+                crate::edge::files::answer(&edge, &method, request.uri(), request.headers()).await
+            }
         },
     };
     if let Some(metrics) = &edge.engine.metrics {

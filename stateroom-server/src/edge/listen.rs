@@ -72,8 +72,7 @@ pub(crate) async fn run(
     mut stopped: watch::Receiver<bool>,
 ) {
     let public = tokio::spawn(accept_loop(listener, edge.clone(), Listener::Public));
-    let admin =
-        admin.map(|admin| tokio::spawn(accept_loop(admin, edge.clone(), Listener::Admin)));
+    let admin = admin.map(|admin| tokio::spawn(accept_loop(admin, edge.clone(), Listener::Admin)));
     let internal = internal
         .map(|internal| tokio::spawn(accept_loop(internal, edge.clone(), Listener::Internal)));
     let _ = stopped.changed().await;

@@ -58,9 +58,7 @@ pub(crate) async fn drain(edge: &Edge) {
     info!("shutting down: /readyz answers 503 and new joins are refused");
     tokio::time::sleep(edge.engine.config.shutdown_delay).await;
     for events in edge.engine.rooms.live() {
-        let end = RoomEvent::End {
-            reason: SHUTDOWN,
-        };
+        let end = RoomEvent::End { reason: SHUTDOWN };
         let _ = events.send(end).await;
     }
     let timeout = edge.engine.config.shutdown_timeout;
@@ -78,4 +76,3 @@ pub(crate) async fn drain(edge: &Edge) {
         cluster.release_all().await;
     }
 }
-

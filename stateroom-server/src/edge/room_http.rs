@@ -14,12 +14,12 @@
 //! | the room failed, or did not answer in 10 s | 500, 503 |
 //! | otherwise | what the `request` hook returned |
 
-use crate::edge::answer::{HttpResponse, refuse, respond};
-use crate::engine::event::RoomEvent;
-use crate::edge::admission::{JOIN_TIMEOUT, join_request, origin_allowed, refused_join};
-use crate::room_id::validate_room_id;
 use crate::edge::Edge;
+use crate::edge::admission::{JOIN_TIMEOUT, join_request, origin_allowed, refused_join};
+use crate::edge::answer::{HttpResponse, refuse, respond};
 use crate::engine::Claim;
+use crate::engine::event::RoomEvent;
+use crate::room_id::validate_room_id;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Body;

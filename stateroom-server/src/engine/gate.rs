@@ -122,4 +122,3 @@ impl<O: Outlet> Members<O> {
         }
     }
 }
-

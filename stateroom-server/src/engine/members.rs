@@ -2,9 +2,9 @@
 //! (their outlets, data and sessions), the timers, the room's clock, and the
 //! clients to remove once the current hook returns.
 
+use crate::engine::gate::Gate;
 use crate::engine::outbox::{Backlog, Push};
 use crate::engine::resume::{Replay, ResumeSettings};
-use crate::engine::gate::Gate;
 use crate::engine::stats::{Stats, bump};
 use crate::engine::timers::{TimerId, Timers};
 use bytes::Bytes;

@@ -17,12 +17,12 @@
 
 use crate::config::Limits;
 use crate::engine::members::Outlet;
-use hyper_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use std::sync::Arc;
 use futures_util::task::AtomicWaker;
 use hyper_tungstenite::tungstenite::Message;
 use hyper_tungstenite::tungstenite::protocol::CloseFrame;
+use hyper_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 use std::task::Waker;

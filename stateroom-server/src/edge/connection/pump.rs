@@ -2,9 +2,9 @@
 //! (see the parent module for why), and how a read error maps to a close code.
 
 use super::{CLOSE_WAIT, Live, Stopped};
+use crate::edge::socket::Socket;
 use crate::engine::event::RoomEvent;
 use crate::engine::outbox::{Batch, Outbox, close_frame, failed_frame};
-use crate::edge::socket::Socket;
 use futures_util::{Sink, Stream};
 use hyper_tungstenite::tungstenite::error::ProtocolError;
 use hyper_tungstenite::tungstenite::protocol::CloseFrame;

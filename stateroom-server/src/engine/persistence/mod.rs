@@ -85,4 +85,3 @@ async fn write_loop(
         }
     }
 }
-

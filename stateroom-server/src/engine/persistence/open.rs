@@ -27,13 +27,7 @@ pub(crate) async fn open_room<S: SimpleStateroomService>(
     id: &Arc<str>,
     settings: RoomSettings,
     now: std::time::Duration,
-) -> Result<
-    (
-        RoomCore<S, Arc<Outbox>>,
-        Option<StoredRoom>,
-    ),
-    String,
-> {
+) -> Result<(RoomCore<S, Arc<Outbox>>, Option<StoredRoom>), String> {
     let stored = persistence
         .load(id)
         .await

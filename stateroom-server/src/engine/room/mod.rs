@@ -2,20 +2,23 @@
 //! time: events arrive on one queue and are handled one at a time, in arrival
 //! order, so user code never needs a lock; one sleep serves every timer.
 
-use crate::engine::event::{Arrival, RoomEvent};
-use crate::engine::members::{Outlet, RoomSettings};
+mod dispatch;
+mod open;
+
+use crate::engine::Engine;
+use crate::engine::event::RoomEvent;
+use crate::engine::members::Outlet;
 use crate::engine::outbox::{Outbox, close_frame, failed_frame};
 use crate::engine::persistence::{SaveFailed, Saver};
-use crate::engine::resume::ResumeSettings;
-use crate::engine::room_core::{Panicked, RoomCore};
 use crate::engine::registry::Activity;
-use crate::engine::Engine;
+use crate::engine::room_core::{Panicked, RoomCore};
 use hyper_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use open::{Opened, open};
 use stateroom_core::SimpleStateroomService;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
-use tracing::{Instrument, debug, error, info, info_span, warn};
+use tracing::{Instrument, error, info, info_span, warn};
 
 struct RoomTask<S> {
     id: Arc<str>,
@@ -68,62 +71,15 @@ async fn run<S: SimpleStateroomService>(
     mut events: mpsc::Receiver<RoomEvent>,
 ) {
     let epoch = Instant::now();
-    let settings = settings::<S>(&engine.config);
-    // In a cluster a room opens only under its lease (taken by the join).
-    let lease = match &engine.leases {
-        Some(cluster) => match cluster.lease(&id) {
-            Some(lease) => Some(lease),
-            None => {
-                warn!("this node does not hold the room's lease; not opening it");
-                engine.rooms.remove(&id, generation);
-                close_pending(&mut events);
-                return;
-            }
-        },
-        None => None,
-    };
-    let persistence = engine.persistence.clone().filter(|_| S::PERSIST.is_some());
-    let built = match &persistence {
-        None => RoomCore::<S, Arc<Outbox>>::new(id.clone(), settings, epoch.elapsed())
-            .map(|core| (core, None))
-            .map_err(|panicked| format!("the service's `new` panicked: {}", panicked.message())),
-        Some(persistence) => {
-            crate::engine::persistence::open_room::<S>(persistence, &id, settings, epoch.elapsed()).await
-        }
-    };
-    let (core, loaded) = match built {
-        Ok(built) => built,
-        Err(why) => {
-            error!(%why, "the room cannot be opened; its stored state is left as it is");
-            if let Some(metrics) = &engine.metrics {
-                metrics.room_refused();
-            }
-            engine.rooms.remove(&id, generation);
-            close_pending(&mut events);
-            return;
-        }
-    };
-    info!(restored = loaded.is_some(), "room created");
-    let saver = match (persistence, S::PERSIST) {
-        (Some(persistence), Some(mode)) => {
-            let lease_check = match (&lease, &engine.leases) {
-                (Some(lease), Some(cluster)) => {
-                    let (cluster, room) = (cluster.clone(), id.clone());
-                    let good: Box<dyn Fn() -> bool + Send + Sync> =
-                        Box::new(move || cluster.holds(&room));
-                    Some((lease.fence, good))
-                }
-                _ => None,
-            };
-            Some(Saver::new(
-                persistence,
-                id.clone(),
-                mode,
-                loaded.as_ref(),
-                lease_check,
-            ))
-        }
-        _ => None,
+    let Some(Opened {
+        core,
+        saver,
+        fenced,
+    }) = open::<S>(&engine, &id, epoch).await
+    else {
+        engine.rooms.remove(&id, generation);
+        close_pending(&mut events);
+        return;
     };
     let mut room = RoomTask {
         id,
@@ -136,7 +92,7 @@ async fn run<S: SimpleStateroomService>(
         saver,
         force_save: false,
         suspended: false,
-        fenced: lease.map(|lease| lease.fenced),
+        fenced,
     };
     let result = room.event_loop(&mut events).await;
     let (engine, id) = (room.engine.clone(), room.id.clone());
@@ -178,22 +134,6 @@ async fn answer_of(
 
 /// The reason rooms are told to end at shutdown.
 pub(crate) const SHUTDOWN: &str = "server shutting down";
-
-/// The room settings a server gives rooms of service `S`.
-fn settings<S: SimpleStateroomService>(config: &crate::Server) -> RoomSettings {
-    let window = config.reconnect_window.or(S::RECONNECT_WINDOW);
-    RoomSettings {
-        resume: window
-            .filter(|window| !window.is_zero())
-            .map(|window| ResumeSettings {
-                window,
-                max_frames: config.limits.max_resume_messages,
-                max_bytes: config.limits.max_resume_bytes,
-            }),
-        strict: false,
-        persist: S::PERSIST,
-    }
-}
 
 /// Closes the clients whose joins are still queued for a room that failed.
 fn close_pending(events: &mut mpsc::Receiver<RoomEvent>) {
@@ -360,76 +300,6 @@ impl<S: SimpleStateroomService> RoomTask<S> {
                 (false, since) => since,
                 (true, _) => None,
             };
-        }
-    }
-
-    fn handle(&mut self, event: RoomEvent) -> Result<(), Panicked> {
-        let now = self.now();
-        match event {
-            RoomEvent::Join { request, reply } => {
-                let verdict = self.core.admit(&request, now)?;
-                if let Err(reject) = &verdict {
-                    debug!(%reject, "join rejected");
-                }
-                let _ = reply.send(verdict);
-                Ok(())
-            }
-            RoomEvent::Connect(arrival) => {
-                let Arrival {
-                    conn,
-                    outbox,
-                    data,
-                    resume,
-                    reply,
-                } = *arrival;
-                let client = self
-                    .core
-                    .connect(conn, outbox, data, resume.as_ref(), now)?;
-                debug!(%client, %conn, "client joined");
-                let _ = reply.send(client);
-                Ok(())
-            }
-            RoomEvent::Text { client, conn, text } => self.core.text(client, conn, &text, now),
-            RoomEvent::Binary { client, conn, data } => self.core.binary(client, conn, &data, now),
-            RoomEvent::Gone { client, conn, how } => self.core.gone(client, conn, how, now),
-            RoomEvent::Close {
-                client,
-                conn,
-                frame,
-            } => {
-                self.core.close(client, conn, frame);
-                Ok(())
-            }
-            RoomEvent::Command { command, reply } => {
-                let _ = reply.send(self.core.command(command, now)?);
-                Ok(())
-            }
-            RoomEvent::Request { request, reply } => {
-                let (join, request) = *request;
-                let _ = reply.send(self.core.request(&join, &request, now)?);
-                Ok(())
-            }
-            RoomEvent::Broadcast { text } => self.core.broadcast(&text, now),
-            RoomEvent::End { reason } => {
-                self.shutting_down = true;
-                let resumable = self.core.has_sessions();
-                match &self.saver {
-                    // A persisted room with reconnection keeps its sessions for
-                    // the next process: clients reconnect there (1012).
-                    Some(_) if resumable && reason == SHUTDOWN => {
-                        self.force_save = true;
-                        self.suspended = true;
-                        self.core
-                            .suspend(&close_frame(CloseCode::Restart, "service restart"));
-                        Ok(())
-                    }
-                    Some(_) => {
-                        self.force_save = true;
-                        self.core.end(&close_frame(CloseCode::Away, reason), now)
-                    }
-                    None => self.core.end(&close_frame(CloseCode::Away, reason), now),
-                }
-            }
         }
     }
 

@@ -1,0 +1,81 @@
+//! One event, handed to the room's core: what each kind of event does.
+
+use super::{RoomTask, SHUTDOWN};
+use crate::engine::event::{Arrival, RoomEvent};
+use crate::engine::outbox::close_frame;
+use crate::engine::room_core::Panicked;
+use hyper_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use stateroom_core::SimpleStateroomService;
+use tracing::debug;
+
+impl<S: SimpleStateroomService> RoomTask<S> {
+    pub(super) fn handle(&mut self, event: RoomEvent) -> Result<(), Panicked> {
+        let now = self.now();
+        match event {
+            RoomEvent::Join { request, reply } => {
+                let verdict = self.core.admit(&request, now)?;
+                if let Err(reject) = &verdict {
+                    debug!(%reject, "join rejected");
+                }
+                let _ = reply.send(verdict);
+                Ok(())
+            }
+            RoomEvent::Connect(arrival) => {
+                let Arrival {
+                    conn,
+                    outbox,
+                    data,
+                    resume,
+                    reply,
+                } = *arrival;
+                let client = self
+                    .core
+                    .connect(conn, outbox, data, resume.as_ref(), now)?;
+                debug!(%client, %conn, "client joined");
+                let _ = reply.send(client);
+                Ok(())
+            }
+            RoomEvent::Text { client, conn, text } => self.core.text(client, conn, &text, now),
+            RoomEvent::Binary { client, conn, data } => self.core.binary(client, conn, &data, now),
+            RoomEvent::Gone { client, conn, how } => self.core.gone(client, conn, how, now),
+            RoomEvent::Close {
+                client,
+                conn,
+                frame,
+            } => {
+                self.core.close(client, conn, frame);
+                Ok(())
+            }
+            RoomEvent::Command { command, reply } => {
+                let _ = reply.send(self.core.command(command, now)?);
+                Ok(())
+            }
+            RoomEvent::Request { request, reply } => {
+                let (join, request) = *request;
+                let _ = reply.send(self.core.request(&join, &request, now)?);
+                Ok(())
+            }
+            RoomEvent::Broadcast { text } => self.core.broadcast(&text, now),
+            RoomEvent::End { reason } => {
+                self.shutting_down = true;
+                let resumable = self.core.has_sessions();
+                match &self.saver {
+                    // A persisted room with reconnection keeps its sessions for
+                    // the next process: clients reconnect there (1012).
+                    Some(_) if resumable && reason == SHUTDOWN => {
+                        self.force_save = true;
+                        self.suspended = true;
+                        self.core
+                            .suspend(&close_frame(CloseCode::Restart, "service restart"));
+                        Ok(())
+                    }
+                    Some(_) => {
+                        self.force_save = true;
+                        self.core.end(&close_frame(CloseCode::Away, reason), now)
+                    }
+                    None => self.core.end(&close_frame(CloseCode::Away, reason), now),
+                }
+            }
+        }
+    }
+}
