@@ -1,7 +1,7 @@
 //! The attribute's arguments: `#[stateroom::service]`,
 //! `#[stateroom::service(no_main)]`, `#[stateroom::service(reconnect = "30s")]`.
 
-use crate::parse::Errors;
+use crate::internals::Errors;
 use crate::suggest::closest;
 use proc_macro2::TokenStream;
 use syn::parse::Parser;

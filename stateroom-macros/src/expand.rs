@@ -2,7 +2,7 @@
 //! and type questions are left to rustc, aimed at the user's tokens.
 
 use crate::args::{Args, Durability, Persist};
-use crate::parse::{BinaryParam, Hook, HookKind, Service, ValueParam};
+use crate::internals::{BinaryParam, Hook, HookKind, Service, ValueParam};
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;

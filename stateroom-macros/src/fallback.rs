@@ -8,7 +8,7 @@
 //! stays used), and a context taken as `&dyn StateroomContext` is emitted as
 //! `&impl StateroomContext`.
 
-use crate::parse::HookKind;
+use crate::internals::HookKind;
 use proc_macro2::TokenStream;
 use quote::{ToTokens, format_ident, quote};
 use syn::{FnArg, ImplItem, Type};

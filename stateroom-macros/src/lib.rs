@@ -13,6 +13,7 @@
 mod args;
 mod expand;
 mod fallback;
+mod internals;
 mod message;
 mod parse;
 mod suggest;

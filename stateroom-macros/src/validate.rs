@@ -5,7 +5,7 @@
 //! assertion spanned on the user's type.)
 
 use crate::args::Args;
-use crate::parse::{Errors, HookKind, Service};
+use crate::internals::{Errors, HookKind, Service};
 
 pub(crate) fn validate(service: &Service, args: &Args) -> syn::Result<()> {
     let mut errors = Errors::default();
