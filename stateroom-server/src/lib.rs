@@ -1,21 +1,21 @@
 //! The runtime that hosts Stateroom rooms: tokio, hyper 1 and hyper-tungstenite.
 //!
-//! Users normally reach it through the `stateroom` facade. The server is a few
-//! parts whose names say what they hold:
+//! Users normally reach it through the `stateroom` facade. The server is an
+//! engine and an edge, with imports that point one way (the edge imports the
+//! engine, never the reverse):
 //!
-//! - `http`: route, upgrade, refuse (the table of answers is in
-//!   `docs/protocol.md`); `answer` (`/healthz`, `/readyz`, `/metrics`) and
-//!   `admin` (the operator's listener and `/admin/rooms`);
-//! - `connection`: one client's socket loop;
-//! - `event`: what connections tell rooms;
-//! - `room`: the task that owns a room's state and serialises its events;
-//! - `room_core`, `members`, `resume`: a room's logic without I/O (its
-//!   service, its clients and their sessions), shared with the test kit;
-//! - `rooms`: the registry that creates, finds and frees rooms;
-//! - `shared`: what every part shares (config, registry, metrics);
-//!   `metrics` and `stats`: the Prometheus exposition and rooms' own counts;
-//! - [`config`]: the [`Server`] builder and its [`Limits`];
-//! - [`cli`]: the same options as flags and environment variables.
+//! - `engine`: rooms and their state: the room task (`room`), a room's logic
+//!   without I/O (`room_core`, `members`, `gate`, `resume`, `timers`), the
+//!   clients' queues (`outbox`), the registry, persistence and the store
+//!   trait ([`store`]), and [`handle`] (reaching rooms from Rust code);
+//! - `edge`: between the network and the engine: listeners, HTTP routing
+//!   and admission, answers and the operator's endpoints, static files,
+//!   sockets and connections, embedding, and the [`cluster`]'s transport;
+//! - [`config`]: the [`Server`] builder, its [`Limits`] and the cluster's
+//!   options; [`cli`]: the same options as flags and environment variables;
+//!   [`data`]: the stored rooms' subcommands.
+//!
+//! `docs/architecture.md` maps every folder.
 //!
 //! ```no_run
 //! use stateroom_core::{ClientId, MessageRecipient, SimpleStateroomService, StateroomContext};

@@ -3,7 +3,7 @@
 //! answer HTTP through their `request` hook, seeing the same state as their
 //! WebSocket clients, with oversized and malformed bodies refused.
 
-mod support;
+use stateroom_test_support as support;
 
 use serde::{Deserialize, Serialize};
 use stateroom::handle::RoomError;

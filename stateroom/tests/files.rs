@@ -3,7 +3,7 @@
 //! page (`dev_page`), off unless asked for; the built client at
 //! `/__stateroom/client.js`.
 
-mod support;
+use stateroom_test_support as support;
 
 use stateroom::{ClientId, MessageRecipient, Server, ServerError, StateroomContext};
 use std::path::{Path, PathBuf};

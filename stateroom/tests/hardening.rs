@@ -1,7 +1,7 @@
 //! Faults injected on purpose: stalled, silent, oversized, abusive and panicking
 //! clients and services. The room and every other client must carry on.
 
-mod support;
+use stateroom_test_support as support;
 
 use futures_util::SinkExt;
 use stateroom::Server;

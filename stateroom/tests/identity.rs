@@ -3,9 +3,8 @@
 //! later hooks, kicks, the Origin allow-list, the `invalid` hook and the
 //! application's own error frames.
 
-#[path = "support/gate.rs"]
-mod gate;
-mod support;
+use stateroom_test_support as support;
+use stateroom_test_support::gate;
 
 use gate::{Gate, count, enter, events, open, say, wait_count};
 use serde_json::json;

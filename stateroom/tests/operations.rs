@@ -2,9 +2,8 @@
 //! and asserted to exact values), `/readyz` during shutdown and at the
 //! connection limit, and the admin listener (separate, token-protected).
 
-#[path = "support/gate.rs"]
-mod gate;
-mod support;
+use stateroom_test_support as support;
+use stateroom_test_support::gate;
 
 use futures_util::StreamExt;
 use gate::{Gate, enter, open, say, wait_count};

@@ -4,9 +4,8 @@
 //! reloads the room, idle rooms unload and come back, `ctx.destroy()`
 //! deletes, and snapshots that do not load are refused and left untouched.
 
-#[path = "support/memstore.rs"]
-mod memstore;
-mod support;
+use stateroom_test_support as support;
+use stateroom_test_support::memstore;
 
 use memstore::MemStore;
 use serde::{Deserialize, Serialize};

@@ -7,11 +7,9 @@
 //! Where a proxy is not installed, its test says so and passes, except under
 //! CI (`CI` set), where a missing proxy fails it.
 
-#[path = "support/gate.rs"]
-mod gate;
-#[path = "support/node.rs"]
-mod node;
-mod support;
+use stateroom_test_support as support;
+use stateroom_test_support::gate;
+use stateroom_test_support::node;
 
 use gate::{Gate, enter, say};
 use node::installed;

@@ -2,9 +2,8 @@
 //! (mid-burst included), expiry, refused tokens, and the rule that every
 //! client gets exactly one `disconnect`, on every path.
 
-#[path = "support/gate.rs"]
-mod gate;
-mod support;
+use stateroom_test_support as support;
+use stateroom_test_support::gate;
 
 use gate::{Gate, Session, count, events, say, wait_count};
 use serde_json::json;

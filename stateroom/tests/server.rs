@@ -2,7 +2,7 @@
 //! sockets: rooms, recipients, binary frames, disconnects, the timer, the room
 //! lifecycle and the HTTP answers.
 
-mod support;
+use stateroom_test_support as support;
 
 use futures_util::SinkExt;
 use stateroom::Server;

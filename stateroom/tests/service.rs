@@ -2,7 +2,7 @@
 //! trips, the error frame for every kind of bad input, and one serialisation per
 //! broadcast.
 
-mod support;
+use stateroom_test_support as support;
 
 use futures_util::SinkExt;
 use serde::{Deserialize, Serialize, Serializer};

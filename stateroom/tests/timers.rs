@@ -2,7 +2,7 @@
 //! through a real server; and one script run both ways, compared frame by
 //! frame.
 
-mod support;
+use stateroom_test_support as support;
 
 use futures_util::SinkExt;
 use serde::{Deserialize, Serialize};

@@ -1,8 +1,7 @@
 //! The axum app serves its own routes and the mounted rooms on one port,
 //! reaches a room from an ordinary handler, and shuts both down gracefully.
 
-#[path = "../../../stateroom/tests/support/mod.rs"]
-mod support;
+use stateroom_test_support as support;
 
 use example_axum_app::app;
 use std::net::SocketAddr;

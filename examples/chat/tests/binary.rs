@@ -1,8 +1,7 @@
 //! Runs the chat example's real binary, as `cargo run -p example-chat` would,
 //! chats with two clients, and stops it with SIGTERM.
 
-#[path = "../../../stateroom/tests/support/mod.rs"]
-mod support;
+use stateroom_test_support as support;
 
 use serde_json::json;
 use stateroom::SessionFrame;

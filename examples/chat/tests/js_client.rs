@@ -3,8 +3,7 @@
 //! and the generated types (`--emit-ts`), type-checked with `tsc`, correct
 //! use compiling and each misuse failing. Node's test runner runs them.
 
-#[path = "../../../stateroom/tests/support/node.rs"]
-mod node;
+use stateroom_test_support::node;
 
 use std::path::Path;
 

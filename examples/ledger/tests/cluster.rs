@@ -5,10 +5,8 @@
 //! HAProxy in front with the documented config. Every wait is bounded.
 //! Leases last 3 s here (10 s by default).
 
-#[path = "../../../stateroom/tests/support/node.rs"]
-mod node;
-#[path = "../../../stateroom/tests/support/mod.rs"]
-mod support;
+use stateroom_test_support as support;
+use stateroom_test_support::node;
 
 use serde_json::{Value, json};
 use std::collections::BTreeMap;

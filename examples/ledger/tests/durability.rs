@@ -4,8 +4,7 @@
 //! process per data directory, and one `disconnect` per client across a
 //! restart.
 
-#[path = "../../../stateroom/tests/support/mod.rs"]
-mod support;
+use stateroom_test_support as support;
 
 use serde_json::Value;
 use std::net::SocketAddr;

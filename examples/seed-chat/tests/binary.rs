@@ -1,7 +1,6 @@
 //! The seed's chat, as two `websocat` users would see it.
 
-#[path = "../../../stateroom/tests/support/mod.rs"]
-mod support;
+use stateroom_test_support as support;
 
 use support::*;
 

@@ -3,8 +3,7 @@
 //! two pages draw together, one is cut off and resumes; the dev page opens
 //! clients and sends from its templates. Screenshots: `target/browser/`.
 
-#[path = "../../../stateroom/tests/support/node.rs"]
-mod node;
+use stateroom_test_support::node;
 
 use std::path::Path;
 

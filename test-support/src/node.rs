@@ -1,8 +1,6 @@
 //! Programs the tests start: whether they are installed, and the JavaScript
 //! client's tests (`clients/js`, Node's own test runner) run from `cargo
-//! test` against a server binary cargo built for the test. Included with
-//! `#[path]` by the tests that need it.
-#![allow(dead_code)]
+//! test` against a server binary cargo built for the test.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

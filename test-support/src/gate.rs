@@ -3,9 +3,7 @@
 //! reconnection hooks, which records every hook call in a global log keyed by
 //! room (tests use a room of their own and read its log).
 
-#![allow(dead_code)]
-
-use crate::support::{WAIT, Ws, next_json, next_text, send_text};
+use crate::{WAIT, Ws, next_json, next_text, send_text};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};

@@ -1,7 +1,12 @@
-//! Shared helpers for integration tests: a real server on 127.0.0.1:0, real
-//! WebSocket clients, every wait bounded.
-#![allow(dead_code, missing_docs)]
+//! Shared support for Stateroom's own integration tests (a dev-only crate,
+//! never published): a real server on 127.0.0.1:0, real WebSocket clients
+//! and raw sockets, every wait bounded; test services (`probe`, `gate`), an
+//! in-memory store (`memstore`) and Node helpers (`node`).
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod gate;
+pub mod memstore;
+pub mod node;
 pub mod probe;
 
 use futures_util::{SinkExt, StreamExt};

@@ -6,7 +6,7 @@
 //! `except:X`, `to:ID:X`, `timer:MS`, `state` (`instance:N:messages:M`),
 //! `panic`. Binary frames come back reversed, to everyone.
 
-use super::{Ws, join, next_text};
+use crate::{Ws, join, next_text};
 use stateroom::{ClientId, MessageRecipient, SimpleStateroomService, StateroomContext};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};

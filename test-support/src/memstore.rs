@@ -1,8 +1,6 @@
 //! `MemStore`: a `RoomStore` in memory that tests can look into and make
 //! fail or slow (not in `support`: the examples share that module).
 
-#![allow(dead_code)]
-
 use stateroom::store::{RoomStore, SaveOutcome, StoreError, StoreFuture, StoredRoom};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
