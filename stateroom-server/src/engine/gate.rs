@@ -1,6 +1,9 @@
-//! The output gate of a persisted room: what the room says (frames, closes)
-//! is held until the snapshot covering the event that produced it is
-//! durable, then released in order.
+//! The output gate of a persisted room: whatever leaves the room (frames,
+//! closes, and the answers to joins, commands and HTTP requests) is held
+//! until the snapshot covering the event that produced it is durable, then
+//! released in order. A failed save discards what it held: frames never
+//! leave, and a held answer's sender is dropped, so its caller gets an error
+//! (HTTP 500, `RoomError::Stopped`), never the lost value.
 
 use crate::engine::members::{Members, Outlet, Slot};
 use crate::engine::outbox::Push;
@@ -10,13 +13,21 @@ use stateroom_core::ClientId;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 
-/// What the gate holds: a frame, or a close (a kick) after the frames before it.
+/// An answer to someone outside the room (a join's verdict, a command's
+/// reply, an HTTP response): sends it when called; dropped unsent when the
+/// save that covers it fails.
+pub(crate) type Answer = Box<dyn FnOnce() + Send>;
+
+/// What the gate holds: a frame, a close (a kick) after the frames before
+/// it, or an answer.
 enum Item {
     Frame(Message),
     Close(CloseFrame),
+    Answer(Answer),
 }
 
 struct Held<O> {
+    /// Whom a frame or close is for (0, no client, for an answer).
     client: ClientId,
     /// The client's connection when the item was produced (frames sent before
     /// a client left still go to it).
@@ -66,6 +77,20 @@ impl<O: Outlet> Gate<O> {
             outlet,
             item: Item::Close(frame),
         });
+    }
+
+    /// Sends `answer` after what the gate holds when it is on (it reveals
+    /// state that must be durable first), else at once.
+    pub(crate) fn answer_in_order(&self, answer: Answer) {
+        if self.on.get() {
+            self.held.borrow_mut().push_back(Held {
+                client: ClientId::from(0),
+                outlet: None,
+                item: Item::Answer(answer),
+            });
+        } else {
+            answer();
+        }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -118,6 +143,7 @@ impl<O: Outlet> Members<O> {
                         outlet.close(Some(frame));
                     }
                 }
+                (Item::Answer(answer), _) => answer(),
             }
         }
     }

@@ -17,7 +17,11 @@ impl<S: SimpleStateroomService> RoomTask<S> {
                 if let Err(reject) = &verdict {
                     debug!(%reject, "join rejected");
                 }
-                let _ = reply.send(verdict);
+                // A verdict reveals the room's state (who is in, a full
+                // room): it leaves once that state is durable.
+                self.core.answer(Box::new(move || {
+                    let _ = reply.send(verdict);
+                }));
                 Ok(())
             }
             RoomEvent::Connect(arrival) => {
@@ -47,12 +51,20 @@ impl<S: SimpleStateroomService> RoomTask<S> {
                 Ok(())
             }
             RoomEvent::Command { command, reply } => {
-                let _ = reply.send(self.core.command(command, now)?);
+                let answer = self.core.command(command, now)?;
+                self.core.answer(Box::new(move || {
+                    let _ = reply.send(answer);
+                }));
                 Ok(())
             }
             RoomEvent::Request { request, reply } => {
                 let (join, request) = *request;
-                let _ = reply.send(self.core.request(&join, &request, now)?);
+                // Reads too: a reply that reveals state does so only once
+                // that state is durable.
+                let answer = self.core.request(&join, &request, now)?;
+                self.core.answer(Box::new(move || {
+                    let _ = reply.send(answer);
+                }));
                 Ok(())
             }
             RoomEvent::Broadcast { text } => self.core.broadcast(&text, now),

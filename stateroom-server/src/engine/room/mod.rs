@@ -166,6 +166,17 @@ impl<S: SimpleStateroomService> RoomTask<S> {
         Ok(())
     }
 
+    /// Fires every timer that is due.
+    fn fire_timers(&mut self) -> Result<(), Panicked> {
+        let now = self.now();
+        let metrics = self.engine.metrics.as_ref();
+        self.core.fire_due(now, &mut |_, deadline| {
+            if let Some(metrics) = metrics {
+                metrics.timer_fired(now.saturating_sub(deadline));
+            }
+        })
+    }
+
     /// After a batch of events (or a timer, or a heartbeat): persisted rooms
     /// save, or schedule a save, or are destroyed.
     async fn after_batch(&mut self) -> Result<(), SaveFailed> {
@@ -213,6 +224,10 @@ impl<S: SimpleStateroomService> RoomTask<S> {
         heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let silent = close_frame(CloseCode::Away, "heartbeat timeout");
         let mut empty_since = Some(Instant::now());
+        // A restored room's overdue timers fire as it opens, before any
+        // event (a join queued meanwhile sees what they did).
+        self.fire_timers()?;
+        self.after_batch().await?;
         loop {
             let timer = self
                 .core
@@ -263,13 +278,7 @@ impl<S: SimpleStateroomService> RoomTask<S> {
                     }
                 }
                 () = sleep_until(timer.unwrap_or_else(Instant::now)), if timer.is_some() => {
-                    let now = self.now();
-                    let metrics = self.engine.metrics.as_ref();
-                    self.core.fire_due(now, &mut |_, deadline| {
-                        if let Some(metrics) = metrics {
-                            metrics.timer_fired(now.saturating_sub(deadline));
-                        }
-                    })?;
+                    self.fire_timers()?;
                 }
                 () = tokio::time::sleep(BEHIND_CHECK), if behind => {
                     self.core.recheck_behind();

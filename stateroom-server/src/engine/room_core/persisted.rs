@@ -70,6 +70,12 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
         self.members.gate.on.set(false);
     }
 
+    /// Sends `answer` once the state it reveals is as durable as the
+    /// room's mode promises: behind what the gate holds when it is on.
+    pub(crate) fn answer(&self, answer: crate::engine::gate::Answer) {
+        self.members.gate.answer_in_order(answer);
+    }
+
     /// Drops every held item (their save failed).
     pub(crate) fn discard_held(&self) {
         self.members.gate.discard();
