@@ -1,5 +1,6 @@
-//! The ledger's real binary against real files: acknowledged entries survive
-//! `kill -9` (in a loop), timers survive restarts, a version 1 snapshot is
+//! The ledger's real binaries against real files: acknowledged entries
+//! survive `kill -9` (in a loop), and so does every value an HTTP caller or
+//! an app's handle command was told, timers survive restarts, a version 1 snapshot is
 //! migrated, an undecodable one is refused and left byte for byte, one
 //! process per data directory, and one `disconnect` per client across a
 //! restart.
@@ -22,10 +23,20 @@ fn data_dir(name: &str) -> PathBuf {
 
 /// Starts the ledger on `dir` and waits for it to listen.
 async fn start_ledger(dir: &Path, extra: &[(&str, &str)]) -> (Running, SocketAddr) {
+    start_binary(env!("CARGO_BIN_EXE_example-ledger"), dir, extra).await
+}
+
+/// Starts the ledger inside its axum app (`ledger-app`) on `dir`.
+async fn start_app(dir: &Path) -> (Running, SocketAddr) {
+    start_binary(env!("CARGO_BIN_EXE_ledger-app"), dir, &[]).await
+}
+
+async fn start_binary(path: &str, dir: &Path, extra: &[(&str, &str)]) -> (Running, SocketAddr) {
     let port = free_port();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_example-ledger"));
+    let mut command = Command::new(path);
     command
         .env("STATEROOM_PORT", port.to_string())
+        .env("PORT", port.to_string())
         .env("STATEROOM_DATA_DIR", dir)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null());
@@ -109,6 +120,82 @@ async fn acknowledged_entries_survive_kill_9_in_a_loop() {
         );
         acknowledged = total;
         entries = total as usize;
+        kill9(server);
+    }
+}
+
+/// One HTTP request on a fresh connection: its status and body, or `None`
+/// when the server is gone (killed mid-request).
+async fn try_http(addr: SocketAddr, request: String) -> Option<(u16, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.ok()?;
+    tcp.write_all(request.as_bytes()).await.ok()?;
+    let mut response = Vec::new();
+    tokio::time::timeout(WAIT, tcp.read_to_end(&mut response))
+        .await
+        .ok()?
+        .ok()?;
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let status = response.split(' ').nth(1)?.parse().ok()?;
+    let (_, body) = response.split_once("\r\n\r\n")?;
+    Some((status, body.to_owned()))
+}
+
+/// The total in a `Totals` reply.
+fn told_total(body: &str) -> i64 {
+    let totals: Value = serde_json::from_str(body).unwrap_or_else(|_| panic!("{body:?}"));
+    assert_eq!(
+        totals["entries"], totals["total"],
+        "one entry of 1 each: {body}"
+    );
+    totals["total"].as_i64().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_value_told_over_http_or_by_a_handle_survives_kill_9() {
+    let dir = data_dir("told");
+    let mut told_max: i64 = 0;
+    for round in 0..3 {
+        let (server, addr) = start_app(&dir).await;
+        // Two HTTP posters (the room's `request` hook) and two callers of
+        // the app's own route (a handle's command), all adding 1.
+        let mut callers = Vec::new();
+        for caller in 0..4 {
+            callers.push(tokio::spawn(async move {
+                let mut max = 0;
+                loop {
+                    let request = if caller % 2 == 0 {
+                        "POST /rooms/books HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 12\r\nConnection: close\r\n\r\n{\"amount\":1}".to_owned()
+                    } else {
+                        "POST /credit/books/1 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_owned()
+                    };
+                    match try_http(addr, request).await {
+                        Some((200, body)) => max = max.max(told_total(&body)),
+                        // Killed mid-request (no answer) or while going.
+                        _ => return max,
+                    }
+                }
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(300 + 200 * round)).await;
+        kill9(server);
+        for caller in callers {
+            told_max = told_max.max(caller.await.unwrap());
+        }
+        assert!(told_max > 0, "round {round}: nobody was told anything");
+        let (server, addr) = start_app(&dir).await;
+        let (status, body) = try_http(
+            addr,
+            "GET /rooms/books HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".into(),
+        )
+        .await
+        .expect("the restarted app answers");
+        assert_eq!(status, 200, "{body}");
+        let restored = told_total(&body);
+        assert!(
+            restored >= told_max,
+            "round {round}: a caller was told {told_max}, the restart holds {restored}"
+        );
         kill9(server);
     }
 }
