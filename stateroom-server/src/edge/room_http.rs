@@ -11,7 +11,7 @@
 //! | a body over `--max-message-size` | 413 |
 //! | a body that cannot be read | 400 |
 //! | the `join` hook rejects it | its status and body |
-//! | the room failed, or did not answer in 10 s | 500, 503 |
+//! | the room failed (a hook panicked, or the save that would make the answer durable failed), or did not answer in 10 s | 500, 503 |
 //! | otherwise | what the `request` hook returned |
 
 use crate::edge::Edge;
