@@ -406,7 +406,7 @@ impl<S: SimpleStateroomService> TestRoom<S> {
                 let timer = match id {
                     TimerId::Seed => FiredTimer::Timer,
                     TimerId::Named(key) => FiredTimer::Alarm(key.clone()),
-                    TimerId::Expire(_) => return,
+                    TimerId::Expire(_) | TimerId::Acks => return,
                 };
                 fired.push((now, timer));
             }));

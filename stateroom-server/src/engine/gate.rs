@@ -5,7 +5,7 @@
 //! leave, and a held answer's sender is dropped, so its caller gets an error
 //! (HTTP 500, `RoomError::Stopped`), never the lost value.
 
-use crate::engine::members::{Members, Outlet, Slot};
+use crate::engine::members::{Leave, Members, Outlet, Slot};
 use crate::engine::outbox::Push;
 use hyper_tungstenite::tungstenite::Message;
 use hyper_tungstenite::tungstenite::protocol::CloseFrame;
@@ -22,6 +22,9 @@ pub(crate) type Answer = Box<dyn FnOnce() + Send>;
 /// it, or an answer.
 enum Item {
     Frame(Message),
+    /// A runtime frame for one connection (a session frame, a replayed
+    /// frame, an ack): not counted or kept for a resume.
+    Control(Message),
     Close(CloseFrame),
     Answer(Answer),
 }
@@ -68,6 +71,22 @@ impl<O: Outlet> Gate<O> {
             self.hold_close(client, Some(outlet.clone()), frame.clone());
         } else {
             outlet.close(Some(frame.clone()));
+        }
+    }
+
+    /// Sends the runtime's `frame` to `outlet` (`client`'s connection):
+    /// after what the gate holds when it is on, else at once. Returns
+    /// `false` if the outlet's queue overflowed.
+    pub(crate) fn control_in_order(&self, client: ClientId, outlet: &O, frame: Message) -> bool {
+        if self.on.get() {
+            self.held.borrow_mut().push_back(Held {
+                client,
+                outlet: Some(outlet.clone()),
+                item: Item::Control(frame),
+            });
+            true
+        } else {
+            outlet.push(frame) != Push::Overflowed
         }
     }
 
@@ -144,6 +163,13 @@ impl<O: Outlet> Members<O> {
                     }
                 }
                 (Item::Answer(answer), _) => answer(),
+                (Item::Control(frame), _) => {
+                    if let Some(outlet) = outlet
+                        && outlet.push(frame) == Push::Overflowed
+                    {
+                        self.leaving.borrow_mut().push((client, Leave::Overflowed));
+                    }
+                }
             }
         }
     }

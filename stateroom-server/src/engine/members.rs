@@ -3,6 +3,7 @@
 //! clients to remove once the current hook returns.
 
 use crate::engine::gate::Gate;
+use crate::engine::inbound::{Arrived, Inbound, ack_frame};
 use crate::engine::outbox::{Backlog, Push};
 use crate::engine::resume::{Replay, ResumeSettings};
 use crate::engine::stats::{Stats, bump};
@@ -108,6 +109,8 @@ pub(crate) struct Members<O> {
     /// The highest client id the room has ever seated (saved, so that a
     /// restored room, on this node or another, never seats an id twice).
     pub(crate) high_water: Cell<u32>,
+    /// The acks timer is set (`engine::inbound`).
+    pub(crate) acks_armed: Cell<bool>,
 }
 
 impl<O: Outlet> Members<O> {
@@ -127,9 +130,66 @@ impl<O: Outlet> Members<O> {
             save_requested: Cell::new(false),
             destroy_requested: Cell::new(false),
             high_water: Cell::new(0),
+            acks_armed: Cell::new(false),
         };
         members.gate.on.set(gated);
         members
+    }
+
+    /// A frame from `client`'s current connection arrived: whether to apply
+    /// it (`false`: a resend of a message already applied).
+    pub(crate) fn arrive(&self, client: ClientId) -> bool {
+        let Some(replay) = self.clients.get(&client).and_then(|slot| slot.replay.as_ref()) else {
+            return true;
+        };
+        let mut replay = replay.borrow_mut();
+        let Some(inbound) = replay.inbound.as_mut() else {
+            return true;
+        };
+        match inbound.arrive() {
+            Arrived::Apply => true,
+            Arrived::Duplicate => {
+                bump(&self.stats.duplicates, 1);
+                false
+            }
+        }
+    }
+
+    /// Whether `client` is owed an ack: `Some(true)` at once, `Some(false)`
+    /// soon, `None` not (unnumbered).
+    pub(crate) fn ack_owed(&self, client: ClientId) -> Option<bool> {
+        let replay = self.clients.get(&client)?.replay.as_ref()?.borrow();
+        let inbound = replay.inbound.as_ref()?;
+        (inbound.unacked > 0).then(|| inbound.ack_now())
+    }
+
+    /// Tells `client` (if connected and owed) what was applied.
+    pub(crate) fn send_ack(&self, client: ClientId) {
+        let Some(slot) = self.clients.get(&client) else {
+            return;
+        };
+        let (Some(outlet), Some(replay)) = (slot.outlet(), slot.replay.as_ref()) else {
+            return;
+        };
+        let applied = replay.borrow_mut().inbound.as_mut().and_then(Inbound::take_ack);
+        if let Some(applied) = applied {
+            self.control(client, outlet, Message::Text(ack_frame(applied).into()));
+        }
+    }
+
+    /// Tells every connected client owed an ack what was applied.
+    pub(crate) fn send_acks(&self) {
+        for &client in self.clients.keys() {
+            self.send_ack(client);
+        }
+    }
+
+    /// Sends the runtime's `frame` (not counted, not kept for a resume) to
+    /// `outlet`, in order with what the gate holds.
+    pub(crate) fn control(&self, client: ClientId, outlet: &O, frame: Message) {
+        if !self.gate.control_in_order(client, outlet, frame) {
+            self.leaving.borrow_mut().push((client, Leave::Overflowed));
+        }
     }
 
     /// Queues `frame` for `client`: into its session's replay buffer (with

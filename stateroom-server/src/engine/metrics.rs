@@ -44,6 +44,7 @@ pub(crate) struct Metrics {
     disconnects: Vec<(Reason, Counter)>,
     resumes: Counter,
     resumes_refused: Counter,
+    duplicates: Counter,
     messages_in: Counter,
     bytes_in: Counter,
     messages_out: Counter,
@@ -112,6 +113,11 @@ impl Metrics {
             registry.register(name, help, counter.clone());
             counter
         };
+        let duplicates = counter(
+            &mut registry,
+            "messages_duplicate",
+            "Numbered client messages dropped as resends of ones already applied",
+        );
         let messages_in = counter(
             &mut registry,
             "messages_in",
@@ -208,6 +214,7 @@ impl Metrics {
             disconnects,
             resumes,
             resumes_refused,
+            duplicates,
             messages_in,
             bytes_in,
             messages_out,
@@ -242,6 +249,7 @@ impl Metrics {
         add(&self.connects, &stats.connects);
         add(&self.resumes, &stats.resumes);
         add(&self.resumes_refused, &stats.resumes_refused);
+        add(&self.duplicates, &stats.duplicates);
         add(&self.backpressure_dropped, &stats.backpressure_dropped);
         add(&self.backpressure_pauses, &stats.backpressure_pauses);
         add(&self.service_bugs, &stats.service_bugs);

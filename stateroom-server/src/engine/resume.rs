@@ -9,6 +9,7 @@
 
 use hyper_tungstenite::tungstenite::Message;
 use stateroom_core::{ClientId, JoinRequest, ResumeRefused};
+use crate::engine::inbound::Inbound;
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -24,21 +25,33 @@ pub(crate) struct ResumeSettings {
     pub(crate) max_bytes: usize,
 }
 
-/// What a new connection presented to continue a session
-/// (`?resume=TOKEN&ack=N`).
+/// What a new connection presented about its session: a token to continue
+/// one (`?resume=TOKEN&ack=N`), and the number of the first message it
+/// will send, if it numbers its messages (`next=M`; `docs/protocol.md`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct ResumeRequest {
-    pub(crate) token: String,
+    /// `None` for a new session.
+    pub(crate) token: Option<String>,
     /// `None` when the `ack` parameter is missing or not a number.
     pub(crate) ack: Option<u64>,
+    /// `Some` when the connection numbers the messages it sends.
+    pub(crate) next: Option<u64>,
 }
 
 impl ResumeRequest {
-    /// The `resume` and `ack` query parameters, if a resume token is presented.
+    /// The `resume`, `ack` and `next` query parameters, if a resume token or
+    /// a numbering is presented.
     pub(crate) fn from_query(join: &JoinRequest) -> Option<Self> {
-        let token = join.query_param("resume")?.into_owned();
+        let token = join.query_param("resume").map(|token| token.into_owned());
+        let next = join
+            .query_param("next")
+            .and_then(|next| next.parse().ok())
+            .filter(|next| *next > 0);
+        if token.is_none() && next.is_none() {
+            return None;
+        }
         let ack = join.query_param("ack").and_then(|ack| ack.parse().ok());
-        Some(ResumeRequest { token, ack })
+        Some(ResumeRequest { token, ack, next })
     }
 }
 
@@ -104,6 +117,8 @@ pub(crate) struct Replay {
     /// While the client is away: `sent` when it went away. Frames after that
     /// were certainly not received, so letting one go ends the session.
     away_at: Option<u64>,
+    /// A session whose client numbers its messages: what was applied.
+    pub(crate) inbound: Option<Inbound>,
 }
 
 impl Replay {
@@ -116,6 +131,7 @@ impl Replay {
             max_frames: settings.max_frames.max(1),
             max_bytes: settings.max_bytes.max(1),
             away_at: None,
+            inbound: None,
         }
     }
 

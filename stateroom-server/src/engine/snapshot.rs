@@ -2,6 +2,7 @@
 //! (timers as wall-clock deadlines, the clients and their sessions), written
 //! and read back.
 
+use crate::engine::inbound::Inbound;
 use crate::engine::members::{Members, Outlet, Slot};
 use crate::engine::resume::{Replay, ResumeSettings};
 use crate::engine::timers::TimerId;
@@ -26,6 +27,9 @@ struct ClientMeta {
     id: u32,
     /// With reconnection on: the session's secret and frames sent.
     session: Option<(String, u64)>,
+    /// A numbered session: the last client message applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    applied: Option<u64>,
 }
 
 /// The runtime's part of a snapshot.
@@ -62,8 +66,9 @@ impl Meta {
                 let key = match id {
                     TimerId::Seed => None,
                     TimerId::Named(key) => Some(key.as_json().to_owned()),
-                    // The reconnection window starts again after a restore.
-                    TimerId::Expire(_) => return None,
+                    // The reconnection window starts again after a restore,
+                    // and acks are sent again on resume.
+                    TimerId::Expire(_) | TimerId::Acks => return None,
                 };
                 Some(TimerMeta {
                     key,
@@ -81,6 +86,10 @@ impl Meta {
                     .replay
                     .as_ref()
                     .map(|r| r.borrow().export(members.gate.frames_for(client))),
+                applied: slot
+                    .replay
+                    .as_ref()
+                    .and_then(|r| r.borrow().inbound.as_ref().map(|i| i.applied)),
             })
             .collect();
         clients.sort_by_key(|c| c.id);
@@ -126,7 +135,11 @@ impl Meta {
         for client in &self.clients {
             let id = ClientId::from(client.id);
             let replay = match (&settings, &client.session) {
-                (Some(settings), Some((secret, sent))) => Replay::restored(settings, secret, *sent),
+                (Some(settings), Some((secret, sent))) => Replay::restored(settings, secret, *sent)
+                    .map(|mut replay| {
+                        replay.inbound = client.applied.map(Inbound::restored);
+                        replay
+                    }),
                 _ => None,
             };
             match (replay, settings) {

@@ -84,6 +84,8 @@ pub(crate) struct Stats {
     /// on its clients' queues.
     pub(crate) backpressure_pauses: Cell<u64>,
     pub(crate) service_bugs: Cell<u64>,
+    /// Numbered messages dropped as resends of ones already applied.
+    pub(crate) duplicates: Cell<u64>,
     disconnects: [Cell<u64>; Reason::ALL.len()],
     decode_errors: [Cell<u64>; DECODE_CODES.len()],
 }

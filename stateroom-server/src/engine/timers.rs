@@ -18,6 +18,8 @@ pub(crate) enum TimerId {
     Seed,
     Named(TimerKey),
     Expire(ClientId),
+    /// Tell numbered clients what was applied (`engine::inbound`).
+    Acks,
 }
 
 /// The shortest interval period (a zero period would never let the room rest).

@@ -111,12 +111,13 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
         text: &str,
         now: Duration,
     ) -> Result<(), Panicked> {
-        if !self.is_current(client, conn) {
+        if !self.is_current(client, conn) || !self.members.arrive(client) {
             return Ok(());
         }
         bump(&self.members.stats.messages_in, 1);
         bump(&self.members.stats.bytes_in, text.len() as u64);
-        self.call(now, |service, ctx| service.message(client, text, ctx))
+        self.call(now, |service, ctx| service.message(client, text, ctx))?;
+        self.applied(client, now)
     }
 
     pub(crate) fn binary(
@@ -126,12 +127,35 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
         data: &[u8],
         now: Duration,
     ) -> Result<(), Panicked> {
-        if !self.is_current(client, conn) {
+        if !self.is_current(client, conn) || !self.members.arrive(client) {
             return Ok(());
         }
         bump(&self.members.stats.messages_in, 1);
         bump(&self.members.stats.bytes_in, data.len() as u64);
-        self.call(now, |service, ctx| service.binary(client, data, ctx))
+        self.call(now, |service, ctx| service.binary(client, data, ctx))?;
+        self.applied(client, now)
+    }
+
+    /// A message from `client` was applied: tell it now if a batch is owed,
+    /// else within [`ACK_DELAY`](crate::engine::inbound::ACK_DELAY).
+    fn applied(&mut self, client: ClientId, now: Duration) -> Result<(), Panicked> {
+        match self.members.ack_owed(client) {
+            None => Ok(()),
+            Some(true) => {
+                self.members.send_ack(client);
+                self.remove_leaving(now)
+            }
+            Some(false) => {
+                if !self.members.acks_armed.replace(true) {
+                    self.members.timers.borrow_mut().set(
+                        TimerId::Acks,
+                        now + crate::engine::inbound::ACK_DELAY,
+                        None,
+                    );
+                }
+                Ok(())
+            }
+        }
     }
 
     /// Removes a client and runs `disconnect` for it, if it is still in the room.
@@ -302,6 +326,11 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
                     tracing::debug!(%client, "reconnection window over");
                     self.remove(client, Reason::ReconnectExpired, now)?;
                 }
+                TimerId::Acks => {
+                    self.members.acks_armed.set(false);
+                    self.members.send_acks();
+                    self.remove_leaving(now)?;
+                }
             }
         }
     }
@@ -399,7 +428,7 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
 
 /// Sends the session frame (not counted as a data frame: it bypasses the
 /// replay buffer).
-fn send_session<O: Outlet>(outlet: &O, session: &SessionFrame) {
-    // A fresh outlet never overflows on its first frame.
-    let _ = outlet.push(Message::Text(session.to_json().into()));
+/// The session frame a connection gets first.
+fn session_frame(session: &SessionFrame) -> Message {
+    Message::Text(session.to_json().into())
 }

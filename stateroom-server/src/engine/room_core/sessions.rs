@@ -2,12 +2,13 @@
 //! resumed session), one that ends (its seat held for the reconnection
 //! window, or the client removed).
 
-use super::{Gone, Panicked, RoomCore, send_session};
-use crate::engine::members::{Leave, Outlet, Slot};
-use crate::engine::outbox::Push;
+use super::{Gone, Panicked, RoomCore, session_frame};
+use crate::engine::inbound::{Inbound, ack_frame};
+use crate::engine::members::{Outlet, Slot};
 use crate::engine::resume::{Replay, ResumeRequest, parse_token};
 use crate::engine::stats::{Reason, bump};
 use crate::engine::timers::TimerId;
+use hyper_tungstenite::tungstenite::Message;
 use hyper_tungstenite::tungstenite::protocol::CloseFrame;
 use hyper_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use stateroom_core::{ClientData, ClientId, ResumeRefused, SessionFrame, SimpleStateroomService};
@@ -40,7 +41,7 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
             self.call(now, |service, ctx| service.connect(conn, ctx))?;
             return Ok(conn);
         };
-        let refused = match resume {
+        let refused = match resume.filter(|resume| resume.token.is_some()) {
             Some(resume) => match self.resume(conn, &outlet, resume, now)? {
                 Ok(client) => {
                     bump(&self.members.stats.resumes, 1);
@@ -55,7 +56,12 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
             None => None,
         };
         bump(&self.members.stats.connects, 1);
-        let replay = Replay::new(&settings);
+        let mut replay = Replay::new(&settings);
+        if let Some(next) = resume.and_then(|resume| resume.next) {
+            let mut numbered = Inbound::default();
+            numbered.connected(Some(next));
+            replay.inbound = Some(numbered);
+        }
         let session = SessionFrame {
             client: conn,
             token: replay.token(conn),
@@ -63,7 +69,9 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
             replayed: 0,
             refused,
         };
-        send_session(&outlet, &session);
+        // A new secret: as durable as the rest before it leaves.
+        self.members
+            .control(conn, &outlet, session_frame(&session));
         let slot = Slot {
             link: Some((conn, outlet)),
             data,
@@ -85,7 +93,10 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
         resume: &ResumeRequest,
         now: Duration,
     ) -> Result<Result<ClientId, ResumeRefused>, Panicked> {
-        let (client, secret) = match parse_token(&resume.token) {
+        let Some(token) = resume.token.as_deref() else {
+            return Ok(Err(ResumeRefused::MalformedToken));
+        };
+        let (client, secret) = match parse_token(token) {
             Ok(parsed) => parsed,
             Err(refused) => return Ok(Err(refused)),
         };
@@ -112,31 +123,45 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
                 reason: "resumed on a new connection".into(),
             }));
         }
+        slot.link = Some((conn, outlet.clone()));
+        let (token, applied) = {
+            let mut replay = replay.borrow_mut();
+            // What was applied is told on every numbered connection.
+            let applied = match (&mut replay.inbound, resume.next) {
+                (Some(inbound), next) => {
+                    inbound.connected(next);
+                    next.map(|_| inbound.applied)
+                }
+                (inbound @ None, Some(next)) => {
+                    let mut numbered = Inbound::default();
+                    numbered.connected(Some(next));
+                    *inbound = Some(numbered);
+                    Some(0)
+                }
+                (None, None) => None,
+            };
+            (replay.token(client), applied)
+        };
         self.members
             .timers
             .borrow_mut()
             .cancel(&TimerId::Expire(client));
-        let token = replay.borrow().token(client);
-        send_session(
-            outlet,
-            &SessionFrame {
-                client,
-                token,
-                resumed: true,
-                replayed: frames.len() as u64,
-                refused: None,
-            },
-        );
-        let mut overflowed = false;
+        // The session frame (a new secret), the frames it missed, then what
+        // was applied: in order with, and as durable as, everything else.
+        let session = SessionFrame {
+            client,
+            token,
+            resumed: true,
+            replayed: frames.len() as u64,
+            refused: None,
+        };
+        self.members.control(client, outlet, session_frame(&session));
         for frame in frames {
-            overflowed |= outlet.push(frame) == Push::Overflowed;
+            self.members.control(client, outlet, frame);
         }
-        slot.link = Some((conn, outlet.clone()));
-        if overflowed {
+        if let Some(applied) = applied {
             self.members
-                .leaving
-                .borrow_mut()
-                .push((client, Leave::Overflowed));
+                .control(client, outlet, Message::Text(ack_frame(applied).into()));
         }
         tracing::debug!(%client, "client resumed");
         self.call(now, |service, ctx| service.reconnect(client, ctx))?;
