@@ -116,7 +116,6 @@ async fn a_command_reply_leaves_only_once_its_state_is_durable() {
         let (told, durable) = call.await.expect("the caller");
         assert!(durable >= told, "told {told}, durable {durable}");
     }
-    server.shutdown().await;
 }
 
 #[tokio::test]
@@ -146,7 +145,6 @@ async fn http_replies_reads_included_leave_only_once_their_state_is_durable() {
         "a read revealed {read} before it was durable"
     );
     assert_eq!(writer.await.expect("the writer").expect("a reply"), 15);
-    server.shutdown().await;
 }
 
 #[tokio::test]
@@ -170,7 +168,6 @@ async fn a_failing_store_answers_held_callers_with_errors_never_the_lost_value()
     // Nothing anyone was told is lost: the room reloads what was durable.
     let (status, body) = http(addr, &get_request("f")).await;
     assert_eq!((status, body.trim()), (200, "1"));
-    server.shutdown().await;
 }
 
 #[tokio::test]
@@ -193,7 +190,6 @@ async fn a_join_verdict_waits_for_the_save_in_flight() {
     let hello = next_json(&mut ws).await;
     assert_eq!(hello["count"], 2, "{hello}");
     assert_eq!(writer.await.expect("the writer").expect("a reply"), 2);
-    server.shutdown().await;
 }
 
 #[tokio::test]
@@ -226,5 +222,4 @@ async fn a_restored_rooms_overdue_timer_fires_before_its_first_join() {
             "room t{n}: the first join ran before the overdue alarm: {hello}"
         );
     }
-    server.shutdown().await;
 }

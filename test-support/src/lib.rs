@@ -7,6 +7,7 @@
 pub mod gate;
 pub mod memstore;
 pub mod node;
+pub mod numbered;
 pub mod probe;
 
 use futures_util::{SinkExt, StreamExt};

@@ -41,25 +41,26 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
             self.call(now, |service, ctx| service.connect(conn, ctx))?;
             return Ok(conn);
         };
-        let refused = match resume.filter(|resume| resume.token.is_some()) {
+        let (refused, carried) = match resume.filter(|resume| resume.token.is_some()) {
             Some(resume) => match self.resume(conn, &outlet, resume, now)? {
                 Ok(client) => {
                     bump(&self.members.stats.resumes, 1);
                     return Ok(client);
                 }
-                Err(refused) => {
+                Err((refused, carried)) => {
                     bump(&self.members.stats.resumes_refused, 1);
                     tracing::debug!(client = %conn, ?refused, "resume refused; a new client");
-                    Some(refused)
+                    (Some(refused), carried)
                 }
             },
-            None => None,
+            None => (None, None),
         };
         bump(&self.members.stats.connects, 1);
         let mut replay = Replay::new(&settings);
-        if let Some(next) = resume.and_then(|resume| resume.next) {
-            let mut numbered = Inbound::default();
-            numbered.connected(Some(next));
+        let next = resume.and_then(|resume| resume.next);
+        if next.is_some() || carried.is_some() {
+            let mut numbered = Inbound::restored(carried.unwrap_or(0));
+            numbered.connected(next);
             replay.inbound = Some(numbered);
         }
         let session = SessionFrame {
@@ -72,6 +73,10 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
         // A new secret: as durable as the rest before it leaves.
         self.members
             .control(conn, &outlet, session_frame(&session));
+        if let (Some(applied), Some(_)) = (carried, next) {
+            self.members
+                .control(conn, &outlet, Message::Text(ack_frame(applied).into()));
+        }
         let slot = Slot {
             link: Some((conn, outlet)),
             data,
@@ -92,29 +97,34 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
         outlet: &O,
         resume: &ResumeRequest,
         now: Duration,
-    ) -> Result<Result<ClientId, ResumeRefused>, Panicked> {
+    ) -> Result<Result<ClientId, (ResumeRefused, Option<u64>)>, Panicked> {
         let Some(token) = resume.token.as_deref() else {
-            return Ok(Err(ResumeRefused::MalformedToken));
+            return Ok(Err((ResumeRefused::MalformedToken, None)));
         };
         let (client, secret) = match parse_token(token) {
             Ok(parsed) => parsed,
-            Err(refused) => return Ok(Err(refused)),
+            Err(refused) => return Ok(Err((refused, None))),
         };
         let Some(slot) = self.members.clients.get_mut(&client) else {
-            return Ok(Err(ResumeRefused::UnknownToken));
+            return Ok(Err((ResumeRefused::UnknownToken, None)));
         };
         let Some(replay) = &slot.replay else {
-            return Ok(Err(ResumeRefused::UnknownToken));
+            return Ok(Err((ResumeRefused::UnknownToken, None)));
         };
         let resumed = replay.borrow_mut().resume(&secret, resume.ack);
         let frames = match resumed {
             Ok(frames) => frames,
-            Err(ResumeRefused::InvalidToken) => return Ok(Err(ResumeRefused::InvalidToken)),
+            Err(ResumeRefused::InvalidToken) => {
+                return Ok(Err((ResumeRefused::InvalidToken, None)));
+            }
             Err(refused) => {
                 // The token was good: whoever held the session is back as a
-                // new client, so the old session ends now.
+                // new client, so the old session ends now. What it applied
+                // goes on with the new one, so that resent messages are
+                // still recognised.
+                let applied = replay.borrow().inbound.as_ref().map(|i| i.applied);
                 self.remove(client, Reason::ResumeFailed, now)?;
-                return Ok(Err(refused));
+                return Ok(Err((refused, applied)));
             }
         };
         if let Some((_, old)) = slot.link.take() {
