@@ -71,7 +71,11 @@ async fn messages_in_flight_through_a_cut_connection_apply_exactly_once() {
     // The room applies all 150 and acknowledges them, but the acks are never
     // read: the connection is cut with every message unacknowledged.
     let deadline = tokio::time::Instant::now() + WAIT;
-    while metric(&get(addr, "/metrics").await.1, "stateroom_messages_in_total ") < 150 {
+    while metric(
+        &get(addr, "/metrics").await.1,
+        "stateroom_messages_in_total ",
+    ) < 150
+    {
         assert!(tokio::time::Instant::now() < deadline, "never applied");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -131,7 +135,11 @@ async fn a_failed_save_acknowledges_nothing_and_the_resends_apply_once() {
     // The save fails: the room closes its clients (1011) and no ack for
     // 11..=20 ever leaves.
     client.drain_for(2_000).await;
-    assert_eq!(client.unacked.len(), 10, "an ack leaked for an unsaved message");
+    assert_eq!(
+        client.unacked.len(),
+        10,
+        "an ack leaked for an unsaved message"
+    );
     store.failing.store(false, Ordering::SeqCst);
     client.resume(addr).await;
     client.settle().await;

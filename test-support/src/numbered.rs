@@ -49,29 +49,69 @@ impl Numbered {
     }
 
     async fn connect(&mut self, addr: SocketAddr, query: String) {
+        assert!(self.try_connect(addr, query).await, "connect to {addr}");
+    }
+
+    /// Connects and reads the session frame; `false` if the server refused
+    /// or was not there.
+    async fn try_connect(&mut self, addr: SocketAddr, query: String) -> bool {
         let url = format!("ws://{addr}/ws/{}?{query}", self.room);
         let connect = tokio_tungstenite::connect_async_with_config(url, None, true);
-        let (ws, _) = tokio::time::timeout(WAIT, connect)
-            .await
-            .expect("connect in time")
-            .expect("connect");
+        let Ok(Ok((ws, _))) = tokio::time::timeout(WAIT, connect).await else {
+            return false;
+        };
         self.ws = Some(ws);
         // The session frame comes first.
-        let session = self.read().await.expect("a session frame");
+        let Some(session) = self.read().await else {
+            return false;
+        };
         assert!(session["stateroom"].get("token").is_some(), "{session}");
+        true
+    }
+
+    /// The query of a resume: the token, the frames received, and the
+    /// number of the first message about to be resent.
+    fn resume_query(&self) -> String {
+        let first = self.unacked.front().map_or(self.next, |(n, _)| *n);
+        let token = self.token.clone().expect("a token to resume with");
+        format!("resume={token}&ack={}&next={first}", self.received)
+    }
+
+    async fn resend(&mut self) {
+        let resends: Vec<String> = self.unacked.iter().map(|(_, t)| t.clone()).collect();
+        for text in resends {
+            self.write(text).await;
+        }
     }
 
     /// Comes back on a new connection: resumes the session (or, if the
     /// server refuses, starts a new one) and resends what is unacknowledged.
     pub async fn resume(&mut self, addr: SocketAddr) {
         self.ws = None;
-        let first = self.unacked.front().map_or(self.next, |(n, _)| *n);
-        let token = self.token.clone().expect("a token to resume with");
-        let query = format!("resume={token}&ack={}&next={first}", self.received);
+        let query = self.resume_query();
         self.connect(addr, query).await;
-        let resends: Vec<String> = self.unacked.iter().map(|(_, t)| t.clone()).collect();
-        for text in resends {
-            self.write(text).await;
+        self.resend().await;
+    }
+
+    /// [`resume`](Self::resume) on whichever of `addrs` takes it first,
+    /// retrying with backoff until `deadline` (a failover).
+    pub async fn resume_any(&mut self, addrs: &[SocketAddr], deadline: tokio::time::Instant) {
+        self.ws = None;
+        let mut delay = std::time::Duration::from_millis(50);
+        loop {
+            for addr in addrs {
+                let query = self.resume_query();
+                if self.try_connect(*addr, query).await {
+                    self.resend().await;
+                    return;
+                }
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no node took the resume"
+            );
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(std::time::Duration::from_millis(500));
         }
     }
 

@@ -7,6 +7,7 @@
 
 use stateroom_test_support as support;
 use stateroom_test_support::node;
+use stateroom_test_support::numbered::Numbered;
 
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -421,6 +422,41 @@ async fn crash_failover_keeps_every_acknowledged_entry() {
     assert_eq!(
         count, 1,
         "exactly one disconnect for {gone}: {departures:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn numbered_messages_through_a_crash_failover_apply_exactly_once() {
+    if !redis_here() {
+        return;
+    }
+    let (_redis, mut nodes, _dir) = cluster("exact").await;
+    let add = |amount: u64| format!(r#"{{"type":"add","amount":{amount}}}"#);
+    let mut client = Numbered::join(nodes[0].addr(), "exact").await;
+    for amount in 1..=30 {
+        client.send(add(amount)).await;
+    }
+    client.settle().await;
+    for amount in 31..=100 {
+        client.send(add(amount)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    nodes[0].kill9();
+    let others = [nodes[1].addr(), nodes[2].addr()];
+    client
+        .resume_any(&others, Instant::now() + TTL + Duration::from_secs(10))
+        .await;
+    for amount in 101..=130 {
+        client.send(add(amount)).await;
+    }
+    client.settle().await;
+    client.send(r#"{"type":"state"}"#.to_owned()).await;
+    let state = client.until(|v| v["type"] == "state").await;
+    let entries: Vec<u64> = serde_json::from_value(state["ledger"]["entries"].clone()).unwrap();
+    assert_eq!(
+        entries,
+        (1..=130).collect::<Vec<u64>>(),
+        "every message applied once, in order, across the failover"
     );
 }
 

@@ -139,7 +139,11 @@ impl<O: Outlet> Members<O> {
     /// A frame from `client`'s current connection arrived: whether to apply
     /// it (`false`: a resend of a message already applied).
     pub(crate) fn arrive(&self, client: ClientId) -> bool {
-        let Some(replay) = self.clients.get(&client).and_then(|slot| slot.replay.as_ref()) else {
+        let Some(replay) = self
+            .clients
+            .get(&client)
+            .and_then(|slot| slot.replay.as_ref())
+        else {
             return true;
         };
         let mut replay = replay.borrow_mut();
@@ -171,7 +175,11 @@ impl<O: Outlet> Members<O> {
         let (Some(outlet), Some(replay)) = (slot.outlet(), slot.replay.as_ref()) else {
             return;
         };
-        let applied = replay.borrow_mut().inbound.as_mut().and_then(Inbound::take_ack);
+        let applied = replay
+            .borrow_mut()
+            .inbound
+            .as_mut()
+            .and_then(Inbound::take_ack);
         if let Some(applied) = applied {
             self.control(client, outlet, Message::Text(ack_frame(applied).into()));
         }

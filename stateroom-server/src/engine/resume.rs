@@ -7,9 +7,9 @@
 //! frames, bounded by count and bytes: a resume whose `ack` falls before what
 //! is kept is refused ([`ResumeRefused::FramesLost`]).
 
+use crate::engine::inbound::Inbound;
 use hyper_tungstenite::tungstenite::Message;
 use stateroom_core::{ClientId, JoinRequest, ResumeRefused};
-use crate::engine::inbound::Inbound;
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::time::Duration;

@@ -71,8 +71,7 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
             refused,
         };
         // A new secret: as durable as the rest before it leaves.
-        self.members
-            .control(conn, &outlet, session_frame(&session));
+        self.members.control(conn, &outlet, session_frame(&session));
         if let (Some(applied), Some(_)) = (carried, next) {
             self.members
                 .control(conn, &outlet, Message::Text(ack_frame(applied).into()));
@@ -165,7 +164,8 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
             replayed: frames.len() as u64,
             refused: None,
         };
-        self.members.control(client, outlet, session_frame(&session));
+        self.members
+            .control(client, outlet, session_frame(&session));
         for frame in frames {
             self.members.control(client, outlet, frame);
         }
