@@ -44,6 +44,10 @@ export class Room {
     #state = "connecting";
     #handlers = new Map();
     #queue = [];
+    /** Sent on an open socket, not yet applied: [number, text], oldest first. */
+    #unacked = [];
+    /** The number the next message sent gets. */
+    #next = 1;
     #session = null;
     #ack = 0;
     #firstFrame = true;
@@ -76,10 +80,15 @@ export class Room {
     get queued() {
         return this.#queue.length;
     }
+    /** Messages sent and not yet applied by the room (exactly-once). */
+    get unacknowledged() {
+        return this.#unacked.length;
+    }
     /**
      * Sends a message (as JSON). While the socket is not open it is queued and
-     * sent, in order, once one is. A message handed to a socket that then
-     * drops may be lost: the server acknowledges nothing on the way in.
+     * sent, in order, once one is. With `exactlyOnce` (the default) and a room
+     * with reconnection on, a message handed to a socket that then drops is
+     * resent on the next connection, and the room applies it once.
      */
     send(message) {
         this.#sendText(JSON.stringify(message));
@@ -101,6 +110,7 @@ export class Room {
             return;
         this.#closed = true;
         this.#queue = [];
+        this.#unacked = [];
         if (this.#timer)
             clearTimeout(this.#timer);
         this.#timer = null;
@@ -131,7 +141,7 @@ export class Room {
         if (this.#closed)
             throw new ClosedError();
         if (this.#socket && this.#state === "open") {
-            this.#socket.send(text);
+            this.#transmit(this.#socket, text);
             return;
         }
         const limit = this.#options.queue?.maxMessages ?? 100;
@@ -142,11 +152,26 @@ export class Room {
         }
         this.#queue.push(text);
     }
+    /** Sends `text` as the next numbered message, kept until applied. */
+    #transmit(socket, text) {
+        if (this.#options.exactlyOnce !== false) {
+            this.#unacked.push([this.#next++, text]);
+            const keep = Math.max(1_000, 10 * (this.#options.queue?.maxMessages ?? 100));
+            if (this.#unacked.length > keep)
+                this.#unacked.shift();
+        }
+        socket.send(text);
+    }
     #connectionUrl() {
         const query = new URLSearchParams(this.#options.query ?? {});
         if (this.#session) {
             query.set("resume", this.#session.token);
             query.set("ack", String(this.#ack));
+        }
+        if (this.#options.exactlyOnce !== false) {
+            // The messages of this connection are numbered from the oldest one
+            // not yet applied (resent first), or the next new one.
+            query.set("next", String(this.#unacked[0]?.[0] ?? this.#next));
         }
         const search = query.toString();
         return search ? `${this.url}?${search}` : this.url;
@@ -175,10 +200,14 @@ export class Room {
                 return;
             this.#attempt = 0;
             this.#setState("open");
+            // What the room may not have applied goes again (it drops what it
+            // did apply), then what waited offline.
+            for (const [, text] of this.#unacked)
+                socket.send(text);
             const queued = this.#queue;
             this.#queue = [];
             for (const text of queued)
-                socket.send(text);
+                this.#transmit(socket, text);
             this.#emit("open");
         };
         socket.onmessage = (event) => {
@@ -219,6 +248,17 @@ export class Room {
             this.#emit("text", data);
             return;
         }
+        if (isApplied(value)) {
+            const applied = value.stateroom.applied;
+            while (this.#unacked.length > 0 && this.#unacked[0][0] <= applied)
+                this.#unacked.shift();
+            this.#emit("applied", applied);
+            return;
+        }
+        if (first && !isSession(value)) {
+            // No session: the room has no reconnection, and nothing is numbered.
+            this.#unacked = [];
+        }
         if (first && isSession(value)) {
             const session = value.stateroom;
             // A fresh session counts from zero; a resumed one goes on counting.
@@ -254,6 +294,7 @@ export class Room {
         if (!willReconnect) {
             this.#closed = true;
             this.#queue = [];
+            this.#unacked = [];
             this.#setState("closed", { close });
             return;
         }
@@ -276,7 +317,26 @@ export class Room {
         }, delayMs);
     }
 }
-const RESERVED = new Set(["message", "error", "state", "open", "session", "close", "binary", "text"]);
+const RESERVED = new Set([
+    "message",
+    "error",
+    "state",
+    "open",
+    "session",
+    "applied",
+    "close",
+    "binary",
+    "text",
+]);
+/** The runtime's `{"stateroom":{"applied":N}}`: messages up to N were applied. */
+function isApplied(value) {
+    return (value !== null &&
+        typeof value === "object" &&
+        Object.keys(value).length === 1 &&
+        typeof value.stateroom === "object" &&
+        value.stateroom !== null &&
+        typeof value.stateroom.applied === "number");
+}
 function isSession(value) {
     const session = value?.stateroom;
     return (value !== null &&

@@ -116,7 +116,12 @@ export interface ReconnectOptions {
 
 /** The queue of messages sent while the socket is not open. */
 export interface QueueOptions {
-  /** Most messages held (default 100). */
+  /**
+   * Most messages held while offline (default 100). Messages sent on an
+   * open socket are also kept until the server says it applied them (up to
+   * ten times this, at least 1 000; past that the oldest is let go and is
+   * at-most-once), to resend after a dropped connection.
+   */
   maxMessages?: number;
   /**
    * When full: `"throw"` (default) makes `send` throw `QueueFullError` and
@@ -144,6 +149,14 @@ export interface ConnectOptions<In, Out, Tag extends string | null> {
   connectTimeoutMs?: number;
   /** Random numbers in [0, 1) for the jitter (tests pass their own). */
   random?: () => number;
+
+  /**
+   * Number the messages sent, keep them until the room says it applied
+   * them, and resend the rest after a dropped connection, so that each is
+   * applied exactly once (rooms with reconnection on; default `true`).
+   * `false`: at most once, as a plain WebSocket.
+   */
+  exactlyOnce?: boolean;
 }
 
 /** The value of the tag field across the outbound union. */
@@ -168,6 +181,8 @@ export interface RoomEvents<Out> {
   open: () => void;
   /** The session frame arrived (rooms with reconnection on): resumed or new. */
   session: (session: Session) => void;
+  /** The room applied every message numbered up to this one (exactly-once). */
+  applied: (applied: number) => void;
   /** A socket closed. */
   close: (close: CloseInfo) => void;
   /** A binary frame. */
@@ -198,6 +213,10 @@ export class Room<In = unknown, Out = unknown, Tag extends string | null = null>
   #state: ConnectionState = "connecting";
   #handlers = new Map<string, Set<Handler>>();
   #queue: string[] = [];
+  /** Sent on an open socket, not yet applied: [number, text], oldest first. */
+  #unacked: Array<[number, string]> = [];
+  /** The number the next message sent gets. */
+  #next = 1;
   #session: Session | null = null;
   #ack = 0;
   #firstFrame = true;
@@ -238,10 +257,16 @@ export class Room<In = unknown, Out = unknown, Tag extends string | null = null>
     return this.#queue.length;
   }
 
+  /** Messages sent and not yet applied by the room (exactly-once). */
+  get unacknowledged(): number {
+    return this.#unacked.length;
+  }
+
   /**
    * Sends a message (as JSON). While the socket is not open it is queued and
-   * sent, in order, once one is. A message handed to a socket that then
-   * drops may be lost: the server acknowledges nothing on the way in.
+   * sent, in order, once one is. With `exactlyOnce` (the default) and a room
+   * with reconnection on, a message handed to a socket that then drops is
+   * resent on the next connection, and the room applies it once.
    */
   send(message: In): void {
     this.#sendText(JSON.stringify(message));
@@ -270,6 +295,7 @@ export class Room<In = unknown, Out = unknown, Tag extends string | null = null>
     if (this.#closed) return;
     this.#closed = true;
     this.#queue = [];
+    this.#unacked = [];
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     const socket = this.#socket;
@@ -299,7 +325,7 @@ export class Room<In = unknown, Out = unknown, Tag extends string | null = null>
   #sendText(text: string): void {
     if (this.#closed) throw new ClosedError();
     if (this.#socket && this.#state === "open") {
-      this.#socket.send(text);
+      this.#transmit(this.#socket, text);
       return;
     }
     const limit = this.#options.queue?.maxMessages ?? 100;
@@ -310,11 +336,26 @@ export class Room<In = unknown, Out = unknown, Tag extends string | null = null>
     this.#queue.push(text);
   }
 
+  /** Sends `text` as the next numbered message, kept until applied. */
+  #transmit(socket: WebSocketLike, text: string): void {
+    if (this.#options.exactlyOnce !== false) {
+      this.#unacked.push([this.#next++, text]);
+      const keep = Math.max(1_000, 10 * (this.#options.queue?.maxMessages ?? 100));
+      if (this.#unacked.length > keep) this.#unacked.shift();
+    }
+    socket.send(text);
+  }
+
   #connectionUrl(): string {
     const query = new URLSearchParams(this.#options.query ?? {});
     if (this.#session) {
       query.set("resume", this.#session.token);
       query.set("ack", String(this.#ack));
+    }
+    if (this.#options.exactlyOnce !== false) {
+      // The messages of this connection are numbered from the oldest one
+      // not yet applied (resent first), or the next new one.
+      query.set("next", String(this.#unacked[0]?.[0] ?? this.#next));
     }
     const search = query.toString();
     return search ? `${this.url}?${search}` : this.url;
@@ -341,9 +382,12 @@ export class Room<In = unknown, Out = unknown, Tag extends string | null = null>
       if (socket !== this.#socket) return;
       this.#attempt = 0;
       this.#setState("open");
+      // What the room may not have applied goes again (it drops what it
+      // did apply), then what waited offline.
+      for (const [, text] of this.#unacked) socket.send(text);
       const queued = this.#queue;
       this.#queue = [];
-      for (const text of queued) socket.send(text);
+      for (const text of queued) this.#transmit(socket, text);
       this.#emit("open");
     };
     socket.onmessage = (event) => {
@@ -381,6 +425,16 @@ export class Room<In = unknown, Out = unknown, Tag extends string | null = null>
       this.#emit("text", data);
       return;
     }
+    if (isApplied(value)) {
+      const applied: number = value.stateroom.applied;
+      while (this.#unacked.length > 0 && this.#unacked[0][0] <= applied) this.#unacked.shift();
+      this.#emit("applied", applied);
+      return;
+    }
+    if (first && !isSession(value)) {
+      // No session: the room has no reconnection, and nothing is numbered.
+      this.#unacked = [];
+    }
     if (first && isSession(value)) {
       const session: Session = value.stateroom;
       // A fresh session counts from zero; a resumed one goes on counting.
@@ -415,6 +469,7 @@ export class Room<In = unknown, Out = unknown, Tag extends string | null = null>
     if (!willReconnect) {
       this.#closed = true;
       this.#queue = [];
+      this.#unacked = [];
       this.#setState("closed", { close });
       return;
     }
@@ -437,7 +492,29 @@ export class Room<In = unknown, Out = unknown, Tag extends string | null = null>
   }
 }
 
-const RESERVED = new Set(["message", "error", "state", "open", "session", "close", "binary", "text"]);
+const RESERVED = new Set([
+  "message",
+  "error",
+  "state",
+  "open",
+  "session",
+  "applied",
+  "close",
+  "binary",
+  "text",
+]);
+
+/** The runtime's `{"stateroom":{"applied":N}}`: messages up to N were applied. */
+function isApplied(value: any): value is { stateroom: { applied: number } } {
+  return (
+    value !== null &&
+    typeof value === "object" &&
+    Object.keys(value).length === 1 &&
+    typeof value.stateroom === "object" &&
+    value.stateroom !== null &&
+    typeof value.stateroom.applied === "number"
+  );
+}
 
 function isSession(value: any): value is { stateroom: Session } {
   const session = value?.stateroom;

@@ -98,6 +98,37 @@ test("after the network drops, it reconnects, resumes and gets what it missed, o
   }
 });
 
+test("messages in flight when the network drops are resent and applied exactly once", async () => {
+  const proxy = await startProxy(server.port);
+  try {
+    const listener = open(server.url, "exactly-once");
+    await next(listener, "open");
+    const heard = [];
+    listener.on("said", (m) => heard.push(m.text));
+    const sender = open(proxy.url, "exactly-once", { reconnect: { initialDelayMs: 20 } });
+    await next(sender, "session");
+    sender.send({ type: "join", name: "sender" });
+    await next(listener, "joined", (m) => m.name === "sender");
+    // The room applies all 100 but the sender hears nothing back (no acks),
+    // then the connection is reset: all 100 are resent on the next one.
+    proxy.mute();
+    const texts = Array.from({ length: 100 }, (_, i) => `m${i}`);
+    const all = next(listener, "said", (m) => m.text === "m99");
+    for (const text of texts) sender.send({ type: "say", text });
+    await all;
+    assert.equal(sender.unacknowledged, 101, "nothing acknowledged through the muted proxy");
+    proxy.cut();
+    const again = await next(sender, "session");
+    assert.equal(again.resumed, true, JSON.stringify(again));
+    sender.send({ type: "say", text: "last" });
+    await next(listener, "said", (m) => m.text === "last");
+    assert.deepEqual(heard, [...texts, "last"], "each message once, in order");
+    while (sender.unacknowledged > 0) await next(sender, "applied");
+  } finally {
+    await proxy.close();
+  }
+});
+
 test("messages sent while offline wait in a bounded queue and go out in order", async () => {
   const proxy = await startProxy(server.port);
   try {
@@ -185,5 +216,6 @@ test("backoff grows by the factor, is capped, and is jittered (injected WebSocke
   assert.deepEqual(delays, [2, 4, 8, 10, 10]);
   assert.equal(detail.close.willReconnect, false);
   assert.equal(opened.length, 6);
-  assert.equal(opened[0], "ws://example.invalid/ws/r");
+  // Messages are numbered from 1 (exactly-once, docs/protocol.md).
+  assert.equal(opened[0], "ws://example.invalid/ws/r?next=1");
 });

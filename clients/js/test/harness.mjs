@@ -73,6 +73,13 @@ export async function startProxy(port) {
       }
       pairs.clear();
     },
+    /** Stops forwarding what the server sends (the client hears nothing). */
+    mute() {
+      for (const { client, upstream } of pairs) {
+        upstream.unpipe(client);
+        upstream.pause();
+      }
+    },
     /** While on, new connections are reset at once (the network is down). */
     refuse(on) {
       refusing = on;
