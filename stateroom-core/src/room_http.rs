@@ -149,6 +149,22 @@ impl RoomResponse {
         }
     }
 
+    /// A response as the runtime stored it (an `Idempotency-Key` replay):
+    /// JSON or plain text, byte for byte. Not for services.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn from_stored(status: u16, json: bool, body: Vec<u8>) -> Self {
+        RoomResponse {
+            status,
+            content_type: if json {
+                "application/json"
+            } else {
+                "text/plain; charset=utf-8"
+            },
+            body,
+        }
+    }
+
     /// The same response with another status.
     #[must_use]
     pub fn with_status(mut self, status: StatusCode) -> Self {

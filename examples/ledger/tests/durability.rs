@@ -244,6 +244,58 @@ async fn numbered_messages_through_kill_9_apply_exactly_once() {
     kill9(server);
 }
 
+/// The entries in a `Totals` reply.
+fn entries_of(body: &str) -> u64 {
+    let totals: Value = serde_json::from_str(body).unwrap_or_else(|_| panic!("{body:?}"));
+    totals["entries"].as_u64().unwrap()
+}
+
+fn keyed_post(key: &str, amount: i64) -> String {
+    let body = format!(r#"{{"amount":{amount}}}"#);
+    format!(
+        "POST /rooms/keyed HTTP/1.1\r\nHost: x\r\nIdempotency-Key: {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idempotency_key_replays_the_first_answer_even_after_kill_9() {
+    let dir = data_dir("keyed");
+    let (server, addr) = start_ledger(&dir, &[]).await;
+    let first = try_http(addr, keyed_post("pay-1", 5))
+        .await
+        .expect("an answer");
+    assert_eq!(first.0, 200, "{first:?}");
+    assert_eq!(entries_of(&first.1), 1);
+    // A retry (the client never saw the answer): the same answer, applied once.
+    let again = try_http(addr, keyed_post("pay-1", 5))
+        .await
+        .expect("an answer");
+    assert_eq!(again, first);
+    // The same key for another request is a client bug: 422.
+    let (status, body) = try_http(addr, keyed_post("pay-1", 7))
+        .await
+        .expect("an answer");
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("idempotency_key_reused"), "{body}");
+    let (status, body) = try_http(addr, keyed_post("has space", 1))
+        .await
+        .expect("an answer");
+    assert_eq!(status, 400, "{body}");
+    // The remembered answer is in the snapshot: it survives kill -9.
+    kill9(server);
+    let (server, addr) = start_ledger(&dir, &[]).await;
+    let after = try_http(addr, keyed_post("pay-1", 5))
+        .await
+        .expect("an answer");
+    assert_eq!(after, first, "replayed after the restart");
+    let second = try_http(addr, keyed_post("pay-2", 5))
+        .await
+        .expect("an answer");
+    assert_eq!(entries_of(&second.1), 2, "one entry per key: {second:?}");
+    kill9(server);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_timer_survives_a_restart_and_an_overdue_one_fires_at_once() {
     let dir = data_dir("timers");

@@ -3,6 +3,7 @@
 //! clients to remove once the current hook returns.
 
 use crate::engine::gate::Gate;
+use crate::engine::idempotency::Idempotency;
 use crate::engine::inbound::{Arrived, Inbound, ack_frame};
 use crate::engine::outbox::{Backlog, Push};
 use crate::engine::resume::{Replay, ResumeSettings};
@@ -111,6 +112,8 @@ pub(crate) struct Members<O> {
     pub(crate) high_water: Cell<u32>,
     /// The acks timer is set (`engine::inbound`).
     pub(crate) acks_armed: Cell<bool>,
+    /// Responses remembered by `Idempotency-Key`.
+    pub(crate) idempotency: RefCell<Idempotency>,
 }
 
 impl<O: Outlet> Members<O> {
@@ -131,6 +134,7 @@ impl<O: Outlet> Members<O> {
             destroy_requested: Cell::new(false),
             high_water: Cell::new(0),
             acks_armed: Cell::new(false),
+            idempotency: RefCell::new(Idempotency::default()),
         };
         members.gate.on.set(gated);
         members

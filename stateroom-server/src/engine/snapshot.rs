@@ -2,6 +2,7 @@
 //! (timers as wall-clock deadlines, the clients and their sessions), written
 //! and read back.
 
+use crate::engine::idempotency::{Idempotency, Remembered};
 use crate::engine::inbound::Inbound;
 use crate::engine::members::{Members, Outlet, Slot};
 use crate::engine::resume::{Replay, ResumeSettings};
@@ -42,6 +43,9 @@ pub(crate) struct Meta {
     /// The highest client id above (read by the store at startup).
     #[serde(default)]
     max_client: u32,
+    /// Responses remembered by `Idempotency-Key`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    idempotency: Vec<Remembered>,
 }
 
 fn millis(duration: Duration) -> u64 {
@@ -103,6 +107,7 @@ impl Meta {
             timers,
             clients,
             max_client,
+            idempotency: members.idempotency.borrow().export(),
         }
     }
 
@@ -116,6 +121,7 @@ impl Meta {
         unix_now: u64,
     ) -> Vec<ClientId> {
         members.high_water.set(self.max_client);
+        *members.idempotency.borrow_mut() = Idempotency::restore(self.idempotency.clone());
         {
             let mut timers = members.timers.borrow_mut();
             for timer in &self.timers {

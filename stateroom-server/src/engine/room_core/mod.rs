@@ -14,8 +14,7 @@ use crate::engine::timers::TimerId;
 use hyper_tungstenite::tungstenite::Message;
 use hyper_tungstenite::tungstenite::protocol::CloseFrame;
 use stateroom_core::{
-    ClientData, ClientId, Command, CommandError, JoinRequest, Reject, Reply, RoomRequest,
-    RoomResponse, SessionFrame, SimpleStateroomService, StateroomContext,
+    ClientData, ClientId, JoinRequest, Reject, SessionFrame, SimpleStateroomService,
 };
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -23,6 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 mod backlog;
+mod outside;
 mod persisted;
 mod sessions;
 
@@ -350,38 +350,6 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
             catch_unwind(AssertUnwindSafe(|| hook(&mut self.service, &ctx))).map_err(Panicked)?;
         self.remove_leaving(now)?;
         Ok(value)
-    }
-
-    /// A command from a server-side handle: the `command` hook's reply.
-    pub(crate) fn command(
-        &mut self,
-        command: Command,
-        now: Duration,
-    ) -> Result<Result<Reply, CommandError>, Panicked> {
-        self.call(now, |service, ctx| service.command(command, ctx))
-    }
-
-    /// An HTTP request to the room: the `join` hook decides, then the
-    /// `request` hook answers.
-    pub(crate) fn request(
-        &mut self,
-        join: &JoinRequest,
-        request: &RoomRequest,
-        now: Duration,
-    ) -> Result<Result<RoomResponse, Reject>, Panicked> {
-        if let Err(reject) = self.admit(join, now)? {
-            return Ok(Err(reject));
-        }
-        self.call(now, |service, ctx| service.request(request, ctx))
-            .map(Ok)
-    }
-
-    /// Sends `text` to every client of the room (a server-side handle's
-    /// broadcast).
-    pub(crate) fn broadcast(&mut self, text: &str, now: Duration) -> Result<(), Panicked> {
-        self.call(now, |_, ctx| {
-            ctx.send_message(stateroom_core::MessageRecipient::Broadcast, text);
-        })
     }
 
     /// Removes the clients marked as leaving, running their `disconnect`
