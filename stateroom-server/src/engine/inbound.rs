@@ -90,6 +90,7 @@ pub(crate) fn ack_frame(applied: u64) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
