@@ -273,3 +273,105 @@ fn commands_and_http_requests_through_the_kit() {
         (200, br#"{"n":5}"#.as_slice())
     );
 }
+
+/// A persisted tally with a reminder, for the kit's exactly-once and restart
+/// tools.
+#[derive(Default, Serialize, Deserialize)]
+struct Tally {
+    seen: Vec<u64>,
+    reminders: u32,
+    /// Not saved: `false` again after a restart, until `restore` runs.
+    #[serde(skip)]
+    restored: bool,
+}
+
+#[stateroom::service(no_main, persist, reconnect = "30s")]
+impl Tally {
+    fn message(&mut self, client: ClientId, text: &str, ctx: &impl StateroomContext) {
+        match text {
+            "remind" => ctx.set_timeout("remind", Duration::from_secs(10)),
+            "state" => ctx.send(
+                client,
+                &serde_json::json!({ "seen": self.seen, "reminders": self.reminders, "restored": self.restored }),
+            ),
+            n => self.seen.push(n.parse().expect("a number")),
+        }
+    }
+
+    fn alarm(&mut self, _key: &str) {
+        self.reminders += 1;
+    }
+
+    fn restore(&mut self) {
+        self.restored = true;
+    }
+}
+
+fn numbered() -> JoinRequest {
+    JoinRequest::new("t").with_query("next=1")
+}
+
+fn tally_state(room: &mut TestRoom<Tally>, client: ClientId) -> serde_json::Value {
+    room.send_text(client, "state");
+    room.take_json::<serde_json::Value>(client)
+        .pop()
+        .expect("a state frame")
+}
+
+#[test]
+fn messages_lost_in_flight_are_resent_on_resume_and_applied_once() {
+    let mut room = TestRoom::<Tally>::new("t");
+    let client = room.join(numbered()).expect("joins");
+    for n in 1..=3 {
+        room.send_text(client, &n.to_string());
+    }
+    // Applied, but the acks are not out yet (20 ms): all three unacknowledged.
+    assert_eq!(room.unacknowledged(client), 3);
+    room.send_text_lost(client, "4");
+    room.send_text(client, "5"); // after a loss on the same connection: lost too
+    room.drop_connection(client);
+    let session = room.resume(client);
+    assert!(session.resumed, "{session:?}");
+    // The resume resent 1..=5; the room dropped 1..=3 and applied 4 and 5.
+    let state = tally_state(&mut room, client);
+    assert_eq!(state["seen"], serde_json::json!([1, 2, 3, 4, 5]), "{state}");
+    room.advance(Duration::from_millis(20));
+    assert_eq!(room.unacknowledged(client), 0, "acknowledged after 20 ms");
+}
+
+#[test]
+fn a_restart_restores_state_timers_and_held_sessions() {
+    let mut room = TestRoom::<Tally>::new("t");
+    let client = room.join(numbered()).expect("joins");
+    room.send_text(client, "7");
+    room.send_text(client, "remind");
+    room.advance(Duration::from_secs(1));
+    room.restart();
+    // The connection dropped with the process; the session was held.
+    assert!(!room.is_connected(client));
+    let session = room.resume(client);
+    assert!(session.resumed, "{session:?}");
+    let state = tally_state(&mut room, client);
+    assert_eq!(state["seen"], serde_json::json!([7]));
+    assert_eq!(state["restored"], true, "the restore hook ran");
+    assert_eq!(state["reminders"], 0);
+    // The reminder was re-armed from its deadline: 9 s are left.
+    room.advance(Duration::from_secs(9));
+    assert_eq!(tally_state(&mut room, client)["reminders"], 1);
+}
+
+#[test]
+fn a_timer_that_fell_due_while_down_fires_as_the_room_opens() {
+    let mut room = TestRoom::<Tally>::new("t");
+    let client = room.join(numbered()).expect("joins");
+    room.send_text(client, "remind");
+    room.restart_after(Duration::from_secs(60));
+    assert_eq!(
+        room.fired().len(),
+        1,
+        "fired at the restart: {:?}",
+        room.fired()
+    );
+    room.resume(client);
+    assert_eq!(tally_state(&mut room, client)["reminders"], 1);
+}

@@ -46,6 +46,12 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
         Ok((state, Meta::of(&self.members, now, unix_now)))
     }
 
+    /// The settings the room was built with.
+    #[cfg(feature = "testing")]
+    pub(crate) fn settings(&self) -> &RoomSettings {
+        &self.members.settings
+    }
+
     /// Whether any client has a session that could resume (reconnection on).
     pub(crate) fn has_sessions(&self) -> bool {
         self.members

@@ -1,146 +1,25 @@
 //! Runs a service in-process, with no network and a virtual clock. See
 //! `stateroom::testing` for the guide and complete examples.
 
-use crate::engine::members::{Outlet, RoomSettings};
-use crate::engine::outbox::Push;
+use crate::engine::members::RoomSettings;
 use crate::engine::resume::{ResumeRequest, ResumeSettings};
 use crate::engine::room_core::{Gone, Panicked, RoomCore};
 use crate::engine::timers::TimerId;
-use hyper_tungstenite::tungstenite::Message;
-use hyper_tungstenite::tungstenite::protocol::CloseFrame;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use stateroom_core::{
-    ClientId, Command, CommandError, ErrorFrame, JoinRequest, Reject, RoomRequest, RoomResponse,
-    SessionFrame, SimpleStateroomService, TimerKey,
+    ClientId, Command, CommandError, JoinRequest, Reject, RoomRequest, RoomResponse, SessionFrame,
+    SimpleStateroomService,
 };
-use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
-use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// A frame a test client received.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Received {
-    /// A text frame.
-    Text(String),
-    /// A binary frame.
-    Binary(Vec<u8>),
-    /// The room closed the connection with this code and reason (a kick, a
-    /// resume on another connection, …; 1011 never appears: a panicking
-    /// hook fails the test instead).
-    Closed {
-        /// The close code.
-        code: u16,
-        /// The close reason.
-        reason: String,
-    },
-}
+mod inbox;
+mod restart;
 
-impl Received {
-    /// The text, if this is a text frame.
-    #[must_use]
-    pub fn text(&self) -> Option<&str> {
-        match self {
-            Received::Text(text) => Some(text),
-            _ => None,
-        }
-    }
-
-    /// The error frame, if this is one.
-    #[must_use]
-    pub fn error(&self) -> Option<ErrorFrame> {
-        self.text().and_then(ErrorFrame::from_json)
-    }
-}
-
-/// A timer that fired, as [`TestRoom::fired`] lists them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FiredTimer {
-    /// The seed's single timer (`set_timer`; the `timer` hook).
-    Timer,
-    /// A named timer (`set_timeout`/`set_interval`; the `alarm` hook).
-    Alarm(TimerKey),
-}
-
-/// One test connection's inbox: what the room sent it, in order, and how
-/// many data frames that was (what a resume acknowledges).
-#[derive(Clone, Default)]
-struct Inbox(Rc<RefCell<InboxState>>);
-
-#[derive(Default)]
-struct InboxState {
-    frames: VecDeque<Received>,
-    /// The last session frame (reconnection on), kept apart from the frames.
-    session: Option<SessionFrame>,
-    data_frames: u64,
-    /// Closed: later frames are discarded, as a closing socket's are.
-    closed: bool,
-}
-
-impl Outlet for Inbox {
-    fn push(&self, frame: Message) -> Push {
-        let mut state = self.0.borrow_mut();
-        if state.closed {
-            return Push::Discarded;
-        }
-        let received = match frame {
-            Message::Text(text) => {
-                if let Some(session) = text
-                    .starts_with("{\"stateroom\":")
-                    .then(|| SessionFrame::from_json(&text))
-                    .flatten()
-                {
-                    state.session = Some(session);
-                    return Push::Queued;
-                }
-                Received::Text(text.to_string())
-            }
-            Message::Binary(data) => Received::Binary(data.to_vec()),
-            _ => return Push::Queued,
-        };
-        state.data_frames += 1;
-        state.frames.push_back(received);
-        Push::Queued
-    }
-
-    fn close(&self, frame: Option<CloseFrame>) {
-        let mut state = self.0.borrow_mut();
-        if std::mem::replace(&mut state.closed, true) {
-            return;
-        }
-        if let Some(frame) = frame {
-            state.frames.push_back(Received::Closed {
-                code: frame.code.into(),
-                reason: frame.reason.to_string(),
-            });
-        }
-    }
-}
-
-/// A test client's connections, oldest first, and the `ack` its current one
-/// started from.
-struct TestClient {
-    conns: Vec<(ClientId, Inbox)>,
-    ack_base: u64,
-    /// The request it first joined with (a resume presents it again).
-    request: JoinRequest,
-}
-
-impl TestClient {
-    fn current(&self) -> Option<&(ClientId, Inbox)> {
-        self.conns.last()
-    }
-
-    /// Data frames received over the whole session: the resume's `ack`.
-    fn ack(&self) -> u64 {
-        self.ack_base
-            + self
-                .current()
-                .map_or(0, |(_, inbox)| inbox.0.borrow().data_frames)
-    }
-}
+pub use inbox::{FiredTimer, Received};
+use inbox::{Inbox, TestClient};
 
 /// One room of service `S`, driven by the test: clients join, connect and
 /// send as they would over a socket (through the same `join` hook, decoding
@@ -221,10 +100,19 @@ impl<S: SimpleStateroomService> TestRoom<S> {
                 self.core
                     .connect(conn, inbox.clone(), data, resume.as_ref(), self.now),
             );
+        let numbering = resume
+            .as_ref()
+            .and_then(|r| r.next)
+            .map(|next| inbox::Numbering {
+                next,
+                sent: VecDeque::new(),
+                broken: false,
+            });
         let entry = self.clients.entry(client).or_insert_with(|| TestClient {
             conns: Vec::new(),
             ack_base: 0,
             request: request.clone(),
+            numbering,
         });
         if client != conn {
             // Resumed: the new connection counts on from the ack it sent.
@@ -297,16 +185,54 @@ impl<S: SimpleStateroomService> TestRoom<S> {
             || JoinRequest::new(self.room_id.as_str()),
             |c| c.request.clone(),
         );
-        let query = match first.query() {
-            Some(query) if !query.is_empty() => format!("{query}&resume={token}&ack={ack}"),
-            _ => format!("resume={token}&ack={ack}"),
-        };
+        // A numbered client resends what the room has not said it applied,
+        // numbered from the oldest (the room drops what it did apply).
+        let resend = self
+            .clients
+            .get_mut(&client)
+            .map(TestClient::unacknowledged)
+            .unwrap_or_default();
+        let next = self.clients.get(&client).and_then(|c| {
+            let numbering = c.numbering.as_ref()?;
+            Some(resend.first().map_or(numbering.next, |(n, _)| *n))
+        });
+        let mut resume = format!("resume={token}&ack={ack}");
+        if let Some(next) = next {
+            resume.push_str(&format!("&next={next}"));
+        }
+        // The first join's own `next` gives way to this one.
+        let query = first
+            .query()
+            .unwrap_or_default()
+            .split('&')
+            .filter(|pair| !pair.is_empty() && !pair.starts_with("next="))
+            .chain(std::iter::once(resume.as_str()))
+            .collect::<Vec<_>>()
+            .join("&");
         let request = first.with_query(query);
-        let client = self
+        let resumed = self
             .join(request)
             .unwrap_or_else(|reject| panic!("the join hook rejected a resume: {reject}"));
-        self.session(client)
-            .unwrap_or_else(|| panic!("client {client} got no session frame"))
+        if let Some(numbering) = self
+            .clients
+            .get_mut(&client)
+            .and_then(|c| c.numbering.as_mut())
+        {
+            numbering.broken = false;
+        }
+        if resumed != client
+            && let Some(old) = self.clients.remove(&client)
+        {
+            // Refused: the new client carries the numbering on.
+            if let Some(new) = self.clients.get_mut(&resumed) {
+                new.numbering = old.numbering;
+            }
+        }
+        for (_, message) in resend {
+            self.transmit(resumed, &message);
+        }
+        self.session(resumed)
+            .unwrap_or_else(|| panic!("client {resumed} got no session frame"))
     }
 
     /// The last session frame `client`'s connection received (reconnection
@@ -373,8 +299,7 @@ impl<S: SimpleStateroomService> TestRoom<S> {
 
     /// `client` sends a text frame.
     pub fn send_text(&mut self, client: ClientId, text: &str) {
-        let conn = self.conn(client);
-        unwrap_hook(self.core.text(client, conn, text, self.now));
+        self.send_outgoing(client, inbox::Outgoing::Text(text.to_owned()), true);
     }
 
     /// `client` sends `message` as a JSON text frame.
@@ -389,8 +314,37 @@ impl<S: SimpleStateroomService> TestRoom<S> {
 
     /// `client` sends a binary frame.
     pub fn send_binary(&mut self, client: ClientId, data: &[u8]) {
+        self.send_outgoing(client, inbox::Outgoing::Binary(data.to_vec()), true);
+    }
+
+    /// Numbers `message` (numbered clients) and, if `arrives`, delivers it.
+    fn send_outgoing(&mut self, client: ClientId, message: inbox::Outgoing, mut arrives: bool) {
+        if let Some(numbering) = self
+            .clients
+            .get_mut(&client)
+            .and_then(|c| c.numbering.as_mut())
+        {
+            numbering.sent.push_back((numbering.next, message.clone()));
+            numbering.next += 1;
+            numbering.broken |= !arrives;
+            arrives = !numbering.broken;
+        }
+        if arrives {
+            self.transmit(client, &message);
+        }
+    }
+
+    /// Delivers `message` on `client`'s current connection.
+    fn transmit(&mut self, client: ClientId, message: &inbox::Outgoing) {
         let conn = self.conn(client);
-        unwrap_hook(self.core.binary(client, conn, data, self.now));
+        match message {
+            inbox::Outgoing::Text(text) => {
+                unwrap_hook(self.core.text(client, conn, text, self.now));
+            }
+            inbox::Outgoing::Binary(data) => {
+                unwrap_hook(self.core.binary(client, conn, data, self.now));
+            }
+        }
     }
 
     /// Moves virtual time forward by `by`, firing every timer that falls due,
