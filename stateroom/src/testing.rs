@@ -184,5 +184,42 @@
 //! assert_eq!(room.take(bob), [Received::Closed { code: 4000, reason: "kicked".into() }]);
 //! assert_eq!(room.service().gone, ["bob"]);
 //! ```
+//!
+//! # A crash, a restart, and messages in flight
+//!
+//! A persisted service is tested without `kill -9`: [`TestRoom::restart`]
+//! snapshots the room as a save would, drops every connection and restores
+//! a new instance (timers re-armed, sessions held). A client that numbers
+//! its messages (`next=1` in its query, as `@stateroom/client` does) can
+//! lose some in flight with [`TestRoom::send_text_lost`]; its resume resends
+//! what the room had not acknowledged, and the room applies each once.
+//!
+//! ```
+//! use serde::{Deserialize, Serialize};
+//! use stateroom::testing::TestRoom;
+//! use stateroom::{ClientId, JoinRequest, StateroomContext};
+//!
+//! #[derive(Default, Serialize, Deserialize)]
+//! struct Tally {
+//!     total: u64,
+//! }
+//!
+//! #[stateroom::service(no_main, persist, reconnect = "30s")]
+//! impl Tally {
+//!     fn message(&mut self, client: ClientId, text: &str, ctx: &impl StateroomContext) {
+//!         self.total += text.parse::<u64>().unwrap_or(0);
+//!         ctx.send(client, &self.total);
+//!     }
+//! }
+//!
+//! let mut room = TestRoom::<Tally>::new("t");
+//! let client = room.join(JoinRequest::new("t").with_query("next=1")).unwrap();
+//! room.send_text(client, "1");
+//! room.send_text(client, "2");
+//! room.send_text_lost(client, "3"); // the network goes down under it
+//! room.restart(); // and so does the server
+//! assert!(room.resume(client).resumed); // resends 1, 2 (dropped) and 3
+//! assert_eq!(room.service().total, 6);
+//! ```
 
 pub use stateroom_server::testing::{FiredTimer, Received, TestRoom};
