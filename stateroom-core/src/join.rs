@@ -256,14 +256,83 @@ impl fmt::Display for Reject {
 pub struct ClientData {
     value: Box<dyn Any + Send>,
     type_name: &'static str,
+    /// Who the client is, when the `join` hook said so with a [`Seat`].
+    principal: Option<String>,
+}
+
+/// What a `join` hook returns to seat a client by who it is: its data, and
+/// a principal key (a user id from a verified token, say). A join for a
+/// principal whose earlier seat in the room is held for a resume (its
+/// connection dropped, or the server restarted) takes that seat over: the
+/// same `ClientId`, the `reconnect` hook instead of `connect`, and no ghost
+/// left in the room for the rest of the window. `client_data` reads the
+/// data as if it had been returned alone.
+///
+/// ```
+/// use stateroom_core::{ClientData, Seat};
+///
+/// let data = ClientData::new(Seat::new("user-42", String::from("ada")));
+/// assert_eq!(data.principal(), Some("user-42"));
+/// assert_eq!(data.downcast_ref::<String>().map(String::as_str), Some("ada"));
+/// ```
+pub struct Seat {
+    principal: String,
+    data: ClientData,
+}
+
+impl Seat {
+    /// The client `principal`, with `data` attached.
+    pub fn new<T: Any + Send>(principal: impl Into<String>, data: T) -> Self {
+        Seat {
+            principal: principal.into(),
+            data: ClientData::new(data),
+        }
+    }
+}
+
+impl fmt::Debug for Seat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Seat")
+            .field("principal", &self.principal)
+            .field("data", &self.data)
+            .finish()
+    }
 }
 
 impl ClientData {
-    /// Wraps `value`.
+    /// Wraps `value` (a [`Seat`]: its data, under its principal).
     pub fn new<T: Any + Send>(value: T) -> Self {
+        let boxed: Box<dyn Any + Send> = Box::new(value);
+        match boxed.downcast::<Seat>() {
+            Ok(seat) => {
+                let Seat { principal, data } = *seat;
+                ClientData {
+                    principal: Some(principal),
+                    ..data
+                }
+            }
+            Err(value) => ClientData {
+                value,
+                type_name: std::any::type_name::<T>(),
+                principal: None,
+            },
+        }
+    }
+
+    /// The principal key a [`Seat`] gave the client, if any.
+    #[must_use]
+    pub fn principal(&self) -> Option<&str> {
+        self.principal.as_deref()
+    }
+
+    /// No data, under `principal` (a seat restored from a snapshot, whose
+    /// data was not saved). Not for services.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn for_principal(principal: Option<String>) -> Self {
         ClientData {
-            value: Box::new(value),
-            type_name: std::any::type_name::<T>(),
+            principal,
+            ..ClientData::none()
         }
     }
 

@@ -54,7 +54,7 @@
 pub use serde_json;
 pub use stateroom_core::{
     ClientData, ClientId, Command, CommandError, Durability, ErrorCode, ErrorFrame, JoinRequest,
-    MessageRecipient, Reject, Reply, ResumeRefused, RoomRequest, RoomResponse, SessionFrame,
+    MessageRecipient, Reject, Reply, ResumeRefused, RoomRequest, RoomResponse, Seat, SessionFrame,
     SimpleStateroomService, StateroomContext, TimerKey, http,
 };
 pub use stateroom_server::store;

@@ -375,3 +375,61 @@ fn a_timer_that_fell_due_while_down_fires_as_the_room_opens() {
     room.resume(client);
     assert_eq!(tally_state(&mut room, client)["reminders"], 1);
 }
+
+/// A lobby whose players are seated by who they are.
+#[derive(Default, Serialize, Deserialize)]
+struct Lobby {
+    /// Hooks run, in order: `connect:ID`, `reconnect:ID`, `disconnect:ID`.
+    log: Vec<String>,
+}
+
+#[stateroom::service(no_main, persist, reconnect = "30s")]
+impl Lobby {
+    fn join(&self, request: &JoinRequest) -> Result<stateroom::Seat, Reject> {
+        let name = request.query_param("user").unwrap_or_default().into_owned();
+        Ok(stateroom::Seat::new(name.clone(), Player { name }))
+    }
+
+    fn connect(&mut self, client: ClientId) {
+        self.log.push(format!("connect:{client}"));
+    }
+
+    fn reconnect(&mut self, client: ClientId) {
+        self.log.push(format!("reconnect:{client}"));
+    }
+
+    fn disconnect(&mut self, client: ClientId) {
+        self.log.push(format!("disconnect:{client}"));
+    }
+}
+
+#[test]
+fn a_join_for_a_held_seats_principal_takes_it_over_after_a_crash() {
+    let mut room = TestRoom::<Lobby>::new("l");
+    let as_user = |user: &str| JoinRequest::new("l").with_query(format!("user={user}"));
+    let ada = room.join(as_user("ada")).expect("joins");
+    let bob = room.join(as_user("bob")).expect("joins");
+    room.restart(); // both seats are held; the clients lost their tokens
+    // Ada's new page joins afresh: it takes her seat over.
+    let again = room.join(as_user("ada")).expect("joins");
+    assert_eq!(again, ada, "the same client");
+    assert!(room.is_connected(ada));
+    assert_eq!(
+        room.client_data::<Player>(ada).map(|p| p.name.as_str()),
+        Some("ada")
+    );
+    // Bob never comes back: his seat goes when the window ends; Ada's stays.
+    room.advance(Duration::from_secs(31));
+    assert_eq!(
+        room.service().log,
+        [
+            format!("connect:{ada}"),
+            format!("connect:{bob}"),
+            format!("reconnect:{ada}"),
+            format!("disconnect:{bob}"),
+        ]
+    );
+    // A second connection while the seat is in use is a client of its own.
+    let second = room.join(as_user("ada")).expect("joins");
+    assert_ne!(second, ada);
+}

@@ -157,6 +157,17 @@ impl Replay {
         Some(replay)
     }
 
+    /// The seat is taken over by a new connection of the same principal: a
+    /// new secret, and a frame count that starts again with nothing kept
+    /// (the new connection saw none of the old one's frames).
+    pub(crate) fn take_over(&mut self) {
+        self.secret = Secret::random();
+        self.sent = 0;
+        self.frames.clear();
+        self.bytes = 0;
+        self.away_at = None;
+    }
+
     /// The client's connection dropped: from now on, frames are only kept.
     pub(crate) fn hold(&mut self) {
         self.away_at = Some(self.sent);

@@ -31,6 +31,10 @@ struct ClientMeta {
     /// A numbered session: the last client message applied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     applied: Option<u64>,
+    /// Who the client is (a `Seat`'s principal), so that its seat can be
+    /// taken over after a restore.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    principal: Option<String>,
 }
 
 /// The runtime's part of a snapshot.
@@ -94,6 +98,7 @@ impl Meta {
                     .replay
                     .as_ref()
                     .and_then(|r| r.borrow().inbound.as_ref().map(|i| i.applied)),
+                principal: slot.data.principal().map(str::to_owned),
             })
             .collect();
         clients.sort_by_key(|c| c.id);
@@ -154,7 +159,7 @@ impl Meta {
                         id,
                         Slot {
                             link: None,
-                            data: ClientData::none(),
+                            data: ClientData::for_principal(client.principal.clone()),
                             replay: Some(Box::new(RefCell::new(replay))),
                         },
                     );

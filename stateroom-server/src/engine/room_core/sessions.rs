@@ -55,9 +55,15 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
             },
             None => (None, None),
         };
+        let next = resume.and_then(|resume| resume.next);
+        let held = data
+            .principal()
+            .and_then(|principal| self.held_seat_of(principal));
+        if let Some(held) = held {
+            return self.take_over(held, conn, outlet, data, next, refused, now);
+        }
         bump(&self.members.stats.connects, 1);
         let mut replay = Replay::new(&settings);
-        let next = resume.and_then(|resume| resume.next);
         if next.is_some() || carried.is_some() {
             let mut numbered = Inbound::restored(carried.unwrap_or(0));
             numbered.connected(next);
@@ -176,6 +182,72 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
         tracing::debug!(%client, "client resumed");
         self.call(now, |service, ctx| service.reconnect(client, ctx))?;
         Ok(Ok(client))
+    }
+
+    /// The held seat (no connection, a session) of `principal`, if any.
+    fn held_seat_of(&self, principal: &str) -> Option<ClientId> {
+        self.members
+            .clients
+            .iter()
+            .find(|(_, slot)| {
+                slot.link.is_none()
+                    && slot.replay.is_some()
+                    && slot.data.principal() == Some(principal)
+            })
+            .map(|(&client, _)| client)
+    }
+
+    /// A join for the principal of `client`'s held seat takes it over on
+    /// connection `conn`: the same client, its new data, a fresh session
+    /// (the frame count starts again and nothing is replayed: the new
+    /// connection did not see the old one's), and `reconnect`.
+    #[allow(clippy::too_many_arguments)]
+    fn take_over(
+        &mut self,
+        client: ClientId,
+        conn: ClientId,
+        outlet: O,
+        data: ClientData,
+        next: Option<u64>,
+        refused: Option<ResumeRefused>,
+        now: Duration,
+    ) -> Result<ClientId, Panicked> {
+        let Some(slot) = self.members.clients.get_mut(&client) else {
+            return Ok(client);
+        };
+        slot.link = Some((conn, outlet.clone()));
+        slot.data = data;
+        let token = match &slot.replay {
+            Some(replay) => {
+                let mut replay = replay.borrow_mut();
+                replay.take_over();
+                // A new message stream: numbered from its own start.
+                replay.inbound = next.map(|next| {
+                    let mut numbered = Inbound::default();
+                    numbered.connected(Some(next));
+                    numbered
+                });
+                replay.token(client)
+            }
+            None => String::new(),
+        };
+        self.members
+            .timers
+            .borrow_mut()
+            .cancel(&TimerId::Expire(client));
+        bump(&self.members.stats.resumes, 1);
+        let session = SessionFrame {
+            client,
+            token,
+            resumed: false,
+            replayed: 0,
+            refused,
+        };
+        self.members
+            .control(client, &outlet, session_frame(&session));
+        tracing::debug!(%client, %conn, "seat taken over by its principal");
+        self.call(now, |service, ctx| service.reconnect(client, ctx))?;
+        Ok(client)
     }
 
     /// Whether `conn` is `client`'s current connection.
