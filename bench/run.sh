@@ -69,6 +69,7 @@ start() {
         stateroom-2) cmd=(./target/release/bench-server --kind stateroom --mode "$2" --port "$PORT" --worker-threads 2) ;;
         chat)        cmd=(./target/release/bench-server --kind chat --port "$PORT" --worker-threads 1) ;;
         persisted-chat) rm -rf "$OUT/data"; cmd=(./target/release/bench-server --kind persisted-chat --port "$PORT" --worker-threads 1 --data-dir "$OUT/data") ;;
+        persisted-sessions) rm -rf "$OUT/data"; cmd=(./target/release/bench-server --kind persisted-sessions --port "$PORT" --worker-threads 1 --data-dir "$OUT/data") ;;
         stateroom-nometrics) cmd=(./target/release/bench-server --kind stateroom --mode "$2" --port "$PORT" --worker-threads 1 --metrics false) ;;
         raw)         cmd=(./target/release/bench-server --kind raw --mode "$2" --port "$PORT" --worker-threads 1) ;;
         ws)          cmd=(env PORT="$PORT" MODE="$2" node bench/node/ws-server.js) ;;
@@ -211,6 +212,21 @@ for rate in $PERSIST_RATES; do
             "http://127.0.0.1:$PORT/metrics" > "$OUT/$name-rooms-$rate.metrics" || true
         stop
         python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(f\"bench: {sys.argv[2]:<14} 100x10 rate {sys.argv[3]:>4}: {r['deliveries_per_sec']:>10.0f} deliveries/s, p50 {r['latency']['p50_us']/1000:6.1f} ms, p99 {r['latency']['p99_us']/1000:6.1f} ms, lost {r['lost']}\")" "$file" "$name" "$rate"
+    done
+done
+# Exactly once: the persisted chat with sessions, its clients unnumbered
+# (at most once) and numbered (`?next=1`: each message's number kept in the
+# snapshot, acks batched), side by side.
+for rate in $PERSIST_RATES; do
+    for numbering in unnumbered numbered; do
+        file="$OUT/sessions-$numbering-$rate.json"
+        query=()
+        [ "$numbering" = numbered ] && query=(--query next=1)
+        start persisted-sessions fanout
+        $LOAD_CPU $LOAD --target "127.0.0.1:$PORT" --scenario fanout --rooms 100 --clients 10 "${query[@]}" \
+            --rate "$rate" --duration "$DURATION" --drain 5 --server-pid "$PID" --quiet --json "$file" > /dev/null || true
+        stop
+        python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(f\"bench: sessions {sys.argv[2]:<10} 100x10 rate {sys.argv[3]:>4}: {r['deliveries_per_sec']:>10.0f} deliveries/s, p50 {r['latency']['p50_us']/1000:6.1f} ms, p99 {r['latency']['p99_us']/1000:6.1f} ms, lost {r['lost']}\")" "$file" "$numbering" "$rate"
     done
 done
 # Footnote: Stateroom with two worker threads, unpinned (sharing both cores

@@ -68,6 +68,9 @@ pub struct LoadConfig {
     pub server_pid: Option<u32>,
     /// Room names are `{room_prefix}{index}`.
     pub room_prefix: String,
+    /// A query string for every room's path (`next=1`: the clients number
+    /// their messages, for exactly-once).
+    pub query: Option<String>,
     /// Draw a progress bar on stderr.
     pub progress: bool,
 }
@@ -87,6 +90,7 @@ impl Default for LoadConfig {
             connect_concurrency: 256,
             server_pid: None,
             room_prefix: "bench-".to_owned(),
+            query: None,
             progress: false,
         }
     }
@@ -436,7 +440,10 @@ impl Link {
     async fn open(config: &LoadConfig, index: usize, room_name: &str) -> Result<Link, String> {
         match config.protocol {
             Protocol::Path => {
-                let path = format!("/ws/{room_name}");
+                let path = match &config.query {
+                    Some(query) => format!("/ws/{room_name}?{query}"),
+                    None => format!("/ws/{room_name}"),
+                };
                 let seed = (index as u32).wrapping_mul(0x9E37_79B9);
                 wire::connect(&config.target, &path, seed)
                     .await

@@ -4,7 +4,9 @@
 
 use clap::Parser;
 use stateroom::{Server, ServerArgs};
-use stateroom_bench::servers::rooms::{EchoRoom, FanoutRoom, MemoryChat, PersistedChat};
+use stateroom_bench::servers::rooms::{
+    EchoRoom, FanoutRoom, MemoryChat, PersistedChat, PersistedSessions,
+};
 use stateroom_bench::servers::{Mode, raw};
 use std::process::ExitCode;
 
@@ -17,6 +19,9 @@ enum Kind {
     /// The same chat, persisted (gated) in the embedded SQLite store
     /// (`--data-dir`).
     PersistedChat,
+    /// The persisted chat with reconnection on (sessions), for numbered
+    /// (exactly-once) against unnumbered clients.
+    PersistedSessions,
     /// The raw hyper-tungstenite floor.
     Raw,
 }
@@ -56,6 +61,9 @@ fn main() -> ExitCode {
             .map_err(|e| e.to_string()),
         Kind::PersistedChat => Server::from(args.server)
             .serve::<PersistedChat>()
+            .map_err(|e| e.to_string()),
+        Kind::PersistedSessions => Server::from(args.server)
+            .serve::<PersistedSessions>()
             .map_err(|e| e.to_string()),
         Kind::Raw => {
             let mut runtime = tokio::runtime::Builder::new_multi_thread();

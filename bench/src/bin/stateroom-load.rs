@@ -52,6 +52,10 @@ struct Args {
     /// Prefix of room names.
     #[arg(long, default_value = "bench-")]
     room_prefix: String,
+    /// A query string for every room's path (`next=1`: the clients number
+    /// their messages, for exactly-once).
+    #[arg(long)]
+    query: Option<String>,
     /// Generator worker threads.
     #[arg(long, default_value_t = 1)]
     threads: usize,
@@ -78,6 +82,7 @@ fn main() -> ExitCode {
         connect_concurrency: args.connect_concurrency,
         server_pid: args.server_pid,
         room_prefix: args.room_prefix,
+        query: args.query,
         progress: !args.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()

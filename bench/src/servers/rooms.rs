@@ -33,6 +33,24 @@ impl PersistedChat {
     }
 }
 
+/// [`PersistedChat`] with reconnection on: sessions, so that clients may
+/// number their messages (`?next=1`) and get each applied exactly once.
+/// `--kind persisted-sessions` serves it; the bench compares numbered and
+/// unnumbered clients on it.
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+pub struct PersistedSessions {
+    messages: u64,
+}
+
+#[stateroom::service(no_main, persist, reconnect = "30s")]
+impl PersistedSessions {
+    fn message(&mut self, client: ClientId, msg: Sent, ctx: &impl StateroomContext) {
+        self.messages += 1;
+        let from = u64::from(u32::from(client));
+        ctx.send(MessageRecipient::Broadcast, &Relayed::new(from, &msg));
+    }
+}
+
 /// [`PersistedChat`] without persistence.
 #[derive(Default)]
 pub struct MemoryChat {
