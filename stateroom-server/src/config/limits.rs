@@ -14,19 +14,22 @@ pub struct Limits {
     /// Longest room id, in bytes. Default: 64.
     pub max_room_id_len: usize,
     /// Most frames queued for one client before it counts as stalled. Default: 1024.
+    /// Held in 32 bits: values past 4,294,967,295 count as that, and 0 as 1.
     pub max_queued_messages: usize,
     /// Most bytes queued for one client before it counts as stalled. Default: 4 MiB.
+    /// Held in 32 bits: values past 4 GiB count as 4 GiB, and 0 as 1.
     pub max_queued_bytes: usize,
     /// How long a client's socket may refuse bytes, with its queue past
     /// `max_queued_messages` or `max_queued_bytes`, before the client is cut
     /// (close 1008): a client that stopped reading. A queue past the bound on
     /// a socket that takes bytes means the server is behind, and pauses the
-    /// room instead. Default: 500 ms.
+    /// room instead. Default: 500 ms. Held in milliseconds, in 32 bits:
+    /// at most about 49 days.
     pub slow_reader_grace: Duration,
     /// The hard limit on a client's queue, as a multiple of
     /// `max_queued_messages` and `max_queued_bytes`: past it the client is
     /// cut (1008) whatever the reason, so memory stays bounded while the
-    /// server is behind. Default: 4.
+    /// server is behind. Default: 4. A multiple of 0 counts as 1.
     pub hard_queue_multiple: usize,
     /// Most clients in one room; further joins get HTTP 503. Default: 10,000.
     pub max_clients_per_room: usize,
