@@ -63,6 +63,11 @@ export class Room {
         }
         this.#WebSocket = WebSocketImpl;
         this.#open();
+        // The first `connecting`, once the caller has had a chance to listen.
+        queueMicrotask(() => {
+            if (this.#state === "connecting")
+                this.#emit("state", "connecting", {});
+        });
     }
     /** The current state. */
     get state() {

@@ -83,15 +83,20 @@ export class ClosedError extends Error {
   }
 }
 
-/** What `new WebSocket(url)` needs to be: the browser's, Node 22's, or `ws`. */
+/**
+ * What `new WebSocket(url)` needs to be: the browser's, Node 22's, or the
+ * `ws` package's. The handlers take `any` because each implementation has
+ * its own event classes; the client reads only `data` (messages) and
+ * `code` and `reason` (closes).
+ */
 export interface WebSocketLike {
   readonly readyState: number;
   binaryType: string;
   send(data: string | ArrayBufferLike | ArrayBufferView): void;
   close(code?: number, reason?: string): void;
   onopen: ((event: any) => void) | null;
-  onmessage: ((event: { data: any }) => void) | null;
-  onclose: ((event: { code: number; reason: string }) => void) | null;
+  onmessage: ((event: any) => void) | null;
+  onclose: ((event: any) => void) | null;
   onerror: ((event: any) => void) | null;
 }
 
@@ -235,6 +240,10 @@ export class Room<In = unknown, Out = unknown, Tag extends string | null = null>
     }
     this.#WebSocket = WebSocketImpl;
     this.#open();
+    // The first `connecting`, once the caller has had a chance to listen.
+    queueMicrotask(() => {
+      if (this.#state === "connecting") this.#emit("state", "connecting", {});
+    });
   }
 
   /** The current state. */

@@ -210,10 +210,14 @@ test("backoff grows by the factor, is capped, and is jittered (injected WebSocke
     reconnect: { initialDelayMs: 4, factor: 2, maxDelayMs: 20, jitter: 0.5, maxAttempts: 5 },
   });
   const delays = [];
+  const states = [];
+  room.on("state", (state) => states.push(state));
   room.on("state", (state, detail) => state === "reconnecting" && delays.push(detail.delayMs));
   const [, detail] = await next(room, "state", (s) => s === "closed");
   // random() = 1 takes the full jitter: half of 4, 8, 16, 20 (capped), 20.
   assert.deepEqual(delays, [2, 4, 8, 10, 10]);
+  // The first state a listener hears is the first `connecting`.
+  assert.equal(states[0], "connecting", JSON.stringify(states));
   assert.equal(detail.close.willReconnect, false);
   assert.equal(opened.length, 6);
   // Messages are numbered from 1 (exactly-once, docs/protocol.md).

@@ -20,3 +20,9 @@ room.on("state", (state, detail) => (state === "closed" ? detail.close?.code : u
 const incoming: ChatIn = { type: "leave" };
 room.send(incoming);
 room.close();
+
+// The `ws` package's constructor is a WebSocket the client accepts (Node
+// before 22, or servers).
+import WebSocket from "ws";
+const fromNode = connect("ws://localhost:8080", "lobby", { service: Chat, WebSocket });
+fromNode.on("state", (state) => (state === "connecting" ? 1 : 0));
