@@ -335,7 +335,12 @@ pub fn run_with<S: SimpleStateroomService>(
             .service_name
             .clone()
             .unwrap_or_else(crate::engine::persistence::service_name::<S>);
-        if let Err(error) = crate::data::run_data_in(&cli.server.data_dir, &service, action) {
+        if let Err(error) = crate::data::run_data_in(
+            &cli.server.data_dir,
+            &service,
+            action,
+            crate::data::check_state::<S>,
+        ) {
             eprintln!("error: {error}");
             std::process::exit(1);
         }

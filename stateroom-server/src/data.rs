@@ -83,6 +83,7 @@ pub async fn run_data(
     store: &dyn RoomStore,
     service: &str,
     command: &DataCommand,
+    validate: StateCheck,
     out: &mut dyn Write,
 ) -> Result<(), StoreError> {
     let io = |e: std::io::Error| StoreError(e.to_string());
@@ -95,7 +96,7 @@ pub async fn run_data(
                     room.room_id,
                     room.seq,
                     room.state_version,
-                    room.updated_at_ms,
+                    utc(room.updated_at_ms),
                     room.state.len()
                 )
                 .map_err(io)?;
@@ -130,6 +131,22 @@ pub async fn run_data(
                 .iter()
                 .map(|room| room_from_json(room, fence))
                 .collect::<Result<Vec<_>, _>>()?;
+            // Every room must load as the service's state (a snapshot that
+            // does not would refuse the room's next join): all or nothing.
+            for room in &rooms {
+                validate(room.state_version, &room.state).map_err(|why| {
+                    StoreError(format!(
+                        "room `{}` does not load as this service's state, nothing imported: {why}",
+                        room.room_id
+                    ))
+                })?;
+                serde_json::from_str::<crate::engine::snapshot::Meta>(&room.meta).map_err(|e| {
+                    StoreError(format!(
+                        "room `{}` has metadata that does not decode, nothing imported: {e}",
+                        room.room_id
+                    ))
+                })?;
+            }
             let count = rooms.len();
             store.save_batch(service, rooms).await?;
             writeln!(out, "imported {count} rooms").map_err(io)?;
@@ -144,13 +161,24 @@ pub async fn run_data(
 /// As [`run_data`], and when the store cannot be opened (the server is
 /// running, say).
 #[cfg(feature = "sqlite")]
-pub fn run_data_in(dir: &Path, service: &str, command: &DataCommand) -> Result<(), StoreError> {
+pub fn run_data_in(
+    dir: &Path,
+    service: &str,
+    command: &DataCommand,
+    validate: StateCheck,
+) -> Result<(), StoreError> {
     let store = crate::engine::store::SqliteStore::open(dir)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| StoreError(e.to_string()))?;
-    runtime.block_on(run_data(&store, service, command, &mut std::io::stdout()))
+    runtime.block_on(run_data(
+        &store,
+        service,
+        command,
+        validate,
+        &mut std::io::stdout(),
+    ))
 }
 
 /// Without the `sqlite` feature there is no embedded store to manage.
@@ -158,8 +186,69 @@ pub fn run_data_in(dir: &Path, service: &str, command: &DataCommand) -> Result<(
 /// # Errors
 /// Always.
 #[cfg(not(feature = "sqlite"))]
-pub fn run_data_in(_dir: &Path, _service: &str, _command: &DataCommand) -> Result<(), StoreError> {
+pub fn run_data_in(
+    _dir: &Path,
+    _service: &str,
+    _command: &DataCommand,
+    _validate: StateCheck,
+) -> Result<(), StoreError> {
     Err(StoreError(
         "the `data` commands need the `sqlite` feature".into(),
     ))
+}
+
+/// Checks that a stored state (its version, its JSON) loads as the
+/// service's state: `data import` refuses a file with one that does not.
+pub type StateCheck = fn(u32, &str) -> Result<(), String>;
+
+/// [`StateCheck`] for service `S`: not newer than its code, and its
+/// `load_state` (with `migrate`) accepts it.
+///
+/// # Errors
+/// Why the state does not load.
+pub fn check_state<S: stateroom_core::SimpleStateroomService>(
+    version: u32,
+    state: &str,
+) -> Result<(), String> {
+    if version > S::STATE_VERSION {
+        return Err(format!(
+            "state version {version} is newer than this code's {}",
+            S::STATE_VERSION
+        ));
+    }
+    S::load_state(version, state).map(drop)
+}
+
+/// `unix_ms` as a UTC date and time, `2026-12-03T07:27:42Z`.
+fn utc(unix_ms: u64) -> String {
+    let secs = unix_ms / 1000;
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3_600,
+        rest % 3_600 / 60,
+        rest % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::utc;
+
+    #[test]
+    fn dates_are_utc() {
+        assert_eq!(utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc(951_782_400_000), "2000-02-29T00:00:00Z");
+        assert_eq!(utc(1_796_282_862_000), "2026-12-03T07:27:42Z");
+    }
 }

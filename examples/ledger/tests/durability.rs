@@ -428,6 +428,12 @@ async fn the_data_commands_list_show_export_and_import_without_sql() {
         .map(|l| l.split('\t').next().unwrap())
         .collect();
     assert_eq!(rooms, ["a", "b"], "{list}");
+    // `saved` is a UTC date and time, not Unix milliseconds.
+    let saved = list.lines().next().unwrap().split('\t').nth(3).unwrap();
+    assert!(
+        saved.starts_with("saved 20") && saved.ends_with('Z') && saved.contains('T'),
+        "{saved}"
+    );
     let shown: Value = serde_json::from_str(&data(&dir, &["show", "a"])).unwrap();
     assert_eq!(shown["state"]["total"], 3);
     assert_eq!(shown["state_version"], 2);
@@ -444,4 +450,21 @@ async fn the_data_commands_list_show_export_and_import_without_sql() {
     // And a server on the imported data serves it.
     let (_server, addr) = start_ledger(&other, &[]).await;
     assert_eq!(state(addr, "b").await["total"], 4);
+
+    // A file whose state does not load as the ledger's is refused whole.
+    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
+    doc["rooms"][1]["state"] = serde_json::json!({"total": "not a number"});
+    let bad = dir.join("bad-export.json");
+    std::fs::write(&bad, doc.to_string()).unwrap();
+    let third = data_dir("cli-bad-import");
+    let output = Command::new(env!("CARGO_BIN_EXE_example-ledger"))
+        .arg("--data-dir")
+        .arg(&third)
+        .args(["data", "import", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "a bad import must fail");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("room `b` does not load"), "{stderr}");
+    assert_eq!(data(&third, &["list"]), "", "nothing imported");
 }
