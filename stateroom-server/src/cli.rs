@@ -123,25 +123,31 @@ pub struct ServerArgs {
     /// Join a cluster of nodes sharing rooms through this Redis
     /// (redis://host:port/db or redis+unix:///path); persisted rooms are
     /// stored there too. See docs/scale-out.md.
+    #[cfg(feature = "cluster")]
     #[arg(long, env = "STATEROOM_CLUSTER", value_name = "URL")]
     pub cluster: Option<String>,
     /// Cluster: this node's unique name (default: host name and port).
+    #[cfg(feature = "cluster")]
     #[arg(long, env = "STATEROOM_NODE_ID")]
     pub node_id: Option<String>,
     /// Cluster: the host:port other nodes forward joins to; an address they
     /// can reach (port 0 picks a free one).
+    #[cfg(feature = "cluster")]
     #[arg(long, env = "STATEROOM_INTERNAL_ADDR", default_value = "127.0.0.1:0")]
     pub internal_addr: String,
     /// Cluster: how long a room's lease lasts without renewal (ms, s or m).
+    #[cfg(feature = "cluster")]
     #[arg(long, env = "STATEROOM_LEASE_TTL", default_value = "10s", value_parser = parse_duration)]
     pub lease_ttl: Duration,
     /// Cluster: the secret nodes present on each other's internal port
     /// (required unless it is loopback).
+    #[cfg(feature = "cluster")]
     #[arg(long, env = "STATEROOM_CLUSTER_SECRET")]
     pub cluster_secret: Option<String>,
     /// Cluster: start a gated persisted service even on a Redis that can
     /// lose acknowledged writes (without appendonly yes and appendfsync
     /// always).
+    #[cfg(feature = "cluster")]
     #[arg(long, env = "STATEROOM_ACCEPT_REDIS_DURABILITY", value_parser = clap::builder::FalseyValueParser::new())]
     pub accept_redis_durability: bool,
     /// Serve the files under this directory (a game's HTML, JS, images) on
@@ -207,8 +213,9 @@ impl From<ServerArgs> for Server {
         if let Some(dir) = args.static_dir {
             server = server.static_dir(dir);
         }
+        #[cfg(feature = "cluster")]
         if let Some(url) = args.cluster {
-            let mut options = crate::edge::cluster::ClusterOptions::new(url)
+            let mut options = crate::config::ClusterOptions::new(url)
                 .internal_addr(args.internal_addr)
                 .lease_ttl(args.lease_ttl)
                 .accept_redis_durability(args.accept_redis_durability);
@@ -251,6 +258,7 @@ impl From<ServerArgs> for Server {
 }
 
 /// `"10s"`, `"500ms"`, `"2m"`; a plain number is seconds.
+#[cfg_attr(not(feature = "cluster"), allow(dead_code))]
 fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());

@@ -3,6 +3,43 @@
 //! data directory is locked while it runs).
 
 use crate::engine::store::{RoomStore, StoreError, StoredRoom};
+
+/// Why a `data` command failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DataError {
+    /// The store failed (or its directory is in use: stop the server first).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// `show` of a room that is not stored.
+    #[error("no stored room `{0}`")]
+    NoSuchRoom(String),
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+    /// The output could not be written.
+    #[error("cannot write the output: {0}")]
+    Output(std::io::Error),
+    /// The file to import is not an export.
+    #[error("not an export: {0}")]
+    NotAnExport(String),
+    /// A room in the file does not load as this service's; nothing was imported.
+    #[error("room `{room}` {why}, nothing imported")]
+    InvalidRoom {
+        /// The room.
+        room: String,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// This build has no embedded store (the `sqlite` feature is off).
+    #[error("the `data` commands need the `sqlite` feature")]
+    NoEmbeddedStore,
+}
 use serde_json::{Value, json};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -44,16 +81,16 @@ fn room_json(room: &StoredRoom) -> Value {
     })
 }
 
-fn room_from_json(value: &Value, fence: u64) -> Result<StoredRoom, StoreError> {
+fn room_from_json(value: &Value, fence: u64) -> Result<StoredRoom, DataError> {
     let field = |name: &str| {
         value
             .get(name)
-            .ok_or_else(|| StoreError(format!("an exported room has no `{name}`")))
+            .ok_or_else(|| DataError::NotAnExport(format!("an exported room has no `{name}`")))
     };
     let number = |name: &str| {
         field(name).and_then(|v| {
             v.as_u64()
-                .ok_or_else(|| StoreError(format!("`{name}` is not a number")))
+                .ok_or_else(|| DataError::NotAnExport(format!("`{name}` is not a number")))
         })
     };
     let text = |v: &Value| match v {
@@ -63,12 +100,12 @@ fn room_from_json(value: &Value, fence: u64) -> Result<StoredRoom, StoreError> {
     Ok(StoredRoom {
         room_id: field("room_id")?
             .as_str()
-            .ok_or_else(|| StoreError("`room_id` is not a string".into()))?
+            .ok_or_else(|| DataError::NotAnExport("`room_id` is not a string".into()))?
             .to_owned(),
         fence,
         seq: number("seq")?,
         state_version: u32::try_from(number("state_version")?)
-            .map_err(|e| StoreError(e.to_string()))?,
+            .map_err(|e| DataError::NotAnExport(format!("`state_version`: {e}")))?,
         state: text(field("state")?),
         meta: text(field("meta")?),
         updated_at_ms: number("updated_at_ms")?,
@@ -85,8 +122,8 @@ pub async fn run_data(
     command: &DataCommand,
     validate: StateCheck,
     out: &mut dyn Write,
-) -> Result<(), StoreError> {
-    let io = |e: std::io::Error| StoreError(e.to_string());
+) -> Result<(), DataError> {
+    let io = DataError::Output;
     match command {
         DataCommand::List => {
             for room in store.list(service).await? {
@@ -106,28 +143,37 @@ pub async fn run_data(
             let stored = store
                 .load(service, room)
                 .await?
-                .ok_or_else(|| StoreError(format!("no stored room `{room}`")))?;
+                .ok_or_else(|| DataError::NoSuchRoom(room.clone()))?;
             let text = serde_json::to_string_pretty(&room_json(&stored))
-                .map_err(|e| StoreError(e.to_string()))?;
+                .unwrap_or_else(|_| unreachable!("a JSON value serialises"));
             writeln!(out, "{text}").map_err(io)?;
         }
         DataCommand::Export { file } => {
             let rooms: Vec<Value> = store.list(service).await?.iter().map(room_json).collect();
             let doc = json!({ "service": service, "rooms": rooms });
-            let text = serde_json::to_string_pretty(&doc).map_err(|e| StoreError(e.to_string()))?;
+            let text = serde_json::to_string_pretty(&doc)
+                .unwrap_or_else(|_| unreachable!("a JSON value serialises"));
             match file {
-                Some(path) => std::fs::write(path, text + "\n").map_err(io)?,
+                Some(path) => {
+                    std::fs::write(path, text + "\n").map_err(|source| DataError::File {
+                        path: path.clone(),
+                        source,
+                    })?
+                }
                 None => writeln!(out, "{text}").map_err(io)?,
             }
         }
         DataCommand::Import { file } => {
-            let text = std::fs::read_to_string(file).map_err(io)?;
-            let doc: Value = serde_json::from_str(&text)
-                .map_err(|e| StoreError(format!("not an export: {e}")))?;
+            let text = std::fs::read_to_string(file).map_err(|source| DataError::File {
+                path: file.clone(),
+                source,
+            })?;
+            let doc: Value =
+                serde_json::from_str(&text).map_err(|e| DataError::NotAnExport(e.to_string()))?;
             let fence = store.acquire_fence().await?;
             let rooms = doc["rooms"]
                 .as_array()
-                .ok_or_else(|| StoreError("not an export: no `rooms`".into()))?
+                .ok_or_else(|| DataError::NotAnExport("no `rooms`".into()))?
                 .iter()
                 .map(|room| room_from_json(room, fence))
                 .collect::<Result<Vec<_>, _>>()?;
@@ -135,16 +181,16 @@ pub async fn run_data(
             // does not would refuse the room's next join): all or nothing.
             for room in &rooms {
                 validate(room.state_version, &room.state).map_err(|why| {
-                    StoreError(format!(
-                        "room `{}` does not load as this service's state, nothing imported: {why}",
-                        room.room_id
-                    ))
+                    DataError::InvalidRoom {
+                        room: room.room_id.clone(),
+                        why: format!("does not load as this service's state ({why})"),
+                    }
                 })?;
                 serde_json::from_str::<crate::engine::snapshot::Meta>(&room.meta).map_err(|e| {
-                    StoreError(format!(
-                        "room `{}` has metadata that does not decode, nothing imported: {e}",
-                        room.room_id
-                    ))
+                    DataError::InvalidRoom {
+                        room: room.room_id.clone(),
+                        why: format!("has metadata that does not decode ({e})"),
+                    }
                 })?;
             }
             let count = rooms.len();
@@ -166,12 +212,12 @@ pub fn run_data_in(
     service: &str,
     command: &DataCommand,
     validate: StateCheck,
-) -> Result<(), StoreError> {
+) -> Result<(), DataError> {
     let store = crate::engine::store::SqliteStore::open(dir)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| StoreError(e.to_string()))?;
+        .map_err(DataError::Output)?;
     runtime.block_on(run_data(
         &store,
         service,
@@ -191,10 +237,8 @@ pub fn run_data_in(
     _service: &str,
     _command: &DataCommand,
     _validate: StateCheck,
-) -> Result<(), StoreError> {
-    Err(StoreError(
-        "the `data` commands need the `sqlite` feature".into(),
-    ))
+) -> Result<(), DataError> {
+    Err(DataError::NoEmbeddedStore)
 }
 
 /// Checks that a stored state (its version, its JSON) loads as the

@@ -19,11 +19,14 @@ pub enum ServerError {
     /// locked by another process, the database cannot be opened, …).
     #[error(transparent)]
     Store(crate::engine::store::StoreError),
-    /// The cluster could not be joined: the registry is unreachable, its
-    /// durability is not enough for gated persistence, or the internal
-    /// port is not protected.
+    /// The cluster could not be joined.
     #[error("cluster: {0}")]
-    Cluster(String),
+    Cluster(#[from] ClusterError),
+    /// A persisted service has no store: this build has no embedded one
+    /// (the `sqlite` feature is off) and none was given
+    /// ([`Server::store`](crate::Server::store)).
+    #[error("a persisted service needs a store: enable the `sqlite` feature or call Server::store")]
+    NoStore,
     /// The static directory (`--static-dir`) is missing or not a directory.
     #[error("cannot serve files from {dir}: {source}")]
     StaticDir {
@@ -32,4 +35,34 @@ pub enum ServerError {
         /// The operating system's reason.
         source: std::io::Error,
     },
+}
+
+/// Why a node could not join its cluster.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClusterError {
+    /// The registry (Redis) is unreachable or failed.
+    #[error("the registry: {0}")]
+    Registry(crate::engine::store::StoreError),
+    /// The internal address is not loopback and no secret protects it.
+    #[error(
+        "the internal address {addr} is not loopback: set --cluster-secret (STATEROOM_CLUSTER_SECRET) so that only nodes use it"
+    )]
+    UnprotectedInternalPort {
+        /// The internal address.
+        addr: std::net::SocketAddr,
+    },
+    /// Redis can lose acknowledged writes, which gated persistence does not
+    /// allow (unless accepted with `--accept-redis-durability`).
+    #[error(
+        "Redis can lose acknowledged writes ({config}); gated persistence needs `appendonly yes` and `appendfsync always`, or --accept-redis-durability"
+    )]
+    RedisNotDurable {
+        /// What Redis's configuration says.
+        config: String,
+    },
+    /// [`Server::embed`](crate::Server::embed) cannot join a cluster: a
+    /// node needs its own listeners.
+    #[error("a cluster node needs its own listeners: use Server::start, not embed")]
+    NeedsListeners,
 }

@@ -10,7 +10,7 @@
 //!   trait ([`store`]), and [`handle`] (reaching rooms from Rust code);
 //! - `edge`: between the network and the engine: listeners, HTTP routing
 //!   and admission, answers and the operator's endpoints, static files,
-//!   sockets and connections, embedding, and the [`cluster`]'s transport;
+//!   sockets and connections, embedding, and the cluster's transport;
 //! - [`config`]: the [`Server`] builder, its [`Limits`] and the cluster's
 //!   options; [`cli`]: the same options as flags and environment variables;
 //!   [`data`]: the stored rooms' subcommands.
@@ -38,6 +38,7 @@
 //! ```
 
 #![warn(clippy::unwrap_used, clippy::expect_used)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod cli;
 pub mod config;
@@ -51,10 +52,12 @@ mod server;
 pub mod testing;
 
 pub use cli::{LogFormat, ServerArgs, TypesFn, init_logging, init_logging_as, run, run_with};
+#[cfg(feature = "cluster")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cluster")))]
+pub use config::ClusterOptions;
 pub use config::{Limits, Server};
 pub use edge::answer::ResponseBody;
-pub use edge::cluster;
 pub use edge::embed::{Embedded, RoomsService};
 pub use engine::{handle, store};
-pub use error::ServerError;
+pub use error::{ClusterError, ServerError};
 pub use server::ServerHandle;

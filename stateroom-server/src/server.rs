@@ -9,7 +9,7 @@ use crate::engine::persistence::{Persistence, service_name};
 use crate::engine::registry::Registry;
 use crate::engine::room;
 use crate::engine::store::{RoomStore, unix_ms};
-use crate::error::ServerError;
+use crate::error::{ClusterError, ServerError};
 use stateroom_core::SimpleStateroomService;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -107,6 +107,7 @@ impl Server {
     }
 
     /// The engine and the edge of a server of `S`, with its store opened.
+    #[cfg_attr(not(feature = "cluster"), allow(unused_mut))]
     async fn into_edge<S: SimpleStateroomService>(
         mut self,
         internal: Option<(SocketAddr, u16)>,
@@ -115,10 +116,9 @@ impl Server {
         let cluster = match (&self.cluster, internal) {
             (None, _) => None,
             (Some(_), None) => {
-                return Err(ServerError::Cluster(
-                    "a cluster node needs its own listeners: use Server::start, not embed".into(),
-                ));
+                return Err(ClusterError::NeedsListeners.into());
             }
+            #[cfg(feature = "cluster")]
             (Some(options), Some((addr, port))) => {
                 let (cluster, store) = join_cluster::<S>(options, addr, port, &self).await?;
                 if let Some(store) = store {
@@ -126,6 +126,10 @@ impl Server {
                 }
                 Some(cluster)
             }
+            // Without the `cluster` feature `Server::cluster` does not
+            // exist, so no options are ever set.
+            #[cfg(not(feature = "cluster"))]
+            (Some(_), Some(_)) => None,
         };
         let persistence = match S::PERSIST {
             Some(_) => Some(Arc::new(open_store::<S>(&self, metrics.clone()).await?)),
@@ -253,10 +257,7 @@ fn default_store(dir: &std::path::Path) -> Result<Arc<dyn RoomStore>, ServerErro
 
 #[cfg(not(feature = "sqlite"))]
 fn default_store(_dir: &std::path::Path) -> Result<Arc<dyn RoomStore>, ServerError> {
-    Err(ServerError::Store(crate::engine::store::StoreError(
-        "a persisted service needs a store: enable the `sqlite` feature or call Server::store"
-            .into(),
-    )))
+    Err(ServerError::NoStore)
 }
 
 /// Joins the cluster: connects to the registry (which is also the store of
@@ -264,7 +265,7 @@ fn default_store(_dir: &std::path::Path) -> Result<Arc<dyn RoomStore>, ServerErr
 /// protection.
 #[cfg(feature = "cluster")]
 async fn join_cluster<S: SimpleStateroomService>(
-    options: &crate::edge::cluster::ClusterOptions,
+    options: &crate::config::ClusterOptions,
     internal: SocketAddr,
     public_port: u16,
     config: &Server,
@@ -277,24 +278,14 @@ async fn join_cluster<S: SimpleStateroomService>(
 > {
     use crate::edge::cluster::redis::RedisEngine;
     if !internal.ip().is_loopback() && options.secret.is_none() {
-        return Err(ServerError::Cluster(format!(
-            "the internal address {internal} is not loopback: set --cluster-secret (STATEROOM_CLUSTER_SECRET) so that only nodes use it"
-        )));
+        return Err(ClusterError::UnprotectedInternalPort { addr: internal }.into());
     }
     let timeout = (options.lease_ttl / 3).max(std::time::Duration::from_millis(100));
     let engine = RedisEngine::connect(&options.url, timeout)
         .await
-        .map_err(|error| ServerError::Cluster(error.to_string()))?;
+        .map_err(|error| ServerError::from(ClusterError::Registry(error)))?;
     if S::PERSIST == Some(stateroom_core::Durability::Gated) && !options.accept_redis_durability {
-        match engine.durable().await {
-            Ok(Ok(())) => {}
-            Ok(Err(config)) => {
-                return Err(ServerError::Cluster(format!(
-                    "Redis can lose acknowledged writes ({config}); gated persistence needs `appendonly yes` and `appendfsync always`, or --accept-redis-durability"
-                )));
-            }
-            Err(error) => return Err(ServerError::Cluster(error.to_string())),
-        }
+        engine.durable().await?;
     }
     let service = config
         .service_name
@@ -315,22 +306,4 @@ async fn join_cluster<S: SimpleStateroomService>(
     );
     let store: Option<Arc<dyn RoomStore>> = S::PERSIST.map(|_| engine as Arc<dyn RoomStore>);
     Ok((cluster, store))
-}
-
-#[cfg(not(feature = "cluster"))]
-async fn join_cluster<S: SimpleStateroomService>(
-    _options: &crate::edge::cluster::ClusterOptions,
-    _internal: SocketAddr,
-    _public_port: u16,
-    _config: &Server,
-) -> Result<
-    (
-        Arc<crate::edge::cluster::Cluster>,
-        Option<Arc<dyn RoomStore>>,
-    ),
-    ServerError,
-> {
-    Err(ServerError::Cluster(
-        "this build has no cluster support: enable the `cluster` feature".into(),
-    ))
 }

@@ -49,6 +49,7 @@
 //! With the `testing` feature (for example in `[dev-dependencies]`), the
 //! `stateroom::testing` module runs a service in-process with a virtual clock,
 //! through the same decoding, error frames and timer order as the server.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 /// `serde_json`, whose `Value` a `migrate` hook takes and returns.
 pub use serde_json;
@@ -57,10 +58,13 @@ pub use stateroom_core::{
     MessageRecipient, Reject, Reply, ResumeRefused, RoomRequest, RoomResponse, Seat, SessionFrame,
     SimpleStateroomService, StateroomContext, TimerKey, http,
 };
+#[cfg(feature = "cluster")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cluster")))]
+pub use stateroom_server::ClusterOptions;
 pub use stateroom_server::store;
 pub use stateroom_server::{
-    Embedded, Limits, LogFormat, RoomsService, Server, ServerArgs, ServerError, ServerHandle,
-    handle, init_logging, init_logging_as, room_id, run,
+    ClusterError, Embedded, Limits, LogFormat, RoomsService, Server, ServerArgs, ServerError,
+    ServerHandle, handle, init_logging, init_logging_as, room_id, run,
 };
 
 #[cfg(feature = "testing")]

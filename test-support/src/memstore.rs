@@ -66,7 +66,7 @@ impl RoomStore for MemStore {
                 tokio::time::sleep(Duration::from_millis(delay)).await;
             }
             if self.failing.load(Ordering::SeqCst) {
-                return Err(StoreError("injected failure".into()));
+                return Err(StoreError::backend("memory", "injected failure"));
             }
             self.commits.lock().unwrap().push(batch.len());
             let mut rooms = self.rooms.lock().unwrap();

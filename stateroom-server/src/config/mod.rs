@@ -145,6 +145,8 @@ impl Server {
         self
     }
 
+    #[cfg(feature = "cluster")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "cluster")))]
     /// Joins a cluster of nodes that share rooms through a registry
     /// (Redis): each room is served by one node at a time, which holds its
     /// lease; a join that lands elsewhere is forwarded there. Persisted

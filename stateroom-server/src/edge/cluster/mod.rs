@@ -13,7 +13,7 @@
 
 pub(crate) mod proxy;
 #[cfg(feature = "cluster")]
-pub mod redis;
+pub(crate) mod redis;
 
 use crate::engine::leases::{LeaseView, Leases};
 use crate::engine::store::StoreError;
@@ -26,11 +26,9 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tracing::{info, warn};
 
-pub use crate::config::ClusterOptions;
-
 /// Who holds a room's lease: `node|boot|fence|addr`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Holder {
+pub(crate) struct Holder {
     /// The node's id.
     pub node: String,
     /// Its process's boot id.
@@ -44,13 +42,13 @@ pub struct Holder {
 impl Holder {
     /// The lease's stored value.
     #[must_use]
-    pub fn encode(&self) -> String {
+    pub(crate) fn encode(&self) -> String {
         format!("{}|{}|{}|{}", self.node, self.boot, self.fence, self.addr)
     }
 
     /// Reads a stored value.
     #[must_use]
-    pub fn decode(value: &str) -> Option<Holder> {
+    pub(crate) fn decode(value: &str) -> Option<Holder> {
         let mut parts = value.splitn(4, '|');
         Some(Holder {
             node: parts.next()?.to_owned(),
@@ -63,7 +61,7 @@ impl Holder {
 
 /// What [`Ownership::acquire`] found.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Acquired {
+pub(crate) enum Acquired {
     /// The lease is this node's now (or already was), at this fence.
     Mine(Holder),
     /// Another live node holds it.
@@ -71,10 +69,11 @@ pub enum Acquired {
 }
 
 /// A future of the registry.
-pub type RegistryFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+pub(crate) type RegistryFuture<'a, T> =
+    Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
 /// Who owns which room: leases with a TTL and a fence that only grows.
-pub trait Ownership: Send + Sync + 'static {
+pub(crate) trait Ownership: Send + Sync + 'static {
     /// Takes `key`'s lease for `me` (fence: one above any used before) if it
     /// is free or held by this node (any boot: an earlier one is dead); else
     /// says who holds it.

@@ -10,6 +10,7 @@
 
 use super::{Acquired, Holder, Ownership, RegistryFuture, room_key};
 use crate::engine::store::{RoomStore, SaveOutcome, StoreError, StoreFuture, StoredRoom};
+use crate::error::ClusterError;
 use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Script};
 use std::time::Duration;
@@ -72,7 +73,7 @@ return 1
 
 /// The Redis engine.
 #[derive(Clone)]
-pub struct RedisEngine {
+pub(crate) struct RedisEngine {
     connection: ConnectionManager,
     acquire: Script,
     renew: Script,
@@ -88,7 +89,7 @@ impl std::fmt::Debug for RedisEngine {
 }
 
 fn err(error: redis::RedisError) -> StoreError {
-    StoreError(format!("redis: {error}"))
+    StoreError::backend("redis", error)
 }
 
 fn lease_key(key: &str) -> String {
@@ -119,7 +120,7 @@ impl RedisEngine {
     ///
     /// # Errors
     /// When the URL is invalid or Redis cannot be reached.
-    pub async fn connect(url: &str, timeout: Duration) -> Result<Self, StoreError> {
+    pub(crate) async fn connect(url: &str, timeout: Duration) -> Result<Self, StoreError> {
         let client = redis::Client::open(url).map_err(err)?;
         let config = redis::aio::ConnectionManagerConfig::new()
             .set_response_timeout(Some(timeout))
@@ -139,12 +140,13 @@ impl RedisEngine {
         })
     }
 
-    /// Whether Redis keeps every acknowledged write through a crash:
-    /// `appendonly yes` and `appendfsync always`. `Err` says what it has.
+    /// Checks that Redis keeps every acknowledged write through a crash:
+    /// `appendonly yes` and `appendfsync always`.
     ///
     /// # Errors
-    /// When Redis cannot be asked.
-    pub async fn durable(&self) -> Result<Result<(), String>, StoreError> {
+    /// [`ClusterError::RedisNotDurable`] with what it has, or
+    /// [`ClusterError::Registry`] when Redis cannot be asked.
+    pub(crate) async fn durable(&self) -> Result<(), ClusterError> {
         let mut connection = self.connection.clone();
         let get = |name: &'static str| {
             let mut connection = connection.clone();
@@ -158,15 +160,15 @@ impl RedisEngine {
                 Ok::<_, StoreError>(pair.get(1).cloned().unwrap_or_default())
             }
         };
-        let appendonly = get("appendonly").await?;
-        let appendfsync = get("appendfsync").await?;
+        let appendonly = get("appendonly").await.map_err(ClusterError::Registry)?;
+        let appendfsync = get("appendfsync").await.map_err(ClusterError::Registry)?;
         let _: Result<(), _> = connection.ping::<()>().await;
         if appendonly == "yes" && appendfsync == "always" {
-            Ok(Ok(()))
+            Ok(())
         } else {
-            Ok(Err(format!(
-                "appendonly {appendonly}, appendfsync {appendfsync}"
-            )))
+            Err(ClusterError::RedisNotDurable {
+                config: format!("appendonly {appendonly}, appendfsync {appendfsync}"),
+            })
         }
     }
 }
@@ -192,8 +194,9 @@ impl Ownership for RedisEngine {
                 .invoke_async(&mut connection)
                 .await
                 .map_err(err)?;
-            let holder = Holder::decode(&value)
-                .ok_or_else(|| StoreError(format!("a lease that does not decode: {value}")))?;
+            let holder = Holder::decode(&value).ok_or_else(|| {
+                StoreError::Corrupt(format!("a lease that does not decode: {value}"))
+            })?;
             Ok(if taken == 1 {
                 Acquired::Mine(holder)
             } else {

@@ -79,7 +79,7 @@ async fn write_loop(
             Err(error) => {
                 tracing::error!(%error, rooms = count, "a batch of room saves failed");
                 for reply in replies {
-                    let _ = reply.send(Err(StoreError(error.0.clone())));
+                    let _ = reply.send(Err(error.clone()));
                 }
             }
         }

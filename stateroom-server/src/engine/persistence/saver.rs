@@ -190,7 +190,7 @@ impl Saver {
         let (reply, answer) = oneshot::channel();
         let job = Job { room, reply };
         if self.persistence.writer.send(job).is_err() {
-            return Err(SaveFailed::Store(StoreError("the writer stopped".into())));
+            return Err(SaveFailed::Store(StoreError::WriterStopped));
         }
         self.pending = Some(Pending { covers, answer });
         Ok(())
@@ -202,7 +202,7 @@ impl Saver {
         match &mut self.pending {
             Some(pending) => (&mut pending.answer)
                 .await
-                .unwrap_or_else(|_| Err(StoreError("the writer stopped".into()))),
+                .unwrap_or(Err(StoreError::WriterStopped)),
             None => std::future::pending().await,
         }
     }

@@ -42,10 +42,42 @@ pub enum SaveOutcome {
     StaleFence,
 }
 
-/// A store failed (I/O, a full disk, a lost connection).
-#[derive(Debug, thiserror::Error)]
-#[error("room store: {0}")]
-pub struct StoreError(pub String);
+/// Why a store failed, as variants a caller can match.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// Another process holds the data directory (one server per directory).
+    #[error("room store: {dir} is in use by another process (one server per data directory)")]
+    Locked {
+        /// The directory.
+        dir: std::path::PathBuf,
+    },
+    /// The backend failed: I/O, a full disk, SQLite, a lost Redis
+    /// connection.
+    #[error("room store: {backend}: {message}")]
+    Backend {
+        /// Which backend (`sqlite`, `redis`, `io`, or a store's own name).
+        backend: &'static str,
+        /// What it said.
+        message: String,
+    },
+    /// Stored data does not decode (a damaged row or lease).
+    #[error("room store: stored data does not decode: {0}")]
+    Corrupt(String),
+    /// The server's writer stopped (the process is ending).
+    #[error("room store: the writer stopped")]
+    WriterStopped,
+}
+
+impl StoreError {
+    /// A backend's failure.
+    pub fn backend(backend: &'static str, message: impl std::fmt::Display) -> Self {
+        StoreError::Backend {
+            backend,
+            message: message.to_string(),
+        }
+    }
+}
 
 /// What a store's operations return.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;

@@ -33,7 +33,7 @@ impl std::fmt::Debug for SqliteStore {
 }
 
 fn err(error: impl std::fmt::Display) -> StoreError {
-    StoreError(error.to_string())
+    StoreError::backend("sqlite", error)
 }
 
 const SCHEMA: &str = "
@@ -63,15 +63,14 @@ impl SqliteStore {
     /// it, or the database cannot be opened.
     pub fn open(dir: impl AsRef<Path>) -> Result<Self, StoreError> {
         let dir = dir.as_ref();
+        let io =
+            |e: std::io::Error, what: String| StoreError::backend("io", format!("{what}: {e}"));
         std::fs::create_dir_all(dir)
-            .map_err(|e| err(format!("cannot create {}: {e}", dir.display())))?;
+            .map_err(|e| io(e, format!("cannot create {}", dir.display())))?;
         let lock = File::create(dir.join("LOCK"))
-            .map_err(|e| err(format!("cannot open {}/LOCK: {e}", dir.display())))?;
-        lock.try_lock().map_err(|_| {
-            err(format!(
-                "{} is in use by another process (one server per data directory)",
-                dir.display()
-            ))
+            .map_err(|e| io(e, format!("cannot open {}/LOCK", dir.display())))?;
+        lock.try_lock().map_err(|_| StoreError::Locked {
+            dir: dir.to_path_buf(),
         })?;
         let path = dir.join("rooms.sqlite3");
         let connection = Connection::open(&path).map_err(err)?;
