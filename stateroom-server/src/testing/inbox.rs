@@ -44,7 +44,7 @@ impl Received {
     }
 }
 
-/// A timer that fired, as [`TestRoom::fired`] lists them.
+/// A timer that fired, as [`TestRoom::fired`](super::TestRoom::fired) lists them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FiredTimer {
     /// The seed's single timer (`set_timer`; the `timer` hook).
