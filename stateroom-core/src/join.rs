@@ -1,4 +1,5 @@
 use http::HeaderMap;
+use http::StatusCode;
 use std::any::Any;
 use std::borrow::Cow;
 use std::fmt;
@@ -174,17 +175,19 @@ impl JoinRequest {
 /// status and a short plain-text body, and no socket opens.
 ///
 /// ```
-/// use stateroom_core::Reject;
+/// use stateroom_core::{Reject, http::StatusCode};
 ///
 /// let reject = Reject::unauthorized("a token is required");
-/// assert_eq!((reject.status(), reject.body()), (401, "a token is required"));
+/// assert_eq!(reject.status(), StatusCode::UNAUTHORIZED);
+/// assert_eq!(reject.body(), "a token is required");
 /// assert_eq!(Reject::forbidden("banned").status(), 403);
-/// assert_eq!(Reject::with_status(429, "slow down").status(), 429);
-/// assert_eq!(Reject::with_status(500, "no").status(), 403);
+/// let slow = Reject::new(StatusCode::TOO_MANY_REQUESTS, "slow down");
+/// assert_eq!(slow.status(), StatusCode::TOO_MANY_REQUESTS);
+/// assert_eq!(Reject::new(StatusCode::INTERNAL_SERVER_ERROR, "no").status(), 403);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reject {
-    status: u16,
+    status: StatusCode,
     body: String,
 }
 
@@ -193,7 +196,7 @@ impl Reject {
     #[must_use]
     pub fn unauthorized(body: impl Into<String>) -> Self {
         Reject {
-            status: 401,
+            status: StatusCode::UNAUTHORIZED,
             body: body.into(),
         }
     }
@@ -202,19 +205,20 @@ impl Reject {
     #[must_use]
     pub fn forbidden(body: impl Into<String>) -> Self {
         Reject {
-            status: 403,
+            status: StatusCode::FORBIDDEN,
             body: body.into(),
         }
     }
 
-    /// Another client-error status (400–499); anything else becomes 403.
+    /// A refusal with another client-error status (400–499, such as
+    /// `StatusCode::TOO_MANY_REQUESTS`); anything else becomes 403.
     #[must_use]
-    pub fn with_status(status: u16, body: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, body: impl Into<String>) -> Self {
         Reject {
-            status: if (400..500).contains(&status) {
+            status: if status.is_client_error() {
                 status
             } else {
-                403
+                StatusCode::FORBIDDEN
             },
             body: body.into(),
         }
@@ -222,7 +226,7 @@ impl Reject {
 
     /// The HTTP status.
     #[must_use]
-    pub fn status(&self) -> u16 {
+    pub fn status(&self) -> StatusCode {
         self.status
     }
 
@@ -235,7 +239,7 @@ impl Reject {
 
 impl fmt::Display for Reject {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.status, self.body)
+        write!(f, "{} {}", self.status.as_u16(), self.body)
     }
 }
 

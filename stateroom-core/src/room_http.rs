@@ -98,7 +98,8 @@ impl RoomRequest {
 /// use stateroom_core::RoomResponse;
 ///
 /// let ok = RoomResponse::json(&serde_json::json!({"count": 3}));
-/// assert_eq!((ok.status(), ok.body()), (200, br#"{"count":3}"#.as_slice()));
+/// assert_eq!(ok.status(), 200);
+/// assert_eq!(ok.body(), br#"{"count":3}"#);
 /// assert_eq!(ok.content_type(), "application/json");
 /// let missing = RoomResponse::error(http::StatusCode::NOT_FOUND, "no_such_thing", "nothing here");
 /// assert_eq!(missing.status(), 404);
@@ -174,8 +175,8 @@ impl RoomResponse {
 
     /// The HTTP status.
     #[must_use]
-    pub fn status(&self) -> u16 {
-        self.status
+    pub fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.status).unwrap_or(StatusCode::OK)
     }
 
     /// The `Content-Type`.

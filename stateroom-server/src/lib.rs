@@ -7,7 +7,8 @@
 //! - `engine`: rooms and their state: the room task (`room`), a room's logic
 //!   without I/O (`room_core`, `members`, `gate`, `resume`, `timers`), the
 //!   clients' queues (`outbox`), the registry, persistence and the store
-//!   trait ([`store`]), and [`handle`] (reaching rooms from Rust code);
+//!   trait ([`store`]), and `handle` ([`Rooms`], [`Room`]: reaching rooms
+//!   from Rust code);
 //! - `edge`: between the network and the engine: listeners, HTTP routing
 //!   and admission, answers and the operator's endpoints, static files,
 //!   sockets and connections, embedding, and the cluster's transport;
@@ -58,6 +59,7 @@ pub use config::ClusterOptions;
 pub use config::{Limits, Server};
 pub use edge::answer::ResponseBody;
 pub use edge::embed::{Embedded, RoomsService};
-pub use engine::{handle, store};
+pub use engine::handle::{Room, RoomError, RoomInfo, Rooms};
+pub use engine::store;
 pub use error::{ClusterError, ServerError};
 pub use server::ServerHandle;

@@ -37,7 +37,7 @@ impl ServerHandle {
         self.local_addr
     }
 
-    /// The rooms, to reach from outside ([`Rooms`](crate::engine::handle::Rooms)).
+    /// The rooms, to reach from outside ([`Rooms`](crate::Rooms)).
     #[must_use]
     pub fn rooms(&self) -> crate::engine::handle::Rooms {
         crate::engine::handle::Rooms::new(self.edge.engine.clone())

@@ -63,8 +63,8 @@ pub use stateroom_core::{
 pub use stateroom_server::ClusterOptions;
 pub use stateroom_server::store;
 pub use stateroom_server::{
-    ClusterError, Embedded, Limits, LogFormat, RoomsService, Server, ServerArgs, ServerError,
-    ServerHandle, handle, init_logging, init_logging_as, room_id, run,
+    ClusterError, Embedded, Limits, LogFormat, Room, RoomError, RoomInfo, Rooms, RoomsService,
+    Server, ServerArgs, ServerError, ServerHandle, init_logging, init_logging_as, room_id, run,
 };
 
 #[cfg(feature = "testing")]

@@ -6,7 +6,7 @@
 use stateroom_test_support as support;
 
 use serde::{Deserialize, Serialize};
-use stateroom::handle::RoomError;
+use stateroom::RoomError;
 use stateroom::http::StatusCode;
 use stateroom::{
     ClientId, CommandError, JoinRequest, MessageRecipient, Reject, RoomRequest, RoomResponse,

@@ -270,7 +270,7 @@ fn commands_and_http_requests_through_the_kit() {
     let answer = room.request(JoinRequest::new("c"), get).unwrap();
     assert_eq!(
         (answer.status(), answer.body()),
-        (200, br#"{"n":5}"#.as_slice())
+        (stateroom::http::StatusCode::OK, br#"{"n":5}"#.as_slice())
     );
 }
 

@@ -10,7 +10,7 @@ use stateroom_test_support::memstore;
 
 use memstore::MemStore;
 use serde::{Deserialize, Serialize};
-use stateroom::handle::RoomError;
+use stateroom::RoomError;
 use stateroom::store::StoredRoom;
 use stateroom::{ClientId, RoomRequest, RoomResponse, Server, StateroomContext, http};
 use std::sync::Arc;

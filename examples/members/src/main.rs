@@ -157,7 +157,7 @@ mod tests {
     #[test]
     fn only_members_get_in() {
         let mut room = TestRoom::<Club>::new("club");
-        let status = |r: Result<ClientId, Reject>| r.map_err(|e| e.status());
+        let status = |r: Result<ClientId, Reject>| r.map_err(|e| e.status().as_u16());
         assert_eq!(status(room.join(JoinRequest::new("club"))), Err(401));
         assert_eq!(status(room.join(bearer("guess"))), Err(401));
         assert_eq!(status(room.join(bearer("eve-banned"))), Err(403));

@@ -240,7 +240,7 @@ async fn upgrade<B>(
     let data = match verdict {
         Ok(Some(Ok(data))) => data,
         Ok(Some(Err(reject))) => {
-            let status = StatusCode::from_u16(reject.status()).unwrap_or(StatusCode::FORBIDDEN);
+            let status = reject.status();
             return refuse(status, reject.body());
         }
         Ok(None) => {

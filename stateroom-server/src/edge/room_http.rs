@@ -91,7 +91,7 @@ where
     // The claim is given back when it drops, whatever happens.
     match tokio::time::timeout(JOIN_TIMEOUT, ask).await {
         Ok(Some(Ok(response))) => {
-            let status = StatusCode::from_u16(response.status()).unwrap_or(StatusCode::OK);
+            let status = response.status();
             let mut answer = respond(status, response.content_type(), response.body().to_vec());
             answer
                 .headers_mut()
@@ -99,7 +99,7 @@ where
             answer
         }
         Ok(Some(Err(reject))) => {
-            let status = StatusCode::from_u16(reject.status()).unwrap_or(StatusCode::FORBIDDEN);
+            let status = reject.status();
             refuse(status, reject.body())
         }
         Ok(None) => refuse(StatusCode::INTERNAL_SERVER_ERROR, "the room failed"),

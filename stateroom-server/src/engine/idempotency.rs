@@ -97,7 +97,7 @@ impl Idempotency {
         self.entries.push_back(Remembered {
             key,
             fingerprint,
-            status: response.status(),
+            status: response.status().as_u16(),
             json: response.content_type() == "application/json",
             body,
             at_ms: unix_now,

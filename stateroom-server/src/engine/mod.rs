@@ -19,7 +19,7 @@
 pub(crate) mod client_ids;
 pub(crate) mod event;
 pub(crate) mod gate;
-pub mod handle;
+pub(crate) mod handle;
 pub(crate) mod idempotency;
 pub(crate) mod inbound;
 pub(crate) mod leases;
