@@ -42,7 +42,9 @@ pub trait StateroomContext {
 
     /// What the `join` hook attached to `client`, type-erased; `None` if the
     /// client is not in the room. [`client_data`](Self::client_data) is the
-    /// typed way in.
+    /// typed way in; this is the runtime's side of it (hidden, like the other
+    /// plumbing a context implements).
+    #[doc(hidden)]
     fn client_data_any(&self, client: ClientId) -> Option<&ClientData>;
 
     /// What the `join` hook attached to `client`, if the client is in the

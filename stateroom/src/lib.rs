@@ -73,6 +73,33 @@ pub mod testing;
 pub mod types;
 pub use types::{ServiceTypes, TypesError};
 
+/// What the generated `main` does, for a service declared with
+/// `#[stateroom::service(no_main)]` (a library, or a binary with its own
+/// `main` that does other things first): flags and environment variables,
+/// logging, `--emit-ts`, the `data` subcommands, then serve until SIGINT or
+/// SIGTERM. A hand-written service (no macro, so no TypeScript) uses
+/// [`run`] instead, which has everything but `--emit-ts`.
+///
+/// ```no_run
+/// #[derive(Default)]
+/// struct Echo;
+///
+/// #[stateroom::service(no_main)]
+/// impl Echo {
+///     fn message(&mut self, client: stateroom::ClientId, text: &str, ctx: &impl stateroom::StateroomContext) {
+///         ctx.send_message(client, text);
+///     }
+/// }
+///
+/// fn main() {
+///     // … the binary's own start-up …
+///     stateroom::main::<Echo>();
+/// }
+/// ```
+pub fn main<S: SimpleStateroomService + ServiceTypes>() {
+    types::run_typed::<S>(None);
+}
+
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
@@ -103,7 +130,8 @@ pub mod __private;
 ///
 /// ```text
 /// #[stateroom::service]                      // generate the trait impl and `fn main`
-/// #[stateroom::service(no_main)]             // only the trait impl (libraries, tests, own binaries)
+/// #[stateroom::service(no_main)]             // only the trait impl (libraries, tests, own binaries);
+///                                            // `stateroom::main::<S>()` is then the generated main
 /// #[stateroom::service(reconnect = "30s")]   // hold a dropped client's seat for 30 s
 ///                                            // (units: ms, s, m, h); combine with a comma
 /// #[stateroom::service(persist)]             // rooms survive restarts (docs/persistence.md)
