@@ -115,8 +115,12 @@ pub trait StateroomContext {
     /// Sends a binary frame to `recipient`.
     fn send_binary(&self, recipient: impl Into<MessageRecipient>, message: &[u8]);
 
-    /// Schedules the room's `timer` hook to run once, `ms_delay` milliseconds from
-    /// now. Calling it again before the timer has fired replaces the pending timer.
+    /// The seed crate's single timer, kept so that its services compile:
+    /// schedules the room's `timer` hook to run once, `ms_delay` milliseconds
+    /// from now; calling it again before it fired replaces it. New code uses
+    /// named timers: [`set_timeout`](Self::set_timeout),
+    /// [`set_interval`](Self::set_interval) and
+    /// [`cancel_timer`](Self::cancel_timer), delivered to `alarm`.
     fn set_timer(&self, ms_delay: u32);
 
     /// Schedules (or, if `key` is pending, replaces) a named timer: `alarm`
@@ -124,11 +128,15 @@ pub trait StateroomContext {
     /// after that on a fixed schedule (no drift; ticks a late room missed are
     /// skipped, not bunched). A zero period counts as 1 ms.
     ///
-    /// [`set_timeout`](Self::set_timeout) and [`set_interval`](Self::set_interval)
-    /// are the usual way in.
+    /// The runtime's primitive under [`set_timeout`](Self::set_timeout),
+    /// [`set_interval`](Self::set_interval) and
+    /// [`cancel_timer`](Self::cancel_timer), which are the way to say it.
+    #[doc(hidden)]
     fn schedule(&self, key: TimerKey, after: Duration, every: Option<Duration>);
 
-    /// Cancels the named timer `key`, if pending.
+    /// Cancels the named timer `key`, if pending (the primitive under
+    /// [`cancel_timer`](Self::cancel_timer)).
+    #[doc(hidden)]
     fn cancel(&self, key: &TimerKey);
 
     /// Runs `alarm` with `key` once, `after` from now, replacing any pending
