@@ -22,22 +22,18 @@ pub struct ServerArgs {
     /// Port to listen on (0 picks a free one).
     #[arg(long, env = "STATEROOM_PORT", default_value_t = 8080)]
     pub port: u16,
-    /// Milliseconds an empty room is kept before it is freed.
-    #[arg(long, env = "STATEROOM_ROOM_GRACE_MS", default_value_t = 5000)]
-    pub room_grace_ms: u64,
-    /// Milliseconds a graceful shutdown waits for clients to close.
-    #[arg(long, env = "STATEROOM_SHUTDOWN_TIMEOUT_MS", default_value_t = 10_000)]
-    pub shutdown_timeout_ms: u64,
-    /// Milliseconds between the server's pings to each client.
-    #[arg(
-        long,
-        env = "STATEROOM_HEARTBEAT_INTERVAL_MS",
-        default_value_t = 15_000
-    )]
-    pub heartbeat_interval_ms: u64,
-    /// Milliseconds a client may stay silent (pongs count) before it is dropped.
-    #[arg(long, env = "STATEROOM_HEARTBEAT_TIMEOUT_MS", default_value_t = 45_000)]
-    pub heartbeat_timeout_ms: u64,
+    /// How long an empty room is kept before it is freed.
+    #[arg(long, alias = "room-grace-ms", env = "STATEROOM_ROOM_GRACE_MS", default_value = "5s", value_parser = parse_duration)]
+    pub room_grace: Duration,
+    /// How long a graceful shutdown waits for clients to close.
+    #[arg(long, alias = "shutdown-timeout-ms", env = "STATEROOM_SHUTDOWN_TIMEOUT_MS", default_value = "10s", value_parser = parse_duration)]
+    pub shutdown_timeout: Duration,
+    /// Time between the server's pings to each client.
+    #[arg(long, alias = "heartbeat-interval-ms", env = "STATEROOM_HEARTBEAT_INTERVAL_MS", default_value = "15s", value_parser = parse_duration)]
+    pub heartbeat_interval: Duration,
+    /// How long a client may stay silent (pongs count) before it is dropped.
+    #[arg(long, alias = "heartbeat-timeout-ms", env = "STATEROOM_HEARTBEAT_TIMEOUT_MS", default_value = "45s", value_parser = parse_duration)]
+    pub heartbeat_timeout: Duration,
     /// Tokio worker threads (default: one per CPU core).
     #[arg(long, env = "STATEROOM_WORKER_THREADS")]
     pub worker_threads: Option<usize>,
@@ -53,10 +49,10 @@ pub struct ServerArgs {
     /// Most bytes queued for one client before it is closed as too slow.
     #[arg(long, env = "STATEROOM_MAX_QUEUED_BYTES", default_value_t = Limits::default().max_queued_bytes)]
     pub max_queued_bytes: usize,
-    /// Milliseconds a client's socket may refuse bytes, its queue past the
+    /// How long a client's socket may refuse bytes, its queue past the
     /// bound, before it is closed as too slow (1008).
-    #[arg(long, env = "STATEROOM_SLOW_READER_GRACE_MS", default_value_t = Limits::default().slow_reader_grace.as_millis() as u64)]
-    pub slow_reader_grace_ms: u64,
+    #[arg(long, alias = "slow-reader-grace-ms", env = "STATEROOM_SLOW_READER_GRACE_MS", default_value = "500ms", value_parser = parse_duration)]
+    pub slow_reader_grace: Duration,
     /// Hard limit on a client's queue, as a multiple of the two bounds
     /// above: past it the client is closed (1008) whatever the reason.
     #[arg(long, env = "STATEROOM_HARD_QUEUE_MULTIPLE", default_value_t = Limits::default().hard_queue_multiple)]
@@ -70,10 +66,10 @@ pub struct ServerArgs {
     /// Most live rooms.
     #[arg(long, env = "STATEROOM_MAX_ROOMS", default_value_t = Limits::default().max_rooms)]
     pub max_rooms: usize,
-    /// Milliseconds a dropped client's seat is held for a resume (0: off;
+    /// How long a dropped client's seat is held for a resume (0: off;
     /// default: the service's own setting).
-    #[arg(long, env = "STATEROOM_RECONNECT_WINDOW_MS")]
-    pub reconnect_window_ms: Option<u64>,
+    #[arg(long, alias = "reconnect-window-ms", env = "STATEROOM_RECONNECT_WINDOW_MS", value_parser = parse_duration)]
+    pub reconnect_window: Option<Duration>,
     /// With reconnection on: most frames kept per client for a resume.
     #[arg(long, env = "STATEROOM_MAX_RESUME_MESSAGES", default_value_t = Limits::default().max_resume_messages)]
     pub max_resume_messages: usize,
@@ -84,10 +80,10 @@ pub struct ServerArgs {
     /// sockets; others get 403. Default: any origin.
     #[arg(long, env = "STATEROOM_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
-    /// Milliseconds shutdown keeps serving, with /readyz at 503, before it
+    /// How long shutdown keeps serving, with /readyz at 503, before it
     /// closes clients (time for a load balancer to take the server out).
-    #[arg(long, env = "STATEROOM_SHUTDOWN_DELAY_MS", default_value_t = 0)]
-    pub shutdown_delay_ms: u64,
+    #[arg(long, alias = "shutdown-delay-ms", env = "STATEROOM_SHUTDOWN_DELAY_MS", default_value = "0s", value_parser = parse_duration)]
+    pub shutdown_delay: Duration,
     /// Serve /metrics, /readyz and /admin/rooms on this port only (0: any free
     /// one) instead of the WebSocket port.
     #[arg(long, env = "STATEROOM_ADMIN_PORT")]
@@ -110,8 +106,17 @@ pub struct ServerArgs {
     /// service type's name).
     #[arg(long, env = "STATEROOM_SERVICE_NAME")]
     pub service_name: Option<String>,
-    /// Persisted services: delete stored rooms not saved for this many days.
-    #[arg(long, env = "STATEROOM_RETENTION_DAYS")]
+    /// Persisted services: delete stored rooms not saved for this long
+    /// (such as `30d`).
+    #[arg(long, env = "STATEROOM_RETENTION", value_parser = parse_duration)]
+    pub retention: Option<Duration>,
+    /// The same, in days (the older spelling).
+    #[arg(
+        long,
+        env = "STATEROOM_RETENTION_DAYS",
+        hide = true,
+        conflicts_with = "retention"
+    )]
     pub retention_days: Option<u64>,
     /// Log lines as human-readable text or as JSON objects, one per line.
     #[arg(long, env = "STATEROOM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
@@ -135,9 +140,9 @@ pub struct ServerArgs {
     #[cfg(feature = "cluster")]
     #[arg(long, env = "STATEROOM_INTERNAL_ADDR", default_value = "127.0.0.1:0")]
     pub internal_addr: String,
-    /// Cluster: how long a room's lease lasts without renewal (ms, s or m).
+    /// Cluster: how long a room's lease lasts without renewal (at least 300ms).
     #[cfg(feature = "cluster")]
-    #[arg(long, env = "STATEROOM_LEASE_TTL", default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, env = "STATEROOM_LEASE_TTL", default_value = "10s", value_parser = parse_lease_ttl)]
     pub lease_ttl: Duration,
     /// Cluster: the secret nodes present on each other's internal port
     /// (required unless it is loopback).
@@ -198,8 +203,8 @@ impl From<ServerArgs> for Server {
             Some(threads) => Server::new().worker_threads(threads),
             None => Server::new(),
         };
-        if let Some(window) = args.reconnect_window_ms {
-            server = server.reconnect_window(Duration::from_millis(window));
+        if let Some(window) = args.reconnect_window {
+            server = server.reconnect_window(window);
         }
         if let Some(port) = args.admin_port {
             server = server.admin_port(port);
@@ -227,29 +232,29 @@ impl From<ServerArgs> for Server {
             }
             server = server.cluster(options);
         }
-        if let Some(days) = args.retention_days {
-            server = server.retention(Duration::from_secs(days.saturating_mul(86_400)));
+        let retention = args.retention.or(args
+            .retention_days
+            .map(|days| Duration::from_secs(days.saturating_mul(86_400))));
+        if let Some(retention) = retention {
+            server = server.retention(retention);
         }
         server
             .host(args.host)
             .port(args.port)
-            .room_grace(Duration::from_millis(args.room_grace_ms))
-            .shutdown_timeout(Duration::from_millis(args.shutdown_timeout_ms))
-            .heartbeat_interval(Duration::from_millis(args.heartbeat_interval_ms))
-            .heartbeat_timeout(Duration::from_millis(args.heartbeat_timeout_ms))
+            .room_grace(args.room_grace)
+            .shutdown_timeout(args.shutdown_timeout)
+            .heartbeat_interval(args.heartbeat_interval)
+            .heartbeat_timeout(args.heartbeat_timeout)
             .max_message_size(args.max_message_size)
             .max_room_id_len(args.max_room_id_len)
             .outbound_queue(args.max_queued_messages, args.max_queued_bytes)
-            .slow_reader(
-                Duration::from_millis(args.slow_reader_grace_ms),
-                args.hard_queue_multiple,
-            )
+            .slow_reader(args.slow_reader_grace, args.hard_queue_multiple)
             .max_clients_per_room(args.max_clients_per_room)
             .max_connections(args.max_connections)
             .max_rooms(args.max_rooms)
             .resume_buffer(args.max_resume_messages, args.max_resume_bytes)
             .allowed_origins(args.allowed_origins)
-            .shutdown_delay(Duration::from_millis(args.shutdown_delay_ms))
+            .shutdown_delay(args.shutdown_delay)
             .admin_host(args.admin_host)
             .metrics(args.metrics)
             .data_dir(args.data_dir)
@@ -258,24 +263,37 @@ impl From<ServerArgs> for Server {
 }
 
 /// `"10s"`, `"500ms"`, `"2m"`; a plain number is seconds.
-#[cfg_attr(not(feature = "cluster"), allow(dead_code))]
-fn parse_duration(text: &str) -> Result<Duration, String> {
+/// A duration on the command line or in the environment, one spelling for
+/// every flag: a number and a unit (`500ms`, `30s`, `2m`, `1h`, `30d`); a
+/// bare number is milliseconds, which is what the older `--…-ms` names
+/// (kept as aliases) took.
+///
+/// # Errors
+/// When `text` is not such a duration.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
     let number: u64 = digits
         .trim()
         .parse()
-        .map_err(|_| format!("`{text}` is not a duration such as 10s, 500ms or 2m"))?;
-    let duration = match &text[digits.len()..] {
-        "ms" => Duration::from_millis(number),
-        "" | "s" => Duration::from_secs(number),
-        "m" => Duration::from_secs(number.saturating_mul(60)),
-        _ => {
-            return Err(format!(
-                "`{text}` is not a duration such as 10s, 500ms or 2m"
-            ));
-        }
-    };
+        .map_err(|_| format!("`{text}` is not a duration such as 500ms, 30s, 2m, 1h or 30d"))?;
+    let seconds = |n: u64| Duration::from_secs(number.saturating_mul(n));
+    match &text[digits.len()..] {
+        "" | "ms" => Ok(Duration::from_millis(number)),
+        "s" => Ok(seconds(1)),
+        "m" => Ok(seconds(60)),
+        "h" => Ok(seconds(3_600)),
+        "d" => Ok(seconds(86_400)),
+        _ => Err(format!(
+            "`{text}` is not a duration such as 500ms, 30s, 2m, 1h or 30d"
+        )),
+    }
+}
+
+/// A lease's time to live: a duration of at least 300 ms.
+#[cfg_attr(not(feature = "cluster"), allow(dead_code))]
+fn parse_lease_ttl(text: &str) -> Result<Duration, String> {
+    let duration = parse_duration(text)?;
     if duration < Duration::from_millis(300) {
         return Err("a lease lasts at least 300ms".into());
     }
@@ -415,5 +433,47 @@ fn emit_ts(types: Option<TypesFn>, path: &std::path::Path) -> i32 {
             eprintln!("error: cannot write {}: {error}", path.display());
             1
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        server: ServerArgs,
+    }
+
+    #[test]
+    fn durations_have_one_spelling_and_the_old_flags_still_work() {
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("1h").unwrap(), Duration::from_secs(3_600));
+        assert_eq!(
+            parse_duration("30d").unwrap(),
+            Duration::from_secs(2_592_000)
+        );
+        assert_eq!(parse_duration("1500").unwrap(), Duration::from_millis(1500));
+        assert!(parse_duration("5 minutes").is_err());
+        assert!(parse_duration("").is_err());
+        let cli = Cli::try_parse_from(["x", "--room-grace", "2s", "--reconnect-window-ms", "1500"])
+            .unwrap();
+        assert_eq!(cli.server.room_grace, Duration::from_secs(2));
+        assert_eq!(
+            cli.server.reconnect_window,
+            Some(Duration::from_millis(1500))
+        );
+        let cli =
+            Cli::try_parse_from(["x", "--room-grace-ms", "750", "--retention", "7d"]).unwrap();
+        assert_eq!(cli.server.room_grace, Duration::from_millis(750));
+        assert_eq!(cli.server.retention, Some(Duration::from_secs(7 * 86_400)));
+        let defaults = Cli::try_parse_from(["x"]).unwrap().server;
+        assert_eq!(defaults.heartbeat_interval, Duration::from_secs(15));
+        assert_eq!(defaults.slow_reader_grace, Duration::from_millis(500));
     }
 }
