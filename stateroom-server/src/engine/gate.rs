@@ -5,8 +5,7 @@
 //! leave, and a held answer's sender is dropped, so its caller gets an error
 //! (HTTP 500, `RoomError::Stopped`), never the lost value.
 
-use crate::engine::members::{Leave, Members, Outlet, Slot};
-use crate::engine::outbox::Push;
+use crate::engine::outlet::{Outlet, Push};
 use hyper_tungstenite::tungstenite::Message;
 use hyper_tungstenite::tungstenite::protocol::CloseFrame;
 use stateroom_core::ClientId;
@@ -20,7 +19,7 @@ pub(crate) type Answer = Box<dyn FnOnce() + Send>;
 
 /// What the gate holds: a frame, a close (a kick) after the frames before
 /// it, or an answer.
-enum Item {
+pub(crate) enum Item {
     Frame(Message),
     /// A runtime frame for one connection (a session frame, a replayed
     /// frame, an ack): not counted or kept for a resume.
@@ -29,13 +28,13 @@ enum Item {
     Answer(Answer),
 }
 
-struct Held<O> {
+pub(crate) struct Held<O> {
     /// Whom a frame or close is for (0, no client, for an answer).
-    client: ClientId,
+    pub(crate) client: ClientId,
     /// The client's connection when the item was produced (frames sent before
     /// a client left still go to it).
-    outlet: Option<O>,
-    item: Item,
+    pub(crate) outlet: Option<O>,
+    pub(crate) item: Item,
 }
 
 /// The output gate of a persisted room.
@@ -56,10 +55,11 @@ impl<O> Default for Gate<O> {
 }
 
 impl<O: Outlet> Gate<O> {
-    pub(crate) fn hold_frame(&self, client: ClientId, slot: &Slot<O>, frame: Message) {
+    /// Holds `frame` for `client`, whose connection is `outlet` now.
+    pub(crate) fn hold_frame(&self, client: ClientId, outlet: Option<O>, frame: Message) {
         self.held.borrow_mut().push_back(Held {
             client,
-            outlet: slot.outlet().cloned(),
+            outlet,
             item: Item::Frame(frame),
         });
     }
@@ -125,52 +125,15 @@ impl<O: Outlet> Gate<O> {
             .count() as u64
     }
 
+    /// Takes the first `count` held items, in order (their snapshot is durable).
+    pub(crate) fn take(&self, count: usize) -> Vec<Held<O>> {
+        let mut held = self.held.borrow_mut();
+        let count = count.min(held.len());
+        held.drain(..count).collect()
+    }
+
     /// Drops everything held (a failed save: clients never see it).
     pub(crate) fn discard(&self) {
         self.held.borrow_mut().clear();
-    }
-}
-
-impl<O: Outlet> Members<O> {
-    /// Releases the first `count` held items, in order, to their clients.
-    pub(crate) fn release(&self, count: usize) {
-        let items: Vec<Held<O>> = {
-            let mut held = self.gate.held.borrow_mut();
-            let count = count.min(held.len());
-            held.drain(..count).collect()
-        };
-        for Held {
-            client,
-            outlet,
-            item,
-        } in items
-        {
-            match (item, self.clients.get(&client)) {
-                // To the connection the client has now; if it has none (it
-                // dropped, or the server is restarting), to the one it had.
-                (Item::Frame(frame), Some(slot)) => {
-                    let outlet = slot.outlet().or(outlet.as_ref());
-                    self.push_via(client, slot, outlet, frame);
-                }
-                (Item::Frame(frame), None) => {
-                    if let Some(outlet) = outlet {
-                        let _ = outlet.push(frame) == Push::Overflowed;
-                    }
-                }
-                (Item::Close(frame), _) => {
-                    if let Some(outlet) = outlet {
-                        outlet.close(Some(frame));
-                    }
-                }
-                (Item::Answer(answer), _) => answer(),
-                (Item::Control(frame), _) => {
-                    if let Some(outlet) = outlet
-                        && outlet.push(frame) == Push::Overflowed
-                    {
-                        self.leaving.borrow_mut().push((client, Leave::Overflowed));
-                    }
-                }
-            }
-        }
     }
 }

@@ -26,6 +26,7 @@ pub(crate) mod leases;
 pub(crate) mod members;
 pub(crate) mod metrics;
 pub(crate) mod outbox;
+pub(crate) mod outlet;
 pub(crate) mod persistence;
 pub(crate) mod registry;
 pub(crate) mod resume;

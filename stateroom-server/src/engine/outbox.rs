@@ -16,7 +16,8 @@
 //! way: memory stays bounded.
 
 use crate::config::Limits;
-use crate::engine::members::Outlet;
+use crate::engine::outlet::Outlet;
+pub(crate) use crate::engine::outlet::{Backlog, Push};
 use futures_util::task::AtomicWaker;
 use hyper_tungstenite::tungstenite::Message;
 use hyper_tungstenite::tungstenite::protocol::CloseFrame;
@@ -66,33 +67,6 @@ impl Bound {
     fn drained(self, frames: usize, bytes: usize) -> bool {
         frames <= self.frames as usize / 2 && bytes <= self.bytes as usize / 2
     }
-}
-
-/// What [`Outbox::push`] did with a frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Push {
-    /// The frame is queued.
-    Queued,
-    /// The frame is queued, past the queue's bound, on a socket that takes
-    /// bytes: the server is behind. Said once until the writer takes the
-    /// queue, or the room sees it drain ([`Outbox::backlog`]).
-    Behind,
-    /// The outbox is already closing; the frame was discarded.
-    Discarded,
-    /// The client stopped reading (or the queue reached the hard limit): the
-    /// queue was emptied and the outbox is now closing with the given close
-    /// frame.
-    Overflowed,
-}
-
-/// A behind queue, as the room sees it when it checks again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Backlog {
-    /// Drained to half the bound, or closing, or its socket refuses bytes (a
-    /// slow reader: [`Outbox::push`] cuts it if that lasts): nothing to wait for.
-    Clear,
-    /// Still past half the bound on a socket that takes bytes: wait.
-    Behind,
 }
 
 /// What [`Outbox::take`] moved into the writer's batch.
