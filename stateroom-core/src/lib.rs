@@ -28,7 +28,7 @@ pub use error_frame::{ErrorCode, ErrorFrame};
 /// The `http` crate, whose `HeaderMap` [`JoinRequest::headers`] returns.
 pub use http;
 pub use join::{ClientData, JoinRequest, Reject, Seat};
-pub use persist::Durability;
+pub use persist::{Durability, StateError};
 pub use recipient::MessageRecipient;
 pub use room_http::{Command, CommandError, Reply, RoomRequest, RoomResponse};
 pub use service::SimpleStateroomService;

@@ -50,3 +50,61 @@ impl Durability {
         }
     }
 }
+
+/// Why a persisted service's state could not be written or read back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StateError {
+    /// The service is not persisted (no `persist` argument).
+    NotPersisted,
+    /// The state cannot be written as JSON (a map with non-string keys, say).
+    Encode(String),
+    /// The snapshot was written by newer code.
+    NewerThanCode {
+        /// The snapshot's state version.
+        version: u32,
+        /// This code's.
+        code: u32,
+    },
+    /// The snapshot is not JSON.
+    NotJson(String),
+    /// The snapshot is older than the code and the service has no `migrate`
+    /// hook.
+    NoMigrate {
+        /// The snapshot's state version.
+        version: u32,
+        /// This code's.
+        code: u32,
+    },
+    /// The `migrate` hook refused one step.
+    Migrate {
+        /// The version it was migrating from.
+        from: u32,
+        /// What the hook said.
+        why: String,
+    },
+    /// The (migrated) snapshot does not decode as the service's state.
+    Decode(String),
+}
+
+impl std::fmt::Display for StateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StateError::NotPersisted => f.write_str("this service is not persisted"),
+            StateError::Encode(why) => write!(f, "the state does not serialise: {why}"),
+            StateError::NewerThanCode { version, code } => write!(
+                f,
+                "the snapshot is state version {version}, newer than this code's {code}"
+            ),
+            StateError::NotJson(why) => write!(f, "not JSON: {why}"),
+            StateError::NoMigrate { version, code } => write!(
+                f,
+                "the snapshot is state version {version} and the code is {code}, but the service has no `migrate` hook"
+            ),
+            StateError::Migrate { from, why } => write!(f, "migrating from version {from}: {why}"),
+            StateError::Decode(why) => write!(f, "does not decode: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for StateError {}

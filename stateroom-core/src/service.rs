@@ -1,3 +1,4 @@
+use crate::StateError;
 use crate::{
     ClientData, ClientId, Command, CommandError, Durability, JoinRequest, Reject, Reply,
     RoomRequest, RoomResponse, StateroomContext, TimerKey,
@@ -50,8 +51,8 @@ pub trait SimpleStateroomService: Send + Sized + 'static {
     /// # Errors
     /// When the state cannot be written as JSON, or the service is not
     /// persisted.
-    fn save_state(&self) -> Result<String, String> {
-        Err("this service is not persisted".to_owned())
+    fn save_state(&self) -> Result<String, StateError> {
+        Err(StateError::NotPersisted)
     }
 
     /// Rebuilds the state from a snapshot written at `version`, migrating it
@@ -60,9 +61,9 @@ pub trait SimpleStateroomService: Send + Sized + 'static {
     /// # Errors
     /// When the snapshot does not decode or migrate, or is newer than the
     /// code: the room is then refused and the snapshot left as it is.
-    fn load_state(version: u32, json: &str) -> Result<Self, String> {
+    fn load_state(version: u32, json: &str) -> Result<Self, StateError> {
         let _ = (version, json);
-        Err("this service is not persisted".to_owned())
+        Err(StateError::NotPersisted)
     }
 
     /// A room was loaded from its snapshot (after a restart, or after it was

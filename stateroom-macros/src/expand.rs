@@ -213,13 +213,13 @@ fn expand_persist(service: &Service, persist: &Persist) -> TokenStream {
         const PERSIST: ::core::option::Option<::stateroom::Durability> =
             ::core::option::Option::Some(#durability);
         const STATE_VERSION: ::core::primitive::u32 = #version;
-        fn save_state(&self) -> ::core::result::Result<::std::string::String, ::std::string::String> {
+        fn save_state(&self) -> ::core::result::Result<::std::string::String, ::stateroom::StateError> {
             #save
         }
         fn load_state(
             __stateroom_version: ::core::primitive::u32,
             __stateroom_json: &::core::primitive::str,
-        ) -> ::core::result::Result<Self, ::std::string::String> {
+        ) -> ::core::result::Result<Self, ::stateroom::StateError> {
             #load
         }
     }

@@ -341,12 +341,14 @@ pub fn run<S: SimpleStateroomService>() {
 }
 
 /// What writes a service's TypeScript, or why it cannot.
+#[doc(hidden)]
 pub type TypesFn = fn() -> Result<String, String>;
 
 /// [`run`], for a service that can describe its messages in TypeScript
 /// (`--emit-ts PATH` writes them and exits, and the `--dev` page shows
 /// them), with a default for `--static-dir` (used when it is a directory).
 /// The `#[stateroom::service]` macro's `main` calls this.
+#[doc(hidden)]
 pub fn run_with<S: SimpleStateroomService>(
     types: Option<TypesFn>,
     default_static_dir: Option<&'static str>,

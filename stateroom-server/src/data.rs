@@ -260,7 +260,9 @@ pub fn check_state<S: stateroom_core::SimpleStateroomService>(
             S::STATE_VERSION
         ));
     }
-    S::load_state(version, state).map(drop)
+    S::load_state(version, state)
+        .map(drop)
+        .map_err(|error| error.to_string())
 }
 
 /// `unix_ms` as a UTC date and time, `2026-12-03T07:27:42Z`.

@@ -43,6 +43,7 @@
 
 pub mod cli;
 pub mod config;
+#[doc(hidden)]
 pub mod data;
 mod edge;
 mod engine;
@@ -52,7 +53,10 @@ mod server;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use cli::{LogFormat, ServerArgs, TypesFn, init_logging, init_logging_as, run, run_with};
+pub use cli::{LogFormat, ServerArgs, init_logging, init_logging_as, run};
+// The facade's `main` (and the macro's) start here; not an API of its own.
+#[doc(hidden)]
+pub use cli::{TypesFn, run_with};
 #[cfg(feature = "cluster")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cluster")))]
 pub use config::ClusterOptions;

@@ -56,7 +56,7 @@ pub use serde_json;
 pub use stateroom_core::{
     ClientData, ClientId, Command, CommandError, Durability, ErrorCode, ErrorFrame, JoinRequest,
     MessageRecipient, Reject, Reply, ResumeRefused, RoomRequest, RoomResponse, Seat, SessionFrame,
-    SimpleStateroomService, StateroomContext, TimerKey, http,
+    SimpleStateroomService, StateError, StateroomContext, TimerKey, http,
 };
 #[cfg(feature = "cluster")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cluster")))]

@@ -7,6 +7,7 @@ use crate::{
     TimerKey,
 };
 use serde::de::DeserializeOwned;
+use stateroom_core::StateError;
 use std::any::Any;
 
 pub use crate::types::{
@@ -194,9 +195,9 @@ pub type Migrate = fn(u32, serde_json::Value) -> Result<serde_json::Value, Strin
 /// `Serialize + Deserialize` is reported here, on the user's type.
 pub struct Persisted<T> {
     /// [`save_state`].
-    pub save: fn(&T) -> Result<String, String>,
+    pub save: fn(&T) -> Result<String, StateError>,
     /// [`load_state`].
-    pub load: fn(u32, &str, u32, Option<Migrate>) -> Result<T, String>,
+    pub load: fn(u32, &str, u32, Option<Migrate>) -> Result<T, StateError>,
 }
 
 /// The state functions of `T`.
@@ -212,8 +213,10 @@ pub fn persisted<T: PersistedState>() -> Persisted<T> {
 ///
 /// # Errors
 /// When the state cannot be written as JSON.
-pub fn save_state<T: PersistedState>(state: &T) -> Result<String, String> {
-    state.to_json().map_err(|error| error.to_string())
+pub fn save_state<T: PersistedState>(state: &T) -> Result<String, StateError> {
+    state
+        .to_json()
+        .map_err(|error| StateError::Encode(error.to_string()))
 }
 
 /// Reads a persisted state written at `version`, migrating it one version
@@ -227,24 +230,23 @@ pub fn load_state<T: PersistedState>(
     json: &str,
     current: u32,
     migrate: Option<Migrate>,
-) -> Result<T, String> {
+) -> Result<T, StateError> {
     if version > current {
-        return Err(format!(
-            "the snapshot is state version {version}, newer than this code's {current}"
-        ));
+        return Err(StateError::NewerThanCode {
+            version,
+            code: current,
+        });
     }
     let mut value: serde_json::Value =
-        serde_json::from_str(json).map_err(|error| format!("not JSON: {error}"))?;
+        serde_json::from_str(json).map_err(|error| StateError::NotJson(error.to_string()))?;
     if version < current {
-        let migrate = migrate.ok_or_else(|| {
-            format!(
-                "the snapshot is state version {version} and the code is {current}, but the service has no `migrate` hook"
-            )
+        let migrate = migrate.ok_or(StateError::NoMigrate {
+            version,
+            code: current,
         })?;
         for from in version..current {
-            value = migrate(from, value)
-                .map_err(|error| format!("migrating from version {from}: {error}"))?;
+            value = migrate(from, value).map_err(|why| StateError::Migrate { from, why })?;
         }
     }
-    T::from_value(value).map_err(|error| format!("does not decode: {error}"))
+    T::from_value(value).map_err(|error| StateError::Decode(error.to_string()))
 }

@@ -42,7 +42,10 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
     /// The room as a snapshot: the service's state (JSON) and the runtime's
     /// metadata (JSON), at room time `now` (`unix_now` on the wall clock).
     pub(crate) fn snapshot(&self, now: Duration, unix_now: u64) -> Result<(String, Meta), String> {
-        let state = self.service.save_state()?;
+        let state = self
+            .service
+            .save_state()
+            .map_err(|error| error.to_string())?;
         Ok((state, Meta::of(&self.members, now, unix_now)))
     }
 

@@ -126,7 +126,7 @@ pub trait RoomStore: Send + Sync + 'static {
 
 /// Milliseconds since the Unix epoch.
 #[must_use]
-pub fn unix_ms() -> u64 {
+pub(crate) fn unix_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
