@@ -107,7 +107,7 @@ pub struct ServerArgs {
     #[arg(long, env = "STATEROOM_SERVICE_NAME")]
     pub service_name: Option<String>,
     /// Persisted services: delete stored rooms not saved for this long
-    /// (such as `30d`).
+    /// (such as 30d).
     #[arg(long, env = "STATEROOM_RETENTION", value_parser = parse_duration)]
     pub retention: Option<Duration>,
     /// The same, in days (the older spelling).

@@ -101,7 +101,7 @@ fn help_describes_the_server_in_plain_words() {
     );
     assert!(!help.contains('`'), "no rustdoc markup in --help: {help}");
     for flag in [
-        "--reconnect-window-ms",
+        "--reconnect-window",
         "--allowed-origins",
         "--max-resume-messages",
         "--emit-ts",
