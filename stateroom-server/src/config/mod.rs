@@ -4,7 +4,11 @@
 mod cluster;
 mod limits;
 
+#[cfg(feature = "cluster")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cluster")))]
 pub use cluster::ClusterOptions;
+#[cfg(not(feature = "cluster"))]
+pub(crate) use cluster::ClusterOptions;
 pub use limits::Limits;
 
 use std::time::Duration;
