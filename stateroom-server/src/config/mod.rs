@@ -1,6 +1,8 @@
 //! Server configuration: the [`Server`] builder, its [`Limits`], and the
-//! options of a cluster node ([`ClusterOptions`]).
+//! options of a cluster node (`ClusterOptions`, with the `cluster` feature).
 
+// Without the `cluster` feature nothing sets these options.
+#[cfg_attr(not(feature = "cluster"), allow(dead_code))]
 mod cluster;
 mod limits;
 
