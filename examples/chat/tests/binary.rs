@@ -161,3 +161,59 @@ async fn json_logs_parse_and_carry_the_room_and_client_ids() {
             .all(|l| l["level"].is_string() && l["timestamp"].is_string())
     );
 }
+
+#[test]
+fn every_flag_is_in_the_documented_table_with_its_variable() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_example-chat"))
+        .arg("--help")
+        .output()
+        .expect("the binary runs");
+    let help = String::from_utf8(output.stdout).expect("UTF-8");
+    let flags: std::collections::BTreeSet<String> = help
+        .lines()
+        .filter_map(|line| line.trim_start().strip_prefix("--"))
+        .map(|rest| rest.split([' ', '<']).next().unwrap_or_default().to_owned())
+        .filter(|flag| !["emit-ts", "help"].contains(&flag.as_str()))
+        .collect();
+    let docs = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/protocol.md"
+    ))
+    .expect("docs/protocol.md");
+    let table = docs
+        .split("| flag | env | default |")
+        .nth(1)
+        .expect("the options table");
+    let mut documented = std::collections::BTreeSet::new();
+    for row in table
+        .lines()
+        .skip(1)
+        .take_while(|line| line.starts_with('|'))
+    {
+        let cells: Vec<&str> = row.split('|').collect();
+        // What is in backticks: every other piece.
+        for flag in cells[1]
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .filter_map(|t| t.strip_prefix("--"))
+        {
+            documented.insert(flag.to_owned());
+        }
+        for var in cells[2]
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .filter(|t| t.starts_with("STATEROOM_"))
+        {
+            assert!(
+                help.contains(&format!("[env: {var}=")),
+                "docs name {var}, which no flag reads"
+            );
+        }
+    }
+    assert_eq!(
+        flags, documented,
+        "the flags and docs/protocol.md's table differ"
+    );
+}
