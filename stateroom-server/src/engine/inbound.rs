@@ -33,7 +33,9 @@ pub(crate) struct Inbound {
 /// What to do with a frame from a client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Arrived {
-    /// Apply it (new, or unnumbered).
+    /// Apply it: no numbering, nothing to acknowledge.
+    Unnumbered,
+    /// Apply it: a new numbered message, to acknowledge.
     Apply,
     /// A resend of a message already applied: drop it.
     Duplicate,
@@ -49,6 +51,16 @@ impl Inbound {
         }
     }
 
+    /// A session that had applied up to `applied`, on a connection that
+    /// numbers from `next` (or does not number).
+    pub(crate) fn numbered(applied: u64, next: Option<u64>) -> Self {
+        Inbound {
+            applied,
+            next,
+            unacked: 0,
+        }
+    }
+
     /// A connection opens on this session, numbering from `next` (or not).
     pub(crate) fn connected(&mut self, next: Option<u64>) {
         self.next = next;
@@ -57,7 +69,7 @@ impl Inbound {
     /// A frame arrived on the current connection.
     pub(crate) fn arrive(&mut self) -> Arrived {
         let Some(number) = self.next else {
-            return Arrived::Apply;
+            return Arrived::Unnumbered;
         };
         self.next = Some(number.saturating_add(1));
         if number <= self.applied {
@@ -115,7 +127,7 @@ mod tests {
         let mut inbound = Inbound::restored(5);
         inbound.connected(None);
         for _ in 0..3 {
-            assert_eq!(inbound.arrive(), Arrived::Apply);
+            assert_eq!(inbound.arrive(), Arrived::Unnumbered);
         }
         assert_eq!(inbound.applied, 5);
         assert_eq!(inbound.take_ack(), None);

@@ -117,26 +117,24 @@ impl<O: Outlet> Members<O> {
     }
 
     /// A frame from `client`'s current connection arrived: whether to apply
-    /// it (`false`: a resend of a message already applied).
-    pub(crate) fn arrive(&self, client: ClientId) -> bool {
+    /// it, and whether it is numbered (to acknowledge).
+    pub(crate) fn arrive(&self, client: ClientId) -> Arrived {
         let Some(replay) = self
             .clients
             .get(&client)
             .and_then(|slot| slot.replay.as_ref())
         else {
-            return true;
+            return Arrived::Unnumbered;
         };
         let mut replay = replay.borrow_mut();
         let Some(inbound) = replay.inbound.as_mut() else {
-            return true;
+            return Arrived::Unnumbered;
         };
-        match inbound.arrive() {
-            Arrived::Apply => true,
-            Arrived::Duplicate => {
-                bump(&self.stats.duplicates, 1);
-                false
-            }
+        let arrived = inbound.arrive();
+        if arrived == Arrived::Duplicate {
+            bump(&self.stats.duplicates, 1);
         }
+        arrived
     }
 
     /// Whether `client` is owed an ack: `Some(true)` at once, `Some(false)`

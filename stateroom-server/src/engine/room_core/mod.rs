@@ -7,6 +7,7 @@
 //! service's `disconnect` only for a client still in the room: that is what
 //! makes `disconnect` run exactly once per client.
 
+use crate::engine::inbound::Arrived;
 use crate::engine::members::{Leave, Members, Outlet, RoomContext, RoomSettings, Slot};
 use crate::engine::outbox::Push;
 use crate::engine::stats::{Reason, Stats, bump};
@@ -111,13 +112,20 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
         text: &str,
         now: Duration,
     ) -> Result<(), Panicked> {
-        if !self.is_current(client, conn) || !self.members.arrive(client) {
+        if !self.is_current(client, conn) {
+            return Ok(());
+        }
+        let arrived = self.members.arrive(client);
+        if arrived == Arrived::Duplicate {
             return Ok(());
         }
         bump(&self.members.stats.messages_in, 1);
         bump(&self.members.stats.bytes_in, text.len() as u64);
         self.call(now, |service, ctx| service.message(client, text, ctx))?;
-        self.applied(client, now)
+        if arrived == Arrived::Apply {
+            self.applied(client, now)?;
+        }
+        Ok(())
     }
 
     pub(crate) fn binary(
@@ -127,16 +135,23 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
         data: &[u8],
         now: Duration,
     ) -> Result<(), Panicked> {
-        if !self.is_current(client, conn) || !self.members.arrive(client) {
+        if !self.is_current(client, conn) {
+            return Ok(());
+        }
+        let arrived = self.members.arrive(client);
+        if arrived == Arrived::Duplicate {
             return Ok(());
         }
         bump(&self.members.stats.messages_in, 1);
         bump(&self.members.stats.bytes_in, data.len() as u64);
         self.call(now, |service, ctx| service.binary(client, data, ctx))?;
-        self.applied(client, now)
+        if arrived == Arrived::Apply {
+            self.applied(client, now)?;
+        }
+        Ok(())
     }
 
-    /// A message from `client` was applied: tell it now if a batch is owed,
+    /// A numbered message from `client` was applied: tell it now if a batch is owed,
     /// else within [`ACK_DELAY`](crate::engine::inbound::ACK_DELAY).
     fn applied(&mut self, client: ClientId, now: Duration) -> Result<(), Panicked> {
         match self.members.ack_owed(client) {

@@ -65,9 +65,7 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
         bump(&self.members.stats.connects, 1);
         let mut replay = Replay::new(&settings);
         if next.is_some() || carried.is_some() {
-            let mut numbered = Inbound::restored(carried.unwrap_or(0));
-            numbered.connected(next);
-            replay.inbound = Some(numbered);
+            replay.inbound = Some(Inbound::numbered(carried.unwrap_or(0), next));
         }
         let session = SessionFrame {
             client: conn,
@@ -148,9 +146,7 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
                     next.map(|_| inbound.applied)
                 }
                 (inbound @ None, Some(next)) => {
-                    let mut numbered = Inbound::default();
-                    numbered.connected(Some(next));
-                    *inbound = Some(numbered);
+                    *inbound = Some(Inbound::numbered(0, Some(next)));
                     Some(0)
                 }
                 (None, None) => None,
@@ -222,11 +218,7 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
                 let mut replay = replay.borrow_mut();
                 replay.take_over();
                 // A new message stream: numbered from its own start.
-                replay.inbound = next.map(|next| {
-                    let mut numbered = Inbound::default();
-                    numbered.connected(Some(next));
-                    numbered
-                });
+                replay.inbound = next.map(|next| Inbound::numbered(0, Some(next)));
                 replay.token(client)
             }
             None => String::new(),
