@@ -18,6 +18,7 @@ mod recipient;
 mod room_http;
 mod service;
 mod session;
+pub mod sync;
 mod timer_key;
 
 pub use client_id::ClientId;

@@ -157,6 +157,39 @@ pub trait SimpleStateroomService: Send + Sized + 'static {
         let _ = context;
     }
 
+    /// Whether rooms sync state: the runtime calls [`view`](Self::view) and
+    /// [`private_view`](Self::private_view) only when this is `true`. The
+    /// macro sets it when the impl has a `view` or `private_view` hook.
+    const SYNC: bool = false;
+
+    /// How often a synced room (one with a [`view`](Self::view)) sends its
+    /// patches: `None`, the default, after every batch of events; `Some(d)`
+    /// at most once per `d` (`#[stateroom::service(patch_rate = "50ms")]`).
+    const PATCH_RATE: Option<Duration> = None;
+
+    /// What every client sees of the room, as JSON: the runtime sends it as a
+    /// snapshot when a client joins, then, after each batch of events (or at
+    /// [`PATCH_RATE`](Self::PATCH_RATE)), the JSON Patch from what each
+    /// client last received, when there is one (`docs/protocol.md`, "State
+    /// sync"). `None`, the default: the room does not sync state.
+    ///
+    /// The macro writes it from a `fn view(&self) -> T` hook with
+    /// `serde_json::to_value`.
+    fn view(&self) -> Option<Result<serde_json::Value, serde_json::Error>> {
+        None
+    }
+
+    /// What only `client` sees, synced as a second document beside the
+    /// shared [`view`](Self::view) (a player's hand of cards). `None`, the
+    /// default: no private view.
+    fn private_view(
+        &self,
+        client: ClientId,
+    ) -> Option<Result<serde_json::Value, serde_json::Error>> {
+        let _ = client;
+        None
+    }
+
     /// A named timer set with [`StateroomContext::set_timeout`] or
     /// [`StateroomContext::set_interval`] has fired.
     fn alarm(&mut self, key: &TimerKey, context: &impl StateroomContext) {

@@ -21,6 +21,9 @@ pub(crate) struct Args {
     pub(crate) outbound: Option<Box<syn::Type>>,
     /// The generated `main`'s default `--static-dir`, relative to the crate.
     pub(crate) static_dir: Option<syn::LitStr>,
+    /// How often a synced room sends patches, in milliseconds, with the
+    /// argument's tokens (for an error when the service has no view).
+    pub(crate) patch_rate: Option<(u64, Meta)>,
 }
 
 /// `persist` or `persist(durability = "…", version = N)`.
@@ -38,7 +41,14 @@ pub(crate) enum Durability {
     Manual,
 }
 
-const KNOWN: [&str; 5] = ["no_main", "reconnect", "persist", "outbound", "static_dir"];
+const KNOWN: [&str; 6] = [
+    "no_main",
+    "reconnect",
+    "persist",
+    "outbound",
+    "static_dir",
+    "patch_rate",
+];
 
 /// Parses the arguments. Alongside any errors it returns what it could make
 /// of them, so that a misspelt `no_main` still leaves `main` out: the user
@@ -85,6 +95,22 @@ pub(crate) fn parse(tokens: TokenStream) -> (Args, Option<syn::Error>) {
                     Err(error) => errors.push(error),
                 }
             }
+            ("patch_rate", Meta::NameValue(value)) => {
+                if args.patch_rate.is_some() {
+                    errors.push(syn::Error::new_spanned(
+                        &meta,
+                        "`patch_rate` is given twice; remove one",
+                    ));
+                }
+                match patch_rate_ms(&value.value) {
+                    Ok(ms) => args.patch_rate = Some((ms, meta.clone())),
+                    Err(error) => errors.push(error),
+                }
+            }
+            ("patch_rate", _) => errors.push(syn::Error::new_spanned(
+                &meta,
+                "`patch_rate` takes how often a synced room sends its patches: write `#[stateroom::service(patch_rate = \"50ms\")]`",
+            )),
             ("persist", Meta::Path(_)) => {
                 args.persist = Some(Persist {
                     durability: Durability::Gated,
@@ -130,7 +156,7 @@ pub(crate) fn parse(tokens: TokenStream) -> (Args, Option<syn::Error>) {
                 args.no_main |= meant == Some("no_main");
                 let hint = match meant {
                     Some(known) => format!("; did you mean `{known}`?"),
-                    None => "; the accepted arguments are `no_main`, `reconnect = \"30s\"`, `persist`, `outbound = Type` and `static_dir = \"web\"`"
+                    None => "; the accepted arguments are `no_main`, `reconnect = \"30s\"`, `persist`, `outbound = Type`, `static_dir = \"web\"` and `patch_rate = \"50ms\"`"
                         .to_owned(),
                 };
                 errors.push(syn::Error::new_spanned(
@@ -240,6 +266,20 @@ fn reconnect_ms(value: &Expr) -> syn::Result<u64> {
         ));
     }
     Ok(ms)
+}
+
+/// Reads the patch rate, a duration such as `"50ms"` above zero.
+fn patch_rate_ms(value: &Expr) -> syn::Result<u64> {
+    let help = "`patch_rate` takes a duration such as \"50ms\" or \"1s\" (leave it out to send patches after every batch of events)";
+    let Expr::Lit(ExprLit {
+        lit: Lit::Str(lit), ..
+    }) = value
+    else {
+        return Err(syn::Error::new_spanned(value, help));
+    };
+    duration_ms(&lit.value())
+        .filter(|ms| *ms > 0)
+        .ok_or_else(|| syn::Error::new_spanned(lit, help))
 }
 
 #[cfg(test)]

@@ -22,6 +22,15 @@ pub(crate) fn validate(service: &Service, args: &Args) -> syn::Result<()> {
             }
         }
     }
+    if let Some((_, meta)) = &args.patch_rate
+        && service.hook(HookKind::View).is_none()
+        && service.hook(HookKind::PrivateView).is_none()
+    {
+        errors.push(syn::Error::new_spanned(
+            meta,
+            "`patch_rate` is for rooms that sync state, and this service has no view: add `fn view(&self) -> T` (what every client sees), or remove `patch_rate`",
+        ));
+    }
     for (index, hook) in service.hooks.iter().enumerate() {
         if let Some(first) = service.hooks[..index].iter().find(|h| h.kind == hook.kind) {
             let mut error = syn::Error::new_spanned(

@@ -53,6 +53,7 @@
 
 /// `serde_json`, whose `Value` a `migrate` hook takes and returns.
 pub use serde_json;
+pub use stateroom_core::sync;
 pub use stateroom_core::{
     ClientData, ClientId, Command, CommandError, Durability, ErrorCode, ErrorFrame, JoinRequest,
     MessageRecipient, Reject, Reply, ResumeRefused, RoomRequest, RoomResponse, Seat, SessionFrame,

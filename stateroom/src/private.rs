@@ -250,3 +250,25 @@ pub fn load_state<T: PersistedState>(
     }
     T::from_value(value).map_err(|error| StateError::Decode(error.to_string()))
 }
+
+/// What a `view` or `private_view` hook returns: anything serde can write.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be synced to clients: a view must implement `serde::Serialize`",
+    label = "the room sends this view to its clients as JSON",
+    note = "add `#[derive(serde::Serialize)]` to `{Self}` (and `#[stateroom::message]` for its TypeScript), or return a type that has it"
+)]
+pub trait SyncedView {
+    /// The view as JSON.
+    fn to_value(&self) -> Result<serde_json::Value, serde_json::Error>;
+}
+
+impl<T: serde::Serialize + ?Sized> SyncedView for T {
+    fn to_value(&self) -> Result<serde_json::Value, serde_json::Error> {
+        serde_json::to_value(self)
+    }
+}
+
+/// A view (`view`, `private_view`) as JSON.
+pub fn view_json<T: SyncedView + ?Sized>(view: &T) -> Result<serde_json::Value, serde_json::Error> {
+    view.to_value()
+}

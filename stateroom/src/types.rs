@@ -194,7 +194,13 @@ fn declare<T: Message + 'static>() -> Declared {
 
 /// Writes the module for a service named `service`.
 #[doc(hidden)]
-pub fn typescript(service: &str, inbound: Side, outbound: Side) -> Result<String, TypesError> {
+pub fn typescript(
+    service: &str,
+    inbound: Side,
+    outbound: Side,
+    state: Side,
+    private: Side,
+) -> Result<String, TypesError> {
     let mut out = format!(
         "// The message types of the Stateroom service `{service}`, generated from its\n\
          // Rust definitions: do not edit. Regenerate with `cargo run -- --emit-ts <this file>`.\n"
@@ -218,14 +224,19 @@ pub fn typescript(service: &str, inbound: Side, outbound: Side) -> Result<String
     };
     let (inbound, in_tag) = side(inbound)?;
     let (outbound, out_tag) = side(outbound)?;
+    let (state, _) = side(state)?;
+    let (private, _) = side(private)?;
     let tag = |tag: Option<&str>| tag.map_or("null".to_owned(), |tag| format!("{tag:?}"));
     let (in_tag, out_tag) = (tag(in_tag), tag(out_tag));
     let _ = write!(
         out,
-        "\n/** `{service}`: what its rooms accept (`in`) and send (`out`), and the field\n \
-         * that tells their variants apart. Pass it to `connect` from `@stateroom/client`. */\n\
+        "\n/** `{service}`: what its rooms accept (`in`) and send (`out`), the field\n \
+         * that tells their variants apart, and the state they sync (`state`: every\n \
+         * client's view; `private`: each client's own). Pass it to `connect` from\n \
+         * `@stateroom/client`. */\n\
          export const {service}: {{\n  readonly service: {service:?};\n  readonly tag: {out_tag};\n  \
-         readonly inTag: {in_tag};\n  readonly in?: {inbound};\n  readonly out?: {outbound};\n}} = \
+         readonly inTag: {in_tag};\n  readonly in?: {inbound};\n  readonly out?: {outbound};\n  \
+         readonly state?: {state};\n  readonly private?: {private};\n}} = \
          {{ service: {service:?}, tag: {out_tag}, inTag: {in_tag} }};\n"
     );
     Ok(out)

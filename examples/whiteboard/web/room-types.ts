@@ -25,12 +25,16 @@ color: string, width: number, points: Array<Point>, };
  */
 export type BoardOut = { "type": "welcome", you: number, strokes: Array<Stroke>, peers: Array<number>, } | { "type": "drew", stroke: Stroke, } | { "type": "cleared", by: number, } | { "type": "joined", client: number, } | { "type": "left", client: number, };
 
-/** `Board`: what its rooms accept (`in`) and send (`out`), and the field
- * that tells their variants apart. Pass it to `connect` from `@stateroom/client`. */
+/** `Board`: what its rooms accept (`in`) and send (`out`), the field
+ * that tells their variants apart, and the state they sync (`state`: every
+ * client's view; `private`: each client's own). Pass it to `connect` from
+ * `@stateroom/client`. */
 export const Board: {
   readonly service: "Board";
   readonly tag: "type";
   readonly inTag: "type";
   readonly in?: BoardIn;
   readonly out?: BoardOut;
+  readonly state?: never;
+  readonly private?: never;
 } = { service: "Board", tag: "type", inTag: "type" };

@@ -1,6 +1,7 @@
 //! One hook each: how the trait's method calls the user's.
 
 use super::{client_arg, ctx_arg, invalid_call};
+use crate::args::Args;
 use crate::internals::{BinaryParam, Hook, HookKind, Service, ValueParam};
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
@@ -228,4 +229,78 @@ pub(super) fn expand_alarm(self_ty: &syn::Type, hook: &Hook) -> TokenStream {
             #body
         }
     }
+}
+
+/// `view` and `private_view`: the state as JSON, through a helper spanned on
+/// the user's return type ("`Board` does not implement `Serialize`" lands
+/// on `-> Board`).
+pub(super) fn expand_sync(args: &Args, service: &Service) -> Option<TokenStream> {
+    let view = service.hook(HookKind::View);
+    let private = service.hook(HookKind::PrivateView);
+    if view.is_none() && private.is_none() {
+        return None;
+    }
+    let self_ty = service.self_ty();
+    // The user's return type, seen through its references, as the helper's
+    // type argument: "`Board` cannot be synced" lands on `Board` in
+    // `-> &Board`. (`impl Serialize` cannot be named: no type argument.)
+    let json = |hook: &Hook, call: TokenStream| {
+        let mut inner = hook.output.as_deref();
+        let mut derefs = Vec::new();
+        while let Some(syn::Type::Reference(reference)) = inner {
+            derefs.push(quote!(*));
+            inner = Some(&reference.elem);
+        }
+        match inner {
+            Some(ty) if !matches!(ty, syn::Type::ImplTrait(_)) => quote! {
+                let __stateroom_view = #call;
+                ::core::option::Option::Some(
+                    ::stateroom::__private::view_json::<#ty>(&#(#derefs)*__stateroom_view),
+                )
+            },
+            _ => quote! {
+                ::core::option::Option::Some(::stateroom::__private::view_json(&#call))
+            },
+        }
+    };
+    let view = view.map(|hook| {
+        let ident = &hook.ident;
+        let body = json(hook, quote!(<#self_ty>::#ident(self)));
+        quote! {
+            fn view(&self) -> ::core::option::Option<::core::result::Result<
+                ::stateroom::__private::serde_json::Value,
+                ::stateroom::__private::serde_json::Error,
+            >> {
+                #body
+            }
+        }
+    });
+    let private = private.map(|hook| {
+        let ident = &hook.ident;
+        let client = client_arg(hook);
+        let body = json(hook, quote!(<#self_ty>::#ident(self, #client)));
+        quote! {
+            fn private_view(
+                &self,
+                __stateroom_client: ::stateroom::ClientId,
+            ) -> ::core::option::Option<::core::result::Result<
+                ::stateroom::__private::serde_json::Value,
+                ::stateroom::__private::serde_json::Error,
+            >> {
+                #body
+            }
+        }
+    });
+    let rate = args.patch_rate.as_ref().map(|(ms, _)| {
+        quote! {
+            const PATCH_RATE: ::core::option::Option<::core::time::Duration> =
+                ::core::option::Option::Some(::core::time::Duration::from_millis(#ms));
+        }
+    });
+    Some(quote! {
+        const SYNC: ::core::primitive::bool = true;
+        #rate
+        #view
+        #private
+    })
 }

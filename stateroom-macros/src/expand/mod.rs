@@ -12,7 +12,7 @@ mod persist;
 
 use hooks::{
     expand_alarm, expand_binary, expand_command, expand_forward, expand_join, expand_message,
-    expand_new,
+    expand_new, expand_sync,
 };
 use persist::expand_persist;
 
@@ -55,6 +55,7 @@ pub(crate) fn expand(args: &Args, service: &Service) -> TokenStream {
             }
         }
     });
+    let sync = expand_sync(args, service);
     let persist = args
         .persist
         .as_ref()
@@ -103,6 +104,7 @@ pub(crate) fn expand(args: &Args, service: &Service) -> TokenStream {
                 #message
                 #binary
                 #alarm
+                #sync
             }
         };
 
@@ -147,13 +149,32 @@ fn expand_types(args: &Args, service: &Service) -> TokenStream {
         Some(ty) => probe(ty),
         None => quote!(::stateroom::__private::Side::Unknown),
     };
+    // A view's type, references taken off (`&Board` syncs a `Board`); a
+    // type that cannot be named (`impl Serialize`) is `unknown`.
+    let view = |kind: HookKind| match service.hook(kind).map(|hook| hook.output.as_deref()) {
+        None => quote!(::stateroom::__private::Side::Nothing),
+        Some(Some(ty)) => {
+            let mut ty = ty;
+            while let syn::Type::Reference(reference) = ty {
+                ty = &reference.elem;
+            }
+            if matches!(ty, syn::Type::ImplTrait(_)) {
+                quote!(::stateroom::__private::Side::Unknown)
+            } else {
+                probe(ty)
+            }
+        }
+        Some(None) => quote!(::stateroom::__private::Side::Unknown),
+    };
+    let state = view(HookKind::View);
+    let private = view(HookKind::PrivateView);
     quote! {
         #[automatically_derived]
         impl ::stateroom::ServiceTypes for #self_ty {
             fn typescript() -> ::core::result::Result<::std::string::String, ::stateroom::TypesError> {
                 #[allow(unused_imports)]
                 use ::stateroom::__private::{ViaAnything as _, ViaMessage as _};
-                ::stateroom::__private::typescript(#name, #inbound, #outbound)
+                ::stateroom::__private::typescript(#name, #inbound, #outbound, #state, #private)
             }
         }
     }

@@ -20,6 +20,8 @@ pub(crate) enum HookKind {
     Migrate,
     Command,
     Request,
+    View,
+    PrivateView,
 }
 
 /// One row of the catalogue.
@@ -36,7 +38,7 @@ struct Spec {
 }
 
 /// The catalogue, in the order hooks are listed in messages.
-const SPECS: [Spec; 14] = [
+const SPECS: [Spec; 16] = [
     Spec {
         kind: HookKind::New,
         name: "new",
@@ -135,11 +137,25 @@ const SPECS: [Spec; 14] = [
         arity: (1, 2),
         signatures: "`fn request(&mut self, request: &RoomRequest) -> RoomResponse` or `fn request(&mut self, request: &RoomRequest, ctx: &impl StateroomContext) -> RoomResponse`",
     },
+    Spec {
+        kind: HookKind::View,
+        name: "view",
+        takes_client: false,
+        arity: (0, 0),
+        signatures: "`fn view(&self) -> T`, where `T` is any `serde::Serialize` type (`&Board` or a struct of your own)",
+    },
+    Spec {
+        kind: HookKind::PrivateView,
+        name: "private_view",
+        takes_client: true,
+        arity: (1, 1),
+        signatures: "`fn private_view(&self, client: ClientId) -> T`, where `T` is any `serde::Serialize` type",
+    },
 ];
 
 impl HookKind {
     /// Every hook, in catalogue order.
-    pub(crate) const ALL: [HookKind; 14] = [
+    pub(crate) const ALL: [HookKind; 16] = [
         HookKind::New,
         HookKind::Join,
         HookKind::Connect,
@@ -154,6 +170,8 @@ impl HookKind {
         HookKind::Migrate,
         HookKind::Command,
         HookKind::Request,
+        HookKind::View,
+        HookKind::PrivateView,
     ];
 
     fn spec(self) -> &'static Spec {

@@ -196,7 +196,8 @@ fn parse_hook(kind: HookKind, function: &ImplItemFn) -> syn::Result<Hook> {
         errors.push(syn::Error::new(
             sig.paren_token.span.join(),
             format!(
-                "the `{name}` hook is missing its client parameter: `client: ClientId` comes first after `&mut self`; it takes {}",
+                "the `{name}` hook is missing its client parameter: `client: ClientId` comes first after `{}`; it takes {}",
+                if kind == HookKind::PrivateView { "&self" } else { "&mut self" },
                 kind.signatures()
             ),
         ));
@@ -234,9 +235,31 @@ fn parse_hook(kind: HookKind, function: &ImplItemFn) -> syn::Result<Hook> {
     }
     let output = match &sig.output {
         syn::ReturnType::Type(_, ty)
-            if matches!(kind, HookKind::Join | HookKind::Migrate | HookKind::Command) =>
+            if matches!(
+                kind,
+                HookKind::Join
+                    | HookKind::Migrate
+                    | HookKind::Command
+                    | HookKind::View
+                    | HookKind::PrivateView
+            ) =>
         {
             Some(ty.clone())
+        }
+        syn::ReturnType::Default if matches!(kind, HookKind::View | HookKind::PrivateView) => {
+            errors.push(syn::Error::new_spanned(
+                &sig.ident,
+                format!(
+                    "the `{name}` hook returns what {} sees, which the room syncs to it: {}",
+                    if kind == HookKind::View {
+                        "every client"
+                    } else {
+                        "only that client"
+                    },
+                    kind.signatures()
+                ),
+            ));
+            None
         }
         syn::ReturnType::Default if kind == HookKind::Request => {
             errors.push(syn::Error::new_spanned(
@@ -329,6 +352,20 @@ fn check_receiver(
                 receiver,
                 "the `join` hook takes `&self`, not `&mut self`: it only decides, before the client is in the room; change the state in `connect`",
             ));
+        }
+        (HookKind::View | HookKind::PrivateView, Some(receiver))
+            if receiver.reference.is_some()
+                && receiver.mutability.is_none()
+                && receiver.colon_token.is_none() => {}
+        (HookKind::View | HookKind::PrivateView, _) => {
+            let message = format!(
+                "the `{name}` hook takes `&self`: it reads the state after the room's events and never changes it; {}",
+                kind.signatures()
+            );
+            errors.push(match receiver {
+                Some(receiver) => syn::Error::new_spanned(receiver, message),
+                None => syn::Error::new(sig.paren_token.span.join(), message),
+            });
         }
         (HookKind::New, Some(receiver)) => errors.push(syn::Error::new_spanned(
             receiver,

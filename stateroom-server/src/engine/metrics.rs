@@ -45,6 +45,8 @@ pub(crate) struct Metrics {
     resumes: Counter,
     resumes_refused: Counter,
     duplicates: Counter,
+    sync_patches: Counter,
+    sync_snapshots: Counter,
     messages_in: Counter,
     bytes_in: Counter,
     messages_out: Counter,
@@ -117,6 +119,16 @@ impl Metrics {
             &mut registry,
             "messages_duplicate",
             "Numbered client messages dropped as resends of ones already applied",
+        );
+        let sync_patches = counter(
+            &mut registry,
+            "sync_patches",
+            "State sync: patch frames sent (one per client and document that changed)",
+        );
+        let sync_snapshots = counter(
+            &mut registry,
+            "sync_snapshots",
+            "State sync: snapshot frames sent (joins, resumes and resync requests)",
         );
         let messages_in = counter(
             &mut registry,
@@ -215,6 +227,8 @@ impl Metrics {
             resumes,
             resumes_refused,
             duplicates,
+            sync_patches,
+            sync_snapshots,
             messages_in,
             bytes_in,
             messages_out,
@@ -250,6 +264,8 @@ impl Metrics {
         add(&self.resumes, &stats.resumes);
         add(&self.resumes_refused, &stats.resumes_refused);
         add(&self.duplicates, &stats.duplicates);
+        add(&self.sync_patches, &stats.sync_patches);
+        add(&self.sync_snapshots, &stats.sync_snapshots);
         add(&self.backpressure_dropped, &stats.backpressure_dropped);
         add(&self.backpressure_pauses, &stats.backpressure_pauses);
         add(&self.service_bugs, &stats.service_bugs);

@@ -35,6 +35,7 @@ pub(crate) mod room_core;
 pub(crate) mod snapshot;
 pub(crate) mod stats;
 pub mod store;
+pub(crate) mod sync;
 pub(crate) mod timers;
 
 use crate::config::Server;

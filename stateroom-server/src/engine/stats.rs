@@ -86,6 +86,10 @@ pub(crate) struct Stats {
     pub(crate) service_bugs: Cell<u64>,
     /// Numbered messages dropped as resends of ones already applied.
     pub(crate) duplicates: Cell<u64>,
+    /// State sync: patch frames queued (one per client per document).
+    pub(crate) sync_patches: Cell<u64>,
+    /// State sync: snapshot frames queued.
+    pub(crate) sync_snapshots: Cell<u64>,
     disconnects: [Cell<u64>; Reason::ALL.len()],
     decode_errors: [Cell<u64>; DECODE_CODES.len()],
 }

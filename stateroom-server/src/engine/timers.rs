@@ -20,6 +20,8 @@ pub(crate) enum TimerId {
     Expire(ClientId),
     /// Tell numbered clients what was applied (`engine::inbound`).
     Acks,
+    /// Send the room's state patches (`engine::sync`, with a patch rate).
+    Sync,
 }
 
 /// The shortest interval period (a zero period would never let the room rest).

@@ -69,6 +69,8 @@ pub(super) struct InboxState {
     pub(super) applied: u64,
     /// Closed: later frames are discarded, as a closing socket's are.
     pub(super) closed: bool,
+    /// State sync frames (counted as data frames, kept apart from `frames`).
+    pub(super) sync: Vec<String>,
 }
 
 impl Outlet for Inbox {
@@ -93,6 +95,11 @@ impl Outlet for Inbox {
                     .and_then(|n| n.parse::<u64>().ok())
                 {
                     state.applied = state.applied.max(applied);
+                    return Push::Queued;
+                }
+                if text.starts_with("{\"stateroom\":{\"sync\":") {
+                    state.data_frames += 1;
+                    state.sync.push(text.to_string());
                     return Push::Queued;
                 }
                 Received::Text(text.to_string())

@@ -17,9 +17,11 @@ use std::time::Duration;
 
 mod inbox;
 mod restart;
+mod synced;
 
 pub use inbox::{FiredTimer, Received};
 use inbox::{Inbox, TestClient};
+pub use synced::{Document, Synced};
 
 /// One room of service `S`, driven by the test: clients join, connect and
 /// send as they would over a socket (through the same `join` hook, decoding
@@ -119,6 +121,7 @@ impl<S: SimpleStateroomService> TestRoom<S> {
             entry.ack_base = resume.and_then(|r| r.ack).unwrap_or_default();
         }
         entry.conns.push((conn, inbox));
+        self.settle();
         Ok(client)
     }
 
@@ -146,6 +149,7 @@ impl<S: SimpleStateroomService> TestRoom<S> {
     pub fn disconnect(&mut self, client: ClientId) {
         let conn = self.conn(client);
         unwrap_hook(self.core.gone(client, conn, Gone::Goodbye, self.now));
+        self.settle();
     }
 
     /// The client's connection drops without a close frame (a lost network).
@@ -154,6 +158,7 @@ impl<S: SimpleStateroomService> TestRoom<S> {
     pub fn drop_connection(&mut self, client: ClientId) {
         let conn = self.conn(client);
         unwrap_hook(self.core.gone(client, conn, Gone::Dropped, self.now));
+        self.settle();
     }
 
     /// The client comes back on a new connection with the request it first
@@ -276,7 +281,9 @@ impl<S: SimpleStateroomService> TestRoom<S> {
         &mut self,
         command: C,
     ) -> Result<R, CommandError> {
-        let reply = unwrap_hook(self.core.command(Command::new(command), self.now))?;
+        let reply = unwrap_hook(self.core.command(Command::new(command), self.now));
+        self.settle();
+        let reply = reply?;
         let expected = reply.type_name();
         reply.into_inner::<R>().ok_or(CommandError::WrongType {
             expected,
@@ -294,7 +301,9 @@ impl<S: SimpleStateroomService> TestRoom<S> {
         join: JoinRequest,
         request: RoomRequest,
     ) -> Result<RoomResponse, Reject> {
-        unwrap_hook(self.core.request(&join, &request, self.now))
+        let response = unwrap_hook(self.core.request(&join, &request, self.now));
+        self.settle();
+        response
     }
 
     /// `client` sends a text frame.
@@ -345,6 +354,7 @@ impl<S: SimpleStateroomService> TestRoom<S> {
                 unwrap_hook(self.core.binary(client, conn, data, self.now));
             }
         }
+        self.settle();
     }
 
     /// Moves virtual time forward by `by`, firing every timer that falls due,
@@ -360,10 +370,11 @@ impl<S: SimpleStateroomService> TestRoom<S> {
                 let timer = match id {
                     TimerId::Seed => FiredTimer::Timer,
                     TimerId::Named(key) => FiredTimer::Alarm(key.clone()),
-                    TimerId::Expire(_) | TimerId::Acks => return,
+                    TimerId::Expire(_) | TimerId::Acks | TimerId::Sync => return,
                 };
                 fired.push((now, timer));
             }));
+            self.settle();
         }
         self.now = until;
     }

@@ -149,6 +149,36 @@ struct Manual;
 #[stateroom::service(no_main, persist(durability = "manual"))]
 impl Manual {}
 
+#[derive(Default, serde::Serialize)]
+struct Board {
+    cells: Vec<u8>,
+}
+
+#[derive(Default)]
+struct Synced {
+    board: Board,
+}
+
+#[stateroom::service(no_main, patch_rate = "50ms")]
+impl Synced {
+    fn view(&self) -> &Board {
+        &self.board
+    }
+    fn private_view(&self, client: ClientId) -> impl serde::Serialize + '_ {
+        (u32::from(client), &self.board.cells)
+    }
+}
+
+#[derive(Default)]
+struct SharedOnly;
+
+#[stateroom::service(no_main)]
+impl SharedOnly {
+    fn view(&self) -> u32 {
+        7
+    }
+}
+
 fn is_service<S: SimpleStateroomService>() {}
 
 fn main() {
@@ -158,6 +188,18 @@ fn main() {
     is_service::<Saved>();
     is_service::<Manual>();
     is_service::<Reached>();
+    is_service::<Synced>();
+    assert!(Synced::SYNC && SharedOnly::SYNC && !Reached::SYNC);
+    assert_eq!(Synced::PATCH_RATE, Some(Duration::from_millis(50)));
+    assert_eq!(SharedOnly::PATCH_RATE, None);
+    let synced = Synced { board: Board { cells: vec![1, 2] } };
+    assert_eq!(SimpleStateroomService::view(&synced).unwrap().unwrap(), stateroom::serde_json::json!({"cells": [1, 2]}));
+    assert_eq!(
+        SimpleStateroomService::private_view(&synced, ClientId::from(3)).unwrap().unwrap(),
+        stateroom::serde_json::json!([3, [1, 2]])
+    );
+    assert!(SimpleStateroomService::private_view(&SharedOnly, ClientId::from(3)).is_none());
+    assert!(Reached::default().view().is_none());
     assert!(Reached::ANSWERS_HTTP);
     assert!(!Manual::ANSWERS_HTTP);
     assert_eq!(Saved::STATE_VERSION, 3);

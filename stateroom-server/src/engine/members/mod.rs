@@ -234,7 +234,7 @@ impl<O: Outlet> Members<O> {
         }
     }
 
-    fn push_or_hold(&self, client: ClientId, slot: &Slot<O>, frame: Message) {
+    pub(crate) fn push_or_hold(&self, client: ClientId, slot: &Slot<O>, frame: Message) {
         if self.gate.on.get() {
             self.gate.hold_frame(client, slot.outlet().cloned(), frame);
         } else {

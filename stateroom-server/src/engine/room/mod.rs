@@ -181,6 +181,8 @@ impl<S: SimpleStateroomService> RoomTask<S> {
     /// save, or schedule a save, or are destroyed.
     async fn after_batch(&mut self) -> Result<(), SaveFailed> {
         let now = self.now();
+        // The patches this batch's events made, before the save that covers them.
+        self.core.sync(now)?;
         if self.core.destroy_requested() && !self.shutting_down {
             // `ctx.destroy()`: the room ends and its stored state goes.
             self.engine.rooms.evict(&self.id);

@@ -11,6 +11,7 @@ use crate::engine::inbound::Arrived;
 use crate::engine::members::{Leave, Members, Outlet, RoomContext, RoomSettings, Slot};
 use crate::engine::outbox::Push;
 use crate::engine::stats::{Reason, Stats, bump};
+use crate::engine::sync::Sync;
 use crate::engine::timers::TimerId;
 use hyper_tungstenite::tungstenite::Message;
 use hyper_tungstenite::tungstenite::protocol::CloseFrame;
@@ -61,6 +62,8 @@ pub(crate) struct RoomCore<S, O> {
     members: Members<O>,
     /// The room is shutting down: no seat is held any more.
     ending: bool,
+    /// What each client last received of the views (synced services).
+    sync: Sync,
 }
 
 impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
@@ -79,6 +82,7 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
             service,
             members,
             ending: false,
+            sync: Sync::default(),
         })
     }
 
@@ -121,7 +125,11 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
         }
         bump(&self.members.stats.messages_in, 1);
         bump(&self.members.stats.bytes_in, text.len() as u64);
-        self.call(now, |service, ctx| service.message(client, text, ctx))?;
+        if S::SYNC && stateroom_core::sync::is_resync_request(text) {
+            self.sync.renew(client);
+        } else {
+            self.call(now, |service, ctx| service.message(client, text, ctx))?;
+        }
         if arrived == Arrived::Apply {
             self.applied(client, now)?;
         }
@@ -269,6 +277,19 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
         self.remove_leaving(now)
     }
 
+    /// Synced services: sends each connected client what changed in its
+    /// views (and snapshots to those that need them). The room task calls
+    /// it after each batch of events, the test kit after each step.
+    pub(crate) fn sync(&mut self, now: Duration) -> Result<(), Panicked> {
+        if !S::SYNC {
+            return Ok(());
+        }
+        self.members.now.set(now);
+        let (sync, service, members) = (&mut self.sync, &self.service, &self.members);
+        catch_unwind(AssertUnwindSafe(|| sync.run(service, members, now))).map_err(Panicked)?;
+        self.remove_leaving(now)
+    }
+
     /// The room's counts since they were last taken.
     pub(crate) fn stats(&self) -> &Stats {
         &self.members.stats
@@ -341,6 +362,7 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
                     tracing::debug!(%client, "reconnection window over");
                     self.remove(client, Reason::ReconnectExpired, now)?;
                 }
+                TimerId::Sync => self.sync.ticked(),
                 TimerId::Acks => {
                     self.members.acks_armed.set(false);
                     self.members.send_acks();
@@ -361,6 +383,7 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
         let ctx = RoomContext {
             members: &self.members,
         };
+        self.sync.touch();
         let value =
             catch_unwind(AssertUnwindSafe(|| hook(&mut self.service, &ctx))).map_err(Panicked)?;
         self.remove_leaving(now)?;

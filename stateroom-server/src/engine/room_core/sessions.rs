@@ -18,8 +18,22 @@ use std::time::Duration;
 impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
     /// A connection `conn` (its own fresh id) has opened for an admitted
     /// client: it continues a held session if it presented a good token,
-    /// else it is a new client `conn`. Returns the client it is.
+    /// else it is a new client `conn`. Returns the client it is, which
+    /// gets fresh snapshots of a synced room's views.
     pub(crate) fn connect(
+        &mut self,
+        conn: ClientId,
+        outlet: O,
+        data: ClientData,
+        resume: Option<&ResumeRequest>,
+        now: Duration,
+    ) -> Result<ClientId, Panicked> {
+        let client = self.open_session(conn, outlet, data, resume, now)?;
+        self.sync.renew(client);
+        Ok(client)
+    }
+
+    fn open_session(
         &mut self,
         conn: ClientId,
         outlet: O,
