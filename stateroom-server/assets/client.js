@@ -1,6 +1,8 @@
 // @stateroom/client: a typed client for Stateroom rooms, for browsers and
 // Node 20+. Zero runtime dependencies. The wire protocol it speaks is
 // docs/protocol.md in the Stateroom repository.
+import { RESYNC_REQUEST, SyncedDoc, isSyncFrame } from "./sync.js";
+export { applyPatch, parsePointer } from "./sync.js";
 /** An error frame from the server: `{"error":{"code":…,"message":…}}`. */
 export class StateroomError extends Error {
     /** Stable: `invalid_json`, `invalid_message`, `unsupported_frame`, or the service's own code. */
@@ -35,13 +37,18 @@ export class ClosedError extends Error {
 export function retriedCloseCode(code) {
     return [1001, 1005, 1006, 1011, 1012, 1013, 1014].includes(code);
 }
-/** A connection to one room that comes back by itself. */
+/**
+ * A connection to one room that comes back by itself, holding the room's
+ * synced state (rooms whose service has a `view`).
+ */
 export class Room {
     url;
     #options;
     #WebSocket;
     #socket = null;
-    #state = "connecting";
+    #status = "connecting";
+    #shared = new SyncedDoc();
+    #private = new SyncedDoc();
     #handlers = new Map();
     #queue = [];
     /** Sent on an open socket, not yet applied: [number, text], oldest first. */
@@ -65,13 +72,37 @@ export class Room {
         this.#open();
         // The first `connecting`, once the caller has had a chance to listen.
         queueMicrotask(() => {
-            if (this.#state === "connecting")
-                this.#emit("state", "connecting", {});
+            if (this.#status === "connecting")
+                this.#emit("status", "connecting", {});
         });
     }
-    /** The current state. */
+    /** Where the connection is. */
+    get status() {
+        return this.#status;
+    }
+    /**
+     * The room's shared state (its `view`), kept current by the server's
+     * patches; `undefined` until the first snapshot. Never a state the server
+     * did not have: a patch that does not fit is refused, and a fresh snapshot
+     * asked for. Replaced, not mutated: each change is a new object along the
+     * changed paths, the rest shared.
+     */
     get state() {
-        return this.#state;
+        return this.#shared.value;
+    }
+    /** The state only this client sees (its `private_view`), the same way. */
+    get privateState() {
+        return this.#private.value;
+    }
+    /** The version of `state` (0 before the first snapshot). */
+    get stateVersion() {
+        return this.#shared.version;
+    }
+    onState(pattern, handler) {
+        return typeof pattern === "function" ? this.#shared.watch(null, pattern) : this.#shared.watch(pattern, handler);
+    }
+    onPrivateState(pattern, handler) {
+        return typeof pattern === "function" ? this.#private.watch(null, pattern) : this.#private.watch(pattern, handler);
     }
     /** The current session (rooms with reconnection on), or null. */
     get session() {
@@ -123,7 +154,7 @@ export class Room {
         this.#socket = null;
         if (socket && socket.readyState <= 1)
             socket.close(code, reason);
-        this.#setState("closed", { close: { code, reason, willReconnect: false } });
+        this.#setStatus("closed", { close: { code, reason, willReconnect: false } });
     }
     #emit(event, ...args) {
         for (const handler of this.#handlers.get(event) ?? []) {
@@ -138,14 +169,14 @@ export class Room {
             }
         }
     }
-    #setState(state, detail = {}) {
-        this.#state = state;
-        this.#emit("state", state, detail);
+    #setStatus(status, detail = {}) {
+        this.#status = status;
+        this.#emit("status", status, detail);
     }
     #sendText(text) {
         if (this.#closed)
             throw new ClosedError();
-        if (this.#socket && this.#state === "open") {
+        if (this.#socket && this.#status === "open") {
             this.#transmit(this.#socket, text);
             return;
         }
@@ -204,7 +235,7 @@ export class Room {
             if (socket !== this.#socket)
                 return;
             this.#attempt = 0;
-            this.#setState("open");
+            this.#setStatus("open");
             // What the room may not have applied goes again (it drops what it
             // did apply), then what waited offline.
             for (const [, text] of this.#unacked)
@@ -274,6 +305,16 @@ export class Room {
             return;
         }
         this.#ack++;
+        if (isSyncFrame(value)) {
+            const frame = value.stateroom;
+            const doc = frame.sync === "shared" ? this.#shared : this.#private;
+            const fits = doc.apply(frame, (error) => this.#emit("error", new StateroomError("bad_patch", String(error))));
+            // A patch that does not fit: ask for snapshots (once; until they come
+            // the document ignores patches and stays as it was).
+            if (!fits && !this.#closed)
+                this.#sendText(RESYNC_REQUEST);
+            return;
+        }
         if (isErrorFrame(value)) {
             this.#emit("error", new StateroomError(value.error.code, value.error.message));
             return;
@@ -300,7 +341,7 @@ export class Room {
             this.#closed = true;
             this.#queue = [];
             this.#unacked = [];
-            this.#setState("closed", { close });
+            this.#setStatus("closed", { close });
             return;
         }
         this.#attempt = attempt;
@@ -312,12 +353,12 @@ export class Room {
         const base = code === 1012 && attempt === 1 ? 0 : Math.min(max, initial * factor ** (attempt - 1));
         const random = this.#options.random ?? Math.random;
         const delayMs = Math.round(base * (1 - jitter * random()));
-        this.#setState("reconnecting", { attempt, delayMs, close });
+        this.#setStatus("reconnecting", { attempt, delayMs, close });
         this.#timer = setTimeout(() => {
             this.#timer = null;
             if (this.#closed)
                 return;
-            this.#setState("connecting", { attempt });
+            this.#setStatus("connecting", { attempt });
             this.#open();
         }, delayMs);
     }
@@ -325,7 +366,7 @@ export class Room {
 const RESERVED = new Set([
     "message",
     "error",
-    "state",
+    "status",
     "open",
     "session",
     "applied",

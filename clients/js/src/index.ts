@@ -2,11 +2,16 @@
 // Node 20+. Zero runtime dependencies. The wire protocol it speaks is
 // docs/protocol.md in the Stateroom repository.
 
+import { type DocHandler, type PathHandler, RESYNC_REQUEST, SyncedDoc, isSyncFrame } from "./sync.js";
+
+export { applyPatch, parsePointer } from "./sync.js";
+export type { DocHandler, PatchOperation, PathHandler, SyncFrame } from "./sync.js";
+
 /**
  * A service's message types, as `--emit-ts` writes them: pass the generated
  * constant (for example `Chat`) as `options.service` to type a room.
  */
-export interface ServiceTypes<In, Out, Tag extends string | null> {
+export interface ServiceTypes<In, Out, Tag extends string | null, State = unknown, Private = unknown> {
   /** The Rust service's name. */
   readonly service: string;
   /** The field that tells the outbound variants apart (`#[serde(tag = "…")]`), or null. */
@@ -17,10 +22,14 @@ export interface ServiceTypes<In, Out, Tag extends string | null> {
   readonly in?: In;
   /** Phantom: what the room sends. */
   readonly out?: Out;
+  /** Phantom: the state every client sees (the service's `view`). */
+  readonly state?: State;
+  /** Phantom: the state only this client sees (`private_view`). */
+  readonly private?: Private;
 }
 
-/** Where a room handle is. */
-export type ConnectionState = "connecting" | "open" | "reconnecting" | "closed";
+/** Where a room handle's connection is. */
+export type ConnectionStatus = "connecting" | "open" | "reconnecting" | "closed";
 
 /** The session frame a room with reconnection on sends first (docs/protocol.md). */
 export interface Session {
@@ -46,8 +55,8 @@ export interface CloseInfo {
   readonly willReconnect: boolean;
 }
 
-/** Details of a state change. */
-export interface StateDetail {
+/** Details of a status change. */
+export interface StatusDetail {
   /** For `reconnecting`: which attempt comes next (1, 2, …). */
   readonly attempt?: number;
   /** For `reconnecting`: how long until it. */
@@ -137,9 +146,9 @@ export interface QueueOptions {
 }
 
 /** Options of `connect`. */
-export interface ConnectOptions<In, Out, Tag extends string | null> {
+export interface ConnectOptions<In, Out, Tag extends string | null, State = unknown, Private = unknown> {
   /** The generated types constant (for example `Chat` from `room-types.ts`). */
-  service?: ServiceTypes<In, Out, Tag>;
+  service?: ServiceTypes<In, Out, Tag, State, Private>;
   /** Query parameters for every connection (a token for the `join` hook, say). */
   query?: Record<string, string>;
   /** Path of rooms on the server (default `/ws/`). */
@@ -180,8 +189,8 @@ export interface RoomEvents<Out> {
   message: (message: Out) => void;
   /** An error frame from the server. */
   error: (error: StateroomError) => void;
-  /** The connection state changed. */
-  state: (state: ConnectionState, detail: StateDetail) => void;
+  /** The connection status changed. */
+  status: (status: ConnectionStatus, detail: StatusDetail) => void;
   /** A connection opened (queued messages have just been sent on it). */
   open: () => void;
   /** The session frame arrived (rooms with reconnection on): resumed or new. */
@@ -209,13 +218,24 @@ export function retriedCloseCode(code: number): boolean {
   return [1001, 1005, 1006, 1011, 1012, 1013, 1014].includes(code);
 }
 
-/** A connection to one room that comes back by itself. */
-export class Room<In = unknown, Out = unknown, Tag extends string | null = null> {
+/**
+ * A connection to one room that comes back by itself, holding the room's
+ * synced state (rooms whose service has a `view`).
+ */
+export class Room<
+  In = unknown,
+  Out = unknown,
+  Tag extends string | null = null,
+  State = unknown,
+  Private = unknown,
+> {
   readonly url: string;
-  #options: ConnectOptions<In, Out, Tag>;
+  #options: ConnectOptions<In, Out, Tag, State, Private>;
   #WebSocket: WebSocketConstructor;
   #socket: WebSocketLike | null = null;
-  #state: ConnectionState = "connecting";
+  #status: ConnectionStatus = "connecting";
+  #shared = new SyncedDoc<State>();
+  #private = new SyncedDoc<Private>();
   #handlers = new Map<string, Set<Handler>>();
   #queue: string[] = [];
   /** Sent on an open socket, not yet applied: [number, text], oldest first. */
@@ -229,7 +249,7 @@ export class Room<In = unknown, Out = unknown, Tag extends string | null = null>
   #timer: ReturnType<typeof setTimeout> | null = null;
   #closed = false;
 
-  constructor(url: string, options: ConnectOptions<In, Out, Tag> = {}) {
+  constructor(url: string, options: ConnectOptions<In, Out, Tag, State, Private> = {}) {
     this.url = url;
     this.#options = options;
     const WebSocketImpl = options.WebSocket ?? (globalThis as any).WebSocket;
@@ -242,13 +262,55 @@ export class Room<In = unknown, Out = unknown, Tag extends string | null = null>
     this.#open();
     // The first `connecting`, once the caller has had a chance to listen.
     queueMicrotask(() => {
-      if (this.#state === "connecting") this.#emit("state", "connecting", {});
+      if (this.#status === "connecting") this.#emit("status", "connecting", {});
     });
   }
 
-  /** The current state. */
-  get state(): ConnectionState {
-    return this.#state;
+  /** Where the connection is. */
+  get status(): ConnectionStatus {
+    return this.#status;
+  }
+
+  /**
+   * The room's shared state (its `view`), kept current by the server's
+   * patches; `undefined` until the first snapshot. Never a state the server
+   * did not have: a patch that does not fit is refused, and a fresh snapshot
+   * asked for. Replaced, not mutated: each change is a new object along the
+   * changed paths, the rest shared.
+   */
+  get state(): State | undefined {
+    return this.#shared.value;
+  }
+
+  /** The state only this client sees (its `private_view`), the same way. */
+  get privateState(): Private | undefined {
+    return this.#private.value;
+  }
+
+  /** The version of `state` (0 before the first snapshot). */
+  get stateVersion(): number {
+    return this.#shared.version;
+  }
+
+  /**
+   * Watches the synced state. With a handler alone: after every change,
+   * `(state, previous)`. With a JSON Pointer pattern (`*` for any key):
+   * `(value, path, previous)` once per matching path whose value may have
+   * changed, after the whole patch applied (`value` is `undefined` where it
+   * was removed): `room.onState("/units/*\/hp", (hp, path) => …)`.
+   * Returns a function that stops watching.
+   */
+  onState(handler: DocHandler<State>): () => void;
+  onState(pattern: string, handler: PathHandler): () => void;
+  onState(pattern: string | DocHandler<State>, handler?: PathHandler): () => void {
+    return typeof pattern === "function" ? this.#shared.watch(null, pattern) : this.#shared.watch(pattern, handler!);
+  }
+
+  /** [`onState`](#onState) for the private state. */
+  onPrivateState(handler: DocHandler<Private>): () => void;
+  onPrivateState(pattern: string, handler: PathHandler): () => void;
+  onPrivateState(pattern: string | DocHandler<Private>, handler?: PathHandler): () => void {
+    return typeof pattern === "function" ? this.#private.watch(null, pattern) : this.#private.watch(pattern, handler!);
   }
 
   /** The current session (rooms with reconnection on), or null. */
@@ -310,7 +372,7 @@ export class Room<In = unknown, Out = unknown, Tag extends string | null = null>
     const socket = this.#socket;
     this.#socket = null;
     if (socket && socket.readyState <= 1) socket.close(code, reason);
-    this.#setState("closed", { close: { code, reason, willReconnect: false } });
+    this.#setStatus("closed", { close: { code, reason, willReconnect: false } });
   }
 
   #emit(event: string, ...args: unknown[]): void {
@@ -326,14 +388,14 @@ export class Room<In = unknown, Out = unknown, Tag extends string | null = null>
     }
   }
 
-  #setState(state: ConnectionState, detail: StateDetail = {}): void {
-    this.#state = state;
-    this.#emit("state", state, detail);
+  #setStatus(status: ConnectionStatus, detail: StatusDetail = {}): void {
+    this.#status = status;
+    this.#emit("status", status, detail);
   }
 
   #sendText(text: string): void {
     if (this.#closed) throw new ClosedError();
-    if (this.#socket && this.#state === "open") {
+    if (this.#socket && this.#status === "open") {
       this.#transmit(this.#socket, text);
       return;
     }
@@ -390,7 +452,7 @@ export class Room<In = unknown, Out = unknown, Tag extends string | null = null>
       clearTimeout(timeout);
       if (socket !== this.#socket) return;
       this.#attempt = 0;
-      this.#setState("open");
+      this.#setStatus("open");
       // What the room may not have applied goes again (it drops what it
       // did apply), then what waited offline.
       for (const [, text] of this.#unacked) socket.send(text);
@@ -453,6 +515,15 @@ export class Room<In = unknown, Out = unknown, Tag extends string | null = null>
       return;
     }
     this.#ack++;
+    if (isSyncFrame(value)) {
+      const frame = value.stateroom;
+      const doc = frame.sync === "shared" ? this.#shared : this.#private;
+      const fits = doc.apply(frame, (error) => this.#emit("error", new StateroomError("bad_patch", String(error))));
+      // A patch that does not fit: ask for snapshots (once; until they come
+      // the document ignores patches and stays as it was).
+      if (!fits && !this.#closed) this.#sendText(RESYNC_REQUEST);
+      return;
+    }
     if (isErrorFrame(value)) {
       this.#emit("error", new StateroomError(value.error.code, value.error.message));
       return;
@@ -479,7 +550,7 @@ export class Room<In = unknown, Out = unknown, Tag extends string | null = null>
       this.#closed = true;
       this.#queue = [];
       this.#unacked = [];
-      this.#setState("closed", { close });
+      this.#setStatus("closed", { close });
       return;
     }
     this.#attempt = attempt;
@@ -491,11 +562,11 @@ export class Room<In = unknown, Out = unknown, Tag extends string | null = null>
     const base = code === 1012 && attempt === 1 ? 0 : Math.min(max, initial * factor ** (attempt - 1));
     const random = this.#options.random ?? Math.random;
     const delayMs = Math.round(base * (1 - jitter * random()));
-    this.#setState("reconnecting", { attempt, delayMs, close });
+    this.#setStatus("reconnecting", { attempt, delayMs, close });
     this.#timer = setTimeout(() => {
       this.#timer = null;
       if (this.#closed) return;
-      this.#setState("connecting", { attempt });
+      this.#setStatus("connecting", { attempt });
       this.#open();
     }, delayMs);
   }
@@ -504,7 +575,7 @@ export class Room<In = unknown, Out = unknown, Tag extends string | null = null>
 const RESERVED = new Set([
   "message",
   "error",
-  "state",
+  "status",
   "open",
   "session",
   "applied",
@@ -556,12 +627,18 @@ function isErrorFrame(value: any): value is { error: { code: string; message: st
  * `url` is the server (`ws:`, `wss:`, `http:` or `https:`; a page may pass
  * `location.origin`); the room's socket is at `{url}{prefix}{room}`.
  */
-export function connect<In = unknown, Out = unknown, Tag extends string | null = null>(
+export function connect<
+  In = unknown,
+  Out = unknown,
+  Tag extends string | null = null,
+  State = unknown,
+  Private = unknown,
+>(
   url: string,
   room: string,
-  options: ConnectOptions<In, Out, Tag> = {},
-): Room<In, Out, Tag> {
+  options: ConnectOptions<In, Out, Tag, State, Private> = {},
+): Room<In, Out, Tag, State, Private> {
   const base = url.replace(/^http(s?):/, "ws$1:").replace(/\/+$/, "");
   const prefix = options.prefix ?? "/ws/";
-  return new Room<In, Out, Tag>(`${base}${prefix}${encodeURIComponent(room)}`, options);
+  return new Room<In, Out, Tag, State, Private>(`${base}${prefix}${encodeURIComponent(room)}`, options);
 }

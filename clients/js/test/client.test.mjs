@@ -41,7 +41,7 @@ test("typed round trip: one client's message reaches another by its tag", async 
     name: "ada",
     text: "hello bob",
   });
-  assert.equal(ada.state, "open");
+  assert.equal(ada.status, "open");
 });
 
 test("an error frame reaches on('error') as a StateroomError, not as a message", async () => {
@@ -58,7 +58,7 @@ test("an error frame reaches on('error') as a StateroomError, not as a message",
   room.sendText("{not json");
   assert.equal((await next(room, "error")).code, "invalid_json");
   assert.ok(messages.every((m) => !("error" in m)), JSON.stringify(messages));
-  assert.equal(room.state, "open");
+  assert.equal(room.status, "open");
 });
 
 test("after the network drops, it reconnects, resumes and gets what it missed, once", async () => {
@@ -80,7 +80,7 @@ test("after the network drops, it reconnects, resumes and gets what it missed, o
     watcher.on("said", (m) => seen.push(m.text));
     proxy.refuse(true);
     proxy.cut();
-    const reconnecting = await next(watcher, "state", (s) => s === "reconnecting");
+    const reconnecting = await next(watcher, "status", (s) => s === "reconnecting");
     assert.equal(reconnecting[1].close.code, 1006);
     // Said while the watcher is away: the server holds them for it.
     for (let i = 0; i < 5; i++) talker.send({ type: "say", text: `missed ${i}` });
@@ -142,7 +142,7 @@ test("messages sent while offline wait in a bounded queue and go out in order", 
     room.send({ type: "say", text: "two" });
     assert.throws(() => room.send({ type: "say", text: "three" }), QueueFullError);
     assert.equal(room.queued, 3);
-    await next(room, "state", (s) => s === "reconnecting");
+    await next(room, "status", (s) => s === "reconnecting");
     const listener = open(server.url, "queue");
     await next(listener, "open");
     const heard = [];
@@ -185,7 +185,7 @@ test("a kick is final: no reconnection, state closed with the code", async () =>
   guest.send({ type: "join", name: "guest" });
   await next(host, "joined", (m) => m.name === "guest");
   host.send({ type: "kick", client: session.client });
-  const [state, detail] = await next(guest, "state", (s) => s === "closed");
+  const [state, detail] = await next(guest, "status", (s) => s === "closed");
   assert.equal(state, "closed");
   assert.equal(detail.close.code, 4000);
   assert.equal(detail.close.willReconnect, false);
@@ -211,9 +211,9 @@ test("backoff grows by the factor, is capped, and is jittered (injected WebSocke
   });
   const delays = [];
   const states = [];
-  room.on("state", (state) => states.push(state));
-  room.on("state", (state, detail) => state === "reconnecting" && delays.push(detail.delayMs));
-  const [, detail] = await next(room, "state", (s) => s === "closed");
+  room.on("status", (state) => states.push(state));
+  room.on("status", (state, detail) => state === "reconnecting" && delays.push(detail.delayMs));
+  const [, detail] = await next(room, "status", (s) => s === "closed");
   // random() = 1 takes the full jitter: half of 4, 8, 16, 20 (capped), 20.
   assert.deepEqual(delays, [2, 4, 8, 10, 10]);
   // The first state a listener hears is the first `connecting`.

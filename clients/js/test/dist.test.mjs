@@ -1,5 +1,6 @@
 // The copy of the built client that the server embeds (and serves at
-// /__stateroom/client.js) is what `tsc` builds from src/ now.
+// /__stateroom/client.js and /__stateroom/sync.js) is what `tsc` builds from
+// src/ now.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -15,12 +16,17 @@ test("the server's embedded copy matches a fresh build", () => {
   const fresh = mkdtempSync(path.join(tmpdir(), "stateroom-client-"));
   const tsc = path.join(root, "node_modules", "typescript", "bin", "tsc");
   execFileSync(process.execPath, [tsc, "-p", path.join(root, "tsconfig.json"), "--outDir", fresh]);
-  const embedded = path.join(root, "..", "..", "stateroom-server", "assets", "client.js");
-  assert.equal(
-    readFileSync(embedded, "utf8"),
-    readFileSync(path.join(fresh, "index.js"), "utf8"),
-    "stateroom-server/assets/client.js is stale: run `npm run build` in clients/js",
-  );
+  for (const [asset, built] of [
+    ["client.js", "index.js"],
+    ["sync.js", "sync.js"],
+  ]) {
+    const embedded = path.join(root, "..", "..", "stateroom-server", "assets", asset);
+    assert.equal(
+      readFileSync(embedded, "utf8"),
+      readFileSync(path.join(fresh, built), "utf8"),
+      `stateroom-server/assets/${asset} is stale: run \`npm run build\` in clients/js`,
+    );
+  }
 });
 
 test("npm install from the checkout builds and installs a package that imports", async () => {

@@ -44,6 +44,25 @@ test("correct use type-checks", () => {
   assert.ok(result.ok, result.output);
 });
 
+test("synced state is typed from the service's views", () => {
+  const result = check(path.join(root, "test", "types", "sync-usage.ts"));
+  assert.ok(result.ok, result.output);
+});
+
+test("misuse does not type-check: a field the view does not have", () => {
+  const file = path.join(out, "misuse-state.ts");
+  writeFileSync(
+    file,
+    `import { connect } from "../src/index.js";\n` +
+      `import { Cards } from "../../../examples/cards/web/room-types.js";\n` +
+      `const room = connect("ws://x", "t", { service: Cards });\n` +
+      `const secret: number[] | undefined = room.state?.hands;\n`,
+  );
+  const result = check(file);
+  assert.ok(!result.ok, "a misuse type-checked");
+  assert.match(result.output, /TS2339/);
+});
+
 const misuses = [
   ["an unknown message", `room.send({ type: "shout", text: "x" });`, "TS2322"],
   ["a missing field", `room.send({ type: "say" });`, "TS2345"],

@@ -92,3 +92,14 @@ fn a_resumed_player_gets_fresh_snapshots_and_one_who_leaves_disappears() {
     assert!(!room.state::<Table>(a).players.contains_key(&b));
     assert_eq!(room.state::<Table>(a).deck, 52 - 5 - 1);
 }
+
+#[test]
+fn the_page_types_are_the_generated_ones() {
+    use stateroom::ServiceTypes;
+    let generated = Cards::typescript().unwrap();
+    let committed = include_str!("../web/room-types.ts");
+    assert_eq!(
+        committed, generated,
+        "web/room-types.ts is stale: run `cargo run -p example-cards -- --emit-ts examples/cards/web/room-types.ts`"
+    );
+}

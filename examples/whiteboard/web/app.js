@@ -66,7 +66,7 @@ function showPeers() {
   peersLabel.textContent = `${state.peers.size} other${state.peers.size === 1 ? "" : "s"} here`;
 }
 
-room.on("state", (now, detail) => {
+room.on("status", (now, detail) => {
   status.dataset.state = now;
   status.textContent = detail.close && now !== "open" ? `${now} (${detail.close.code})` : now;
 });

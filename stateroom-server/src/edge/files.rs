@@ -21,6 +21,9 @@ const DEV_CSS: &str = include_str!("../../assets/dev/dev.css");
 /// bundler: `import { connect } from "/__stateroom/client.js"`.
 pub(crate) const CLIENT_JS_PATH: &str = "/__stateroom/client.js";
 const CLIENT_JS: &str = include_str!("../../assets/client.js");
+/// The client's state sync, which `client.js` imports (`./sync.js`).
+const SYNC_JS_PATH: &str = "/__stateroom/sync.js";
+const SYNC_JS: &str = include_str!("../../assets/sync.js");
 
 /// A directory served as it is, resolved once at startup.
 #[derive(Debug, Clone)]
@@ -84,8 +87,15 @@ pub(crate) async fn answer(
 ) -> HttpResponse {
     let config = &edge.engine.config;
     let path = uri.path();
-    if path == CLIENT_JS_PATH && (method == Method::GET || method == Method::HEAD) {
-        let mut response = respond(StatusCode::OK, "text/javascript; charset=utf-8", CLIENT_JS);
+    let client = match path {
+        CLIENT_JS_PATH => Some(CLIENT_JS),
+        SYNC_JS_PATH => Some(SYNC_JS),
+        _ => None,
+    };
+    if let Some(body) = client
+        && (method == Method::GET || method == Method::HEAD)
+    {
+        let mut response = respond(StatusCode::OK, "text/javascript; charset=utf-8", body);
         response
             .headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));

@@ -16,7 +16,7 @@ room.on("said", (message) => {
 room.on("welcome", (message) => message.members.map((member) => member.name.toUpperCase()));
 room.on("message", (message: ChatOut) => message.type);
 room.on("error", (error: StateroomError) => error.code);
-room.on("state", (state, detail) => (state === "closed" ? detail.close?.code : undefined));
+room.on("status", (state, detail) => (state === "closed" ? detail.close?.code : undefined));
 const incoming: ChatIn = { type: "leave" };
 room.send(incoming);
 room.close();
@@ -25,4 +25,4 @@ room.close();
 // before 22, or servers).
 import WebSocket from "ws";
 const fromNode = connect("ws://localhost:8080", "lobby", { service: Chat, WebSocket });
-fromNode.on("state", (state) => (state === "connecting" ? 1 : 0));
+fromNode.on("status", (state) => (state === "connecting" ? 1 : 0));
