@@ -28,6 +28,7 @@ if [ -n "$QUICK" ]; then
     IDLE_ROOMS="10"
     OVERLOAD_RATES=""
     PERSIST_RATES="5"
+    SYNC_CLIENTS="50"
 else
     FANOUT_RATES="2 5 10 20 50 100 150 200 250 300"
     # 200 rooms x 10 clients: 20,000 deliveries/s per unit of rate.
@@ -41,6 +42,8 @@ else
     # is closed, what is lost, what the latency becomes.
     OVERLOAD_RATES="250 300"
     PERSIST_RATES="2 5 20 50"
+    # State sync: clients in the one room of 1,000 entities.
+    SYNC_CLIENTS="50 100 200 400 800 1600"
 fi
 rm -rf "$OUT" && mkdir -p "$OUT"
 ulimit -n "$(ulimit -Hn)"
@@ -75,6 +78,7 @@ start() {
         ws)          cmd=(env PORT="$PORT" MODE="$2" node bench/node/ws-server.js) ;;
         bun)         cmd=(env PORT="$PORT" MODE="$2" bench/node/node_modules/.bin/bun bench/node/bun-server.js) ;;
         colyseus)    cmd=(env PORT="$PORT" MODE="$2" node bench/node/colyseus-server.js) ;;
+        stateroom-sync) cmd=(./target/release/bench-server --kind sync --port "$PORT" --worker-threads 1) ;;
     esac
     # taskset and env exec the server, so $! is the server's own pid.
     # shellcheck disable=SC2086
@@ -227,6 +231,25 @@ for rate in $PERSIST_RATES; do
             --rate "$rate" --duration "$DURATION" --drain 5 --server-pid "$PID" --quiet --json "$file" > /dev/null || true
         stop
         python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(f\"bench: sessions {sys.argv[2]:<10} 100x10 rate {sys.argv[3]:>4}: {r['deliveries_per_sec']:>10.0f} deliveries/s, p50 {r['latency']['p50_us']/1000:6.1f} ms, p99 {r['latency']['p99_us']/1000:6.1f} ms, lost {r['lost']}\")" "$file" "$numbering" "$rate"
+    done
+done
+# State sync against Colyseus: one room of 1,000 entities, 5 % of their fields
+# changed per 50 ms tick, patched at 50 ms (Stateroom's JSON Patch of its
+# `view`; Colyseus's @colyseus/schema), N clients reading, one probe client's
+# echo for the room loop's latency. A room size passes while the probe's p99
+# stays within 100 ms, every client keeps the patch rate (18 frames/s of 20)
+# and nothing errs.
+mkdir -p "$OUT/sync"
+for server in stateroom colyseus; do
+    for clients in $SYNC_CLIENTS; do
+        file="$OUT/sync/$server-$clients.json"
+        if [ "$server" = colyseus ]; then start colyseus sync; else start stateroom-sync sync; fi
+        $LOAD_CPU ./target/release/stateroom-sync-load --target "127.0.0.1:$PORT" --protocol "$(protocol "$server")" \
+            --clients "$clients" --duration "$DURATION" --server-pid "$PID" --json "$file" > /dev/null || true
+        stop
+        [ -s "$file" ] || { echo "bench: sync $server $clients: no report"; break; }
+        python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(f\"bench: sync {sys.argv[2]:<10} {r['clients']:>5} clients: {r['server_cpu_ms_per_tick']:6.2f} ms CPU/tick, {r['bytes_per_client_per_tick']:8.0f} B/client/tick, {r['frames_per_client_per_sec']:5.1f} frames/s, probe p99 {r['probe_p99_us']/1000:7.1f} ms\")" "$file" "$server"
+        python3 -c "import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if r['errors']==0 and r['probe_p99_us']<=100000 and r['frames_per_client_per_sec']>=18 else 1)" "$file" || break
     done
 done
 # Footnote: Stateroom with two worker threads, unpinned (sharing both cores

@@ -8,4 +8,5 @@ pub mod load;
 pub mod payload;
 pub mod procfs;
 pub mod servers;
+pub mod sync_load;
 pub mod wire;

@@ -138,6 +138,8 @@ pub mod __private;
 /// #[stateroom::service(persist)]             // rooms survive restarts (docs/persistence.md)
 /// #[stateroom::service(persist(durability = "gated" | "debounced(1s)" | "manual", version = 2))]
 /// #[stateroom::service(outbound = ChatOut)]  // the type rooms send, for `--emit-ts` (see `types`)
+/// #[stateroom::service(patch_rate = "50ms")] // state sync: patches at most every 50 ms
+///                                            // (default: after every batch of events)
 /// ```
 ///
 /// # Hooks
@@ -171,6 +173,50 @@ pub mod __private;
 /// fn timer(&mut self [, ctx: &impl StateroomContext])           // ctx.set_timer(ms)
 /// fn alarm(&mut self, key: K [, ctx: &impl StateroomContext])   // ctx.set_timeout / set_interval
 ///     // K: serde::Deserialize (decoded from the key), &TimerKey, &str or String
+/// fn view(&self) -> T                                  // T: serde::Serialize; `&Board` works
+///     // state sync: what every client sees, sent as a snapshot then JSON Patches
+/// fn private_view(&self, client: ClientId) -> T        // what only `client` sees
+/// ```
+///
+/// # State sync
+///
+/// With a `view` hook the room sends its state by itself: a snapshot when a
+/// client connects or resumes, then, after each batch of events (or at
+/// `patch_rate = "50ms"`), the RFC 6902 patch from what each client last
+/// received, when anything changed. `private_view` adds a second document
+/// per client that no other client ever receives. `docs/protocol.md`
+/// ("State sync") has the wire; `@stateroom/client` holds the state as
+/// `room.state`; the test kit's `TestRoom::assert_synced` checks it.
+///
+/// ```
+/// use serde::Serialize;
+/// use stateroom::{ClientId, StateroomContext};
+/// use std::collections::BTreeMap;
+///
+/// #[derive(Serialize, Default)]
+/// struct Board {
+///     // Keyed by id: moving one unit is one small patch operation.
+///     units: BTreeMap<u32, (i32, i32)>,
+/// }
+///
+/// #[derive(Default)]
+/// struct Game {
+///     board: Board,
+///     hands: BTreeMap<ClientId, Vec<u8>>,
+/// }
+///
+/// #[stateroom::service(no_main, patch_rate = "50ms")]
+/// impl Game {
+///     fn message(&mut self, client: ClientId, unit: u32, _ctx: &impl StateroomContext) {
+///         self.board.units.entry(unit).or_default().0 += 1;
+///     }
+///     fn view(&self) -> &Board {
+///         &self.board
+///     }
+///     fn private_view(&self, client: ClientId) -> &[u8] {
+///         self.hands.get(&client).map_or(&[], Vec::as_slice)
+///     }
+/// }
 /// ```
 ///
 /// # What it generates
@@ -213,11 +259,13 @@ pub mod __private;
 /// name is a near miss of a hook's (`on_message`, `mesage`) when it takes
 /// `&mut self`, a context or a `JoinRequest`; the same hook twice; an unknown
 /// argument (`no_mian`, which then still leaves `main` out) or a bad
-/// `reconnect` window. rustc, aimed by the macro, reports a message or timer
+/// `reconnect` window; a `view` or `private_view` that takes `&mut self` or
+/// returns nothing; a `patch_rate` that is not a duration above zero, or on a
+/// service without a view. rustc, aimed by the macro, reports a message or timer
 /// key type that is not `Deserialize` (on that type), a client parameter that
 /// is not a `ClientId` (on its type), a `join` that does not return
-/// `Result<T, Reject>` (on its return type), and a state with neither `new`
-/// nor `Default`.
+/// `Result<T, Reject>` (on its return type), a view that is not `Serialize`
+/// (on its return type), and a state with neither `new` nor `Default`.
 /// Set `STATEROOM_MACROS_DEBUG=1` to print the expansion to stderr.
 pub use stateroom_macros::service;
 

@@ -222,4 +222,57 @@
 //! assert_eq!(room.service().total, 6);
 //! ```
 
-pub use stateroom_server::testing::{FiredTimer, Received, TestRoom};
+//!
+//! # State that syncs itself
+//!
+//! For a service with a `view` (and `private_view`), each step of the kit
+//! ends as a batch does on the server: the views are diffed and the sync
+//! frames sent. [`TestRoom::synced`] rebuilds what a client holds from the
+//! frames it received (with the `json-patch` crate, as a client would: a
+//! patch on the wrong version fails the test); [`TestRoom::state`] and
+//! [`TestRoom::private_state`] decode it; [`TestRoom::assert_synced`] checks
+//! every connected client against the views; [`TestRoom::sync_frames`] are
+//! the frames themselves, to check what never reached a client.
+//!
+//! ```
+//! use serde::{Deserialize, Serialize};
+//! use stateroom::testing::TestRoom;
+//! use stateroom::{ClientId, StateroomContext};
+//! use std::collections::BTreeMap;
+//!
+//! #[derive(Default)]
+//! struct Poll {
+//!     votes: BTreeMap<String, u32>,
+//!     mine: BTreeMap<ClientId, String>,
+//! }
+//!
+//! #[derive(Serialize, Deserialize, PartialEq, Debug)]
+//! struct Mine {
+//!     vote: Option<String>,
+//! }
+//!
+//! #[stateroom::service(no_main)]
+//! impl Poll {
+//!     fn message(&mut self, client: ClientId, choice: String, _ctx: &impl StateroomContext) {
+//!         *self.votes.entry(choice.clone()).or_default() += 1;
+//!         self.mine.insert(client, choice);
+//!     }
+//!     fn view(&self) -> &BTreeMap<String, u32> {
+//!         &self.votes
+//!     }
+//!     fn private_view(&self, client: ClientId) -> Mine {
+//!         Mine { vote: self.mine.get(&client).cloned() }
+//!     }
+//! }
+//!
+//! let mut room = TestRoom::<Poll>::new("p");
+//! let (ada, bob) = (room.connect(), room.connect());
+//! room.send_text(ada, "rust");
+//! room.assert_synced();
+//! let tally: BTreeMap<String, u32> = room.state(bob);
+//! assert_eq!(tally["rust"], 1);
+//! assert_eq!(room.private_state::<Mine>(bob), Mine { vote: None });
+//! assert!(room.sync_frames(bob).iter().all(|frame| !frame.contains(r#""vote":"rust""#)));
+//! ```
+
+pub use stateroom_server::testing::{Document, FiredTimer, Received, Synced, TestRoom};

@@ -5,7 +5,7 @@
 use clap::Parser;
 use stateroom::{Server, ServerArgs};
 use stateroom_bench::servers::rooms::{
-    EchoRoom, FanoutRoom, MemoryChat, PersistedChat, PersistedSessions,
+    EchoRoom, FanoutRoom, MemoryChat, PersistedChat, PersistedSessions, SyncRoom,
 };
 use stateroom_bench::servers::{Mode, raw};
 use std::process::ExitCode;
@@ -22,6 +22,9 @@ enum Kind {
     /// The persisted chat with reconnection on (sessions), for numbered
     /// (exactly-once) against unnumbered clients.
     PersistedSessions,
+    /// State sync: 1,000 entities, 5 % of their fields changed per 50 ms
+    /// tick, the world as the shared view (`stateroom-sync-load`).
+    Sync,
     /// The raw hyper-tungstenite floor.
     Raw,
 }
@@ -61,6 +64,9 @@ fn main() -> ExitCode {
             .map_err(|e| e.to_string()),
         Kind::PersistedChat => Server::from(args.server)
             .serve::<PersistedChat>()
+            .map_err(|e| e.to_string()),
+        Kind::Sync => Server::from(args.server)
+            .serve::<SyncRoom>()
             .map_err(|e| e.to_string()),
         Kind::PersistedSessions => Server::from(args.server)
             .serve::<PersistedSessions>()

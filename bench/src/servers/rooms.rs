@@ -77,3 +77,101 @@ impl EchoRoom {
         ctx.send(client, &Relayed::new(from, &msg));
     }
 }
+
+/// Entities in the state-sync room.
+pub const SYNC_ENTITIES: usize = 1000;
+/// Fields of an entity that change (x, y, hp, angle).
+const SYNC_FIELDS: usize = 4;
+/// The share of the fields that change each tick: 5 % of 4,000.
+pub const SYNC_CHANGES_PER_TICK: usize = SYNC_ENTITIES * SYNC_FIELDS / 20;
+/// The simulation tick, and the patch rate.
+pub const SYNC_TICK_MS: u64 = 50;
+
+/// One entity of the state-sync room.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Entity {
+    /// Its id.
+    pub id: u32,
+    /// Position.
+    pub x: i32,
+    /// Position.
+    pub y: i32,
+    /// Health.
+    pub hp: i32,
+    /// Heading, in degrees.
+    pub angle: i32,
+}
+
+/// State sync at the scale the issue names: 1,000 entities, 5 % of their
+/// fields changed every 50 ms tick, the whole world as the shared `view`
+/// (patched after each tick), and an echo of every message for the
+/// latency probe. Colyseus's twin is `bench/node/colyseus-server.js` with
+/// `MODE=sync`.
+pub struct SyncRoom {
+    entities: Vec<Entity>,
+    seed: u64,
+}
+
+impl Default for SyncRoom {
+    fn default() -> Self {
+        let entities = (0..SYNC_ENTITIES as u32)
+            .map(|id| Entity {
+                id,
+                x: (id * 7 % 1000) as i32,
+                y: (id * 13 % 1000) as i32,
+                hp: 100,
+                angle: 0,
+            })
+            .collect();
+        SyncRoom {
+            entities,
+            seed: 0x2545_f491_4f6c_dd1d,
+        }
+    }
+}
+
+impl SyncRoom {
+    fn next(&mut self) -> u64 {
+        // xorshift64: the same sequence as the Colyseus twin's.
+        self.seed ^= self.seed << 13;
+        self.seed ^= self.seed >> 7;
+        self.seed ^= self.seed << 17;
+        self.seed
+    }
+
+    /// One tick: 5 % of the fields change.
+    pub fn tick(&mut self) {
+        for _ in 0..SYNC_CHANGES_PER_TICK {
+            let r = self.next();
+            let entity = &mut self.entities[(r % SYNC_ENTITIES as u64) as usize];
+            let delta = ((r >> 32) % 21) as i32 - 10;
+            match (r >> 16) % SYNC_FIELDS as u64 {
+                0 => entity.x += delta,
+                1 => entity.y += delta,
+                2 => entity.hp = (entity.hp + delta).clamp(0, 100),
+                _ => entity.angle = (entity.angle + delta).rem_euclid(360),
+            }
+        }
+    }
+}
+
+// Patched at most every 50 ms, as Colyseus's `patchRate`: a message between
+// ticks (the probe's) only marks the views as changed.
+#[stateroom::service(no_main, patch_rate = "50ms")]
+impl SyncRoom {
+    fn connect(&mut self, _client: ClientId, ctx: &impl StateroomContext) {
+        ctx.set_interval("tick", std::time::Duration::from_millis(SYNC_TICK_MS));
+    }
+
+    fn alarm(&mut self, _key: &str) {
+        self.tick();
+    }
+
+    fn message(&mut self, client: ClientId, text: &str, ctx: &impl StateroomContext) {
+        ctx.send_message(MessageRecipient::Client(client), text);
+    }
+
+    fn view(&self) -> &[Entity] {
+        &self.entities
+    }
+}

@@ -137,6 +137,16 @@ impl<S: SimpleStateroomService> TestRoom<S> {
             .unwrap_or_else(|reject| panic!("the join hook rejected a plain request: {reject}"))
     }
 
+    /// The test's record of `client`.
+    ///
+    /// # Panics
+    /// If `client` never connected to this room.
+    fn test_client(&self, client: ClientId) -> &TestClient {
+        self.clients
+            .get(&client)
+            .unwrap_or_else(|| panic!("client {client} never connected to this room"))
+    }
+
     fn conn(&self, client: ClientId) -> ClientId {
         self.clients
             .get(&client)
@@ -392,11 +402,7 @@ impl<S: SimpleStateroomService> TestRoom<S> {
     /// # Panics
     /// If `client` never connected to this room.
     pub fn take(&mut self, client: ClientId) -> Vec<Received> {
-        let test_client = self
-            .clients
-            .get(&client)
-            .unwrap_or_else(|| panic!("client {client} never connected to this room"));
-        test_client
+        self.test_client(client)
             .conns
             .iter()
             .flat_map(|(_, inbox)| inbox.0.borrow_mut().frames.drain(..).collect::<Vec<_>>())

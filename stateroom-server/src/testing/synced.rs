@@ -92,11 +92,7 @@ impl<S: SimpleStateroomService> TestRoom<S> {
     /// If `client` never connected to this room.
     #[must_use]
     pub fn sync_frames(&self, client: ClientId) -> Vec<String> {
-        let test_client = self
-            .clients
-            .get(&client)
-            .unwrap_or_else(|| panic!("client {client} never connected to this room"));
-        test_client
+        self.test_client(client)
             .conns
             .iter()
             .flat_map(|(_, inbox)| inbox.0.borrow().sync.clone())
@@ -132,16 +128,7 @@ impl<S: SimpleStateroomService> TestRoom<S> {
     /// document is not a `T`.
     #[must_use]
     pub fn state<T: DeserializeOwned>(&self, client: ClientId) -> T {
-        let document = self
-            .synced(client)
-            .shared
-            .unwrap_or_else(|| panic!("client {client} holds no shared state"));
-        serde_json::from_value(document.value).unwrap_or_else(|e| {
-            panic!(
-                "client {client}'s shared state is not a `{}`: {e}",
-                std::any::type_name::<T>()
-            )
-        })
+        decode(client, Doc::Shared, self.synced(client).shared)
     }
 
     /// The private view as `client` holds it, decoded as a `T`.
@@ -150,16 +137,7 @@ impl<S: SimpleStateroomService> TestRoom<S> {
     /// As [`state`](Self::state).
     #[must_use]
     pub fn private_state<T: DeserializeOwned>(&self, client: ClientId) -> T {
-        let document = self
-            .synced(client)
-            .private
-            .unwrap_or_else(|| panic!("client {client} holds no private state"));
-        serde_json::from_value(document.value).unwrap_or_else(|e| {
-            panic!(
-                "client {client}'s private state is not a `{}`: {e}",
-                std::any::type_name::<T>()
-            )
-        })
+        decode(client, Doc::Private, self.synced(client).private)
     }
 
     /// Checks that every connected client holds exactly the room's views as
@@ -193,4 +171,17 @@ impl<S: SimpleStateroomService> TestRoom<S> {
             );
         }
     }
+}
+
+/// A document `client` holds, decoded as a `T`.
+fn decode<T: DeserializeOwned>(client: ClientId, doc: Doc, document: Option<Document>) -> T {
+    let document =
+        document.unwrap_or_else(|| panic!("client {client} holds no {} state", doc.as_str()));
+    serde_json::from_value(document.value).unwrap_or_else(|e| {
+        panic!(
+            "client {client}'s {} state is not a `{}`: {e}",
+            doc.as_str(),
+            std::any::type_name::<T>()
+        )
+    })
 }
