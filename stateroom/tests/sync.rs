@@ -315,3 +315,94 @@ fn one_move_among_a_thousand_units_is_one_small_patch() {
     );
     assert!(patch.len() < 200, "{patch}");
 }
+
+/// A persisted, synced counter, for the real server below.
+#[derive(Default, Serialize, Deserialize)]
+struct Counter {
+    count: u64,
+}
+
+#[stateroom::service(no_main, persist, reconnect = "30s")]
+impl Counter {
+    fn message(&mut self, _client: ClientId, _text: &str) {
+        self.count += 1;
+    }
+
+    fn view(&self) -> u64 {
+        self.count
+    }
+}
+
+mod server {
+    use super::Counter;
+    use stateroom::Server;
+    use stateroom::sync::SyncFrame;
+    use stateroom_test_support::memstore::MemStore;
+    use stateroom_test_support::*;
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
+
+    fn stored(store: &MemStore) -> u64 {
+        store
+            .state("Counter", "c")
+            .and_then(|s| s["count"].as_u64())
+            .unwrap_or(0)
+    }
+
+    /// The next sync frame (session frames skipped).
+    async fn next_sync(ws: &mut Ws) -> SyncFrame {
+        loop {
+            let text = next_text(ws).await;
+            if let Some(frame) = SyncFrame::from_json(&text) {
+                return frame;
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_gated_rooms_patches_wait_for_their_save_and_a_restart_resyncs() {
+        let store = Arc::new(MemStore::default());
+        store.delay_ms.store(40, Ordering::SeqCst);
+        let server = start::<Counter>(Server::new().store(store.clone())).await;
+        let mut ws = join(server.local_addr(), "c").await;
+        let session: serde_json::Value = serde_json::from_str(&next_text(&mut ws).await).unwrap();
+        let token = session["stateroom"]["token"].as_str().unwrap().to_owned();
+        let SyncFrame::Snapshot { v, state, .. } = next_sync(&mut ws).await else {
+            panic!("a snapshot first");
+        };
+        assert_eq!((v, state), (1, serde_json::json!(0)));
+        let mut frames = 1;
+        // Each patch reveals a count: it arrives only once that count is durable.
+        for _ in 0..5 {
+            send_text(&mut ws, "+").await;
+            let SyncFrame::Patch { base, ops, .. } = next_sync(&mut ws).await else {
+                panic!("a patch");
+            };
+            frames += 1;
+            let told = ops[0]["value"].as_u64().unwrap();
+            assert_eq!(base + 1, told + 1, "one version per change");
+            assert!(
+                stored(&store) >= told,
+                "told {told}, durable {}",
+                stored(&store)
+            );
+        }
+        // The server goes away (its sessions are saved) and another takes
+        // over from the same store: the resumed client gets a snapshot of
+        // what the new owner restored, whatever versions it held.
+        server.shutdown().await;
+        let server = start::<Counter>(Server::new().store(store.clone())).await;
+        let url = format!(
+            "ws://{}/ws/c?resume={token}&ack={frames}",
+            server.local_addr()
+        );
+        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        let session: serde_json::Value = serde_json::from_str(&next_text(&mut ws).await).unwrap();
+        assert_eq!(session["stateroom"]["resumed"], true, "{session}");
+        let SyncFrame::Snapshot { state, .. } = next_sync(&mut ws).await else {
+            panic!("a snapshot after the move");
+        };
+        assert_eq!(state, serde_json::json!(5));
+        drop((ws, server));
+    }
+}
