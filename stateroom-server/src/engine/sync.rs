@@ -26,7 +26,7 @@ use std::time::Duration;
 
 /// A room's sync state: what each document was when last sent.
 #[derive(Default)]
-pub(crate) struct Sync {
+pub(crate) struct SyncState {
     /// A hook ran since the views were last computed.
     dirty: bool,
     /// Clients connected or resumed (or asking) since the last pass.
@@ -53,7 +53,7 @@ struct Shared {
 #[derive(Default)]
 struct Private(Option<(u64, Value)>);
 
-impl Sync {
+impl SyncState {
     /// A hook ran: the views may have changed.
     pub(crate) fn touch(&mut self) {
         self.dirty = true;

@@ -11,7 +11,7 @@ use crate::engine::inbound::Arrived;
 use crate::engine::members::{Leave, Members, Outlet, RoomContext, RoomSettings, Slot};
 use crate::engine::outbox::Push;
 use crate::engine::stats::{Reason, Stats, bump};
-use crate::engine::sync::Sync;
+use crate::engine::sync::SyncState;
 use crate::engine::timers::TimerId;
 use hyper_tungstenite::tungstenite::Message;
 use hyper_tungstenite::tungstenite::protocol::CloseFrame;
@@ -63,7 +63,7 @@ pub(crate) struct RoomCore<S, O> {
     /// The room is shutting down: no seat is held any more.
     ending: bool,
     /// What each client last received of the views (synced services).
-    sync: Sync,
+    sync: SyncState,
 }
 
 impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
@@ -82,7 +82,7 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
             service,
             members,
             ending: false,
-            sync: Sync::default(),
+            sync: SyncState::default(),
         })
     }
 

@@ -31,7 +31,7 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
             service,
             members,
             ending: false,
-            sync: crate::engine::sync::Sync::default(),
+            sync: crate::engine::sync::SyncState::default(),
         };
         core.call(now, |service, ctx| service.restore(ctx))?;
         for client in leaving {
