@@ -163,7 +163,7 @@ async fn json_logs_parse_and_carry_the_room_and_client_ids() {
 }
 
 #[test]
-fn every_flag_is_in_the_documented_table_with_its_variable() {
+fn every_flag_is_in_the_documented_table_with_its_variable_and_default() {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_example-chat"))
         .arg("--help")
         .output()
@@ -176,7 +176,7 @@ fn every_flag_is_in_the_documented_table_with_its_variable() {
         .filter(|flag| !["emit-ts", "help"].contains(&flag.as_str()))
         .collect();
     // The options table of a doc: each row's flags and variables.
-    let table = |doc: &str| -> Vec<(Vec<String>, Vec<String>)> {
+    let table = |doc: &str| -> Vec<(Vec<String>, Vec<String>, String)> {
         let path = format!("{}/../../docs/{doc}", env!("CARGO_MANIFEST_DIR"));
         let text = std::fs::read_to_string(&path).expect("the doc");
         let rows = text
@@ -205,16 +205,36 @@ fn every_flag_is_in_the_documented_table_with_its_variable() {
                     .into_iter()
                     .filter(|t| t.starts_with("STATEROOM_"))
                     .collect();
-                (flags, vars)
+                (flags, vars, cells[3].to_owned())
             })
             .collect()
     };
+    // Each flag's default as --help prints it (`[default: 5s]` in its block).
+    let mut defaults = std::collections::BTreeMap::new();
+    let mut current: Option<String> = None;
+    for line in help.lines() {
+        let trimmed = line.trim_start();
+        if let Some(rest) = trimmed.strip_prefix("--") {
+            current = Some(rest.split([' ', '<']).next().unwrap_or_default().to_owned());
+        } else if let (Some(flag), Some(value)) = (
+            &current,
+            trimmed
+                .strip_prefix("[default: ")
+                .and_then(|v| v.strip_suffix(']')),
+        ) {
+            defaults.insert(flag.clone(), value.to_owned());
+        }
+    }
+    assert!(
+        defaults.get("room-grace").map(String::as_str) == Some("5s"),
+        "the help's defaults were not read: {defaults:?}"
+    );
     let mut documented = std::collections::BTreeSet::new();
     // Every server's options; the cluster's when the binary has them (the
     // `cluster` feature, which a workspace build turns on for the ledger).
     let clustered = flags.contains("cluster");
     for (doc, checked) in [("protocol.md", true), ("scale-out.md", clustered)] {
-        for (row_flags, vars) in table(doc) {
+        for (row_flags, vars, default_cell) in table(doc) {
             documented.extend(row_flags.iter().cloned());
             if !checked {
                 continue;
@@ -224,6 +244,15 @@ fn every_flag_is_in_the_documented_table_with_its_variable() {
                     flags.contains(flag),
                     "docs/{doc} names --{flag}, which the binary lacks"
                 );
+                // The default the docs give is the one the code has (both
+                // come from `config::defaults`).
+                if let Some(default) = defaults.get(flag) {
+                    assert!(
+                        default_cell.contains(default.as_str()),
+                        "docs/{doc} gives --{flag} the default `{}`, the binary `{default}`",
+                        default_cell.trim()
+                    );
+                }
             }
             for var in vars {
                 assert!(

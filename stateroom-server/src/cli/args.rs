@@ -2,7 +2,9 @@
 //! for durations, and how they become a [`Server`].
 
 use super::LogFormat;
-use crate::config::{Limits, Server};
+use crate::config::Server;
+use crate::config::defaults;
+pub use crate::config::parse_duration;
 use clap::Parser;
 use std::time::Duration;
 
@@ -17,64 +19,64 @@ use std::time::Duration;
 #[non_exhaustive]
 pub struct ServerArgs {
     /// Address to listen on (0.0.0.0 accepts connections from other machines).
-    #[arg(long, env = "STATEROOM_HOST", default_value = "127.0.0.1")]
+    #[arg(long, env = "STATEROOM_HOST", default_value = defaults::HOST)]
     pub host: String,
     /// Port to listen on (0 picks a free one).
-    #[arg(long, env = "STATEROOM_PORT", default_value_t = 8080)]
+    #[arg(long, env = "STATEROOM_PORT", default_value_t = defaults::PORT)]
     pub port: u16,
     /// How long an empty room is kept before it is freed.
-    #[arg(long, alias = "room-grace-ms", env = "STATEROOM_ROOM_GRACE_MS", default_value = "5s", value_parser = parse_duration)]
+    #[arg(long, alias = "room-grace-ms", env = "STATEROOM_ROOM_GRACE_MS", default_value = defaults::ROOM_GRACE, value_parser = parse_duration)]
     pub room_grace: Duration,
     /// How long a graceful shutdown waits for clients to close.
-    #[arg(long, alias = "shutdown-timeout-ms", env = "STATEROOM_SHUTDOWN_TIMEOUT_MS", default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, alias = "shutdown-timeout-ms", env = "STATEROOM_SHUTDOWN_TIMEOUT_MS", default_value = defaults::SHUTDOWN_TIMEOUT, value_parser = parse_duration)]
     pub shutdown_timeout: Duration,
     /// Time between the server's pings to each client.
-    #[arg(long, alias = "heartbeat-interval-ms", env = "STATEROOM_HEARTBEAT_INTERVAL_MS", default_value = "15s", value_parser = parse_duration)]
+    #[arg(long, alias = "heartbeat-interval-ms", env = "STATEROOM_HEARTBEAT_INTERVAL_MS", default_value = defaults::HEARTBEAT_INTERVAL, value_parser = parse_duration)]
     pub heartbeat_interval: Duration,
     /// How long a client may stay silent (pongs count) before it is dropped.
-    #[arg(long, alias = "heartbeat-timeout-ms", env = "STATEROOM_HEARTBEAT_TIMEOUT_MS", default_value = "45s", value_parser = parse_duration)]
+    #[arg(long, alias = "heartbeat-timeout-ms", env = "STATEROOM_HEARTBEAT_TIMEOUT_MS", default_value = defaults::HEARTBEAT_TIMEOUT, value_parser = parse_duration)]
     pub heartbeat_timeout: Duration,
     /// Tokio worker threads (default: one per CPU core).
     #[arg(long, env = "STATEROOM_WORKER_THREADS")]
     pub worker_threads: Option<usize>,
     /// Largest message a client may send, in bytes (larger: close 1009).
-    #[arg(long, env = "STATEROOM_MAX_MESSAGE_SIZE", default_value_t = Limits::default().max_message_size)]
+    #[arg(long, env = "STATEROOM_MAX_MESSAGE_SIZE", default_value_t = defaults::MAX_MESSAGE_SIZE)]
     pub max_message_size: usize,
     /// Longest room id, in bytes.
-    #[arg(long, env = "STATEROOM_MAX_ROOM_ID_LEN", default_value_t = Limits::default().max_room_id_len)]
+    #[arg(long, env = "STATEROOM_MAX_ROOM_ID_LEN", default_value_t = defaults::MAX_ROOM_ID_LEN)]
     pub max_room_id_len: usize,
     /// Most frames queued for one client before it is closed as too slow.
-    #[arg(long, env = "STATEROOM_MAX_QUEUED_MESSAGES", default_value_t = Limits::default().max_queued_messages)]
+    #[arg(long, env = "STATEROOM_MAX_QUEUED_MESSAGES", default_value_t = defaults::MAX_QUEUED_MESSAGES)]
     pub max_queued_messages: usize,
     /// Most bytes queued for one client before it is closed as too slow.
-    #[arg(long, env = "STATEROOM_MAX_QUEUED_BYTES", default_value_t = Limits::default().max_queued_bytes)]
+    #[arg(long, env = "STATEROOM_MAX_QUEUED_BYTES", default_value_t = defaults::MAX_QUEUED_BYTES)]
     pub max_queued_bytes: usize,
     /// How long a client's socket may refuse bytes, its queue past the
     /// bound, before it is closed as too slow (1008).
-    #[arg(long, alias = "slow-reader-grace-ms", env = "STATEROOM_SLOW_READER_GRACE_MS", default_value = "500ms", value_parser = parse_duration)]
+    #[arg(long, alias = "slow-reader-grace-ms", env = "STATEROOM_SLOW_READER_GRACE_MS", default_value = defaults::SLOW_READER_GRACE, value_parser = parse_duration)]
     pub slow_reader_grace: Duration,
     /// Hard limit on a client's queue, as a multiple of the two bounds
     /// above: past it the client is closed (1008) whatever the reason.
-    #[arg(long, env = "STATEROOM_HARD_QUEUE_MULTIPLE", default_value_t = Limits::default().hard_queue_multiple)]
+    #[arg(long, env = "STATEROOM_HARD_QUEUE_MULTIPLE", default_value_t = defaults::HARD_QUEUE_MULTIPLE)]
     pub hard_queue_multiple: usize,
     /// Most clients in one room.
-    #[arg(long, env = "STATEROOM_MAX_CLIENTS_PER_ROOM", default_value_t = Limits::default().max_clients_per_room)]
+    #[arg(long, env = "STATEROOM_MAX_CLIENTS_PER_ROOM", default_value_t = defaults::MAX_CLIENTS_PER_ROOM)]
     pub max_clients_per_room: usize,
     /// Most open WebSocket connections.
-    #[arg(long, env = "STATEROOM_MAX_CONNECTIONS", default_value_t = Limits::default().max_connections)]
+    #[arg(long, env = "STATEROOM_MAX_CONNECTIONS", default_value_t = defaults::MAX_CONNECTIONS)]
     pub max_connections: usize,
     /// Most live rooms.
-    #[arg(long, env = "STATEROOM_MAX_ROOMS", default_value_t = Limits::default().max_rooms)]
+    #[arg(long, env = "STATEROOM_MAX_ROOMS", default_value_t = defaults::MAX_ROOMS)]
     pub max_rooms: usize,
     /// How long a dropped client's seat is held for a resume (0: off;
     /// default: the service's own setting).
     #[arg(long, alias = "reconnect-window-ms", env = "STATEROOM_RECONNECT_WINDOW_MS", value_parser = parse_duration)]
     pub reconnect_window: Option<Duration>,
     /// With reconnection on: most frames kept per client for a resume.
-    #[arg(long, env = "STATEROOM_MAX_RESUME_MESSAGES", default_value_t = Limits::default().max_resume_messages)]
+    #[arg(long, env = "STATEROOM_MAX_RESUME_MESSAGES", default_value_t = defaults::MAX_RESUME_MESSAGES)]
     pub max_resume_messages: usize,
     /// With reconnection on: most bytes kept per client for a resume.
-    #[arg(long, env = "STATEROOM_MAX_RESUME_BYTES", default_value_t = Limits::default().max_resume_bytes)]
+    #[arg(long, env = "STATEROOM_MAX_RESUME_BYTES", default_value_t = defaults::MAX_RESUME_BYTES)]
     pub max_resume_bytes: usize,
     /// Comma-separated origins (scheme://host:port) whose pages may open
     /// sockets; others get 403. Default: any origin.
@@ -82,25 +84,25 @@ pub struct ServerArgs {
     pub allowed_origins: Vec<String>,
     /// How long shutdown keeps serving, with /readyz at 503, before it
     /// closes clients (time for a load balancer to take the server out).
-    #[arg(long, alias = "shutdown-delay-ms", env = "STATEROOM_SHUTDOWN_DELAY_MS", default_value = "0s", value_parser = parse_duration)]
+    #[arg(long, alias = "shutdown-delay-ms", env = "STATEROOM_SHUTDOWN_DELAY_MS", default_value = defaults::SHUTDOWN_DELAY, value_parser = parse_duration)]
     pub shutdown_delay: Duration,
     /// Serve /metrics, /readyz and /admin/rooms on this port only (0: any free
     /// one) instead of the WebSocket port.
     #[arg(long, env = "STATEROOM_ADMIN_PORT")]
     pub admin_port: Option<u16>,
     /// Address of the admin listener.
-    #[arg(long, env = "STATEROOM_ADMIN_HOST", default_value = "127.0.0.1")]
+    #[arg(long, env = "STATEROOM_ADMIN_HOST", default_value = defaults::ADMIN_HOST)]
     pub admin_host: String,
     /// Bearer token required on /admin/... (without an admin port, the admin
     /// view is served only when this is set).
     #[arg(long, env = "STATEROOM_ADMIN_TOKEN")]
     pub admin_token: Option<String>,
     /// Count and export metrics at /metrics.
-    #[arg(long, env = "STATEROOM_METRICS", default_value_t = true, action = clap::ArgAction::Set)]
+    #[arg(long, env = "STATEROOM_METRICS", default_value_t = defaults::METRICS, action = clap::ArgAction::Set)]
     pub metrics: bool,
     /// Persisted services: the embedded store's directory (one server per
     /// directory).
-    #[arg(long, env = "STATEROOM_DATA_DIR", default_value = "stateroom-data")]
+    #[arg(long, env = "STATEROOM_DATA_DIR", default_value = defaults::DATA_DIR)]
     pub data_dir: std::path::PathBuf,
     /// Persisted services: the service's name in the store (default: the
     /// service type's name).
@@ -138,11 +140,11 @@ pub struct ServerArgs {
     /// Cluster: the host:port other nodes forward joins to; an address they
     /// can reach (port 0 picks a free one).
     #[cfg(feature = "cluster")]
-    #[arg(long, env = "STATEROOM_INTERNAL_ADDR", default_value = "127.0.0.1:0")]
+    #[arg(long, env = "STATEROOM_INTERNAL_ADDR", default_value = defaults::INTERNAL_ADDR)]
     pub internal_addr: String,
     /// Cluster: how long a room's lease lasts without renewal (at least 300ms).
     #[cfg(feature = "cluster")]
-    #[arg(long, env = "STATEROOM_LEASE_TTL", default_value = "10s", value_parser = parse_lease_ttl)]
+    #[arg(long, env = "STATEROOM_LEASE_TTL", default_value = defaults::LEASE_TTL, value_parser = parse_lease_ttl)]
     pub lease_ttl: Duration,
     /// Cluster: the secret nodes present on each other's internal port
     /// (required unless it is loopback).
@@ -223,33 +225,6 @@ impl From<ServerArgs> for Server {
             .metrics(args.metrics)
             .data_dir(args.data_dir)
             .dev_page(args.dev)
-    }
-}
-
-/// A duration on the command line or in the environment, one spelling for
-/// every flag: a number and a unit (`500ms`, `30s`, `2m`, `1h`, `30d`); a
-/// bare number is milliseconds, which is what the older `--…-ms` names
-/// (kept as aliases) took.
-///
-/// # Errors
-/// When `text` is not such a duration.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-    let number: u64 = digits
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration such as 500ms, 30s, 2m, 1h or 30d"))?;
-    let seconds = |n: u64| Duration::from_secs(number.saturating_mul(n));
-    match &text[digits.len()..] {
-        "" | "ms" => Ok(Duration::from_millis(number)),
-        "s" => Ok(seconds(1)),
-        "m" => Ok(seconds(60)),
-        "h" => Ok(seconds(3_600)),
-        "d" => Ok(seconds(86_400)),
-        _ => Err(format!(
-            "`{text}` is not a duration such as 500ms, 30s, 2m, 1h or 30d"
-        )),
     }
 }
 

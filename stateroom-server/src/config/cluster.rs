@@ -30,8 +30,8 @@ impl ClusterOptions {
         ClusterOptions {
             url: url.into(),
             node_id: None,
-            internal_addr: "127.0.0.1:0".to_owned(),
-            lease_ttl: Duration::from_secs(10),
+            internal_addr: super::defaults::INTERNAL_ADDR.to_owned(),
+            lease_ttl: super::defaults::duration(super::defaults::LEASE_TTL),
             secret: None,
             accept_redis_durability: false,
         }

@@ -1,5 +1,6 @@
 //! The limits a server enforces on rooms, connections and messages.
 
+use super::defaults;
 use std::time::Duration;
 
 /// Bounds the server enforces on clients. Every field has a documented default;
@@ -50,17 +51,17 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_message_size: 64 * 1024,
-            max_room_id_len: 64,
-            max_queued_messages: 1024,
-            max_queued_bytes: 4 * 1024 * 1024,
-            slow_reader_grace: Duration::from_millis(500),
-            hard_queue_multiple: 4,
-            max_clients_per_room: 10_000,
-            max_connections: 50_000,
-            max_rooms: 100_000,
-            max_resume_messages: 256,
-            max_resume_bytes: 1024 * 1024,
+            max_message_size: defaults::MAX_MESSAGE_SIZE,
+            max_room_id_len: defaults::MAX_ROOM_ID_LEN,
+            max_queued_messages: defaults::MAX_QUEUED_MESSAGES,
+            max_queued_bytes: defaults::MAX_QUEUED_BYTES,
+            slow_reader_grace: defaults::duration(defaults::SLOW_READER_GRACE),
+            hard_queue_multiple: defaults::HARD_QUEUE_MULTIPLE,
+            max_clients_per_room: defaults::MAX_CLIENTS_PER_ROOM,
+            max_connections: defaults::MAX_CONNECTIONS,
+            max_rooms: defaults::MAX_ROOMS,
+            max_resume_messages: defaults::MAX_RESUME_MESSAGES,
+            max_resume_bytes: defaults::MAX_RESUME_BYTES,
         }
     }
 }

@@ -4,6 +4,8 @@
 // Without the `cluster` feature nothing sets these options.
 #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
 mod cluster;
+pub(crate) mod defaults;
+mod duration;
 mod limits;
 
 #[cfg(feature = "cluster")]
@@ -11,6 +13,7 @@ mod limits;
 pub use cluster::ClusterOptions;
 #[cfg(not(feature = "cluster"))]
 pub(crate) use cluster::ClusterOptions;
+pub use duration::parse_duration;
 pub use limits::Limits;
 
 use std::time::Duration;
@@ -93,22 +96,22 @@ impl std::fmt::Debug for StoreHandle {
 impl Default for Server {
     fn default() -> Self {
         Server {
-            host: "127.0.0.1".to_owned(),
-            port: 8080,
-            room_grace: Duration::from_secs(5),
-            shutdown_timeout: Duration::from_secs(10),
-            heartbeat_interval: Duration::from_secs(15),
-            heartbeat_timeout: Duration::from_secs(45),
+            host: defaults::HOST.to_owned(),
+            port: defaults::PORT,
+            room_grace: defaults::duration(defaults::ROOM_GRACE),
+            shutdown_timeout: defaults::duration(defaults::SHUTDOWN_TIMEOUT),
+            heartbeat_interval: defaults::duration(defaults::HEARTBEAT_INTERVAL),
+            heartbeat_timeout: defaults::duration(defaults::HEARTBEAT_TIMEOUT),
             worker_threads: None,
             limits: Limits::default(),
             reconnect_window: None,
             allowed_origins: Vec::new(),
-            metrics: true,
-            admin_host: "127.0.0.1".to_owned(),
+            metrics: defaults::METRICS,
+            admin_host: defaults::ADMIN_HOST.to_owned(),
             admin_port: None,
             admin_token: None,
-            shutdown_delay: Duration::ZERO,
-            data_dir: std::path::PathBuf::from("stateroom-data"),
+            shutdown_delay: defaults::duration(defaults::SHUTDOWN_DELAY),
+            data_dir: std::path::PathBuf::from(defaults::DATA_DIR),
             store: None,
             service_name: None,
             retention: None,
