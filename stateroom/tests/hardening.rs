@@ -32,7 +32,12 @@ async fn read_numbered(ws: &mut Ws, from: u32, to: u32) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_client_is_closed_and_the_others_get_everything_in_order() {
-    let server = start::<Probe>(Server::new().outbound_queue(64, 1 << 20)).await;
+    let server = start::<Probe>(
+        Server::new()
+            .max_queued_messages(64)
+            .max_queued_bytes(1 << 20),
+    )
+    .await;
     let addr = server.local_addr();
     let (mut stalled, stalled_id) = enter(addr, "flood").await;
     let (mut a, _) = enter(addr, "flood").await;
@@ -73,8 +78,10 @@ async fn a_stalled_client_is_closed_and_the_others_get_everything_in_order() {
 async fn a_reader_that_pauses_within_its_grace_is_kept() {
     let server = start::<Probe>(
         Server::new()
-            .outbound_queue(64, 1 << 20)
-            .slow_reader(Duration::from_secs(30), 1000),
+            .max_queued_messages(64)
+            .max_queued_bytes(1 << 20)
+            .slow_reader_grace(Duration::from_secs(30))
+            .hard_queue_multiple(1000),
     )
     .await;
     let addr = server.local_addr();
@@ -101,7 +108,12 @@ async fn a_reader_that_pauses_within_its_grace_is_kept() {
 async fn a_room_offered_more_than_it_can_flush_pauses_and_closes_nobody() {
     const READERS: usize = 20;
     const MESSAGES: u32 = 3_000;
-    let server = start::<Probe>(Server::new().outbound_queue(32, 1 << 20)).await;
+    let server = start::<Probe>(
+        Server::new()
+            .max_queued_messages(32)
+            .max_queued_bytes(1 << 20),
+    )
+    .await;
     let addr = server.local_addr();
     let (mut sender, _) = enter(addr, "burst").await;
     let mut readers = Vec::new();

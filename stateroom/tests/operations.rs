@@ -63,7 +63,12 @@ async fn wait_metrics(addr: SocketAddr, expected: &[(&str, f64)]) -> BTreeMap<St
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_count_a_scripted_session_exactly() {
-    let server = start::<Gate>(Server::new().outbound_queue(16, 1 << 20)).await;
+    let server = start::<Gate>(
+        Server::new()
+            .max_queued_messages(16)
+            .max_queued_bytes(1 << 20),
+    )
+    .await;
     let addr = server.local_addr();
     let room = "metered";
     // One refused join, two members, one message to both, one bad frame.

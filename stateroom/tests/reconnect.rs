@@ -180,8 +180,12 @@ async fn forged_reused_malformed_and_other_room_tokens_are_refused_with_a_reason
 
 #[tokio::test]
 async fn frames_beyond_the_resume_buffer_end_the_session() {
-    let server =
-        start::<Gate>(reconnecting(Duration::from_secs(30)).resume_buffer(5, 1 << 20)).await;
+    let server = start::<Gate>(
+        reconnecting(Duration::from_secs(30))
+            .max_resume_messages(5)
+            .max_resume_bytes(1 << 20),
+    )
+    .await;
     let addr = server.local_addr();
     let room = "lost";
     // Away while more than the buffer is sent: the session ends at once.
@@ -226,7 +230,8 @@ enum Path {
 async fn leave_by(path: Path, window: Duration, room: &str) -> (ServerHandle, u64) {
     let mut server = Server::new()
         .reconnect_window(window)
-        .outbound_queue(16, 1 << 20);
+        .max_queued_messages(16)
+        .max_queued_bytes(1 << 20);
     if matches!(path, Path::HeartbeatTimeout) {
         server = server
             .heartbeat_interval(Duration::from_millis(50))

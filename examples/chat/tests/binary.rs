@@ -262,6 +262,40 @@ fn every_flag_is_in_the_documented_table_with_its_variable_and_default() {
             }
         }
     }
+    // And every flag is a builder method of the same name (`--max-rooms` is
+    // `Server::max_rooms`; the cluster's are `ClusterOptions`'s).
+    let builder = |file: &str| {
+        std::fs::read_to_string(format!(
+            "{}/../../stateroom-server/src/config/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .expect("the builder's source")
+    };
+    let methods = builder("mod.rs") + &builder("cluster.rs");
+    // Flags that are not server settings (logging, the process), or whose
+    // method says more than the flag.
+    let other = [
+        ("log-format", ""),
+        ("worker-threads", "worker_threads"),
+        ("dev", "dev_page"),
+        ("cluster", "cluster"),
+        ("cluster-secret", "secret"),
+        ("accept-redis-durability", "accept_redis_durability"),
+    ];
+    for flag in &flags {
+        let method = other
+            .iter()
+            .find(|(f, _)| f == flag)
+            .map_or_else(|| flag.replace('-', "_"), |(_, m)| (*m).to_owned());
+        if method.is_empty() {
+            continue;
+        }
+        assert!(
+            methods.contains(&format!("pub fn {method}("))
+                || methods.contains(&format!("pub fn {method}<")),
+            "--{flag} has no builder method `{method}`"
+        );
+    }
     let undocumented: Vec<&String> = flags.difference(&documented).collect();
     assert!(
         undocumented.is_empty(),

@@ -326,16 +326,15 @@ impl Server {
         self
     }
 
-    /// See [`Limits::max_resume_messages`] and [`Limits::max_resume_bytes`].
-    pub fn resume_buffer(mut self, messages: usize, bytes: usize) -> Self {
+    /// See [`Limits::max_resume_messages`].
+    pub fn max_resume_messages(mut self, messages: usize) -> Self {
         self.limits.max_resume_messages = messages;
-        self.limits.max_resume_bytes = bytes;
         self
     }
 
-    /// Replaces every limit at once.
-    pub fn limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
+    /// See [`Limits::max_resume_bytes`].
+    pub fn max_resume_bytes(mut self, bytes: usize) -> Self {
+        self.limits.max_resume_bytes = bytes;
         self
     }
 
@@ -351,17 +350,27 @@ impl Server {
         self
     }
 
-    /// See [`Limits::max_queued_messages`] and [`Limits::max_queued_bytes`].
-    pub fn outbound_queue(mut self, messages: usize, bytes: usize) -> Self {
+    /// See [`Limits::max_queued_messages`].
+    pub fn max_queued_messages(mut self, messages: usize) -> Self {
         self.limits.max_queued_messages = messages;
+        self
+    }
+
+    /// See [`Limits::max_queued_bytes`].
+    pub fn max_queued_bytes(mut self, bytes: usize) -> Self {
         self.limits.max_queued_bytes = bytes;
         self
     }
 
-    /// See [`Limits::slow_reader_grace`] and [`Limits::hard_queue_multiple`].
-    pub fn slow_reader(mut self, grace: Duration, hard_queue_multiple: usize) -> Self {
+    /// See [`Limits::slow_reader_grace`].
+    pub fn slow_reader_grace(mut self, grace: Duration) -> Self {
         self.limits.slow_reader_grace = grace;
-        self.limits.hard_queue_multiple = hard_queue_multiple;
+        self
+    }
+
+    /// See [`Limits::hard_queue_multiple`].
+    pub fn hard_queue_multiple(mut self, multiple: usize) -> Self {
+        self.limits.hard_queue_multiple = multiple;
         self
     }
 
