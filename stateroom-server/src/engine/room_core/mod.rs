@@ -7,7 +7,6 @@
 //! service's `disconnect` only for a client still in the room: that is what
 //! makes `disconnect` run exactly once per client.
 
-use crate::engine::inbound::Arrived;
 use crate::engine::members::{Leave, Members, Outlet, RoomContext, RoomSettings, Slot};
 use crate::engine::outbox::Push;
 use crate::engine::stats::{Reason, Stats, bump};
@@ -24,6 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 mod backlog;
+mod messages;
 mod outside;
 mod persisted;
 mod sessions;
@@ -107,78 +107,6 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
             members: &self.members,
         };
         catch_unwind(AssertUnwindSafe(|| self.service.join(request, &ctx))).map_err(Panicked)
-    }
-
-    pub(crate) fn text(
-        &mut self,
-        client: ClientId,
-        conn: ClientId,
-        text: &str,
-        now: Duration,
-    ) -> Result<(), Panicked> {
-        if !self.is_current(client, conn) {
-            return Ok(());
-        }
-        let arrived = self.members.arrive(client);
-        if arrived == Arrived::Duplicate {
-            return Ok(());
-        }
-        bump(&self.members.stats.messages_in, 1);
-        bump(&self.members.stats.bytes_in, text.len() as u64);
-        if S::SYNC && stateroom_core::sync::is_resync_request(text) {
-            self.sync.renew(client);
-        } else {
-            self.call(now, |service, ctx| service.message(client, text, ctx))?;
-        }
-        if arrived == Arrived::Apply {
-            self.applied(client, now)?;
-        }
-        Ok(())
-    }
-
-    pub(crate) fn binary(
-        &mut self,
-        client: ClientId,
-        conn: ClientId,
-        data: &[u8],
-        now: Duration,
-    ) -> Result<(), Panicked> {
-        if !self.is_current(client, conn) {
-            return Ok(());
-        }
-        let arrived = self.members.arrive(client);
-        if arrived == Arrived::Duplicate {
-            return Ok(());
-        }
-        bump(&self.members.stats.messages_in, 1);
-        bump(&self.members.stats.bytes_in, data.len() as u64);
-        self.call(now, |service, ctx| service.binary(client, data, ctx))?;
-        if arrived == Arrived::Apply {
-            self.applied(client, now)?;
-        }
-        Ok(())
-    }
-
-    /// A numbered message from `client` was applied: tell it now if a batch is owed,
-    /// else within [`ACK_DELAY`](crate::engine::inbound::ACK_DELAY).
-    fn applied(&mut self, client: ClientId, now: Duration) -> Result<(), Panicked> {
-        match self.members.ack_owed(client) {
-            None => Ok(()),
-            Some(true) => {
-                self.members.send_ack(client);
-                self.remove_leaving(now)
-            }
-            Some(false) => {
-                if !self.members.acks_armed.replace(true) {
-                    self.members.timers.borrow_mut().set(
-                        TimerId::Acks,
-                        now + crate::engine::inbound::ACK_DELAY,
-                        None,
-                    );
-                }
-                Ok(())
-            }
-        }
     }
 
     /// Removes a client and runs `disconnect` for it, if it is still in the room.
