@@ -15,7 +15,7 @@
 //!   the state they reveal is durable.
 
 use crate::engine::members::{Members, Outlet, RoomContext};
-use crate::engine::stats::bump;
+use crate::engine::stats::{Stats, bump};
 use crate::engine::timers::TimerId;
 use hyper_tungstenite::tungstenite::Message;
 use serde_json::Value;
@@ -42,16 +42,64 @@ pub(crate) struct SyncState {
     armed: bool,
 }
 
-struct Shared {
+/// One document as it was last sent: its version and value.
+struct Document {
     version: u64,
     value: Value,
-    /// The snapshot frame of `value`, written on the first need.
+}
+
+impl Document {
+    /// A first document, at version 1.
+    fn new(value: Value) -> Self {
+        Document { version: 1, value }
+    }
+
+    fn snapshot(&self, doc: Doc) -> Message {
+        Message::Text(snapshot_frame(doc, self.version, &self.value).into())
+    }
+
+    /// Moves to `value`; the patch frame from the version before, if it
+    /// changed.
+    fn update(&mut self, doc: Doc, value: Value) -> Option<Message> {
+        let patch = diff(&self.value, &value);
+        if patch.is_empty() {
+            return None;
+        }
+        let frame = Message::Text(patch.frame(doc, self.version).into());
+        self.version += 1;
+        self.value = value;
+        Some(frame)
+    }
+}
+
+/// The shared document, and its snapshot frame, written on the first need.
+struct Shared {
+    document: Document,
     snapshot: Option<Message>,
 }
 
-/// A client's private document as last sent (`None`: it has none).
+/// A client's private document as last sent (`None`: it has none yet).
 #[derive(Default)]
-struct Private(Option<(u64, Value)>);
+struct Private(Option<Document>);
+
+impl Private {
+    /// Takes the client's private view as it is now: the patch from what it
+    /// holds, or, the first time, the snapshot. Counts what it returns.
+    fn update(&mut self, value: Value, stats: &Stats) -> Option<Message> {
+        match &mut self.0 {
+            Some(document) => {
+                let frame = document.update(Doc::Private, value)?;
+                bump(&stats.sync_patches, 1);
+                Some(frame)
+            }
+            None => {
+                let document = Document::new(value);
+                bump(&stats.sync_snapshots, 1);
+                Some(self.0.insert(document).snapshot(Doc::Private))
+            }
+        }
+    }
+}
 
 impl SyncState {
     /// A hook ran: the views may have changed.
@@ -71,16 +119,16 @@ impl SyncState {
         self.armed = false;
     }
 
-    /// Sends what changed (and snapshots to newcomers). Does nothing for a
-    /// service without views, when nothing ran, or (with a patch rate)
-    /// before the next tick, which it arms.
+    /// Sends what changed (and snapshots to newcomers) for a synced service
+    /// (`RoomCore::sync` calls it only for one). Does nothing when nothing
+    /// ran, or (with a patch rate) before the next tick, which it arms.
     pub(crate) fn run<S: SimpleStateroomService, O: Outlet>(
         &mut self,
         service: &S,
         members: &Members<O>,
         now: Duration,
     ) {
-        if !S::SYNC || !(self.dirty || self.newcomers) || members.clients.is_empty() {
+        if !(self.dirty || self.newcomers) || members.clients.is_empty() {
             return;
         }
         let due = self.dirty && S::PATCH_RATE.is_none_or(|_| now >= self.next_tick);
@@ -121,44 +169,27 @@ impl SyncState {
                         bump(&members.stats.sync_patches, 1);
                         send(frame.clone());
                     }
-                    if due && let Some(value) = view_value(service.private_view(client), &ctx) {
-                        match &mut private.0 {
-                            Some((version, last)) => {
-                                let diff = diff(last, &value);
-                                if !diff.is_empty() {
-                                    bump(&members.stats.sync_patches, 1);
-                                    send(Message::Text(diff.frame(Doc::Private, *version).into()));
-                                    *version += 1;
-                                    *last = value;
-                                }
-                            }
-                            None => {
-                                bump(&members.stats.sync_snapshots, 1);
-                                send(Message::Text(
-                                    snapshot_frame(Doc::Private, 1, &value).into(),
-                                ));
-                                private.0 = Some((1, value));
-                            }
-                        }
+                    if due
+                        && let Some(value) = view_value(service.private_view(client), &ctx)
+                        && let Some(frame) = private.update(value, &members.stats)
+                    {
+                        send(frame);
                     }
                 }
                 None => {
                     if let Some(shared) = &mut self.shared {
-                        let frame = shared.snapshot.get_or_insert_with(|| {
-                            Message::Text(
-                                snapshot_frame(Doc::Shared, shared.version, &shared.value).into(),
-                            )
-                        });
+                        let document = &shared.document;
+                        let frame = shared
+                            .snapshot
+                            .get_or_insert_with(|| document.snapshot(Doc::Shared));
                         bump(&members.stats.sync_snapshots, 1);
                         send(frame.clone());
                     }
                     let mut private = Private::default();
-                    if let Some(value) = view_value(service.private_view(client), &ctx) {
-                        bump(&members.stats.sync_snapshots, 1);
-                        send(Message::Text(
-                            snapshot_frame(Doc::Private, 1, &value).into(),
-                        ));
-                        private.0 = Some((1, value));
+                    if let Some(value) = view_value(service.private_view(client), &ctx)
+                        && let Some(frame) = private.update(value, &members.stats)
+                    {
+                        send(frame);
                     }
                     self.clients.insert(client, private);
                 }
@@ -181,20 +212,13 @@ impl SyncState {
         match &mut self.shared {
             None => {
                 self.shared = Some(Shared {
-                    version: 1,
-                    value,
+                    document: Document::new(value),
                     snapshot: None,
                 });
                 None
             }
             Some(shared) => {
-                let patch = diff(&shared.value, &value);
-                if patch.is_empty() {
-                    return None;
-                }
-                let frame = Message::Text(patch.frame(Doc::Shared, shared.version).into());
-                shared.version += 1;
-                shared.value = value;
+                let frame = shared.document.update(Doc::Shared, value)?;
                 shared.snapshot = None;
                 Some(frame)
             }
