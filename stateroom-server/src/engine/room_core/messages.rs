@@ -18,24 +18,14 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
         text: &str,
         now: Duration,
     ) -> Result<(), Panicked> {
-        if !self.is_current(client, conn) {
-            return Ok(());
-        }
-        let arrived = self.members.arrive(client);
-        if arrived == Arrived::Duplicate {
-            return Ok(());
-        }
-        bump(&self.members.stats.messages_in, 1);
-        bump(&self.members.stats.bytes_in, text.len() as u64);
-        if S::SYNC && stateroom_core::sync::is_resync_request(text) {
-            self.sync.renew(client);
-        } else {
-            self.call(now, |service, ctx| service.message(client, text, ctx))?;
-        }
-        if arrived == Arrived::Apply {
-            self.applied(client, now)?;
-        }
-        Ok(())
+        self.receive(client, conn, text.len(), now, |core| {
+            if S::SYNC && stateroom_core::sync::is_resync_request(text) {
+                core.sync.renew(client);
+                Ok(())
+            } else {
+                core.call(now, |service, ctx| service.message(client, text, ctx))
+            }
+        })
     }
 
     pub(crate) fn binary(
@@ -45,6 +35,23 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
         data: &[u8],
         now: Duration,
     ) -> Result<(), Panicked> {
+        self.receive(client, conn, data.len(), now, |core| {
+            core.call(now, |service, ctx| service.binary(client, data, ctx))
+        })
+    }
+
+    /// A message of `len` bytes from `client`'s connection `conn`: ignored
+    /// from a connection that is no longer the client's, dropped as a
+    /// resend of one already applied, else counted, applied with `apply`,
+    /// and acknowledged (numbered clients).
+    fn receive(
+        &mut self,
+        client: ClientId,
+        conn: ClientId,
+        len: usize,
+        now: Duration,
+        apply: impl FnOnce(&mut Self) -> Result<(), Panicked>,
+    ) -> Result<(), Panicked> {
         if !self.is_current(client, conn) {
             return Ok(());
         }
@@ -53,8 +60,8 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
             return Ok(());
         }
         bump(&self.members.stats.messages_in, 1);
-        bump(&self.members.stats.bytes_in, data.len() as u64);
-        self.call(now, |service, ctx| service.binary(client, data, ctx))?;
+        bump(&self.members.stats.bytes_in, len as u64);
+        apply(self)?;
         if arrived == Arrived::Apply {
             self.applied(client, now)?;
         }
