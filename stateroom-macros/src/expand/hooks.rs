@@ -244,24 +244,19 @@ pub(super) fn expand_sync(args: &Args, service: &Service) -> Option<TokenStream>
     // The user's return type, seen through its references, as the helper's
     // type argument: "`Board` cannot be synced" lands on `Board` in
     // `-> &Board`. (`impl Serialize` cannot be named: no type argument.)
-    let json = |hook: &Hook, call: TokenStream| {
-        let mut inner = hook.output.as_deref();
-        let mut derefs = Vec::new();
-        while let Some(syn::Type::Reference(reference)) = inner {
-            derefs.push(quote!(*));
-            inner = Some(&reference.elem);
-        }
-        match inner {
-            Some(ty) if !matches!(ty, syn::Type::ImplTrait(_)) => quote! {
+    let json = |hook: &Hook, call: TokenStream| match hook.view_type() {
+        Some((ty, references)) => {
+            let derefs = std::iter::repeat_n(quote!(*), references);
+            quote! {
                 let __stateroom_view = #call;
                 ::core::option::Option::Some(
                     ::stateroom::__private::view_json::<#ty>(&#(#derefs)*__stateroom_view),
                 )
-            },
-            _ => quote! {
-                ::core::option::Option::Some(::stateroom::__private::view_json(&#call))
-            },
+            }
         }
+        None => quote! {
+            ::core::option::Option::Some(::stateroom::__private::view_json(&#call))
+        },
     };
     let view = view.map(|hook| {
         let ident = &hook.ident;

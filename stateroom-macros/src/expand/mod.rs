@@ -149,21 +149,11 @@ fn expand_types(args: &Args, service: &Service) -> TokenStream {
         Some(ty) => probe(ty),
         None => quote!(::stateroom::__private::Side::Unknown),
     };
-    // A view's type, references taken off (`&Board` syncs a `Board`); a
-    // type that cannot be named (`impl Serialize`) is `unknown`.
-    let view = |kind: HookKind| match service.hook(kind).map(|hook| hook.output.as_deref()) {
+    // A view's type (`&Board` syncs a `Board`); a type that cannot be
+    // named (`impl Serialize`) is `unknown`.
+    let view = |kind: HookKind| match service.hook(kind).map(Hook::view_type) {
         None => quote!(::stateroom::__private::Side::Nothing),
-        Some(Some(ty)) => {
-            let mut ty = ty;
-            while let syn::Type::Reference(reference) = ty {
-                ty = &reference.elem;
-            }
-            if matches!(ty, syn::Type::ImplTrait(_)) {
-                quote!(::stateroom::__private::Side::Unknown)
-            } else {
-                probe(ty)
-            }
-        }
+        Some(Some((ty, _))) => probe(ty),
         Some(None) => quote!(::stateroom::__private::Side::Unknown),
     };
     let state = view(HookKind::View);

@@ -50,6 +50,19 @@ impl Hook {
     pub(crate) fn takes_ctx(&self) -> bool {
         self.inputs == self.kind.arity().1
     }
+
+    /// For a view hook: the type it returns, seen through its references
+    /// (`-> &Board` syncs a `Board`), and how many references that was;
+    /// `None` when the type cannot be named (`impl Serialize`) or is absent.
+    pub(crate) fn view_type(&self) -> Option<(&Type, usize)> {
+        let mut ty = self.output.as_deref()?;
+        let mut references = 0;
+        while let Type::Reference(reference) = ty {
+            ty = &reference.elem;
+            references += 1;
+        }
+        (!matches!(ty, Type::ImplTrait(_))).then_some((ty, references))
+    }
 }
 
 /// The model of a service `impl` block.
