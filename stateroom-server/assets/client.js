@@ -1,7 +1,7 @@
 // @stateroom/client: a typed client for Stateroom rooms, for browsers and
 // Node 20+. Zero runtime dependencies. The wire protocol it speaks is
 // docs/protocol.md in the Stateroom repository.
-import { RESYNC_REQUEST, SyncedDoc, isSyncFrame } from "./sync.js";
+import { RESYNC_REQUEST, SyncedDoc, isSyncFrame, soleMember, } from "./sync.js";
 export { applyPatch, parsePointer } from "./sync.js";
 /** An error frame from the server: `{"error":{"code":…,"message":…}}`. */
 export class StateroomError extends Error {
@@ -376,32 +376,15 @@ const RESERVED = new Set([
 ]);
 /** The runtime's `{"stateroom":{"applied":N}}`: messages up to N were applied. */
 function isApplied(value) {
-    return (value !== null &&
-        typeof value === "object" &&
-        Object.keys(value).length === 1 &&
-        typeof value.stateroom === "object" &&
-        value.stateroom !== null &&
-        typeof value.stateroom.applied === "number");
+    return typeof soleMember(value, "stateroom")?.applied === "number";
 }
 function isSession(value) {
-    const session = value?.stateroom;
-    return (value !== null &&
-        typeof value === "object" &&
-        Object.keys(value).length === 1 &&
-        typeof session === "object" &&
-        session !== null &&
-        typeof session.client === "number" &&
-        typeof session.token === "string");
+    const session = soleMember(value, "stateroom");
+    return typeof session?.client === "number" && typeof session.token === "string";
 }
 function isErrorFrame(value) {
-    const error = value?.error;
-    return (value !== null &&
-        typeof value === "object" &&
-        Object.keys(value).length === 1 &&
-        typeof error === "object" &&
-        error !== null &&
-        typeof error.code === "string" &&
-        typeof error.message === "string");
+    const error = soleMember(value, "error");
+    return typeof error?.code === "string" && typeof error.message === "string";
 }
 /**
  * Opens a room: `connect("ws://localhost:8080", "lobby", { service: Chat })`.

@@ -3,14 +3,20 @@
 // form is docs/protocol.md, "State sync".
 /** The frame a client sends to ask for fresh snapshots. */
 export const RESYNC_REQUEST = '{"stateroom":{"resync":true}}';
+/**
+ * The object under `key` when a parsed frame is an object of one member
+ * holding an object (`{"stateroom":{…}}`, `{"error":{…}}`), else undefined.
+ */
+export function soleMember(value, key) {
+    if (value === null || typeof value !== "object" || Object.keys(value).length !== 1)
+        return undefined;
+    const inner = value[key];
+    return typeof inner === "object" && inner !== null ? inner : undefined;
+}
 /** Whether a parsed frame is a sync frame. */
 export function isSyncFrame(value) {
-    const inner = value?.stateroom;
-    return (value !== null &&
-        typeof value === "object" &&
-        Object.keys(value).length === 1 &&
-        typeof inner === "object" &&
-        inner !== null &&
+    const inner = soleMember(value, "stateroom");
+    return (inner !== undefined &&
         (inner.sync === "shared" || inner.sync === "private") &&
         (typeof inner.v === "number" || (typeof inner.base === "number" && Array.isArray(inner.patch))));
 }

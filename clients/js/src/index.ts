@@ -2,7 +2,14 @@
 // Node 20+. Zero runtime dependencies. The wire protocol it speaks is
 // docs/protocol.md in the Stateroom repository.
 
-import { type DocHandler, type PathHandler, RESYNC_REQUEST, SyncedDoc, isSyncFrame } from "./sync.js";
+import {
+  type DocHandler,
+  type PathHandler,
+  RESYNC_REQUEST,
+  SyncedDoc,
+  isSyncFrame,
+  soleMember,
+} from "./sync.js";
 
 export { applyPatch, parsePointer } from "./sync.js";
 export type { DocHandler, PatchOperation, PathHandler, SyncFrame } from "./sync.js";
@@ -586,40 +593,17 @@ const RESERVED = new Set([
 
 /** The runtime's `{"stateroom":{"applied":N}}`: messages up to N were applied. */
 function isApplied(value: any): value is { stateroom: { applied: number } } {
-  return (
-    value !== null &&
-    typeof value === "object" &&
-    Object.keys(value).length === 1 &&
-    typeof value.stateroom === "object" &&
-    value.stateroom !== null &&
-    typeof value.stateroom.applied === "number"
-  );
+  return typeof soleMember(value, "stateroom")?.applied === "number";
 }
 
 function isSession(value: any): value is { stateroom: Session } {
-  const session = value?.stateroom;
-  return (
-    value !== null &&
-    typeof value === "object" &&
-    Object.keys(value).length === 1 &&
-    typeof session === "object" &&
-    session !== null &&
-    typeof session.client === "number" &&
-    typeof session.token === "string"
-  );
+  const session = soleMember(value, "stateroom");
+  return typeof session?.client === "number" && typeof session.token === "string";
 }
 
 function isErrorFrame(value: any): value is { error: { code: string; message: string } } {
-  const error = value?.error;
-  return (
-    value !== null &&
-    typeof value === "object" &&
-    Object.keys(value).length === 1 &&
-    typeof error === "object" &&
-    error !== null &&
-    typeof error.code === "string" &&
-    typeof error.message === "string"
-  );
+  const error = soleMember(value, "error");
+  return typeof error?.code === "string" && typeof error.message === "string";
 }
 
 /**

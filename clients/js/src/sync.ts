@@ -27,15 +27,21 @@ export type DocHandler<T> = (state: T, previous: T | undefined) => void;
 /** The frame a client sends to ask for fresh snapshots. */
 export const RESYNC_REQUEST = '{"stateroom":{"resync":true}}';
 
+/**
+ * The object under `key` when a parsed frame is an object of one member
+ * holding an object (`{"stateroom":{…}}`, `{"error":{…}}`), else undefined.
+ */
+export function soleMember(value: any, key: string): any {
+  if (value === null || typeof value !== "object" || Object.keys(value).length !== 1) return undefined;
+  const inner = value[key];
+  return typeof inner === "object" && inner !== null ? inner : undefined;
+}
+
 /** Whether a parsed frame is a sync frame. */
 export function isSyncFrame(value: any): value is { stateroom: SyncFrame } {
-  const inner = value?.stateroom;
+  const inner = soleMember(value, "stateroom");
   return (
-    value !== null &&
-    typeof value === "object" &&
-    Object.keys(value).length === 1 &&
-    typeof inner === "object" &&
-    inner !== null &&
+    inner !== undefined &&
     (inner.sync === "shared" || inner.sync === "private") &&
     (typeof inner.v === "number" || (typeof inner.base === "number" && Array.isArray(inner.patch)))
   );
