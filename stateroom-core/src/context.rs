@@ -1,4 +1,4 @@
-use crate::{ClientData, ClientId, ErrorCode, ErrorFrame, MessageRecipient, TimerKey};
+use crate::{ClientData, ClientId, ErrorCode, ErrorFrame, MessageRecipient, Publish, TimerKey};
 use serde::Serialize;
 use std::any::Any;
 use std::time::Duration;
@@ -170,6 +170,57 @@ pub trait StateroomContext {
         if let Ok(key) = TimerKey::new(key) {
             self.cancel(&key);
         }
+    }
+
+    /// The primitive under [`set_presence`](Self::set_presence),
+    /// [`set_metadata`](Self::set_metadata),
+    /// [`set_capacity`](Self::set_capacity), [`lock`](Self::lock) and
+    /// [`unlock`](Self::unlock). The default ignores it.
+    #[doc(hidden)]
+    fn publish(&self, change: Publish) {
+        let _ = change;
+    }
+
+    /// Sets what the other clients see of `client` in the room's presence
+    /// document (a cursor, "typing", a status), when the service has
+    /// presence on ([`Presence`](crate::Presence)). Clients get the change
+    /// as a patch at the next tick, however often it is set before.
+    fn set_presence<P: Serialize + ?Sized>(&self, client: ClientId, presence: &P) {
+        match serde_json::to_value(presence) {
+            Ok(value) => self.publish(Publish::Presence(client, value)),
+            Err(error) => self.report_bug(&unserialisable("presence", &error)),
+        }
+    }
+
+    /// Sets what the room directory shows of this room (`GET /rooms`, the
+    /// live lobby, matchmaking filters): any value that serialises to JSON,
+    /// usually an object (`{"mode": "duel", "map": "dust"}`), whose fields
+    /// `filter[field]=value` matches.
+    fn set_metadata<M: Serialize + ?Sized>(&self, metadata: &M) {
+        match serde_json::to_value(metadata) {
+            Ok(value) => self.publish(Publish::Metadata(value)),
+            Err(error) => self.report_bug(&unserialisable("metadata", &error)),
+        }
+    }
+
+    /// The most clients the room seats (`None`, the default: only the
+    /// server's `max_clients_per_room`). Past it, a join is refused with
+    /// 503 `the room is full` unless it resumes a held seat or brings a seat
+    /// reservation; matchmaking reserves only free seats.
+    fn set_capacity(&self, seats: Option<u32>) {
+        self.publish(Publish::Capacity(seats));
+    }
+
+    /// Takes the room out of matchmaking and refuses new joins (423
+    /// `the room is locked`), except resumes and reserved seats: a match
+    /// that has started. The directory still lists it, as locked.
+    fn lock(&self) {
+        self.publish(Publish::Locked(true));
+    }
+
+    /// Undoes [`lock`](Self::lock).
+    fn unlock(&self) {
+        self.publish(Publish::Locked(false));
     }
 
     /// Serialises `message` as JSON once and sends it as a text frame to

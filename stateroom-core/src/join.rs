@@ -29,6 +29,7 @@ pub struct JoinRequest {
     query: Option<String>,
     headers: HeaderMap,
     peer: Option<SocketAddr>,
+    reservation: Option<serde_json::Value>,
 }
 
 impl JoinRequest {
@@ -43,6 +44,7 @@ impl JoinRequest {
             query: None,
             headers: HeaderMap::new(),
             peer: None,
+            reservation: None,
         }
     }
 
@@ -169,6 +171,24 @@ impl JoinRequest {
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         self.peer
     }
+
+    /// The options of the matchmaking call that reserved this client's seat
+    /// (`POST /matchmake/{kind}`), when the join brings a valid seat
+    /// reservation (`?reservation=…`); `None` for any other join. The
+    /// runtime checks the reservation before the `join` hook runs: a join
+    /// with an unknown, used or expired one never reaches it (410).
+    #[must_use]
+    pub fn reservation(&self) -> Option<&serde_json::Value> {
+        self.reservation.as_ref()
+    }
+
+    /// Attaches a reservation's options (the runtime does, and tests that
+    /// play a matchmade client).
+    #[must_use]
+    pub fn with_reservation(mut self, options: serde_json::Value) -> Self {
+        self.reservation = Some(options);
+        self
+    }
 }
 
 /// The `join` hook's refusal: the upgrade request is answered with this
@@ -220,6 +240,17 @@ impl Reject {
             } else {
                 StatusCode::FORBIDDEN
             },
+            body: body.into(),
+        }
+    }
+
+    /// The runtime's refusal of a join the room has no seat for (503, so
+    /// that clients retry). Not for services, whose refusals are 4xx.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn unavailable(body: impl Into<String>) -> Self {
+        Reject {
+            status: StatusCode::SERVICE_UNAVAILABLE,
             body: body.into(),
         }
     }

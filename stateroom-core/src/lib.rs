@@ -11,6 +11,7 @@
 
 mod client_id;
 mod context;
+mod directory;
 mod error_frame;
 mod join;
 mod persist;
@@ -25,6 +26,9 @@ pub use client_id::ClientId;
 pub use context::StateroomContext;
 #[doc(hidden)]
 pub use context::unserialisable;
+pub use directory::Presence;
+#[doc(hidden)]
+pub use directory::Publish;
 pub use error_frame::{ErrorCode, ErrorFrame};
 /// The `http` crate, whose `HeaderMap` [`JoinRequest::headers`] returns.
 pub use http;

@@ -162,6 +162,18 @@ pub trait SimpleStateroomService: Send + Sized + 'static {
     /// macro sets it when the impl has a `view` or `private_view` hook.
     const SYNC: bool = false;
 
+    /// Whether the room sends its clients who is in it, as the `presence`
+    /// document (`#[stateroom::service(presence)]`, or
+    /// `presence = "count"`): see [`Presence`](crate::Presence). Off by
+    /// default.
+    const PRESENCE: crate::Presence = crate::Presence::Off;
+
+    /// Whether the room directory (`GET /rooms`, the live lobby) shows this
+    /// service's rooms on the public port (`#[stateroom::service(listed)]`).
+    /// Unlisted rooms are listed only on the admin listener. Matchmaking
+    /// works for both.
+    const LISTED: bool = false;
+
     /// How often a synced room (one with a [`view`](Self::view)) sends its
     /// patches: `None`, the default, after every batch of events; `Some(d)`
     /// at most once per `d` (`#[stateroom::service(patch_rate = "50ms")]`).

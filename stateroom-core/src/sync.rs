@@ -37,6 +37,11 @@ pub enum Doc {
     Shared,
     /// This client's own view (`private_view`).
     Private,
+    /// Who is in the room ([`Presence`](crate::Presence)).
+    Presence,
+    /// The room directory's live lobby (`GET /rooms` upgraded to a
+    /// WebSocket): the listed rooms of a kind, by id.
+    Rooms,
 }
 
 impl Doc {
@@ -46,6 +51,8 @@ impl Doc {
         match self {
             Doc::Shared => "shared",
             Doc::Private => "private",
+            Doc::Presence => "presence",
+            Doc::Rooms => "rooms",
         }
     }
 
@@ -53,6 +60,8 @@ impl Doc {
         match name {
             "shared" => Some(Doc::Shared),
             "private" => Some(Doc::Private),
+            "presence" => Some(Doc::Presence),
+            "rooms" => Some(Doc::Rooms),
             _ => None,
         }
     }

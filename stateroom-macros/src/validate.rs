@@ -25,10 +25,11 @@ pub(crate) fn validate(service: &Service, args: &Args) -> syn::Result<()> {
     if let Some((_, meta)) = &args.patch_rate
         && service.hook(HookKind::View).is_none()
         && service.hook(HookKind::PrivateView).is_none()
+        && args.presence.is_none()
     {
         errors.push(syn::Error::new_spanned(
             meta,
-            "`patch_rate` is for rooms that sync state, and this service has no view: add `fn view(&self) -> T` (what every client sees), or remove `patch_rate`",
+            "`patch_rate` is for rooms that sync state or presence, and this service has neither: add `fn view(&self) -> T` (what every client sees) or `presence`, or remove `patch_rate`",
         ));
     }
     for (index, hook) in service.hooks.iter().enumerate() {

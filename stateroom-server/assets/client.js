@@ -1,8 +1,10 @@
 // @stateroom/client: a typed client for Stateroom rooms, for browsers and
 // Node 20+. Zero runtime dependencies. The wire protocol it speaks is
 // docs/protocol.md in the Stateroom repository.
+import { matchmake, wsBase } from "./directory.js";
 import { RESYNC_REQUEST, SyncedDoc, isSyncFrame, soleMember, } from "./sync.js";
 export { applyPatch, parsePointer } from "./sync.js";
+export { DirectoryError, Lobby, listRooms, matchmake, watchRooms } from "./directory.js";
 /** An error frame from the server: `{"error":{"code":…,"message":…}}`. */
 export class StateroomError extends Error {
     /** Stable: `invalid_json`, `invalid_message`, `unsupported_frame`, or the service's own code. */
@@ -49,6 +51,8 @@ export class Room {
     #status = "connecting";
     #shared = new SyncedDoc();
     #private = new SyncedDoc();
+    #presence = new SyncedDoc();
+    #reservation;
     #handlers = new Map();
     #queue = [];
     /** Sent on an open socket, not yet applied: [number, text], oldest first. */
@@ -64,6 +68,7 @@ export class Room {
     constructor(url, options = {}) {
         this.url = url;
         this.#options = options;
+        this.#reservation = options.reservation ?? null;
         const WebSocketImpl = options.WebSocket ?? globalThis.WebSocket;
         if (!WebSocketImpl) {
             throw new TypeError("no WebSocket: pass options.WebSocket (for example from the `ws` package), or run Node 22+ (or Node 20 with --experimental-websocket)");
@@ -93,6 +98,18 @@ export class Room {
     /** The state only this client sees (its `private_view`), the same way. */
     get privateState() {
         return this.#private.value;
+    }
+    /**
+     * Who is in the room (services with `presence`): each client's id to
+     * what it set with `ctx.set_presence` (`null` until it did), or
+     * `{count: N}` for `presence = "count"`. `undefined` until the first
+     * snapshot; replaced, not mutated, on each change.
+     */
+    get presence() {
+        return this.#presence.value;
+    }
+    onPresence(pattern, handler) {
+        return typeof pattern === "function" ? this.#presence.watch(null, pattern) : this.#presence.watch(pattern, handler);
     }
     /** The version of `state` (0 before the first snapshot). */
     get stateVersion() {
@@ -200,6 +217,8 @@ export class Room {
     }
     #connectionUrl() {
         const query = new URLSearchParams(this.#options.query ?? {});
+        if (this.#reservation !== null)
+            query.set("reservation", this.#reservation);
         if (this.#session) {
             query.set("resume", this.#session.token);
             query.set("ack", String(this.#ack));
@@ -235,6 +254,8 @@ export class Room {
             if (socket !== this.#socket)
                 return;
             this.#attempt = 0;
+            // A reservation is single-use: later connections resume instead.
+            this.#reservation = null;
             this.#setStatus("open");
             // What the room may not have applied goes again (it drops what it
             // did apply), then what waited offline.
@@ -307,7 +328,7 @@ export class Room {
         this.#ack++;
         if (isSyncFrame(value)) {
             const frame = value.stateroom;
-            const doc = frame.sync === "shared" ? this.#shared : this.#private;
+            const doc = frame.sync === "shared" ? this.#shared : frame.sync === "presence" ? this.#presence : this.#private;
             const fits = doc.apply(frame, (error) => this.#emit("error", new StateroomError("bad_patch", String(error))));
             // A patch that does not fit: ask for snapshots (once; until they come
             // the document ignores patches and stays as it was).
@@ -394,5 +415,27 @@ function isErrorFrame(value) {
 export function connect(url, room, options = {}) {
     const base = url.replace(/^http(s?):/, "ws$1:").replace(/\/+$/, "");
     const prefix = options.prefix ?? "/ws/";
-    return new Room(`${base}${prefix}${encodeURIComponent(room)}`, options);
+    const path = options.kind ? `${encodeURIComponent(options.kind)}/${encodeURIComponent(room)}` : encodeURIComponent(room);
+    return new Room(`${base}${prefix}${path}`, options);
+}
+/**
+ * Joins the seat a `matchmake` call reserved: the first connection presents
+ * the reservation; later ones (after a dropped connection) resume.
+ */
+export function joinReservation(url, reservation, options = {}) {
+    const path = reservation.url.split("?")[0];
+    return new Room(`${wsBase(url)}${path}`, {
+        ...options,
+        reservation: reservation.reservation,
+    });
+}
+/**
+ * Matchmaking, then joining: a seat in a room of `kind` whose metadata
+ * matches `request.filter` with a free seat, or in a new one
+ * (`joinOrCreate(location.origin, "match", {filter: {mode: "duel"}})`).
+ * Rejects with a `DirectoryError` when no seat can be had.
+ */
+export async function joinOrCreate(url, kind, request = {}, options = {}) {
+    const reservation = await matchmake(url, kind, request, { fetch: options.fetch });
+    return joinReservation(url, reservation, options);
 }

@@ -1,6 +1,7 @@
 // State sync on the client: a synced document (snapshot, then RFC 6902
 // patches, each on the version it names), and watchers by path. The wire
 // form is docs/protocol.md, "State sync".
+const DOC_NAMES = new Set(["shared", "private", "presence", "rooms"]);
 /** The frame a client sends to ask for fresh snapshots. */
 export const RESYNC_REQUEST = '{"stateroom":{"resync":true}}';
 /**
@@ -17,7 +18,7 @@ export function soleMember(value, key) {
 export function isSyncFrame(value) {
     const inner = soleMember(value, "stateroom");
     return (inner !== undefined &&
-        (inner.sync === "shared" || inner.sync === "private") &&
+        DOC_NAMES.has(inner.sync) &&
         (typeof inner.v === "number" || (typeof inner.base === "number" && Array.isArray(inner.patch))));
 }
 const hasOwn = (object, key) => Object.prototype.hasOwnProperty.call(object, key);

@@ -27,6 +27,10 @@ pub enum ServerError {
     /// ([`Server::store`](crate::Server::store)).
     #[error("a persisted service needs a store: enable the `sqlite` feature or call Server::store")]
     NoStore,
+    /// The room kinds given to [`Server::room`](crate::Server::room) cannot
+    /// be served.
+    #[error(transparent)]
+    Kind(#[from] crate::engine::kinds::KindError),
     /// The static directory (`--static-dir`) is missing or not a directory.
     #[error("cannot serve files from {dir}: {source}")]
     StaticDir {

@@ -53,7 +53,7 @@ mod server;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use cli::{LogFormat, ServerArgs, init_logging, init_logging_as, run};
+pub use cli::{LogFormat, ServerArgs, init_logging, init_logging_as, run, run_rooms};
 // The facade's `main` (and the macro's) start here; not an API of its own.
 #[doc(hidden)]
 pub use cli::{TypesFn, run_with};
@@ -63,7 +63,10 @@ pub use config::ClusterOptions;
 pub use config::{Limits, Server};
 pub use edge::answer::ResponseBody;
 pub use edge::embed::{Embedded, RoomsService};
-pub use engine::handle::{Room, RoomError, RoomInfo, Rooms};
+pub use engine::directory::{Query, QueryError, RoomInfo, Sort};
+pub use engine::handle::{Room, RoomError, Rooms};
+pub use engine::kinds::KindError;
+pub use engine::matchmaker::{MatchError, Reservation};
 pub use engine::store;
 pub use error::{ClusterError, ServerError};
 pub use server::ServerHandle;

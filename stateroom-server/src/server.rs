@@ -4,10 +4,10 @@ use crate::config::Server;
 use crate::edge::Edge;
 use crate::edge::listen::{bind, bind_addr, run, shutdown_signal};
 use crate::engine::Engine;
+use crate::engine::kinds::{KindError, Kinds};
 use crate::engine::metrics::Metrics;
-use crate::engine::persistence::{Persistence, service_name};
+use crate::engine::persistence::Persistence;
 use crate::engine::registry::Registry;
-use crate::engine::room;
 use crate::engine::store::{RoomStore, unix_ms};
 use crate::error::{ClusterError, ServerError};
 use stateroom_core::SimpleStateroomService;
@@ -62,12 +62,55 @@ impl ServerHandle {
 }
 
 impl Server {
+    /// Adds service `S` as the room kind `kind`: its rooms are at
+    /// `/ws/{kind}/{room_id}` (and `/rooms/{kind}/{room_id}` for HTTP).
+    /// Serve the kinds with [`start_rooms`](Self::start_rooms),
+    /// [`serve_rooms`](Self::serve_rooms) or [`embed_rooms`](Self::embed_rooms).
+    /// Each kind keeps its own hooks, persistence, reconnection window and
+    /// limits per room; the server's limits (rooms, connections) cover them
+    /// all. A kind's name follows the room-id rules (`A–Z a–z 0–9 - _ . ~`).
+    ///
+    /// ```no_run
+    /// # use stateroom_server::Server;
+    /// # use stateroom_core::{SimpleStateroomService, StateroomContext};
+    /// # struct Lobby; struct Match;
+    /// # impl SimpleStateroomService for Lobby { fn new(_: &str, _: &impl StateroomContext) -> Self { Lobby } }
+    /// # impl SimpleStateroomService for Match { fn new(_: &str, _: &impl StateroomContext) -> Self { Match } }
+    /// Server::new()
+    ///     .room::<Lobby>("lobby")
+    ///     .room::<Match>("match")
+    ///     .serve_rooms()
+    ///     .expect("server failed");
+    /// ```
+    pub fn room<S: SimpleStateroomService>(mut self, kind: &str) -> Self {
+        let kind = crate::engine::kinds::Kind::of::<S>(kind);
+        self.kinds.push(Arc::new(kind));
+        self
+    }
+
     /// Binds the listener and starts serving `S` in the background on the current
     /// tokio runtime.
     ///
     /// # Errors
     /// [`ServerError::Bind`] when the address cannot be bound.
     pub async fn start<S: SimpleStateroomService>(self) -> Result<ServerHandle, ServerError> {
+        self.start_kinds(Kinds::single::<S>()).await
+    }
+
+    /// [`start`](Self::start) for the kinds given to [`room`](Self::room).
+    ///
+    /// # Errors
+    /// [`ServerError::Kind`] when no kind was given, or two share a name;
+    /// as [`start`](Self::start) otherwise.
+    pub async fn start_rooms(mut self) -> Result<ServerHandle, ServerError> {
+        let kinds = Kinds::named(std::mem::take(&mut self.kinds))?;
+        self.start_kinds(kinds).await
+    }
+
+    async fn start_kinds(self, kinds: Kinds) -> Result<ServerHandle, ServerError> {
+        if !self.kinds.is_empty() {
+            return Err(KindError::Mixed.into());
+        }
         let (listener, local_addr) = bind(&self.host, self.port).await?;
         let admin = match self.admin_port {
             Some(port) => Some(bind(&self.admin_host, port).await?),
@@ -81,12 +124,17 @@ impl Server {
         let joined = internal
             .as_ref()
             .map(|(_, addr)| (*addr, local_addr.port()));
-        let edge = self.into_edge::<S>(joined).await?;
+        let named = kinds.named_paths();
+        let edge = self.into_edge(kinds, joined).await?;
         if let Some(cluster) = &edge.cluster {
             tokio::spawn(cluster.clone().renew_loop());
         }
         let (stop, stopped) = watch::channel(false);
-        info!(%local_addr, "stateroom listening; rooms at ws://{local_addr}/ws/{{room_id}}");
+        if named {
+            info!(%local_addr, "stateroom listening; rooms at ws://{local_addr}/ws/{{kind}}/{{room_id}}");
+        } else {
+            info!(%local_addr, "stateroom listening; rooms at ws://{local_addr}/ws/{{room_id}}");
+        }
         if let Some(admin_addr) = admin_addr {
             info!(%admin_addr, "admin listener: /metrics, /readyz, /admin/rooms");
         }
@@ -106,10 +154,11 @@ impl Server {
         })
     }
 
-    /// The engine and the edge of a server of `S`, with its store opened.
+    /// The engine and the edge of a server of `kinds`, with its store opened.
     #[cfg_attr(not(feature = "cluster"), allow(unused_mut))]
-    async fn into_edge<S: SimpleStateroomService>(
+    async fn into_edge(
         mut self,
+        kinds: Kinds,
         internal: Option<(SocketAddr, u16)>,
     ) -> Result<Arc<Edge>, ServerError> {
         let metrics = self.metrics.then(|| Arc::new(Metrics::new()));
@@ -120,7 +169,7 @@ impl Server {
             }
             #[cfg(feature = "cluster")]
             (Some(options), Some((addr, port))) => {
-                let (cluster, store) = join_cluster::<S>(options, addr, port, &self).await?;
+                let (cluster, store) = join_cluster(options, addr, port, &self, &kinds).await?;
                 if let Some(store) = store {
                     self.store = Some(crate::config::StoreHandle(store));
                 }
@@ -131,8 +180,8 @@ impl Server {
             #[cfg(not(feature = "cluster"))]
             (Some(_), Some(_)) => None,
         };
-        let persistence = match S::PERSIST {
-            Some(_) => Some(Arc::new(open_store::<S>(&self, metrics.clone()).await?)),
+        let persistence = match kinds.persist() {
+            Some(_) => Some(Arc::new(open_store(&self, &kinds, metrics.clone()).await?)),
             None => None,
         };
         let static_dir = match &self.static_dir {
@@ -155,7 +204,7 @@ impl Server {
         let engine = Arc::new(Engine {
             config: self,
             rooms: Registry::default(),
-            spawn_room: room::spawn::<S>,
+            kinds,
             metrics,
             persistence,
             leases,
@@ -164,7 +213,6 @@ impl Server {
             engine,
             cluster,
             static_dir,
-            answers_http: S::ANSWERS_HTTP,
         }))
     }
 
@@ -177,8 +225,23 @@ impl Server {
     /// # Errors
     /// [`ServerError::Store`] when a persisted service's store cannot open.
     pub async fn embed<S: SimpleStateroomService>(self) -> Result<crate::Embedded, ServerError> {
+        if !self.kinds.is_empty() {
+            return Err(KindError::Mixed.into());
+        }
         Ok(crate::Embedded {
-            edge: self.into_edge::<S>(None).await?,
+            edge: self.into_edge(Kinds::single::<S>(), None).await?,
+        })
+    }
+
+    /// [`embed`](Self::embed) for the kinds given to [`room`](Self::room).
+    ///
+    /// # Errors
+    /// [`ServerError::Kind`] when no kind was given, or two share a name;
+    /// as [`embed`](Self::embed) otherwise.
+    pub async fn embed_rooms(mut self) -> Result<crate::Embedded, ServerError> {
+        let kinds = Kinds::named(std::mem::take(&mut self.kinds))?;
+        Ok(crate::Embedded {
+            edge: self.into_edge(kinds, None).await?,
         })
     }
 
@@ -188,11 +251,16 @@ impl Server {
     /// # Errors
     /// [`ServerError::Bind`] when the address cannot be bound.
     pub async fn serve_async<S: SimpleStateroomService>(self) -> Result<(), ServerError> {
-        let handle = self.start::<S>().await?;
-        shutdown_signal().await;
-        info!("shutdown signal received; closing clients");
-        handle.shutdown().await;
-        Ok(())
+        serve_until_signal(self.start::<S>().await?).await
+    }
+
+    /// [`serve_async`](Self::serve_async) for the kinds given to
+    /// [`room`](Self::room).
+    ///
+    /// # Errors
+    /// As [`start_rooms`](Self::start_rooms).
+    pub async fn serve_rooms_async(self) -> Result<(), ServerError> {
+        serve_until_signal(self.start_rooms().await?).await
     }
 
     /// Builds a multi-threaded tokio runtime and serves `S` on it until SIGINT or
@@ -202,23 +270,41 @@ impl Server {
     /// [`ServerError::Bind`] when the address cannot be bound,
     /// [`ServerError::Io`] when the runtime cannot start.
     pub fn serve<S: SimpleStateroomService>(self) -> Result<(), ServerError> {
+        self.runtime()?.block_on(self.serve_async::<S>())
+    }
+
+    /// [`serve`](Self::serve) for the kinds given to [`room`](Self::room).
+    ///
+    /// # Errors
+    /// As [`start_rooms`](Self::start_rooms), and [`ServerError::Io`] when
+    /// the runtime cannot start.
+    pub fn serve_rooms(self) -> Result<(), ServerError> {
+        self.runtime()?.block_on(self.serve_rooms_async())
+    }
+
+    fn runtime(&self) -> Result<tokio::runtime::Runtime, ServerError> {
         let mut runtime = tokio::runtime::Builder::new_multi_thread();
         if let Some(threads) = self.worker_threads {
             runtime.worker_threads(threads);
         }
-        runtime
-            .enable_all()
-            .build()
-            .map_err(ServerError::Io)?
-            .block_on(self.serve_async::<S>())
+        runtime.enable_all().build().map_err(ServerError::Io)
     }
+}
+
+/// Serves until SIGINT or SIGTERM, then shuts down gracefully.
+async fn serve_until_signal(handle: ServerHandle) -> Result<(), ServerError> {
+    shutdown_signal().await;
+    info!("shutdown signal received; closing clients");
+    handle.shutdown().await;
+    Ok(())
 }
 
 /// Opens the persisted service's store (the embedded SQLite one unless the
 /// builder was given another), takes this process's fence, raises the client
 /// ids above every stored one, and applies the retention period.
-async fn open_store<S: SimpleStateroomService>(
+async fn open_store(
     config: &Server,
+    kinds: &Kinds,
     metrics: Option<Arc<Metrics>>,
 ) -> Result<Persistence, ServerError> {
     let store: Arc<dyn RoomStore> = match &config.store {
@@ -228,7 +314,7 @@ async fn open_store<S: SimpleStateroomService>(
     let service = config
         .service_name
         .clone()
-        .unwrap_or_else(service_name::<S>);
+        .unwrap_or_else(|| kinds.service_name());
     let fence = store.acquire_fence().await.map_err(ServerError::Store)?;
     let floor = store
         .max_client_id(&service)
@@ -264,11 +350,12 @@ fn default_store(_dir: &std::path::Path) -> Result<Arc<dyn RoomStore>, ServerErr
 /// persisted rooms), checks its durability and the internal port's
 /// protection.
 #[cfg(feature = "cluster")]
-async fn join_cluster<S: SimpleStateroomService>(
+async fn join_cluster(
     options: &crate::config::ClusterOptions,
     internal: SocketAddr,
     public_port: u16,
     config: &Server,
+    kinds: &Kinds,
 ) -> Result<
     (
         Arc<crate::edge::cluster::Cluster>,
@@ -284,13 +371,15 @@ async fn join_cluster<S: SimpleStateroomService>(
     let engine = RedisEngine::connect(&options.url, timeout)
         .await
         .map_err(|error| ServerError::from(ClusterError::Registry(error)))?;
-    if S::PERSIST == Some(stateroom_core::Durability::Gated) && !options.accept_redis_durability {
+    if kinds.persist() == Some(stateroom_core::Durability::Gated)
+        && !options.accept_redis_durability
+    {
         engine.durable().await?;
     }
     let service = config
         .service_name
         .clone()
-        .unwrap_or_else(service_name::<S>);
+        .unwrap_or_else(|| kinds.service_name());
     let node = options
         .node_id
         .clone()
@@ -304,6 +393,6 @@ async fn join_cluster<S: SimpleStateroomService>(
         options.lease_ttl,
         options.secret.clone(),
     );
-    let store: Option<Arc<dyn RoomStore>> = S::PERSIST.map(|_| engine as Arc<dyn RoomStore>);
+    let store: Option<Arc<dyn RoomStore>> = kinds.persist().map(|_| engine as Arc<dyn RoomStore>);
     Ok((cluster, store))
 }

@@ -56,16 +56,17 @@ pub use serde_json;
 pub use stateroom_core::sync;
 pub use stateroom_core::{
     ClientData, ClientId, Command, CommandError, Durability, ErrorCode, ErrorFrame, JoinRequest,
-    MessageRecipient, Reject, Reply, ResumeRefused, RoomRequest, RoomResponse, Seat, SessionFrame,
-    SimpleStateroomService, StateError, StateroomContext, TimerKey, http,
+    MessageRecipient, Presence, Reject, Reply, ResumeRefused, RoomRequest, RoomResponse, Seat,
+    SessionFrame, SimpleStateroomService, StateError, StateroomContext, TimerKey, http,
 };
 #[cfg(feature = "cluster")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cluster")))]
 pub use stateroom_server::ClusterOptions;
 pub use stateroom_server::store;
 pub use stateroom_server::{
-    ClusterError, Embedded, Limits, LogFormat, Room, RoomError, RoomInfo, Rooms, RoomsService,
-    Server, ServerArgs, ServerError, ServerHandle, init_logging, init_logging_as, room_id, run,
+    ClusterError, Embedded, KindError, Limits, LogFormat, MatchError, Query, QueryError,
+    Reservation, Room, RoomError, RoomInfo, Rooms, RoomsService, Server, ServerArgs, ServerError,
+    ServerHandle, Sort, init_logging, init_logging_as, room_id, run, run_rooms,
 };
 
 #[cfg(feature = "testing")]

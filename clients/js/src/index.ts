@@ -2,6 +2,7 @@
 // Node 20+. Zero runtime dependencies. The wire protocol it speaks is
 // docs/protocol.md in the Stateroom repository.
 
+import { type MatchRequest, type Reservation, matchmake, wsBase } from "./directory.js";
 import {
   type DocHandler,
   type PathHandler,
@@ -12,6 +13,8 @@ import {
 } from "./sync.js";
 
 export { applyPatch, parsePointer } from "./sync.js";
+export { DirectoryError, Lobby, listRooms, matchmake, watchRooms } from "./directory.js";
+export type { LobbyOptions, MatchRequest, Reservation, RoomInfo, RoomQuery } from "./directory.js";
 export type { DocHandler, PatchOperation, PathHandler, SyncFrame } from "./sync.js";
 
 /**
@@ -160,6 +163,14 @@ export interface ConnectOptions<In, Out, Tag extends string | null, State = unkn
   query?: Record<string, string>;
   /** Path of rooms on the server (default `/ws/`). */
   prefix?: string;
+  /** The room's kind, on a server of several (`/ws/{kind}/{room}`). */
+  kind?: string;
+  /**
+   * A seat reservation from the matchmaker, presented by the first
+   * connection only (later ones resume, or join as anyone would).
+   * `joinOrCreate` and `joinReservation` set it.
+   */
+  reservation?: string;
   /** The WebSocket constructor (default: the global one). */
   WebSocket?: WebSocketConstructor;
   /** `false` turns reconnection off; an object tunes it. */
@@ -235,6 +246,7 @@ export class Room<
   Tag extends string | null = null,
   State = unknown,
   Private = unknown,
+  Presence = unknown,
 > {
   readonly url: string;
   #options: ConnectOptions<In, Out, Tag, State, Private>;
@@ -243,6 +255,8 @@ export class Room<
   #status: ConnectionStatus = "connecting";
   #shared = new SyncedDoc<State>();
   #private = new SyncedDoc<Private>();
+  #presence = new SyncedDoc<Record<string, Presence>>();
+  #reservation: string | null;
   #handlers = new Map<string, Set<Handler>>();
   #queue: string[] = [];
   /** Sent on an open socket, not yet applied: [number, text], oldest first. */
@@ -259,6 +273,7 @@ export class Room<
   constructor(url: string, options: ConnectOptions<In, Out, Tag, State, Private> = {}) {
     this.url = url;
     this.#options = options;
+    this.#reservation = options.reservation ?? null;
     const WebSocketImpl = options.WebSocket ?? (globalThis as any).WebSocket;
     if (!WebSocketImpl) {
       throw new TypeError(
@@ -292,6 +307,27 @@ export class Room<
   /** The state only this client sees (its `private_view`), the same way. */
   get privateState(): Private | undefined {
     return this.#private.value;
+  }
+
+  /**
+   * Who is in the room (services with `presence`): each client's id to
+   * what it set with `ctx.set_presence` (`null` until it did), or
+   * `{count: N}` for `presence = "count"`. `undefined` until the first
+   * snapshot; replaced, not mutated, on each change.
+   */
+  get presence(): Record<string, Presence> | undefined {
+    return this.#presence.value;
+  }
+
+  /**
+   * Watches presence, as [`onState`](#onState) watches the state:
+   * `room.onPresence("/*", (value, path) => …)` once per client that
+   * joined (`value` set), changed, or left (`value` undefined).
+   */
+  onPresence(handler: DocHandler<Record<string, Presence>>): () => void;
+  onPresence(pattern: string, handler: PathHandler): () => void;
+  onPresence(pattern: string | DocHandler<Record<string, Presence>>, handler?: PathHandler): () => void {
+    return typeof pattern === "function" ? this.#presence.watch(null, pattern) : this.#presence.watch(pattern, handler!);
   }
 
   /** The version of `state` (0 before the first snapshot). */
@@ -426,6 +462,7 @@ export class Room<
 
   #connectionUrl(): string {
     const query = new URLSearchParams(this.#options.query ?? {});
+    if (this.#reservation !== null) query.set("reservation", this.#reservation);
     if (this.#session) {
       query.set("resume", this.#session.token);
       query.set("ack", String(this.#ack));
@@ -459,6 +496,8 @@ export class Room<
       clearTimeout(timeout);
       if (socket !== this.#socket) return;
       this.#attempt = 0;
+      // A reservation is single-use: later connections resume instead.
+      this.#reservation = null;
       this.#setStatus("open");
       // What the room may not have applied goes again (it drops what it
       // did apply), then what waited offline.
@@ -524,7 +563,8 @@ export class Room<
     this.#ack++;
     if (isSyncFrame(value)) {
       const frame = value.stateroom;
-      const doc = frame.sync === "shared" ? this.#shared : this.#private;
+      const doc: SyncedDoc<any> =
+        frame.sync === "shared" ? this.#shared : frame.sync === "presence" ? this.#presence : this.#private;
       const fits = doc.apply(frame, (error) => this.#emit("error", new StateroomError("bad_patch", String(error))));
       // A patch that does not fit: ask for snapshots (once; until they come
       // the document ignores patches and stays as it was).
@@ -624,5 +664,50 @@ export function connect<
 ): Room<In, Out, Tag, State, Private> {
   const base = url.replace(/^http(s?):/, "ws$1:").replace(/\/+$/, "");
   const prefix = options.prefix ?? "/ws/";
-  return new Room<In, Out, Tag, State, Private>(`${base}${prefix}${encodeURIComponent(room)}`, options);
+  const path = options.kind ? `${encodeURIComponent(options.kind)}/${encodeURIComponent(room)}` : encodeURIComponent(room);
+  return new Room<In, Out, Tag, State, Private>(`${base}${prefix}${path}`, options);
+}
+
+/**
+ * Joins the seat a `matchmake` call reserved: the first connection presents
+ * the reservation; later ones (after a dropped connection) resume.
+ */
+export function joinReservation<
+  In = unknown,
+  Out = unknown,
+  Tag extends string | null = null,
+  State = unknown,
+  Private = unknown,
+>(
+  url: string,
+  reservation: Reservation,
+  options: ConnectOptions<In, Out, Tag, State, Private> = {},
+): Room<In, Out, Tag, State, Private> {
+  const path = reservation.url.split("?")[0];
+  return new Room<In, Out, Tag, State, Private>(`${wsBase(url)}${path}`, {
+    ...options,
+    reservation: reservation.reservation,
+  });
+}
+
+/**
+ * Matchmaking, then joining: a seat in a room of `kind` whose metadata
+ * matches `request.filter` with a free seat, or in a new one
+ * (`joinOrCreate(location.origin, "match", {filter: {mode: "duel"}})`).
+ * Rejects with a `DirectoryError` when no seat can be had.
+ */
+export async function joinOrCreate<
+  In = unknown,
+  Out = unknown,
+  Tag extends string | null = null,
+  State = unknown,
+  Private = unknown,
+>(
+  url: string,
+  kind: string,
+  request: MatchRequest = {},
+  options: ConnectOptions<In, Out, Tag, State, Private> & { fetch?: typeof fetch } = {},
+): Promise<Room<In, Out, Tag, State, Private>> {
+  const reservation = await matchmake(url, kind, request, { fetch: options.fetch });
+  return joinReservation(url, reservation, options);
 }

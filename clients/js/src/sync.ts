@@ -10,8 +10,13 @@ export interface PatchOperation {
   readonly value?: unknown;
 }
 
-/** Which document a sync frame is about. */
-export type DocName = "shared" | "private";
+/**
+ * Which document a sync frame is about: a room's shared and private views,
+ * its presence, or a live lobby's rooms.
+ */
+export type DocName = "shared" | "private" | "presence" | "rooms";
+
+const DOC_NAMES: ReadonlySet<unknown> = new Set(["shared", "private", "presence", "rooms"]);
 
 /** A sync frame, as the server sends it. */
 export type SyncFrame =
@@ -42,7 +47,7 @@ export function isSyncFrame(value: any): value is { stateroom: SyncFrame } {
   const inner = soleMember(value, "stateroom");
   return (
     inner !== undefined &&
-    (inner.sync === "shared" || inner.sync === "private") &&
+    DOC_NAMES.has(inner.sync) &&
     (typeof inner.v === "number" || (typeof inner.base === "number" && Array.isArray(inner.patch)))
   );
 }

@@ -1,5 +1,5 @@
 // The copy of the built client that the server embeds (and serves at
-// /__stateroom/client.js and /__stateroom/sync.js) is what `tsc` builds from
+// /__stateroom/client.js, sync.js and directory.js) is what `tsc` builds from
 // src/ now.
 
 import { test } from "node:test";
@@ -19,6 +19,7 @@ test("the server's embedded copy matches a fresh build", () => {
   for (const [asset, built] of [
     ["client.js", "index.js"],
     ["sync.js", "sync.js"],
+    ["directory.js", "directory.js"],
   ]) {
     const embedded = path.join(root, "..", "..", "stateroom-server", "assets", asset);
     assert.equal(

@@ -1,7 +1,6 @@
 //! One hook each: how the trait's method calls the user's.
 
 use super::{client_arg, ctx_arg, invalid_call};
-use crate::args::Args;
 use crate::internals::{BinaryParam, Hook, HookKind, Service, ValueParam};
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
@@ -234,7 +233,7 @@ pub(super) fn expand_alarm(self_ty: &syn::Type, hook: &Hook) -> TokenStream {
 /// `view` and `private_view`: the state as JSON, through a helper spanned on
 /// the user's return type ("`Board` does not implement `Serialize`" lands
 /// on `-> Board`).
-pub(super) fn expand_sync(args: &Args, service: &Service) -> Option<TokenStream> {
+pub(super) fn expand_sync(service: &Service) -> Option<TokenStream> {
     let view = service.hook(HookKind::View);
     let private = service.hook(HookKind::PrivateView);
     if view.is_none() && private.is_none() {
@@ -286,15 +285,8 @@ pub(super) fn expand_sync(args: &Args, service: &Service) -> Option<TokenStream>
             }
         }
     });
-    let rate = args.patch_rate.as_ref().map(|(ms, _)| {
-        quote! {
-            const PATCH_RATE: ::core::option::Option<::core::time::Duration> =
-                ::core::option::Option::Some(::core::time::Duration::from_millis(#ms));
-        }
-    });
     Some(quote! {
         const SYNC: ::core::primitive::bool = true;
-        #rate
         #view
         #private
     })

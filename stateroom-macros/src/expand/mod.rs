@@ -1,7 +1,7 @@
 //! Model → tokens. Cannot fail: every rule was checked by `parse` and `validate`,
 //! and type questions are left to rustc, aimed at the user's tokens.
 
-use crate::args::Args;
+use crate::args::{Args, PresenceMode};
 use crate::internals::{Hook, HookKind, Service, ValueParam};
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
@@ -55,11 +55,31 @@ pub(crate) fn expand(args: &Args, service: &Service) -> TokenStream {
             }
         }
     });
-    let sync = expand_sync(args, service);
+    let sync = expand_sync(service);
     let persist = args
         .persist
         .as_ref()
         .map(|persist| expand_persist(service, persist));
+    let rate = args.patch_rate.as_ref().map(|(ms, _)| {
+        quote! {
+            const PATCH_RATE: ::core::option::Option<::core::time::Duration> =
+                ::core::option::Option::Some(::core::time::Duration::from_millis(#ms));
+        }
+    });
+    let presence = args.presence.map(|mode| {
+        let mode = match mode {
+            PresenceMode::Full => quote!(Full),
+            PresenceMode::Count => quote!(Count),
+        };
+        quote! {
+            const PRESENCE: ::stateroom::Presence = ::stateroom::Presence::#mode;
+        }
+    });
+    let listed = args.listed.then(|| {
+        quote!(
+            const LISTED: ::core::primitive::bool = true;
+        )
+    });
     let reconnect = args.reconnect_ms.map(|ms| {
         quote! {
             const RECONNECT_WINDOW: ::core::option::Option<::core::time::Duration> =
@@ -105,6 +125,9 @@ pub(crate) fn expand(args: &Args, service: &Service) -> TokenStream {
                 #binary
                 #alarm
                 #sync
+                #rate
+                #presence
+                #listed
             }
         };
 

@@ -58,50 +58,102 @@ pub fn run_with<S: SimpleStateroomService>(
     types: Option<TypesFn>,
     default_static_dir: Option<&'static str>,
 ) {
-    let cli = Cli::parse();
-    if let Some(path) = &cli.emit_ts {
-        std::process::exit(emit_ts(types, path));
-    }
-    if let Some(Command::Data { action }) = &cli.command {
-        let service = cli
-            .server
-            .service_name
-            .clone()
-            .unwrap_or_else(crate::engine::persistence::service_name::<S>);
-        if let Err(error) = crate::data::run_data_in(
-            &cli.server.data_dir,
-            &service,
-            action,
-            crate::data::check_state::<S>,
-        ) {
+    let main = Main {
+        types,
+        default_static_dir,
+        service_name: crate::engine::persistence::service_name::<S>(),
+        check: crate::data::check_state::<S>,
+        serve: |server: Server| server.serve::<S>(),
+    };
+    main.run();
+}
+
+/// The whole `main` of a binary that hosts several room kinds: `rooms`
+/// adds them to the server built from the command line
+/// ([`Server::room`]), which then serves them as [`run`] does.
+///
+/// ```no_run
+/// # use stateroom_core::{SimpleStateroomService, StateroomContext};
+/// # struct Lobby; struct Match;
+/// # impl SimpleStateroomService for Lobby { fn new(_: &str, _: &impl StateroomContext) -> Self { Lobby } }
+/// # impl SimpleStateroomService for Match { fn new(_: &str, _: &impl StateroomContext) -> Self { Match } }
+/// fn main() {
+///     stateroom_server::run_rooms(|server| server.room::<Lobby>("lobby").room::<Match>("match"));
+/// }
+/// ```
+///
+/// `data import` cannot check a snapshot against its service here (the
+/// kinds share one store); a room whose snapshot does not load is refused
+/// when it opens, and its stored state is left as it is.
+pub fn run_rooms(rooms: fn(Server) -> Server) {
+    let service_name = match crate::engine::kinds::Kinds::named(rooms(Server::new()).kinds) {
+        Ok(kinds) => kinds.service_name(),
+        Err(error) => {
             eprintln!("error: {error}");
             std::process::exit(1);
         }
-        return;
-    }
-    let mut args = cli.server;
-    init_logging_as(args.log_format);
-    if args.static_dir.is_none()
-        && let Some(dir) = default_static_dir
-    {
-        if std::path::Path::new(dir).is_dir() {
-            args.static_dir = Some(dir.into());
-        } else {
-            tracing::warn!(
-                dir,
-                "the default static directory is missing; pass --static-dir"
-            );
+    };
+    let main = Main {
+        types: None,
+        default_static_dir: None,
+        service_name,
+        check: |_, _| Ok(()),
+        serve: move |server: Server| rooms(server).serve_rooms(),
+    };
+    main.run();
+}
+
+/// What a binary's `main` serves.
+struct Main<F> {
+    types: Option<TypesFn>,
+    default_static_dir: Option<&'static str>,
+    /// The default name in the store.
+    service_name: String,
+    check: crate::data::StateCheck,
+    serve: F,
+}
+
+impl<F: FnOnce(Server) -> Result<(), crate::ServerError>> Main<F> {
+    fn run(self) {
+        let cli = Cli::parse();
+        if let Some(path) = &cli.emit_ts {
+            std::process::exit(emit_ts(self.types, path));
         }
-    }
-    let dev = args.dev;
-    let mut server = Server::from(args);
-    if dev && let Some(Ok(types)) = types.map(|types| types()) {
-        server = server.client_types(types);
-    }
-    if let Err(error) = server.serve::<S>() {
-        tracing::error!(%error, "server failed");
-        eprintln!("error: {error}");
-        std::process::exit(1);
+        if let Some(Command::Data { action }) = &cli.command {
+            let service = cli.server.service_name.clone();
+            let service = service.unwrap_or(self.service_name);
+            if let Err(error) =
+                crate::data::run_data_in(&cli.server.data_dir, &service, action, self.check)
+            {
+                eprintln!("error: {error}");
+                std::process::exit(1);
+            }
+            return;
+        }
+        let mut args = cli.server;
+        init_logging_as(args.log_format);
+        if args.static_dir.is_none()
+            && let Some(dir) = self.default_static_dir
+        {
+            if std::path::Path::new(dir).is_dir() {
+                args.static_dir = Some(dir.into());
+            } else {
+                tracing::warn!(
+                    dir,
+                    "the default static directory is missing; pass --static-dir"
+                );
+            }
+        }
+        let dev = args.dev;
+        let mut server = Server::from(args);
+        if dev && let Some(Ok(types)) = self.types.map(|types| types()) {
+            server = server.client_types(types);
+        }
+        if let Err(error) = (self.serve)(server) {
+            tracing::error!(%error, "server failed");
+            eprintln!("error: {error}");
+            std::process::exit(1);
+        }
     }
 }
 

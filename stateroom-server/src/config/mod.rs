@@ -81,6 +81,8 @@ pub struct Server {
     pub(crate) static_dir: Option<std::path::PathBuf>,
     /// Many nodes: the registry, this node's name and internal address.
     pub(crate) cluster: Option<ClusterOptions>,
+    /// The services given to [`Server::room`], in order.
+    pub(crate) kinds: Vec<std::sync::Arc<crate::engine::kinds::Kind>>,
 }
 
 /// A store given to [`Server::store`].
@@ -121,6 +123,7 @@ impl Default for Server {
             client_types: None,
             static_dir: None,
             cluster: None,
+            kinds: Vec::new(),
         }
     }
 }

@@ -5,16 +5,19 @@
 //! | request | answer |
 //! |---|---|
 //! | `GET /healthz`, `/readyz`, `/metrics` | as on the public port |
-//! | `GET /admin/rooms` | 200, `{"rooms":[{"id","clients","connections","age_ms","idle_ms"}]}` |
+//! | `GET /admin/rooms[?kind=&filter[field]=&sort=&available=]` | 200, `{"rooms":[{"id","kind","room","clients","connections","capacity","reserved","locked","metadata","age_ms","idle_ms"}]}`, every kind (`id` is the room's path: `{room}` or `{kind}/{room}`) |
 //! | `DELETE /admin/rooms/{id}` | 200 (clients closed with 1001), 404 for no such room |
 //! | `/admin/…` without the configured bearer token | 401 |
 
 use crate::edge::Edge;
 use crate::edge::answer::{HttpResponse, not_found, refuse, respond};
 use crate::edge::ops::{healthz, metrics, readyz};
+use crate::engine::directory::{Query, RoomInfo};
 use crate::engine::event::RoomEvent;
+use crate::engine::registry::RoomSummary;
 use hyper::header;
 use hyper::{Method, Request, StatusCode};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Routes a request on the admin listener.
@@ -25,7 +28,7 @@ pub(crate) async fn handle<B>(edge: &Arc<Edge>, request: &Request<B>) -> HttpRes
         "/readyz" => readyz(&edge.engine, method),
         "/metrics" => metrics(&edge.engine, method),
         path if path == "/admin/rooms" || path.starts_with("/admin/rooms/") => {
-            rooms(edge, method, path, request.headers()).await
+            rooms(edge, method, path, request.uri().query(), request.headers()).await
         }
         _ => not_found(),
     }
@@ -54,6 +57,7 @@ pub(crate) async fn rooms(
     edge: &Arc<Edge>,
     method: &Method,
     path: &str,
+    query: Option<&str>,
     headers: &hyper::HeaderMap,
 ) -> HttpResponse {
     if !authorised(edge, headers) {
@@ -66,19 +70,31 @@ pub(crate) async fn rooms(
     }
     match (method, path.strip_prefix("/admin/rooms/")) {
         (&Method::GET, None) => {
-            let rooms: Vec<_> = edge
-                .engine
-                .rooms
-                .list()
+            let query = match Query::from_url_query(query.unwrap_or_default()) {
+                Ok(query) => query,
+                Err(error) => return refuse(StatusCode::BAD_REQUEST, error),
+            };
+            let summaries = edge.engine.rooms.list();
+            let by_path: HashMap<&str, &RoomSummary> =
+                summaries.iter().map(|room| (&*room.id, room)).collect();
+            let rooms: Vec<_> = query
+                .apply(summaries.iter().map(RoomInfo::from_summary))
                 .into_iter()
-                .map(|room| {
-                    serde_json::json!({
+                .filter_map(|info| {
+                    let room = by_path.get(info.path().as_str())?;
+                    Some(serde_json::json!({
                         "id": &*room.id,
+                        "kind": info.kind,
+                        "room": info.id,
                         "clients": room.clients,
                         "connections": room.connections,
+                        "capacity": info.capacity,
+                        "reserved": info.reserved,
+                        "locked": info.locked,
+                        "metadata": info.metadata,
                         "age_ms": room.age.as_millis() as u64,
                         "idle_ms": room.idle.as_millis() as u64,
-                    })
+                    }))
                 })
                 .collect();
             let body = serde_json::json!({ "rooms": rooms });

@@ -3,7 +3,9 @@
 //! the `Origin` allow-list, the `JoinRequest` the `join` hook sees, how long
 //! it waits for the room's verdict, and the answer to a refused claim.
 
+use crate::edge::Edge;
 use crate::edge::answer::{HttpResponse, ResponseBody, refuse};
+use crate::engine::kinds::{Located, PathError};
 use crate::engine::registry::JoinRefused;
 use hyper::header::{self, HeaderValue};
 use hyper::{Request, StatusCode};
@@ -11,6 +13,23 @@ use stateroom_core::JoinRequest;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tracing::debug;
+
+/// The room a request's path names.
+pub(crate) fn locate(edge: &Edge, path: &str) -> Result<Located, PathError> {
+    let max_len = edge.engine.config.limits.max_room_id_len;
+    edge.engine.kinds.locate(path, max_len)
+}
+
+/// The answer to a path that names no room: 404 for a kind this server
+/// does not host, 400 for a bad room id.
+pub(crate) fn no_such_room(error: &PathError) -> HttpResponse {
+    match error {
+        PathError::BadId(_) => refuse(StatusCode::BAD_REQUEST, error),
+        PathError::NoSuchKind { .. } | PathError::NeedsKind { .. } => {
+            refuse(StatusCode::NOT_FOUND, error)
+        }
+    }
+}
 
 /// What the `join` hook sees of `request`.
 pub(crate) fn join_request<B>(

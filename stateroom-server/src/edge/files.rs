@@ -24,6 +24,9 @@ const CLIENT_JS: &str = include_str!("../../assets/client.js");
 /// The client's state sync, which `client.js` imports (`./sync.js`).
 const SYNC_JS_PATH: &str = "/__stateroom/sync.js";
 const SYNC_JS: &str = include_str!("../../assets/sync.js");
+/// The client's directory, lobby and matchmaking, which `client.js` imports.
+const DIRECTORY_JS_PATH: &str = "/__stateroom/directory.js";
+const DIRECTORY_JS: &str = include_str!("../../assets/directory.js");
 
 /// A directory served as it is, resolved once at startup.
 #[derive(Debug, Clone)]
@@ -90,6 +93,7 @@ pub(crate) async fn answer(
     let client = match path {
         CLIENT_JS_PATH => Some(CLIENT_JS),
         SYNC_JS_PATH => Some(SYNC_JS),
+        DIRECTORY_JS_PATH => Some(DIRECTORY_JS),
         _ => None,
     };
     if let Some(body) = client

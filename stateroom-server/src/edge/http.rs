@@ -4,9 +4,11 @@
 //! | request | answer |
 //! |---|---|
 //! | `GET /healthz` | 200, `{"status":"ok","rooms":R,"connections":C}` |
+//! | `GET /rooms`, `POST /matchmake/{kind}` | see `directory` |
 //! | `GET /readyz`, `GET /metrics`, `/admin/…` | see `admin` (here only without an admin listener) |
 //! | `GET /ws/{room_id}` with upgrade headers | 101, then the WebSocket |
 //! | `GET /ws/{room_id}` with a bad room id | 400 |
+//! | a kind this server does not host (`/ws/{kind}/{room_id}` on a server of several services) | 404 |
 //! | `GET /ws/{room_id}` without `Upgrade: websocket` | 426 |
 //! | upgrade headers present but `Sec-WebSocket-Key`/`-Version: 13` missing | 400 |
 //! | `Origin` outside the configured allow-list | 403 |
@@ -18,7 +20,9 @@
 
 use crate::edge::Edge;
 use crate::edge::admin;
-use crate::edge::admission::{JOIN_TIMEOUT, join_request, origin_allowed, refused_join};
+use crate::edge::admission::{
+    JOIN_TIMEOUT, join_request, locate, no_such_room, origin_allowed, refused_join,
+};
 use crate::edge::answer::{HttpResponse, ResponseBody, refuse};
 use crate::edge::connection::{self, Admitted};
 use crate::edge::ops::{healthz, metrics, readyz};
@@ -27,7 +31,6 @@ use crate::engine::client_ids::next_client_id;
 use crate::engine::event::RoomEvent;
 use crate::engine::registry::JoinRefused;
 use crate::engine::resume::ResumeRequest;
-use crate::room_id::validate_room_id;
 use hyper::body::Body;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, StatusCode};
@@ -61,7 +64,16 @@ where
             && edge.engine.config.admin_token.is_some() =>
         {
             let path = path.to_owned();
-            admin::rooms(&edge, &method, &path, request.headers()).await
+            let query = request.uri().query().map(str::to_owned);
+            admin::rooms(&edge, &method, &path, query.as_deref(), request.headers()).await
+        }
+        _ if path == crate::edge::directory::directory_path(&edge) => {
+            crate::edge::directory::rooms(&edge, &mut request)
+        }
+        "/matchmake" => crate::edge::directory::matchmake_http(&edge, request, "").await,
+        _ if path.starts_with("/matchmake/") => {
+            let kind = path["/matchmake/".len()..].to_owned();
+            crate::edge::directory::matchmake_http(&edge, request, &kind).await
         }
         _ if path.starts_with(edge.engine.config.http_prefix.as_str()) => {
             let room_id = path[edge.engine.config.http_prefix.len()..].to_owned();
@@ -165,9 +177,10 @@ async fn upgrade<B>(
         );
     }
     let limits = &edge.engine.config.limits;
-    if let Err(error) = validate_room_id(room_id, limits.max_room_id_len) {
-        return refuse(StatusCode::BAD_REQUEST, error);
-    }
+    let located = match locate(&edge, room_id) {
+        Ok(located) => located,
+        Err(error) => return no_such_room(&error),
+    };
     if !hyper_tungstenite::is_upgrade_request(request) {
         let mut response = refuse(
             StatusCode::UPGRADE_REQUIRED,
@@ -221,11 +234,11 @@ async fn upgrade<B>(
         Ok(upgrade) => upgrade,
         Err(error) => return refuse(StatusCode::BAD_REQUEST, error),
     };
-    let claim = match Claim::take(&edge.engine, room_id) {
+    let claim = match Claim::take(&edge.engine, &located) {
         Ok(claim) => claim,
         Err(refused) => return refused_join(room_id, refused),
     };
-    let join = join_request(room_id, request, peer);
+    let join = join_request(located.id(), request, peer);
     let resume = ResumeRequest::from_query(&join);
     let (reply, verdict) = tokio::sync::oneshot::channel();
     let ask = async {

@@ -22,6 +22,7 @@ pub(crate) mod answer;
 #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
 pub(crate) mod cluster;
 pub(crate) mod connection;
+pub(crate) mod directory;
 pub(crate) mod embed;
 pub(crate) mod files;
 pub(crate) mod http;
@@ -40,8 +41,6 @@ use tracing::{info, warn};
 /// needs.
 pub(crate) struct Edge {
     pub(crate) engine: Arc<Engine>,
-    /// The service's rooms answer HTTP (it has a `request` hook).
-    pub(crate) answers_http: bool,
     /// The user's files (`Server::static_dir`), if any.
     pub(crate) static_dir: Option<files::StaticDir>,
     /// This node's part in a cluster, if it is in one.

@@ -15,11 +15,12 @@
 //! | otherwise | what the `request` hook returned |
 
 use crate::edge::Edge;
-use crate::edge::admission::{JOIN_TIMEOUT, join_request, origin_allowed, refused_join};
+use crate::edge::admission::{
+    JOIN_TIMEOUT, join_request, locate, no_such_room, origin_allowed, refused_join,
+};
 use crate::edge::answer::{HttpResponse, refuse, respond};
 use crate::engine::Claim;
 use crate::engine::event::RoomEvent;
-use crate::room_id::validate_room_id;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Body;
@@ -40,7 +41,11 @@ where
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    if !edge.answers_http {
+    let located = match locate(edge, room_id) {
+        Ok(located) => located,
+        Err(error) => return no_such_room(&error),
+    };
+    if !located.kind.answers_http {
         return refuse(
             StatusCode::NOT_FOUND,
             "this service's rooms do not answer HTTP",
@@ -50,16 +55,13 @@ where
         return refuse(StatusCode::METHOD_NOT_ALLOWED, "use GET or POST");
     }
     let limits = &edge.engine.config.limits;
-    if let Err(error) = validate_room_id(room_id, limits.max_room_id_len) {
-        return refuse(StatusCode::BAD_REQUEST, error);
-    }
     if !origin_allowed(&edge.engine.config.allowed_origins, &request) {
         return refuse(
             StatusCode::FORBIDDEN,
             "this origin may not reach rooms here",
         );
     }
-    let join = join_request(room_id, &request, peer);
+    let join = join_request(located.id(), &request, peer);
     let (parts, body) = request.into_parts();
     let body: Bytes = match Limited::new(body, limits.max_message_size).collect().await {
         Ok(collected) => collected.to_bytes(),
@@ -75,7 +77,7 @@ where
     if let Some(query) = parts.uri.query() {
         room_request = room_request.with_query(query);
     }
-    let claim = match Claim::take(&edge.engine, room_id) {
+    let claim = match Claim::take(&edge.engine, &located) {
         Ok(claim) => claim,
         Err(refused) => return refused_join(room_id, refused),
     };

@@ -36,6 +36,13 @@ pub(crate) enum RoomEvent {
         reply: oneshot::Sender<Result<ClientData, Reject>>,
     },
     Connect(Box<Arrival>),
+    /// Reserve a seat for a matchmade client (`engine::matchmaker`).
+    Reserve {
+        options: serde_json::Value,
+        /// A room the matchmaker created: its first metadata.
+        seed: Option<serde_json::Value>,
+        reply: oneshot::Sender<Result<String, crate::engine::listing::NoSeat>>,
+    },
     Text {
         client: ClientId,
         conn: ClientId,

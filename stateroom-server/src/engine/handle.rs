@@ -3,7 +3,9 @@
 //! [`Room`] sends it a typed command (answered by the service's `command`
 //! hook) or a broadcast. A room that stopped says so; nothing waits forever.
 
+use crate::engine::directory::{Query, RoomInfo, Sort};
 use crate::engine::event::RoomEvent;
+use crate::engine::matchmaker::{MatchError, Reservation};
 use crate::engine::{Claim, Engine};
 use stateroom_core::{Command, CommandError};
 use std::any::Any;
@@ -41,15 +43,6 @@ pub enum RoomError {
     Command(#[from] CommandError),
 }
 
-/// A live room summary.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoomInfo {
-    /// The room's id.
-    pub id: String,
-    /// Its clients (connected, or held for a reconnection).
-    pub clients: usize,
-}
-
 /// The rooms of a running server. Cheap to clone.
 #[derive(Clone)]
 pub struct Rooms {
@@ -67,21 +60,45 @@ impl Rooms {
         Rooms { engine }
     }
 
-    /// Every live room with its client count, in id order.
+    /// Every live room with its client count and directory entry, in kind
+    /// and id order.
     #[must_use]
     pub fn list(&self) -> Vec<RoomInfo> {
-        self.engine
-            .rooms
-            .list()
-            .into_iter()
-            .map(|room| RoomInfo {
-                id: room.id.to_string(),
-                clients: room.clients,
-            })
-            .collect()
+        self.find(&Query {
+            sort: Sort::Id,
+            ..Query::default()
+        })
     }
 
-    /// The live room `id`.
+    /// The live rooms `query` asks for (its kind, metadata filter and sort),
+    /// as `GET /rooms` lists them; every kind, listed or not.
+    #[must_use]
+    pub fn find(&self, query: &Query) -> Vec<RoomInfo> {
+        let rooms = self.engine.rooms.list();
+        query.apply(rooms.iter().map(RoomInfo::from_summary))
+    }
+
+    /// Reserves a seat in a room of `kind` (`""` on a server of one service)
+    /// that matches `query`'s filter and has a free seat, in its order,
+    /// or in a new room (whose metadata starts as the filter, unless it
+    /// sets its own); the client joins with the reservation's `url` within
+    /// its window, and its `join` hook reads `options` with
+    /// `JoinRequest::reservation`. See `docs/protocol.md`, "Matchmaking".
+    ///
+    /// # Errors
+    /// [`MatchError::NoSuchKind`], or [`MatchError::NoSeat`] when no room
+    /// has a seat and none can be created.
+    pub async fn matchmake(
+        &self,
+        kind: &str,
+        query: &Query,
+        options: serde_json::Value,
+    ) -> Result<Reservation, MatchError> {
+        crate::engine::matchmaker::matchmake(&self.engine, kind, query, options).await
+    }
+
+    /// The live room at `id`: its id on a server of one service, or
+    /// `{kind}/{room_id}` on a server of several.
     ///
     /// # Errors
     /// [`RoomError::NoSuchRoom`] when no room `id` is live.
@@ -97,22 +114,26 @@ impl Rooms {
         })
     }
 
-    /// Room `id`, created (or loaded, for a persisted service) if it is not
-    /// live. A room nobody joins is freed after the grace period, like any
-    /// other empty room.
+    /// Room `id` (as [`get`](Self::get) names it), created (or loaded, for
+    /// a persisted service) if it is not live. A room nobody joins is freed
+    /// after the grace period, like any other empty room.
     ///
     /// # Errors
-    /// [`RoomError::Refused`] for an invalid room id or at the server's limits.
+    /// [`RoomError::Refused`] for an invalid room id or kind, or at the
+    /// server's limits.
     pub fn get_or_create(&self, id: &str) -> Result<Room, RoomError> {
         let refused = |why: String| RoomError::Refused {
             room: id.to_owned(),
             why,
         };
         let limits = &self.engine.config.limits;
-        crate::room_id::validate_room_id(id, limits.max_room_id_len)
+        let located = self
+            .engine
+            .kinds
+            .locate(id, limits.max_room_id_len)
             .map_err(|error| refused(error.to_string()))?;
         // Claimed only to create it: the claim goes back as it drops.
-        let claim = Claim::take(&self.engine, id).map_err(|why| refused(why.to_string()))?;
+        let claim = Claim::take(&self.engine, &located).map_err(|why| refused(why.to_string()))?;
         Ok(Room {
             id: id.to_owned(),
             events: claim.events().clone(),

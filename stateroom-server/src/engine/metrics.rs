@@ -47,6 +47,7 @@ pub(crate) struct Metrics {
     duplicates: Counter,
     sync_patches: Counter,
     sync_snapshots: Counter,
+    presence_frames: Counter,
     messages_in: Counter,
     bytes_in: Counter,
     messages_out: Counter,
@@ -129,6 +130,11 @@ impl Metrics {
             &mut registry,
             "sync_snapshots",
             "State sync: snapshot frames sent (joins, resumes and resync requests)",
+        );
+        let presence_frames = counter(
+            &mut registry,
+            "presence_frames",
+            "Presence: frames sent (one patch per client per tick that changed, and snapshots)",
         );
         let messages_in = counter(
             &mut registry,
@@ -229,6 +235,7 @@ impl Metrics {
             duplicates,
             sync_patches,
             sync_snapshots,
+            presence_frames,
             messages_in,
             bytes_in,
             messages_out,
@@ -266,6 +273,7 @@ impl Metrics {
         add(&self.duplicates, &stats.duplicates);
         add(&self.sync_patches, &stats.sync_patches);
         add(&self.sync_snapshots, &stats.sync_snapshots);
+        add(&self.presence_frames, &stats.presence_frames);
         add(&self.backpressure_dropped, &stats.backpressure_dropped);
         add(&self.backpressure_pauses, &stats.backpressure_pauses);
         add(&self.service_bugs, &stats.service_bugs);

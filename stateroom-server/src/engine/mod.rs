@@ -17,17 +17,22 @@
 //! - `metrics`, `stats`, `client_ids`: counts and the process-wide id floor.
 
 pub(crate) mod client_ids;
+pub(crate) mod directory;
 pub(crate) mod event;
 pub(crate) mod gate;
 pub(crate) mod handle;
 pub(crate) mod idempotency;
 pub(crate) mod inbound;
+pub(crate) mod kinds;
 pub(crate) mod leases;
+pub(crate) mod listing;
+pub(crate) mod matchmaker;
 pub(crate) mod members;
 pub(crate) mod metrics;
 pub(crate) mod outbox;
 pub(crate) mod outlet;
 pub(crate) mod persistence;
+pub(crate) mod presence;
 pub(crate) mod registry;
 pub(crate) mod resume;
 pub(crate) mod room;
@@ -40,23 +45,20 @@ pub(crate) mod timers;
 
 use crate::config::Server;
 use event::RoomEvent;
+use kinds::{Kinds, Located};
 use leases::Leases;
 use metrics::Metrics;
 use persistence::Persistence;
-use registry::{Activity, JoinRefused, Membership, Registry};
+use registry::{JoinRefused, Membership, Registry};
 use std::sync::Arc;
 use tokio::sync::mpsc;
-
-/// How a room task of the served service type is started; the only place the
-/// service's type is needed, so everything else is not generic.
-pub(crate) type SpawnRoomFn =
-    fn(Arc<Engine>, Arc<str>, u64, Arc<Activity>, mpsc::Receiver<RoomEvent>);
 
 /// What every room of a running server shares.
 pub(crate) struct Engine {
     pub(crate) config: Server,
     pub(crate) rooms: Registry,
-    pub(crate) spawn_room: SpawnRoomFn,
+    /// The services this server hosts.
+    pub(crate) kinds: Kinds,
     /// `None` when metrics are off.
     pub(crate) metrics: Option<Arc<Metrics>>,
     /// `Some` when the service is persisted.
@@ -82,12 +84,15 @@ pub(crate) struct Claim {
 }
 
 impl Claim {
-    /// Claims a place in `room_id` within the server's limits.
-    pub(crate) fn take(engine: &Arc<Engine>, room_id: &str) -> Result<Self, JoinRefused> {
-        let spawn = |id, generation, entry, events| {
-            (engine.spawn_room)(engine.clone(), id, generation, entry, events)
+    /// Claims a place in the room `located` within the server's limits.
+    pub(crate) fn take(engine: &Arc<Engine>, located: &Located) -> Result<Self, JoinRefused> {
+        let spawn = |key, generation, entry, events| {
+            let kind = located.kind.clone();
+            (located.kind.spawn)(engine.clone(), kind, key, generation, entry, events)
         };
-        let membership = engine.rooms.join(room_id, &engine.config.limits, &spawn)?;
+        let membership = engine
+            .rooms
+            .join(&located.key, &engine.config.limits, &spawn)?;
         Ok(Claim {
             engine: engine.clone(),
             membership,
@@ -112,5 +117,26 @@ impl Drop for Claim {
         if !self.kept {
             self.engine.rooms.leave(&self.membership);
         }
+    }
+}
+
+/// A live lobby's place among the server's connections, given back when
+/// dropped.
+pub(crate) struct Watcher {
+    engine: Arc<Engine>,
+}
+
+impl Watcher {
+    pub(crate) fn take(engine: &Arc<Engine>) -> Result<Self, JoinRefused> {
+        engine.rooms.enter_watcher(&engine.config.limits)?;
+        Ok(Watcher {
+            engine: engine.clone(),
+        })
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        self.engine.rooms.release_connection();
     }
 }

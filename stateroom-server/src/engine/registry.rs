@@ -5,6 +5,7 @@
 //! freed while a client is on its way in.
 
 use crate::engine::event::RoomEvent;
+use crate::engine::listing::Published;
 use crate::engine::outbox::clock_ms;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -12,13 +13,17 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
-/// What a room tells the registry about itself, for the admin view.
+/// What a room tells the registry about itself, for the admin view and
+/// the directory.
 pub(crate) struct Activity {
     created: Instant,
     /// Clients in the room (connected or held), as of its last event.
     clients: AtomicUsize,
     /// When the room last handled an event, per [`clock_ms`].
     active_ms: AtomicU64,
+    /// Its directory entry as of its last batch, and the client count
+    /// published with it.
+    listing: Mutex<(Published, usize)>,
 }
 
 impl Activity {
@@ -27,6 +32,7 @@ impl Activity {
             created: Instant::now(),
             clients: AtomicUsize::new(0),
             active_ms: AtomicU64::new(clock_ms()),
+            listing: Mutex::new((Published::default(), 0)),
         }
     }
 
@@ -35,15 +41,41 @@ impl Activity {
         self.clients.store(clients, Ordering::Relaxed);
         self.active_ms.store(clock_ms(), Ordering::Relaxed);
     }
+
+    /// Publishes the room's entry (`None`: unchanged) with its `clients`;
+    /// whether what the directory shows changed.
+    pub(crate) fn publish(&self, listing: Option<Published>, clients: usize) -> bool {
+        let mut published = self.listing.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut changed = published.1 != clients;
+        published.1 = clients;
+        if let Some(listing) = listing
+            && listing != published.0
+        {
+            published.0 = listing;
+            changed = true;
+        }
+        changed
+    }
+
+    fn published(&self) -> (Published, usize) {
+        self.listing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
 }
 
-/// One live room, as `GET /admin/rooms` lists it.
+/// One live room, as `GET /admin/rooms` and the directory list it.
 pub(crate) struct RoomSummary {
+    /// Its key: `{room_id}` or `{kind}/{room_id}`.
     pub(crate) id: Arc<str>,
     pub(crate) clients: usize,
     pub(crate) connections: usize,
     pub(crate) age: Duration,
     pub(crate) idle: Duration,
+    /// Its directory entry, with the client count published with it.
+    pub(crate) listing: Published,
+    pub(crate) listed_clients: usize,
 }
 
 /// How many events may wait for a room before its clients' reads pause.
@@ -87,12 +119,25 @@ pub(crate) struct Membership {
     pub(crate) events: mpsc::Sender<RoomEvent>,
 }
 
-#[derive(Default)]
 pub(crate) struct Registry {
     map: Mutex<Map>,
     connections: AtomicUsize,
     /// Wakes [`Registry::wait_idle`] when the last connection leaves.
     idle: tokio::sync::Notify,
+    /// Counts changes to the directory (rooms created, freed, or their
+    /// entries changed), for live lobbies.
+    directory: tokio::sync::watch::Sender<u64>,
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Registry {
+            map: Mutex::default(),
+            connections: AtomicUsize::new(0),
+            idle: tokio::sync::Notify::new(),
+            directory: tokio::sync::watch::Sender::new(0),
+        }
+    }
 }
 
 /// What [`Registry::join`] needs to start a room that does not exist yet.
@@ -101,6 +146,16 @@ pub(crate) type SpawnRoom<'a> = &'a dyn Fn(Arc<str>, u64, Arc<Activity>, mpsc::R
 impl Registry {
     fn lock(&self) -> MutexGuard<'_, Map> {
         self.map.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The directory changed: live lobbies look again.
+    pub(crate) fn directory_changed(&self) {
+        self.directory.send_modify(|version| *version += 1);
+    }
+
+    /// Watches the directory's changes.
+    pub(crate) fn watch_directory(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.directory.subscribe()
     }
 
     /// Claims a place in `room_id`, starting the room with `spawn` if it is not live.
@@ -133,6 +188,7 @@ impl Registry {
                 let id: Arc<str> = Arc::from(room_id);
                 let info = Arc::new(Activity::new());
                 spawn(id.clone(), generation, info.clone(), receiver);
+                self.directory_changed();
                 map.rooms.entry(id.clone()).or_insert(Entry {
                     id,
                     events,
@@ -160,9 +216,7 @@ impl Registry {
             entry.members = entry.members.saturating_sub(1);
         }
         drop(map);
-        if self.connections.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.idle.notify_waiters();
-        }
+        self.release_connection();
     }
 
     /// Frees the room if no connection is attached or on its way in. Returns
@@ -173,6 +227,7 @@ impl Registry {
             Some(entry) if entry.generation == generation && entry.members == 0 => {
                 map.rooms.remove(room_id);
                 drop(map);
+                self.directory_changed();
                 self.idle.notify_waiters();
                 true
             }
@@ -193,12 +248,34 @@ impl Registry {
             map.rooms.remove(room_id);
         }
         drop(map);
+        self.directory_changed();
         self.idle.notify_waiters();
     }
 
-    /// Refuses new joins from now on (shutdown has begun).
+    /// Refuses new joins from now on (shutdown has begun); live lobbies
+    /// close.
     pub(crate) fn refuse_joins(&self) {
         self.lock().shutting_down = true;
+        self.directory_changed();
+    }
+
+    /// Counts a connection that watches the directory (a live lobby) with
+    /// the rooms' connections; give it back with `release_connection`.
+    pub(crate) fn enter_watcher(&self, limits: &crate::Limits) -> Result<(), JoinRefused> {
+        if self.is_shutting_down() {
+            return Err(JoinRefused::ShuttingDown);
+        }
+        if self.connections.fetch_add(1, Ordering::AcqRel) >= limits.max_connections {
+            self.release_connection();
+            return Err(JoinRefused::TooManyConnections);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn release_connection(&self) {
+        if self.connections.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.idle.notify_waiters();
+        }
     }
 
     pub(crate) fn is_shutting_down(&self) -> bool {
@@ -222,7 +299,9 @@ impl Registry {
     /// Takes room `id` out of the registry (the next join builds a fresh
     /// one) and returns its queue, to tell it to end.
     pub(crate) fn evict(&self, id: &str) -> Option<mpsc::Sender<RoomEvent>> {
-        self.lock().rooms.remove(id).map(|entry| entry.events)
+        let evicted = self.lock().rooms.remove(id).map(|entry| entry.events);
+        self.directory_changed();
+        evicted
     }
 
     /// Every live room, in id order.
@@ -232,14 +311,19 @@ impl Registry {
             .lock()
             .rooms
             .values()
-            .map(|entry| RoomSummary {
-                id: entry.id.clone(),
-                clients: entry.info.clients.load(Ordering::Relaxed),
-                connections: entry.members,
-                age: entry.info.created.elapsed(),
-                idle: Duration::from_millis(
-                    now_ms.saturating_sub(entry.info.active_ms.load(Ordering::Relaxed)),
-                ),
+            .map(|entry| {
+                let (listing, listed_clients) = entry.info.published();
+                RoomSummary {
+                    id: entry.id.clone(),
+                    clients: entry.info.clients.load(Ordering::Relaxed),
+                    connections: entry.members,
+                    age: entry.info.created.elapsed(),
+                    idle: Duration::from_millis(
+                        now_ms.saturating_sub(entry.info.active_ms.load(Ordering::Relaxed)),
+                    ),
+                    listing,
+                    listed_clients,
+                }
             })
             .collect();
         rooms.sort_by(|a, b| a.id.cmp(&b.id));

@@ -73,11 +73,16 @@ impl Secret {
 
     /// The token a client presents: `{client}.{32 hex digits}`.
     pub(crate) fn token(&self, client: ClientId) -> String {
-        let mut token = format!("{client}.");
+        format!("{client}.{}", self.hex())
+    }
+
+    /// The secret as 32 hex digits.
+    pub(crate) fn hex(&self) -> String {
+        let mut hex = String::with_capacity(32);
         for byte in self.0 {
-            let _ = write!(token, "{byte:02x}");
+            let _ = write!(hex, "{byte:02x}");
         }
-        token
+        hex
     }
 
     /// Compares in constant time (no early exit on the first differing byte).
@@ -196,6 +201,11 @@ impl Replay {
             }
         }
         complete
+    }
+
+    /// Whether `secret` is this session's current one (nothing changes).
+    pub(crate) fn holds(&self, secret: &[u8; 16]) -> bool {
+        self.secret.matches(secret)
     }
 
     /// Checks a resume against this session and, if it holds, issues a new

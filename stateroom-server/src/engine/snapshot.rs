@@ -76,7 +76,9 @@ impl Meta {
                     TimerId::Named(key) => Some(key.as_json().to_owned()),
                     // The reconnection window starts again after a restore,
                     // and acks are sent again on resume.
-                    TimerId::Expire(_) | TimerId::Acks | TimerId::Sync => return None,
+                    TimerId::Expire(_) | TimerId::Acks | TimerId::Sync | TimerId::Presence => {
+                        return None;
+                    }
                 };
                 Some(TimerMeta {
                     key,

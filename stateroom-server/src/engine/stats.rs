@@ -90,6 +90,8 @@ pub(crate) struct Stats {
     pub(crate) sync_patches: Cell<u64>,
     /// State sync: snapshot frames queued.
     pub(crate) sync_snapshots: Cell<u64>,
+    /// Presence frames (patches and snapshots) pushed.
+    pub(crate) presence_frames: Cell<u64>,
     disconnects: [Cell<u64>; Reason::ALL.len()],
     decode_errors: [Cell<u64>; DECODE_CODES.len()],
 }

@@ -43,24 +43,24 @@ pub(crate) struct SyncState {
 }
 
 /// One document as it was last sent: its version and value.
-struct Document {
+pub(crate) struct Document {
     version: u64,
     value: Value,
 }
 
 impl Document {
     /// A first document, at version 1.
-    fn new(value: Value) -> Self {
+    pub(crate) fn new(value: Value) -> Self {
         Document { version: 1, value }
     }
 
-    fn snapshot(&self, doc: Doc) -> Message {
+    pub(crate) fn snapshot(&self, doc: Doc) -> Message {
         Message::Text(snapshot_frame(doc, self.version, &self.value).into())
     }
 
     /// Moves to `value`; the patch frame from the version before, if it
     /// changed.
-    fn update(&mut self, doc: Doc, value: Value) -> Option<Message> {
+    pub(crate) fn update(&mut self, doc: Doc, value: Value) -> Option<Message> {
         let patch = diff(&self.value, &value);
         if patch.is_empty() {
             return None;

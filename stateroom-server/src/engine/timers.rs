@@ -22,6 +22,8 @@ pub(crate) enum TimerId {
     Acks,
     /// Send the room's state patches (`engine::sync`, with a patch rate).
     Sync,
+    /// Send the room's presence patch (`engine::presence`).
+    Presence,
 }
 
 /// The shortest interval period (a zero period would never let the room rest).

@@ -73,6 +73,8 @@ impl<S: SimpleStateroomService> TestRoom<S> {
                 }),
             strict: true,
             persist: None,
+            presence: S::PRESENCE,
+            presence_tick: S::PATCH_RATE.unwrap_or(crate::engine::presence::PRESENCE_TICK),
         };
         TestRoom {
             core: unwrap_hook(RoomCore::new(Arc::from(room_id), settings, Duration::ZERO)),
@@ -329,13 +331,22 @@ impl<S: SimpleStateroomService> TestRoom<S> {
                 let timer = match id {
                     TimerId::Seed => FiredTimer::Timer,
                     TimerId::Named(key) => FiredTimer::Alarm(key.clone()),
-                    TimerId::Expire(_) | TimerId::Acks | TimerId::Sync => return,
+                    TimerId::Expire(_) | TimerId::Acks | TimerId::Sync | TimerId::Presence => {
+                        return;
+                    }
                 };
                 fired.push((now, timer));
             }));
             self.settle();
         }
         self.now = until;
+    }
+
+    /// What the room directory shows of this room now (its clients,
+    /// `set_metadata`, `set_capacity`, `lock`), as `GET /rooms` would.
+    #[must_use]
+    pub fn listing(&self) -> crate::RoomInfo {
+        self.core.listing_info(&self.room_id, self.now)
     }
 
     /// Virtual time since the room was created.

@@ -26,6 +26,11 @@ pub struct Synced {
     pub shared: Option<Document>,
     /// The client's private view (`private_view`), once one arrived.
     pub private: Option<Document>,
+    /// Who is in the room (services with presence), once a snapshot arrived.
+    pub presence: Option<Document>,
+    /// A live lobby's rooms (never sent in a room; here so that a lobby's
+    /// frames apply to the same model).
+    pub rooms: Option<Document>,
     /// How many sync frames it received (snapshots and patches).
     pub frames: usize,
 }
@@ -73,6 +78,8 @@ impl Synced {
         match doc {
             Doc::Shared => &mut self.shared,
             Doc::Private => &mut self.private,
+            Doc::Presence => &mut self.presence,
+            Doc::Rooms => &mut self.rooms,
         }
     }
 }
@@ -138,6 +145,17 @@ impl<S: SimpleStateroomService> TestRoom<S> {
     #[must_use]
     pub fn private_state<T: DeserializeOwned>(&self, client: ClientId) -> T {
         decode(client, Doc::Private, self.synced(client).private)
+    }
+
+    /// The presence document as `client` holds it: `{"<client id>":
+    /// presence, …}`, or `{"count": N}` (see
+    /// [`Presence`](stateroom_core::Presence)).
+    ///
+    /// # Panics
+    /// As [`synced`](Self::synced); also when no presence snapshot reached it.
+    #[must_use]
+    pub fn presence(&self, client: ClientId) -> Value {
+        decode(client, Doc::Presence, self.synced(client).presence)
     }
 
     /// Checks that every connected client holds exactly the room's views as

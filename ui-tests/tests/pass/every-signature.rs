@@ -219,3 +219,18 @@ fn main() {
     is_service::<StringKey>();
     assert_eq!(NoArgsNew.timers(), 0);
 }
+
+#[derive(Default)]
+struct Watchers;
+
+// Presence (count only, at its own rate) and the public directory.
+#[stateroom::service(no_main, presence = "count", listed, patch_rate = "100ms")]
+impl Watchers {
+    fn connect(&mut self, client: ClientId, ctx: &impl StateroomContext) {
+        ctx.set_presence(client, &"here");
+        ctx.set_metadata(&[("mode", "watch")]);
+        ctx.set_capacity(Some(10_000));
+        ctx.lock();
+        ctx.unlock();
+    }
+}

@@ -12,8 +12,8 @@ use hyper_tungstenite::tungstenite::protocol::frame::Utf8Bytes;
 use hyper_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use serde::Serialize;
 use stateroom_core::{
-    ClientData, ClientId, Durability, ErrorCode, MessageRecipient, StateroomContext, TimerKey,
-    unserialisable,
+    ClientData, ClientId, Durability, ErrorCode, MessageRecipient, Publish, StateroomContext,
+    TimerKey, unserialisable,
 };
 use std::time::Duration;
 
@@ -109,6 +109,33 @@ impl<O: Outlet> StateroomContext for RoomContext<'_, O> {
 
     fn report_invalid(&self, code: &ErrorCode) {
         self.members.stats.decode_error(code.as_str());
+    }
+
+    fn publish(&self, change: Publish) {
+        match change {
+            Publish::Presence(client, value) => {
+                if self.members.clients.contains_key(&client) {
+                    self.members.presence.borrow_mut().set(client, value);
+                }
+            }
+            Publish::Metadata(value) => {
+                let mut listing = self.members.listing.borrow_mut();
+                if listing.metadata != value {
+                    listing.metadata = value;
+                    listing.changed = true;
+                }
+            }
+            Publish::Capacity(seats) => {
+                let mut listing = self.members.listing.borrow_mut();
+                listing.changed |= listing.capacity != seats;
+                listing.capacity = seats;
+            }
+            Publish::Locked(locked) => {
+                let mut listing = self.members.listing.borrow_mut();
+                listing.changed |= listing.locked != locked;
+                listing.locked = locked;
+            }
+        }
     }
 
     fn send_message(&self, recipient: impl Into<MessageRecipient>, message: &str) {

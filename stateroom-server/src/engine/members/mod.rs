@@ -9,13 +9,15 @@ pub(crate) use context::RoomContext;
 use crate::engine::gate::{Gate, Held, Item};
 use crate::engine::idempotency::Idempotency;
 use crate::engine::inbound::{Arrived, Inbound, ack_frame};
+use crate::engine::listing::Listing;
 pub(crate) use crate::engine::outlet::Outlet;
 use crate::engine::outlet::Push;
+use crate::engine::presence::PresenceState;
 use crate::engine::resume::{Replay, ResumeSettings};
 use crate::engine::stats::{Stats, bump};
 use crate::engine::timers::Timers;
 use hyper_tungstenite::tungstenite::Message;
-use stateroom_core::{ClientData, ClientId, Durability, MessageRecipient};
+use stateroom_core::{ClientData, ClientId, Durability, MessageRecipient, Presence};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -58,6 +60,10 @@ pub(crate) struct RoomSettings {
     pub(crate) strict: bool,
     /// `Some` for a persisted room.
     pub(crate) persist: Option<Durability>,
+    /// Whether and how clients are told who is in the room.
+    pub(crate) presence: Presence,
+    /// How often presence is sent.
+    pub(crate) presence_tick: Duration,
 }
 
 /// What the context reaches: everything in the room but the service.
@@ -90,11 +96,16 @@ pub(crate) struct Members<O> {
     pub(crate) acks_armed: Cell<bool>,
     /// Responses remembered by `Idempotency-Key`.
     pub(crate) idempotency: RefCell<Idempotency>,
+    /// Who is in the room, as its clients are told.
+    pub(crate) presence: RefCell<PresenceState>,
+    /// The room's directory entry and its seats.
+    pub(crate) listing: RefCell<Listing>,
 }
 
 impl<O: Outlet> Members<O> {
     pub(crate) fn new(room_id: Arc<str>, settings: RoomSettings, now: Duration) -> Self {
         let gated = settings.persist == Some(Durability::Gated);
+        let settings_presence = (settings.presence, settings.presence_tick);
         let members = Members {
             room_id,
             settings,
@@ -111,6 +122,8 @@ impl<O: Outlet> Members<O> {
             high_water: Cell::new(0),
             acks_armed: Cell::new(false),
             idempotency: RefCell::new(Idempotency::default()),
+            presence: RefCell::new(PresenceState::new(settings_presence.0, settings_presence.1)),
+            listing: RefCell::new(Listing::default()),
         };
         members.gate.on.set(gated);
         members

@@ -32,8 +32,9 @@ pub(crate) async fn open_room<S: SimpleStateroomService>(
         .load(id)
         .await
         .map_err(|error| format!("loading failed: {error}"))?;
+    let room_id: Arc<str> = Arc::from(crate::engine::kinds::room_id_of(id));
     let Some(stored) = stored else {
-        let core = RoomCore::new(id.clone(), settings, now)
+        let core = RoomCore::new(room_id, settings, now)
             .map_err(|panicked| format!("the service's `new` panicked: {}", panicked.message()))?;
         return Ok((core, None));
     };
@@ -51,7 +52,7 @@ pub(crate) async fn open_room<S: SimpleStateroomService>(
     // New clients get ids above the room's own (in a cluster, another node
     // may have handed those out).
     raise_client_floor(meta.max_client());
-    let core = RoomCore::restore(id.clone(), settings, service, &meta, now, unix_ms())
+    let core = RoomCore::restore(room_id, settings, service, &meta, now, unix_ms())
         .map_err(|panicked| format!("the `restore` hook panicked: {}", panicked.message()))?;
     Ok((core, Some(stored)))
 }

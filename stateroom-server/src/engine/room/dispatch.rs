@@ -39,6 +39,20 @@ impl<S: SimpleStateroomService> RoomTask<S> {
                 let _ = reply.send(client);
                 Ok(())
             }
+            RoomEvent::Reserve {
+                options,
+                seed,
+                reply,
+            } => {
+                // Not held by the gate: a reservation is not saved (a room
+                // that restarts has none, and its client asks again).
+                let answer = self.core.reserve(options, seed, now);
+                // Published before the answer, so that the next
+                // matchmaker sees the seat taken.
+                self.publish();
+                let _ = reply.send(answer);
+                Ok(())
+            }
             RoomEvent::Text { client, conn, text } => self.core.text(client, conn, &text, now),
             RoomEvent::Binary { client, conn, data } => self.core.binary(client, conn, &data, now),
             RoomEvent::Gone { client, conn, how } => self.core.gone(client, conn, how, now),

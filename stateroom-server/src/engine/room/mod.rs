@@ -7,6 +7,7 @@ mod open;
 
 use crate::engine::Engine;
 use crate::engine::event::RoomEvent;
+use crate::engine::kinds::Kind;
 use crate::engine::members::Outlet;
 use crate::engine::outbox::{Outbox, close_frame, failed_frame};
 use crate::engine::persistence::{SaveFailed, Saver};
@@ -21,6 +22,7 @@ use tokio::time::{Instant, sleep_until};
 use tracing::{Instrument, error, info, info_span, warn};
 
 struct RoomTask<S> {
+    /// The room's key (`{room_id}` or `{kind}/{room_id}`).
     id: Arc<str>,
     generation: u64,
     core: RoomCore<S, Arc<Outbox>>,
@@ -54,6 +56,7 @@ const BATCH: usize = 64;
 /// Starts the task of room `id`; called by the registry under its lock.
 pub(crate) fn spawn<S: SimpleStateroomService>(
     engine: Arc<Engine>,
+    _kind: Arc<Kind>,
     id: Arc<str>,
     generation: u64,
     info: Arc<Activity>,
@@ -177,12 +180,22 @@ impl<S: SimpleStateroomService> RoomTask<S> {
         })
     }
 
+    /// Publishes the room's directory entry and client count, if either
+    /// changed.
+    fn publish(&self) {
+        let listing = self.core.take_listing(self.now());
+        if self.info.publish(listing, self.core.client_count()) {
+            self.engine.rooms.directory_changed();
+        }
+    }
+
     /// After a batch of events (or a timer, or a heartbeat): persisted rooms
     /// save, or schedule a save, or are destroyed.
     async fn after_batch(&mut self) -> Result<(), SaveFailed> {
         let now = self.now();
         // The patches this batch's events made, before the save that covers them.
         self.core.sync(now)?;
+        self.publish();
         if self.core.destroy_requested() && !self.shutting_down {
             // `ctx.destroy()`: the room ends and its stored state goes.
             self.engine.rooms.evict(&self.id);
@@ -305,7 +318,8 @@ impl<S: SimpleStateroomService> RoomTask<S> {
                 metrics.absorb(self.core.stats());
             }
             self.info.touch(self.core.client_count());
-            let occupied = self.core.has_clients() && !self.suspended;
+            let occupied =
+                (self.core.has_clients() || self.core.holds_seats(self.now())) && !self.suspended;
             empty_since = match (occupied, empty_since) {
                 (false, None) => Some(Instant::now()),
                 (false, since) => since,

@@ -2,6 +2,7 @@
 //! is persisted (or new), with the saver its durability asks for.
 
 use crate::engine::Engine;
+use crate::engine::kinds::room_id_of;
 use crate::engine::members::RoomSettings;
 use crate::engine::outbox::Outbox;
 use crate::engine::persistence::{Saver, open_room};
@@ -42,9 +43,11 @@ pub(super) async fn open<S: SimpleStateroomService>(
     };
     let persistence = engine.persistence.clone().filter(|_| S::PERSIST.is_some());
     let built = match &persistence {
-        None => RoomCore::<S, Arc<Outbox>>::new(id.clone(), settings, epoch.elapsed())
-            .map(|core| (core, None))
-            .map_err(|panicked| format!("the service's `new` panicked: {}", panicked.message())),
+        None => {
+            RoomCore::<S, Arc<Outbox>>::new(Arc::from(room_id_of(id)), settings, epoch.elapsed())
+                .map(|core| (core, None))
+                .map_err(|panicked| format!("the service's `new` panicked: {}", panicked.message()))
+        }
         Some(persistence) => open_room::<S>(persistence, id, settings, epoch.elapsed()).await,
     };
     let (core, loaded) = match built {
@@ -99,5 +102,7 @@ fn settings<S: SimpleStateroomService>(config: &crate::Server) -> RoomSettings {
             }),
         strict: false,
         persist: S::PERSIST,
+        presence: S::PRESENCE,
+        presence_tick: S::PATCH_RATE.unwrap_or(crate::engine::presence::PRESENCE_TICK),
     }
 }

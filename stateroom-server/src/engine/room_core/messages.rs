@@ -19,8 +19,10 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
         now: Duration,
     ) -> Result<(), Panicked> {
         self.receive(client, conn, text.len(), now, |core| {
-            if S::SYNC && stateroom_core::sync::is_resync_request(text) {
+            let synced = S::SYNC || S::PRESENCE != stateroom_core::Presence::Off;
+            if synced && stateroom_core::sync::is_resync_request(text) {
                 core.sync.renew(client);
+                core.members.presence.borrow_mut().renew(client);
                 Ok(())
             } else {
                 core.call(now, |service, ctx| service.message(client, text, ctx))

@@ -14,9 +14,7 @@ use crate::engine::sync::SyncState;
 use crate::engine::timers::TimerId;
 use hyper_tungstenite::tungstenite::Message;
 use hyper_tungstenite::tungstenite::protocol::CloseFrame;
-use stateroom_core::{
-    ClientData, ClientId, JoinRequest, Reject, SessionFrame, SimpleStateroomService,
-};
+use stateroom_core::{ClientId, SessionFrame, SimpleStateroomService};
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -26,6 +24,7 @@ mod backlog;
 mod messages;
 mod outside;
 mod persisted;
+mod seats;
 mod sessions;
 
 /// A hook panicked; the room's state can no longer be trusted. Holds the panic.
@@ -96,19 +95,6 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
         &mut self.service
     }
 
-    /// Runs the `join` hook: may this request join, and with what data?
-    pub(crate) fn admit(
-        &self,
-        request: &JoinRequest,
-        now: Duration,
-    ) -> Result<Result<ClientData, Reject>, Panicked> {
-        self.members.now.set(now);
-        let ctx = RoomContext {
-            members: &self.members,
-        };
-        catch_unwind(AssertUnwindSafe(|| self.service.join(request, &ctx))).map_err(Panicked)
-    }
-
     /// Removes a client and runs `disconnect` for it, if it is still in the room.
     pub(crate) fn remove(
         &mut self,
@@ -125,6 +111,7 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
             .borrow_mut()
             .cancel(&TimerId::Expire(client));
         tracing::debug!(%client, "client left");
+        self.members.presence.borrow_mut().left(client);
         // Out of the room (nothing more reaches it), but its data stays
         // readable while `disconnect` runs; dropped right after.
         self.members.departing = Some((client, slot.data));
@@ -205,12 +192,15 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
         self.remove_leaving(now)
     }
 
-    /// Synced services: sends each connected client what changed in its
-    /// views (and snapshots to those that need them). The room task calls
-    /// it after each batch of events, the test kit after each step.
+    /// Sends each connected client what changed in the documents it holds:
+    /// the presence document (services with presence) and the views
+    /// (synced services), with snapshots to those that need them. The room
+    /// task calls it after each batch of events, the test kit after each
+    /// step.
     pub(crate) fn sync(&mut self, now: Duration) -> Result<(), Panicked> {
+        self.members.presence.borrow_mut().run(&self.members, now);
         if !S::SYNC {
-            return Ok(());
+            return self.remove_leaving(now);
         }
         self.members.now.set(now);
         let (sync, service, members) = (&mut self.sync, &self.service, &self.members);
@@ -244,7 +234,7 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
 
     /// What `client`'s join attached, if it is in the room.
     #[cfg(feature = "testing")]
-    pub(crate) fn client_data(&self, client: ClientId) -> Option<&ClientData> {
+    pub(crate) fn client_data(&self, client: ClientId) -> Option<&stateroom_core::ClientData> {
         self.members.clients.get(&client).map(|slot| &slot.data)
     }
 
@@ -291,6 +281,7 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
                     self.remove(client, Reason::ReconnectExpired, now)?;
                 }
                 TimerId::Sync => self.sync.ticked(),
+                TimerId::Presence => self.members.presence.borrow_mut().ticked(),
                 TimerId::Acks => {
                     self.members.acks_armed.set(false);
                     self.members.send_acks();

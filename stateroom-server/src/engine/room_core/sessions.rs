@@ -30,6 +30,7 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
     ) -> Result<ClientId, Panicked> {
         let client = self.open_session(conn, outlet, data, resume, now)?;
         self.sync.renew(client);
+        self.members.presence.borrow_mut().renew(client);
         Ok(client)
     }
 
@@ -43,6 +44,8 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
     ) -> Result<ClientId, Panicked> {
         let Some(settings) = self.members.settings.resume else {
             bump(&self.members.stats.connects, 1);
+            // The seat its join took is now a client's.
+            self.members.listing.borrow_mut().connected();
             let slot = Slot {
                 link: Some((conn, outlet)),
                 data,
@@ -77,6 +80,8 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
             return self.take_over(held, conn, outlet, data, next, refused, now);
         }
         bump(&self.members.stats.connects, 1);
+        // The seat its join took is now a client's.
+        self.members.listing.borrow_mut().connected();
         let mut replay = Replay::new(&settings);
         if next.is_some() || carried.is_some() {
             replay.inbound = Some(Inbound::numbered(carried.unwrap_or(0), next));
@@ -195,7 +200,7 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
     }
 
     /// The held seat (no connection, a session) of `principal`, if any.
-    fn held_seat_of(&self, principal: &str) -> Option<ClientId> {
+    pub(super) fn held_seat_of(&self, principal: &str) -> Option<ClientId> {
         self.members
             .clients
             .iter()
