@@ -128,6 +128,7 @@ impl Server {
         let edge = self.into_edge(kinds, joined).await?;
         if let Some(cluster) = &edge.cluster {
             tokio::spawn(cluster.clone().renew_loop());
+            tokio::spawn(cluster.clone().publish_loop(edge.engine.clone()));
         }
         let (stop, stopped) = watch::channel(false);
         if named {
@@ -201,6 +202,9 @@ impl Server {
         let leases = cluster
             .clone()
             .map(|cluster| cluster as Arc<dyn crate::engine::leases::Leases>);
+        let cluster_rooms = cluster
+            .clone()
+            .map(|cluster| cluster as Arc<dyn crate::engine::cluster_rooms::ClusterRooms>);
         let engine = Arc::new(Engine {
             config: self,
             rooms: Registry::default(),
@@ -208,6 +212,7 @@ impl Server {
             metrics,
             persistence,
             leases,
+            cluster: cluster_rooms,
         });
         Ok(Arc::new(Edge {
             engine,

@@ -5,10 +5,12 @@
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod gate;
+pub mod haproxy;
 pub mod memstore;
 pub mod node;
 pub mod numbered;
 pub mod probe;
+pub mod redis;
 
 use futures_util::{SinkExt, StreamExt};
 use stateroom::{Server, ServerHandle, SimpleStateroomService};

@@ -15,6 +15,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
+use support::redis::Redis;
 use support::*;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
@@ -31,76 +32,14 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// A redis-server of the test's own, on a unix socket in `dir`.
-struct Redis {
-    process: Option<Running>,
-    dir: PathBuf,
-    durability: Vec<String>,
+/// What the ledger's tests read of Redis.
+trait LedgerKeys {
+    fn owner(&self, room: &str) -> String;
+    fn stored_fence(&self, room: &str) -> u64;
+    fn stored_entries(&self, room: &str) -> usize;
 }
 
-impl Redis {
-    fn socket(&self) -> PathBuf {
-        self.dir.join("redis.sock")
-    }
-
-    fn url(&self) -> String {
-        format!("redis+unix://{}", self.socket().display())
-    }
-
-    /// Starts (or restarts, with the same AOF) the server.
-    async fn start(dir: &Path) -> Redis {
-        Self::start_with(dir, &["--appendonly", "yes", "--appendfsync", "always"]).await
-    }
-
-    /// Starts one with these durability options.
-    async fn start_with(dir: &Path, durability: &[&str]) -> Redis {
-        let mut redis = Redis {
-            process: None,
-            dir: dir.to_owned(),
-            durability: durability.iter().map(|s| (*s).to_owned()).collect(),
-        };
-        redis.restart().await;
-        redis
-    }
-
-    async fn restart(&mut self) {
-        let _ = std::fs::remove_file(self.socket());
-        let child = Command::new("redis-server")
-            .args(["--port", "0", "--unixsocket"])
-            .arg(self.socket())
-            .args(["--unixsocketperm", "700", "--save", ""])
-            .args(&self.durability)
-            .arg("--dir")
-            .arg(&self.dir)
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server starts");
-        self.process = Some(Running(child));
-        let deadline = Instant::now() + WAIT;
-        while self.cli(&["PING"]) != "PONG" {
-            assert!(Instant::now() < deadline, "redis-server never answered");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// Stops it (SIGTERM: the AOF is complete).
-    async fn stop(&mut self) {
-        if let Some(process) = self.process.take() {
-            assert!(process.terminate().await.success());
-        }
-    }
-
-    /// One redis-cli command's output, trimmed ("" if it failed).
-    fn cli(&self, args: &[&str]) -> String {
-        Command::new("redis-cli")
-            .arg("-s")
-            .arg(self.socket())
-            .args(args)
-            .output()
-            .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
-            .unwrap_or_default()
-    }
-
+impl LedgerKeys for Redis {
     /// The node id holding `room`'s lease ("" if none).
     fn owner(&self, room: &str) -> String {
         let lease = self.cli(&["GET", &format!("stateroom:lease:{{Ledger:{room}}}")]);
@@ -237,10 +176,13 @@ impl Node {
         .await;
         assert_eq!(status, 200, "{body}");
         let body: Value = serde_json::from_str(&body).unwrap();
+        // The admin view lists the whole cluster; this node's rooms are
+        // those it owns.
         body["rooms"]
             .as_array()
             .unwrap()
             .iter()
+            .filter(|room| room["node"] == self.id.as_str())
             .map(|room| room["id"].as_str().unwrap().to_owned())
             .collect()
     }
@@ -259,7 +201,7 @@ async fn cluster(name: &str) -> (Redis, Vec<Node>, PathBuf) {
 
 /// Whether the tests can run here (they need Debian's redis-server).
 fn redis_here() -> bool {
-    node::installed("redis-server") && node::installed("redis-cli")
+    support::redis::installed()
 }
 
 /// Joins `room` on `addr` and reads the session frame.
@@ -693,37 +635,8 @@ async fn behind_haproxy_removing_and_readding_a_node_keeps_one_owner() {
         return;
     }
     let (redis, mut nodes, dir) = cluster("haproxy").await;
-    let front = free_port();
-    let mut config = documented_haproxy();
-    config = config.replace("127.0.0.1:8080", &format!("127.0.0.1:{front}"));
-    for (i, node) in nodes.iter().enumerate() {
-        config = config.replace(
-            &format!("127.0.0.1:900{}", i + 1),
-            &format!("127.0.0.1:{}", node.port),
-        );
-    }
-    let config = format!(
-        "global\n    pidfile {}/haproxy.pid\n{config}",
-        dir.display()
-    );
-    std::fs::write(dir.join("haproxy.cfg"), &config).unwrap();
-    let haproxy = Running(
-        Command::new("haproxy")
-            .arg("-f")
-            .arg(dir.join("haproxy.cfg"))
-            .arg("-db")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("haproxy starts"),
-    );
-    let front: SocketAddr = ([127, 0, 0, 1], front).into();
-    let deadline = Instant::now() + WAIT;
-    while tokio::net::TcpStream::connect(front).await.is_err() {
-        assert!(Instant::now() < deadline, "haproxy never listened");
-        tokio::time::sleep(Duration::from_millis(30)).await;
-    }
-    wait_health(front, |h| h["status"] == "ok").await;
+    let ports: Vec<u16> = nodes.iter().map(|node| node.port).collect();
+    let (haproxy, front) = support::haproxy::start_documented(&dir, &ports).await;
     let rooms: Vec<String> = (0..30).map(|r| format!("lb-{r}")).collect();
     for room in &rooms {
         let mut ws = enter(front, room).await;
@@ -753,16 +666,4 @@ async fn behind_haproxy_removing_and_readding_a_node_keeps_one_owner() {
         assert_eq!(&redis.owner(room), node);
     }
     drop(haproxy);
-}
-
-/// The HAProxy config of docs/scale-out.md.
-fn documented_haproxy() -> String {
-    let doc = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../docs/scale-out.md"
-    ))
-    .expect("docs/scale-out.md");
-    let start = doc.find("```haproxy\n").expect("a ```haproxy block") + "```haproxy\n".len();
-    let end = start + doc[start..].find("```").expect("the block ends");
-    doc[start..end].to_owned()
 }

@@ -5,14 +5,14 @@
 //! | request | answer |
 //! |---|---|
 //! | `GET /healthz`, `/readyz`, `/metrics` | as on the public port |
-//! | `GET /admin/rooms[?kind=&filter[field]=&sort=&available=]` | 200, `{"rooms":[{"id","kind","room","clients","connections","capacity","reserved","locked","metadata","age_ms","idle_ms"}]}`, every kind (`id` is the room's path: `{room}` or `{kind}/{room}`) |
+//! | `GET /admin/rooms[?kind=&filter[field]=&sort=&available=]` | 200, `{"rooms":[{"id","kind","room","node","clients","capacity","reserved","locked","metadata"}]}`, every kind, across the cluster (`id` is the room's path: `{room}` or `{kind}/{room}`; `node` its owner); this node's rooms add `connections`, `age_ms`, `idle_ms` |
 //! | `DELETE /admin/rooms/{id}` | 200 (clients closed with 1001), 404 for no such room |
 //! | `/admin/…` without the configured bearer token | 401 |
 
 use crate::edge::Edge;
 use crate::edge::answer::{HttpResponse, not_found, refuse, respond};
 use crate::edge::ops::{healthz, metrics, readyz};
-use crate::engine::directory::{Query, RoomInfo};
+use crate::engine::directory::Query;
 use crate::engine::event::RoomEvent;
 use crate::engine::registry::RoomSummary;
 use hyper::header;
@@ -77,24 +77,30 @@ pub(crate) async fn rooms(
             let summaries = edge.engine.rooms.list();
             let by_path: HashMap<&str, &RoomSummary> =
                 summaries.iter().map(|room| (&*room.id, room)).collect();
+            let everywhere = crate::engine::directory::all_rooms(&edge.engine).await;
             let rooms: Vec<_> = query
-                .apply(summaries.iter().map(RoomInfo::from_summary))
+                .apply(everywhere)
                 .into_iter()
-                .filter_map(|info| {
-                    let room = by_path.get(info.path().as_str())?;
-                    Some(serde_json::json!({
-                        "id": &*room.id,
+                .map(|info| {
+                    let mut entry = serde_json::json!({
+                        "id": info.path(),
                         "kind": info.kind,
                         "room": info.id,
-                        "clients": room.clients,
-                        "connections": room.connections,
+                        "node": info.node,
+                        "clients": info.clients,
                         "capacity": info.capacity,
                         "reserved": info.reserved,
                         "locked": info.locked,
                         "metadata": info.metadata,
-                        "age_ms": room.age.as_millis() as u64,
-                        "idle_ms": room.idle.as_millis() as u64,
-                    }))
+                    });
+                    // This node's rooms: what only the owner knows.
+                    if let Some(room) = by_path.get(info.path().as_str()) {
+                        entry["clients"] = room.clients.into();
+                        entry["connections"] = room.connections.into();
+                        entry["age_ms"] = (room.age.as_millis() as u64).into();
+                        entry["idle_ms"] = (room.idle.as_millis() as u64).into();
+                    }
+                    entry
                 })
                 .collect();
             let body = serde_json::json!({ "rooms": rooms });

@@ -37,6 +37,9 @@ use std::time::Duration;
 /// at most one patch per tick, however many rooms changed within it.
 pub(crate) const LOBBY_TICK: Duration = Duration::from_millis(100);
 
+/// How often a live lobby in a cluster reads the other nodes' rooms.
+const REMOTE_LOOK: Duration = Duration::from_millis(500);
+
 /// The largest matchmaking body.
 const MAX_MATCHMAKE_BODY: usize = 64 * 1024;
 
@@ -61,19 +64,18 @@ fn public_query(edge: &Edge, raw: Option<&str>) -> Result<Query, (StatusCode, St
     Ok(query)
 }
 
-/// The rooms of listed kinds that `query` asks for.
-fn listed_rooms(edge: &Edge, query: &Query) -> Vec<RoomInfo> {
-    let rooms = edge.engine.rooms.list();
+/// The rooms of listed kinds that `query` asks for, across the cluster.
+async fn listed_rooms(edge: &Edge, query: &Query) -> Vec<RoomInfo> {
+    let rooms = crate::engine::directory::all_rooms(&edge.engine).await;
     let kinds = &edge.engine.kinds;
     let shown = rooms
-        .iter()
-        .map(RoomInfo::from_summary)
+        .into_iter()
         .filter(|room| kinds.get(&room.kind).is_some_and(|kind| kind.listed));
     query.apply(shown)
 }
 
 /// `GET /rooms`, as JSON or as a live lobby.
-pub(crate) fn rooms<B>(edge: &Arc<Edge>, request: &mut Request<B>) -> HttpResponse {
+pub(crate) async fn rooms<B>(edge: &Arc<Edge>, request: &mut Request<B>) -> HttpResponse {
     if request.method() != Method::GET {
         return refuse(StatusCode::METHOD_NOT_ALLOWED, "use GET");
     }
@@ -85,7 +87,7 @@ pub(crate) fn rooms<B>(edge: &Arc<Edge>, request: &mut Request<B>) -> HttpRespon
         Err((status, why)) => return refuse(status, why),
     };
     if !hyper_tungstenite::is_upgrade_request(request) {
-        let found = listed_rooms(edge, &query);
+        let found = listed_rooms(edge, &query).await;
         let mut answer = respond(
             StatusCode::OK,
             "application/json",
@@ -116,8 +118,9 @@ pub(crate) fn rooms<B>(edge: &Arc<Edge>, request: &mut Request<B>) -> HttpRespon
 }
 
 /// The lobby document: the rooms the query lists, by path.
-fn lobby_document(edge: &Edge, query: &Query) -> Value {
+async fn lobby_document(edge: &Edge, query: &Query) -> Value {
     let map: Map<String, Value> = listed_rooms(edge, query)
+        .await
         .into_iter()
         .map(|room| {
             let value = serde_json::to_value(&room).unwrap_or(Value::Null);
@@ -134,7 +137,12 @@ async fn lobby(edge: &Edge, mut socket: crate::edge::socket::Socket, query: &Que
     let mut changes = edge.engine.rooms.watch_directory();
     let mut heartbeat = tokio::time::interval(edge.engine.config.heartbeat_interval);
     heartbeat.reset();
-    let mut document = Document::new(lobby_document(edge, query));
+    // In a cluster, other nodes' rooms change without a local signal: look
+    // again at each of their publications' pace.
+    let mut remote = tokio::time::interval(REMOTE_LOOK);
+    remote.reset();
+    let clustered = edge.cluster.is_some();
+    let mut document = Document::new(lobby_document(edge, query).await);
     if socket.send(document.snapshot(Doc::Rooms)).await.is_err() {
         return;
     }
@@ -151,7 +159,14 @@ async fn lobby(edge: &Edge, mut socket: crate::edge::socket::Socket, query: &Que
                     let _ = socket.close(Some(frame)).await;
                     return;
                 }
-                if let Some(frame) = document.update(Doc::Rooms, lobby_document(edge, query))
+                if let Some(frame) = document.update(Doc::Rooms, lobby_document(edge, query).await)
+                    && socket.send(frame).await.is_err()
+                {
+                    return;
+                }
+            }
+            _ = remote.tick(), if clustered => {
+                if let Some(frame) = document.update(Doc::Rooms, lobby_document(edge, query).await)
                     && socket.send(frame).await.is_err()
                 {
                     return;
@@ -165,7 +180,7 @@ async fn lobby(edge: &Edge, mut socket: crate::edge::socket::Socket, query: &Que
             incoming = socket.next() => match incoming {
                 // A resync request (or anything) gets a fresh snapshot.
                 Some(Ok(Message::Text(_))) => {
-                    document = Document::new(lobby_document(edge, query));
+                    document = Document::new(lobby_document(edge, query).await);
                     if socket.send(document.snapshot(Doc::Rooms)).await.is_err() {
                         return;
                     }
@@ -182,6 +197,7 @@ pub(crate) async fn matchmake_http<B>(
     edge: &Arc<Edge>,
     request: Request<B>,
     kind: &str,
+    forwarded: bool,
 ) -> HttpResponse
 where
     B: Body + Send + 'static,
@@ -194,24 +210,15 @@ where
     if !origin_allowed(&edge.engine.config.allowed_origins, &request) {
         return refuse(StatusCode::FORBIDDEN, "this origin may not matchmake here");
     }
-    let body = match Limited::new(request.into_body(), MAX_MATCHMAKE_BODY)
-        .collect()
-        .await
-    {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
-            return refuse(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("the body is over {MAX_MATCHMAKE_BODY} bytes"),
-            );
-        }
-        Err(error) => return refuse(StatusCode::BAD_REQUEST, format!("unreadable body: {error}")),
+    let body = match read_body(request).await {
+        Ok(body) => body,
+        Err(answer) => return answer,
     };
     let (query, options) = match matchmake_body(&body) {
         Ok(parsed) => parsed,
         Err(why) => return refuse(StatusCode::BAD_REQUEST, why),
     };
-    match matchmake(&edge.engine, kind, &query, options).await {
+    match matchmake(&edge.engine, kind, &query, options, forwarded).await {
         Ok(reservation) => {
             let mut answer = respond(
                 StatusCode::OK,
@@ -231,6 +238,63 @@ where
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             answer
         }
+    }
+}
+
+/// A body of at most [`MAX_MATCHMAKE_BODY`] bytes, or the answer to one
+/// that is not.
+async fn read_body<B>(request: Request<B>) -> Result<bytes::Bytes, HttpResponse>
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    match Limited::new(request.into_body(), MAX_MATCHMAKE_BODY)
+        .collect()
+        .await
+    {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => Err(refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the body is over {MAX_MATCHMAKE_BODY} bytes"),
+        )),
+        Err(error) => Err(refuse(
+            StatusCode::BAD_REQUEST,
+            format!("unreadable body: {error}"),
+        )),
+    }
+}
+
+/// `POST /__stateroom/reserve/{room}` on the internal port: the
+/// matchmaker on another node reserves a seat in a room this node owns
+/// (200 `{"reservation":…}`; 404 when it is not live here; 409 or 423
+/// when it has no seat).
+pub(crate) async fn reserve_http<B>(
+    edge: &Arc<Edge>,
+    request: Request<B>,
+    room: &str,
+) -> HttpResponse
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let body = match read_body(request).await {
+        Ok(body) => body,
+        Err(answer) => return answer,
+    };
+    let options: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let Some(events) = edge.engine.rooms.events(room) else {
+        return refuse(StatusCode::NOT_FOUND, "no such room here");
+    };
+    match crate::engine::matchmaker::reserve(&events, options, None).await {
+        Ok(token) => respond(
+            StatusCode::OK,
+            "application/json",
+            serde_json::json!({ "reservation": token }).to_string(),
+        ),
+        Err(why @ crate::engine::listing::NoSeat::Locked) => refuse(StatusCode::LOCKED, why),
+        Err(why) => refuse(StatusCode::CONFLICT, why),
     }
 }
 

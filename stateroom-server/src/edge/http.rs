@@ -68,12 +68,12 @@ where
             admin::rooms(&edge, &method, &path, query.as_deref(), request.headers()).await
         }
         _ if path == crate::edge::directory::directory_path(&edge) => {
-            crate::edge::directory::rooms(&edge, &mut request)
+            crate::edge::directory::rooms(&edge, &mut request).await
         }
-        "/matchmake" => crate::edge::directory::matchmake_http(&edge, request, "").await,
+        "/matchmake" => crate::edge::directory::matchmake_http(&edge, request, "", false).await,
         _ if path.starts_with("/matchmake/") => {
             let kind = path["/matchmake/".len()..].to_owned();
-            crate::edge::directory::matchmake_http(&edge, request, &kind).await
+            crate::edge::directory::matchmake_http(&edge, request, &kind, false).await
         }
         _ if path.starts_with(edge.engine.config.http_prefix.as_str()) => {
             let room_id = path[edge.engine.config.http_prefix.len()..].to_owned();
@@ -105,12 +105,19 @@ where
     Ok(response)
 }
 
-/// Routes a request on a cluster node's internal listener: joins that
-/// another node forwarded (with the edge secret, when one is set).
+/// Routes a request on a cluster node's internal listener (with the edge
+/// secret, when one is set): joins that another node forwarded, and the
+/// matchmaker's calls (`/__stateroom/matchmake/{kind}`,
+/// `/__stateroom/reserve/{room}`; see `directory`).
 pub(crate) async fn handle_internal<B>(
     edge: Arc<Edge>,
     mut request: Request<B>,
-) -> Result<HttpResponse, Infallible> {
+) -> Result<HttpResponse, Infallible>
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     use crate::edge::cluster::proxy::{CLIENT, SECRET};
     let expected = edge.cluster.as_ref().and_then(|c| c.secret.clone());
     let presented = request.headers().get(SECRET).map(HeaderValue::as_bytes);
@@ -133,7 +140,17 @@ pub(crate) async fn handle_internal<B>(
         response
     } else {
         let path = request.uri().path().to_owned();
+        let matchmake = path.strip_prefix("/__stateroom/matchmake/");
+        let reserve = path.strip_prefix("/__stateroom/reserve/");
         match path.strip_prefix(edge.engine.config.ws_prefix.as_str()) {
+            _ if matchmake.is_some() => {
+                let kind = matchmake.unwrap_or_default();
+                crate::edge::directory::matchmake_http(&edge, request, kind, true).await
+            }
+            _ if reserve.is_some() => {
+                let room = reserve.unwrap_or_default();
+                crate::edge::directory::reserve_http(&edge, request, room).await
+            }
             Some(room_id) => {
                 let peer = request
                     .headers()

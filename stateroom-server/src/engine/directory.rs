@@ -3,12 +3,13 @@
 //! ([`Rooms::find`](crate::Rooms::find)), `GET /rooms`, the live lobby and
 //! the matchmaker, with one filter and one sort for all of them.
 
+use crate::engine::Engine;
 use crate::engine::registry::RoomSummary;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// A live room, as the directory shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct RoomInfo {
     /// The room's kind: its service's name on a server of several
@@ -27,6 +28,8 @@ pub struct RoomInfo {
     pub locked: bool,
     /// What it published with `ctx.set_metadata` (`null` if nothing).
     pub metadata: Value,
+    /// In a cluster: the node that owns it (its `--node-id`).
+    pub node: Option<String>,
 }
 
 impl RoomInfo {
@@ -40,6 +43,7 @@ impl RoomInfo {
             reserved: room.listing.held,
             locked: room.listing.locked,
             metadata: room.listing.metadata.clone(),
+            node: None,
         }
     }
 
@@ -190,6 +194,19 @@ impl Query {
 }
 
 impl Sort {
+    /// The sort as `sort=` writes it.
+    #[must_use]
+    pub fn as_param(&self) -> String {
+        match self {
+            Sort::MostClients => "-clients".to_owned(),
+            Sort::FewestClients => "clients".to_owned(),
+            Sort::Id => "id".to_owned(),
+            Sort::Metadata { field, descending } => {
+                format!("{}metadata.{field}", if *descending { "-" } else { "" })
+            }
+        }
+    }
+
     fn parse(text: &str) -> Result<Self, QueryError> {
         let (descending, name) = match text.strip_prefix('-') {
             Some(name) => (true, name),
@@ -233,6 +250,35 @@ fn compare(a: &Value, b: &Value) -> std::cmp::Ordering {
     }
 }
 
+/// Every room: this node's (fresh), and in a cluster the others' (as
+/// their owners last published them).
+pub(crate) async fn all_rooms(engine: &Engine) -> Vec<RoomInfo> {
+    let node = engine
+        .cluster
+        .as_ref()
+        .map(|cluster| cluster.node().to_owned());
+    let mut rooms: Vec<RoomInfo> = engine
+        .rooms
+        .list()
+        .iter()
+        .map(|room| {
+            let mut info = RoomInfo::from_summary(room);
+            info.node.clone_from(&node);
+            info
+        })
+        .collect();
+    if let Some(cluster) = &engine.cluster {
+        let here: std::collections::HashSet<String> = rooms.iter().map(RoomInfo::path).collect();
+        let remote = cluster.remote_rooms().await;
+        rooms.extend(
+            remote
+                .into_iter()
+                .filter(|room| !here.contains(&room.path())),
+        );
+    }
+    rooms
+}
+
 /// A filter as matchmaking seeds a room it creates with: `{"mode": "duel"}`.
 pub(crate) fn filter_object(filter: &[(String, String)]) -> Option<Value> {
     if filter.is_empty() {
@@ -260,6 +306,7 @@ mod tests {
             reserved: 0,
             locked: false,
             metadata,
+            node: None,
         }
     }
 

@@ -78,6 +78,13 @@ impl Rooms {
         query.apply(rooms.iter().map(RoomInfo::from_summary))
     }
 
+    /// The rooms `query` asks for across the cluster: this node's, and those
+    /// the other nodes publish (each with its owner in `node`), as `GET
+    /// /rooms` lists them. On a single node, the same as [`find`](Self::find).
+    pub async fn directory(&self, query: &Query) -> Vec<RoomInfo> {
+        query.apply(crate::engine::directory::all_rooms(&self.engine).await)
+    }
+
     /// Reserves a seat in a room of `kind` (`""` on a server of one service)
     /// that matches `query`'s filter and has a free seat, in its order,
     /// or in a new room (whose metadata starts as the filter, unless it
@@ -94,7 +101,7 @@ impl Rooms {
         query: &Query,
         options: serde_json::Value,
     ) -> Result<Reservation, MatchError> {
-        crate::engine::matchmaker::matchmake(&self.engine, kind, query, options).await
+        crate::engine::matchmaker::matchmake(&self.engine, kind, query, options, false).await
     }
 
     /// The live room at `id`: its id on a server of one service, or

@@ -5,7 +5,7 @@
 //! taken one at a time, so that each sees the seats the one before took and
 //! a burst of calls fills rooms rather than creating one per call.
 
-use crate::engine::directory::{Query, RoomInfo, filter_object};
+use crate::engine::directory::{Query, all_rooms, filter_object};
 use crate::engine::event::RoomEvent;
 use crate::engine::kinds::Located;
 use crate::engine::listing::{NoSeat, RESERVED_FOR};
@@ -20,7 +20,7 @@ const CANDIDATES: usize = 16;
 
 /// A reserved seat: where to connect, and the token that holds the seat
 /// (`docs/protocol.md`, "Matchmaking").
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct Reservation {
     /// The room's kind.
@@ -52,27 +52,51 @@ pub enum MatchError {
 }
 
 /// Reserves a seat in a room of `kind` matching `query` (its filter and
-/// sort), or in a new room, for a client that will join with `options`.
+/// sort), or in a new room, for a client that will join with `options`. In
+/// a cluster the call runs on the node that runs the kind's matchmaking
+/// (forwarded there unless `forwarded`, which says it already was).
 pub(crate) async fn matchmake(
     engine: &Arc<Engine>,
     kind: &str,
     query: &Query,
     options: Value,
+    forwarded: bool,
 ) -> Result<Reservation, MatchError> {
     let Some(found) = engine.kinds.get(kind).cloned() else {
         return Err(MatchError::NoSuchKind(kind.to_owned()));
     };
+    if let Some(cluster) = &engine.cluster {
+        match cluster.matchmaker(kind).await {
+            Ok(None) => {}
+            Ok(Some(_)) if forwarded => {
+                return Err(MatchError::NoSeat(
+                    "matchmaking is moving between nodes; retry".to_owned(),
+                ));
+            }
+            Ok(Some(addr)) => {
+                let body = request_body(query, &options);
+                return cluster.matchmake_at(&addr, kind, body).await;
+            }
+            Err(why) => return Err(MatchError::NoSeat(why)),
+        }
+    }
     let _turn = found.matchmaking.lock().await;
     let mut query = query.clone();
     query.kind = Some(found.name.to_string());
     query.available = true;
-    let rooms = engine.rooms.list();
-    let candidates = query.apply(rooms.iter().map(RoomInfo::from_summary));
-    for room in candidates.into_iter().take(CANDIDATES) {
-        let Some(events) = engine.rooms.events(&room.path()) else {
-            continue;
+    for room in query
+        .apply(all_rooms(engine).await)
+        .into_iter()
+        .take(CANDIDATES)
+    {
+        let reserved = match (engine.rooms.events(&room.path()), &engine.cluster) {
+            (Some(events), _) => reserve(&events, options.clone(), None).await,
+            (None, Some(cluster)) if room.node.as_deref() != Some(cluster.node()) => {
+                cluster.reserve_at(&room, options.clone()).await
+            }
+            (None, _) => continue,
         };
-        if let Ok(token) = reserve(&events, options.clone(), None).await {
+        if let Ok(token) = reserved {
             return Ok(reservation(engine, &room.kind, &room.id, token, false));
         }
     }
@@ -82,6 +106,13 @@ pub(crate) async fn matchmake(
         .kinds
         .locate_in(&found.name, &id, max_len)
         .map_err(|error| MatchError::NoSeat(error.to_string()))?;
+    if let Some(cluster) = &engine.cluster
+        && !cluster.take_here(&located.key).await
+    {
+        return Err(MatchError::NoSeat(
+            "the cluster's registry did not give the new room's lease; retry".to_owned(),
+        ));
+    }
     // Claimed only to create it: the reservation keeps it alive after.
     let claim =
         Claim::take(engine, &located).map_err(|refused| MatchError::NoSeat(refused.to_string()))?;
@@ -92,7 +123,23 @@ pub(crate) async fn matchmake(
     Ok(reservation(engine, &found.name, &id, token, true))
 }
 
-async fn reserve(
+/// A matchmaking call's body, as `POST /matchmake` takes it.
+fn request_body(query: &Query, options: &Value) -> String {
+    let filter: serde_json::Map<String, Value> = query
+        .filter
+        .iter()
+        .map(|(field, value)| (field.clone(), Value::String(value.clone())))
+        .collect();
+    serde_json::json!({
+        "filter": filter,
+        "sort": query.sort.as_param(),
+        "options": options,
+    })
+    .to_string()
+}
+
+/// Reserves a seat in a live room of this node.
+pub(crate) async fn reserve(
     events: &tokio::sync::mpsc::Sender<RoomEvent>,
     options: Value,
     seed: Option<Value>,

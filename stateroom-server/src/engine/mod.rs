@@ -17,6 +17,7 @@
 //! - `metrics`, `stats`, `client_ids`: counts and the process-wide id floor.
 
 pub(crate) mod client_ids;
+pub(crate) mod cluster_rooms;
 pub(crate) mod directory;
 pub(crate) mod event;
 pub(crate) mod gate;
@@ -65,6 +66,8 @@ pub(crate) struct Engine {
     pub(crate) persistence: Option<Arc<Persistence>>,
     /// In a cluster: this node's leases.
     pub(crate) leases: Option<Arc<dyn Leases>>,
+    /// In a cluster: the other nodes' rooms, and reaching them.
+    pub(crate) cluster: Option<Arc<dyn cluster_rooms::ClusterRooms>>,
 }
 
 impl std::fmt::Debug for Engine {

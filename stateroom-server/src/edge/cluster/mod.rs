@@ -11,6 +11,7 @@
 //! so another engine (Postgres) can follow without touching the room loop.
 //! `docs/scale-out.md` has the design and its guarantees.
 
+pub(crate) mod directory;
 pub(crate) mod proxy;
 #[cfg(feature = "cluster")]
 pub(crate) mod redis;
@@ -94,6 +95,26 @@ pub(crate) trait Ownership: Send + Sync + 'static {
 
     /// Gives `key`'s lease up if it still holds `value`.
     fn release<'a>(&'a self, key: &'a str, value: &'a str) -> RegistryFuture<'a, ()>;
+
+    /// Writes (`field`, `value`) entries into `service`'s directory and
+    /// removes `removed` fields.
+    fn publish<'a>(
+        &'a self,
+        service: &'a str,
+        written: Vec<(String, String)>,
+        removed: Vec<String>,
+    ) -> RegistryFuture<'a, ()>;
+
+    /// Every entry of `service`'s directory.
+    fn directory<'a>(&'a self, service: &'a str) -> RegistryFuture<'a, Vec<(String, String)>>;
+
+    /// Removes `(field, value)` entries that still hold exactly that value
+    /// (expired ones, so that a dead node's rooms do not pile up).
+    fn prune<'a>(
+        &'a self,
+        service: &'a str,
+        expired: Vec<(String, String)>,
+    ) -> RegistryFuture<'a, ()>;
 }
 
 /// One lease this node holds.
@@ -127,6 +148,9 @@ pub(crate) struct Cluster {
     /// One acquisition at a time: two joins racing for a free room must not
     /// both take it (the second would bump the fence under the first).
     acquiring: tokio::sync::Mutex<()>,
+    /// The directory: what this node last published, and where the other
+    /// nodes' rooms are.
+    pub(crate) directory: directory::Published,
 }
 
 impl Cluster {
@@ -157,6 +181,7 @@ impl Cluster {
             secret,
             leases: Mutex::new(HashMap::new()),
             acquiring: tokio::sync::Mutex::new(()),
+            directory: directory::Published::default(),
         })
     }
 
@@ -217,7 +242,7 @@ impl Cluster {
     }
 
     /// Whether `room`'s lease is still good (its deadline has not passed).
-    fn holds_now(&self, room: &str) -> bool {
+    pub(crate) fn holds_now(&self, room: &str) -> bool {
         self.leases()
             .get(room)
             .is_some_and(|lease| Instant::now() < lease.deadline)

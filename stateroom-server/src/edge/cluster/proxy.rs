@@ -170,3 +170,59 @@ pub(crate) async fn forward<B>(
         .body(ResponseBody::from(Full::new(Bytes::from(body))))
         .unwrap_or_else(|_| retry_soon("the room's node answered nonsense; retry"))
 }
+
+/// One request to another node's internal port (a reservation, a
+/// forwarded matchmaking call): `POST path` with a JSON `body`; the
+/// answer's status and body, or why there is none.
+pub(crate) async fn call(
+    node: &str,
+    secret: Option<&str>,
+    path: &str,
+    body: &str,
+    timeout: Duration,
+) -> Result<(StatusCode, Vec<u8>), String> {
+    let exchange = async {
+        let mut upstream = TcpStream::connect(node)
+            .await
+            .map_err(|error| format!("cannot reach {node}: {error}"))?;
+        let _ = upstream.set_nodelay(true);
+        let mut head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {node}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{HOP}: 1\r\n",
+            body.len()
+        );
+        if let Some(secret) = secret {
+            head.push_str(&format!("{SECRET}: {secret}\r\n"));
+        }
+        head.push_str("\r\n");
+        head.push_str(body);
+        upstream
+            .write_all(head.as_bytes())
+            .await
+            .map_err(|error| format!("{node} hung up: {error}"))?;
+        let mut answer = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = upstream
+                .read(&mut chunk)
+                .await
+                .map_err(|error| format!("{node} hung up: {error}"))?;
+            if n == 0 || answer.len() > MAX_HEAD + MAX_BODY {
+                break;
+            }
+            answer.extend_from_slice(&chunk[..n]);
+        }
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let mut parsed = httparse::Response::new(&mut headers);
+        let Ok(httparse::Status::Complete(head_len)) = parsed.parse(&answer) else {
+            return Err(format!("{node} answered nonsense"));
+        };
+        let status = parsed
+            .code
+            .and_then(|code| StatusCode::from_u16(code).ok())
+            .unwrap_or(StatusCode::BAD_GATEWAY);
+        Ok((status, answer.split_off(head_len)))
+    };
+    tokio::time::timeout(timeout, exchange)
+        .await
+        .map_err(|_| format!("{node} did not answer in time"))?
+}

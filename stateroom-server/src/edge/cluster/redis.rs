@@ -71,6 +71,17 @@ redis.call('DEL', KEYS[1])
 return 1
 ";
 
+/// Removes directory entries that still hold exactly the expired value.
+const PRUNE: &str = r"
+local removed = 0
+for i = 1, #ARGV, 2 do
+  if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[i + 1] then
+    removed = removed + redis.call('HDEL', KEYS[1], ARGV[i])
+  end
+end
+return removed
+";
+
 /// The Redis engine.
 #[derive(Clone)]
 pub(crate) struct RedisEngine {
@@ -80,6 +91,7 @@ pub(crate) struct RedisEngine {
     release: Script,
     save: Script,
     delete: Script,
+    prune: Script,
 }
 
 impl std::fmt::Debug for RedisEngine {
@@ -102,6 +114,11 @@ fn fence_key(key: &str) -> String {
 
 fn snap_key(key: &str) -> String {
     format!("stateroom:snap:{{{key}}}")
+}
+
+/// A service's room directory: one hash, a field per room path.
+fn directory_key(service: &str) -> String {
+    format!("stateroom:dir:{{{service}}}")
 }
 
 /// A script's answer for a fenced write: 1 when it was applied, 0 when a
@@ -137,6 +154,7 @@ impl RedisEngine {
             release: Script::new(RELEASE),
             save: Script::new(SAVE),
             delete: Script::new(DELETE),
+            prune: Script::new(PRUNE),
         })
     }
 
@@ -227,6 +245,47 @@ impl Ownership for RedisEngine {
         })
     }
 
+    fn publish<'a>(
+        &'a self,
+        service: &'a str,
+        written: Vec<(String, String)>,
+        removed: Vec<String>,
+    ) -> RegistryFuture<'a, ()> {
+        Box::pin(self.publish_entries(service, written, removed))
+    }
+
+    fn directory<'a>(&'a self, service: &'a str) -> RegistryFuture<'a, Vec<(String, String)>> {
+        Box::pin(async move {
+            let mut connection = self.connection.clone();
+            connection
+                .hgetall(directory_key(service))
+                .await
+                .map_err(err)
+        })
+    }
+
+    fn prune<'a>(
+        &'a self,
+        service: &'a str,
+        expired: Vec<(String, String)>,
+    ) -> RegistryFuture<'a, ()> {
+        Box::pin(async move {
+            if expired.is_empty() {
+                return Ok(());
+            }
+            let mut connection = self.connection.clone();
+            let mut invocation = self.prune.key(directory_key(service));
+            for (field, value) in &expired {
+                invocation.arg(field).arg(value);
+            }
+            let _: i64 = invocation
+                .invoke_async(&mut connection)
+                .await
+                .map_err(err)?;
+            Ok(())
+        })
+    }
+
     fn release<'a>(&'a self, key: &'a str, value: &'a str) -> RegistryFuture<'a, ()> {
         Box::pin(async move {
             let mut connection = self.connection.clone();
@@ -239,6 +298,26 @@ impl Ownership for RedisEngine {
                 .map_err(err)?;
             Ok(())
         })
+    }
+}
+
+impl RedisEngine {
+    async fn publish_entries(
+        &self,
+        service: &str,
+        written: Vec<(String, String)>,
+        removed: Vec<String>,
+    ) -> Result<(), StoreError> {
+        let mut connection = self.connection.clone();
+        let key = directory_key(service);
+        let mut pipe = redis::pipe();
+        if !written.is_empty() {
+            pipe.hset_multiple(&key, &written).ignore();
+        }
+        if !removed.is_empty() {
+            pipe.hdel(&key, removed).ignore();
+        }
+        pipe.query_async::<()>(&mut connection).await.map_err(err)
     }
 }
 

@@ -101,6 +101,7 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
             reserved: published.held,
             locked: published.locked,
             metadata: published.metadata,
+            node: None,
         }
     }
 
