@@ -162,7 +162,7 @@ impl Server {
         kinds: Kinds,
         internal: Option<(SocketAddr, u16)>,
     ) -> Result<Arc<Edge>, ServerError> {
-        let metrics = self.metrics.then(|| Arc::new(Metrics::new()));
+        let metrics = self.metrics.then(|| Arc::new(Metrics::new(kinds.names())));
         let cluster = match (&self.cluster, internal) {
             (None, _) => None,
             (Some(_), None) => {

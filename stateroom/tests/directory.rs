@@ -68,6 +68,7 @@ async fn start() -> stateroom::ServerHandle {
         .host("127.0.0.1")
         .port(0)
         .room_grace(Duration::from_millis(200))
+        .shutdown_delay(Duration::ZERO)
         .room::<Lobby>("lobby")
         .room::<Duel>("duel")
         .room::<Secret>("secret")
@@ -136,6 +137,18 @@ async fn kinds_have_their_own_paths() {
     tokio::time::sleep(Duration::from_millis(50)).await;
     let kinds: Vec<String> = server.rooms().list().into_iter().map(|r| r.kind).collect();
     assert_eq!(kinds, ["duel", "lobby"]);
+    // The metrics carry the kind; every kind is there from the start.
+    let (status, metrics) = get(addr, "/metrics").await;
+    assert_eq!(status, 200);
+    for line in [
+        r#"stateroom_kind_rooms{kind="duel"} 1"#,
+        r#"stateroom_kind_clients{kind="lobby"} 1"#,
+        r#"stateroom_kind_rooms{kind="secret"} 0"#,
+        r#"stateroom_kind_connects_total{kind="duel"} 1"#,
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in:\n{metrics}");
+    }
+    drop((duel, _lobby));
     server.shutdown().await;
 }
 
@@ -186,6 +199,7 @@ async fn the_directory_lists_filters_and_hides_unlisted_kinds() {
     assert_eq!(rooms(addr, "?sort=sideways").await.0, 400);
     // The room handle sees every kind.
     assert_eq!(server.rooms().list().len(), 3);
+    drop((_a, _b, _c));
     server.shutdown().await;
 }
 
@@ -246,6 +260,7 @@ async fn matchmaking_fills_two_seat_rooms_exactly() {
             .err(),
         Some(410)
     );
+    drop((first, _second));
     server.shutdown().await;
 }
 

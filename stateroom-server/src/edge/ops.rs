@@ -55,7 +55,23 @@ pub(crate) fn metrics(engine: &Engine, method: &Method) -> HttpResponse {
     if !readable(method) {
         return refuse(StatusCode::METHOD_NOT_ALLOWED, "use GET");
     }
-    let text = metrics.render(engine.rooms.connection_count(), engine.rooms.room_count());
+    let mut kinds: Vec<(String, usize, usize)> = engine
+        .kinds
+        .names()
+        .map(|name| (name.to_owned(), 0, 0))
+        .collect();
+    for room in engine.rooms.list() {
+        let (kind, _) = room.id.rsplit_once('/').unwrap_or(("", &room.id));
+        if let Some(entry) = kinds.iter_mut().find(|(name, _, _)| name == kind) {
+            entry.1 += 1;
+            entry.2 += room.clients;
+        }
+    }
+    let text = metrics.render(
+        engine.rooms.connection_count(),
+        engine.rooms.room_count(),
+        &kinds,
+    );
     respond(
         StatusCode::OK,
         "application/openmetrics-text; version=1.0.0; charset=utf-8",

@@ -150,6 +150,11 @@ impl Kinds {
         Ok(Kinds { list })
     }
 
+    /// Every kind's name, in the order given (`""` for the unnamed one).
+    pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
+        self.list.iter().map(|kind| &*kind.name)
+    }
+
     /// The kind named `name` (`""` for the unnamed one).
     pub(crate) fn get(&self, name: &str) -> Option<&Arc<Kind>> {
         self.list.iter().find(|kind| &*kind.name == name)

@@ -35,6 +35,55 @@ struct OutcomeLabel {
     outcome: &'static str,
 }
 
+/// A room kind: code, not data, so the label stays bounded.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabel {
+    kind: String,
+}
+
+/// The per-kind families (`stateroom_kind_*{kind}`).
+struct ByKind {
+    rooms: Family<KindLabel, Gauge>,
+    clients: Family<KindLabel, Gauge>,
+    connects: Family<KindLabel, Counter>,
+    messages_in: Family<KindLabel, Counter>,
+    messages_out: Family<KindLabel, Counter>,
+}
+
+impl ByKind {
+    fn register(registry: &mut Registry) -> Self {
+        let by_kind = ByKind {
+            rooms: Family::default(),
+            clients: Family::default(),
+            connects: Family::default(),
+            messages_in: Family::default(),
+            messages_out: Family::default(),
+        };
+        registry.register("kind_rooms", "Live rooms, by kind", by_kind.rooms.clone());
+        registry.register(
+            "kind_clients",
+            "Clients in rooms (connected or held), by kind",
+            by_kind.clients.clone(),
+        );
+        registry.register(
+            "kind_connects",
+            "Clients that joined a room, by kind",
+            by_kind.connects.clone(),
+        );
+        registry.register(
+            "kind_messages_in",
+            "Messages received from clients, by kind",
+            by_kind.messages_in.clone(),
+        );
+        registry.register(
+            "kind_messages_out",
+            "Frames queued to clients, by kind",
+            by_kind.messages_out.clone(),
+        );
+        by_kind
+    }
+}
+
 /// Every metric the server exports.
 pub(crate) struct Metrics {
     registry: Registry,
@@ -64,11 +113,25 @@ pub(crate) struct Metrics {
     persist_failures: Counter,
     rooms_refused: Counter,
     http_responses: Family<StatusLabel, Counter>,
+    by_kind: ByKind,
 }
 
 impl Metrics {
-    pub(crate) fn new() -> Self {
+    /// The metrics of a server of the kinds named `kinds` (`""` for a
+    /// server of one service), each at 0 from the start.
+    pub(crate) fn new<'a>(kinds: impl IntoIterator<Item = &'a str>) -> Self {
         let mut registry = Registry::with_prefix("stateroom");
+        let by_kind = ByKind::register(&mut registry);
+        for kind in kinds {
+            let label = KindLabel {
+                kind: kind.to_owned(),
+            };
+            let _ = by_kind.rooms.get_or_create(&label);
+            let _ = by_kind.clients.get_or_create(&label);
+            let _ = by_kind.connects.get_or_create(&label);
+            let _ = by_kind.messages_in.get_or_create(&label);
+            let _ = by_kind.messages_out.get_or_create(&label);
+        }
         let connections = Gauge::default();
         registry.register(
             "connections",
@@ -252,22 +315,38 @@ impl Metrics {
             persist_failures,
             rooms_refused,
             http_responses,
+            by_kind,
         }
     }
 
-    /// Adds a room's counts and resets them.
-    pub(crate) fn absorb(&self, stats: &Stats) {
+    /// Adds the counts of a room of `kind` and resets them.
+    pub(crate) fn absorb(&self, stats: &Stats, kind: &str) {
         let add = |counter: &Counter, cell: &std::cell::Cell<u64>| {
             let n = cell.take();
             if n > 0 {
                 counter.inc_by(n);
             }
+            n
         };
-        add(&self.messages_in, &stats.messages_in);
+        let label = || KindLabel {
+            kind: kind.to_owned(),
+        };
+        let by_kind = |family: &Family<KindLabel, Counter>, n: u64| {
+            if n > 0 {
+                family.get_or_create(&label()).inc_by(n);
+            }
+        };
+        by_kind(
+            &self.by_kind.messages_in,
+            add(&self.messages_in, &stats.messages_in),
+        );
         add(&self.bytes_in, &stats.bytes_in);
-        add(&self.messages_out, &stats.messages_out);
+        by_kind(
+            &self.by_kind.messages_out,
+            add(&self.messages_out, &stats.messages_out),
+        );
         add(&self.bytes_out, &stats.bytes_out);
-        add(&self.connects, &stats.connects);
+        by_kind(&self.by_kind.connects, add(&self.connects, &stats.connects));
         add(&self.resumes, &stats.resumes);
         add(&self.resumes_refused, &stats.resumes_refused);
         add(&self.duplicates, &stats.duplicates);
@@ -321,11 +400,26 @@ impl Metrics {
             .inc();
     }
 
-    /// The exposition text, with the gauges set to `connections` and `rooms`.
-    pub(crate) fn render(&self, connections: usize, rooms: usize) -> String {
+    /// The exposition text, with the gauges set to `connections` and
+    /// `rooms`, and each kind's to its (kind, rooms, clients).
+    pub(crate) fn render(
+        &self,
+        connections: usize,
+        rooms: usize,
+        kinds: &[(String, usize, usize)],
+    ) -> String {
         self.connections
             .set(i64::try_from(connections).unwrap_or(i64::MAX));
         self.rooms.set(i64::try_from(rooms).unwrap_or(i64::MAX));
+        let gauge = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        for (kind, rooms, clients) in kinds {
+            let label = KindLabel { kind: kind.clone() };
+            self.by_kind.rooms.get_or_create(&label).set(gauge(*rooms));
+            self.by_kind
+                .clients
+                .get_or_create(&label)
+                .set(gauge(*clients));
+        }
         let mut text = String::new();
         // Writing to a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);

@@ -24,6 +24,8 @@ use tracing::{Instrument, error, info, info_span, warn};
 struct RoomTask<S> {
     /// The room's key (`{room_id}` or `{kind}/{room_id}`).
     id: Arc<str>,
+    /// Its kind's name (`""` on a server of one service), for the metrics.
+    kind: Arc<str>,
     generation: u64,
     core: RoomCore<S, Arc<Outbox>>,
     /// Room time zero: timer deadlines are offsets from it.
@@ -56,18 +58,20 @@ const BATCH: usize = 64;
 /// Starts the task of room `id`; called by the registry under its lock.
 pub(crate) fn spawn<S: SimpleStateroomService>(
     engine: Arc<Engine>,
-    _kind: Arc<Kind>,
+    kind: Arc<Kind>,
     id: Arc<str>,
     generation: u64,
     info: Arc<Activity>,
     events: mpsc::Receiver<RoomEvent>,
 ) {
     let span = info_span!("room", room = %id);
-    tokio::spawn(run::<S>(engine, id, generation, info, events).instrument(span));
+    let kind = kind.name.clone();
+    tokio::spawn(run::<S>(engine, kind, id, generation, info, events).instrument(span));
 }
 
 async fn run<S: SimpleStateroomService>(
     engine: Arc<Engine>,
+    kind: Arc<str>,
     id: Arc<str>,
     generation: u64,
     info: Arc<Activity>,
@@ -86,6 +90,7 @@ async fn run<S: SimpleStateroomService>(
     };
     let mut room = RoomTask {
         id,
+        kind,
         generation,
         core,
         epoch,
@@ -315,11 +320,13 @@ impl<S: SimpleStateroomService> RoomTask<S> {
             }
             self.after_batch().await?;
             if let Some(metrics) = &self.engine.metrics {
-                metrics.absorb(self.core.stats());
+                metrics.absorb(self.core.stats(), &self.kind);
             }
             self.info.touch(self.core.client_count());
-            let occupied =
-                (self.core.has_clients() || self.core.holds_seats(self.now())) && !self.suspended;
+            // Seats held for clients on their way keep a room, unless it is
+            // ending: a reservation does not outlive its room.
+            let held = !self.shutting_down && self.core.holds_seats(self.now());
+            let occupied = (self.core.has_clients() || held) && !self.suspended;
             empty_since = match (occupied, empty_since) {
                 (false, None) => Some(Instant::now()),
                 (false, since) => since,
@@ -355,7 +362,7 @@ impl<S: SimpleStateroomService> RoomTask<S> {
                 SaveFailed::Panicked(_) => metrics.panicked(),
                 _ => metrics.save_failed(),
             }
-            metrics.absorb(self.core.stats());
+            metrics.absorb(self.core.stats(), &self.kind);
         }
         self.engine.rooms.remove(&self.id, self.generation);
         let frame = match failure {
