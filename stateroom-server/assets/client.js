@@ -413,10 +413,9 @@ function isErrorFrame(value) {
  * `location.origin`); the room's socket is at `{url}{prefix}{room}`.
  */
 export function connect(url, room, options = {}) {
-    const base = url.replace(/^http(s?):/, "ws$1:").replace(/\/+$/, "");
     const prefix = options.prefix ?? "/ws/";
     const path = options.kind ? `${encodeURIComponent(options.kind)}/${encodeURIComponent(room)}` : encodeURIComponent(room);
-    return new Room(`${base}${prefix}${path}`, options);
+    return new Room(`${wsBase(url)}${prefix}${path}`, options);
 }
 /**
  * Joins the seat a `matchmake` call reserved: the first connection presents

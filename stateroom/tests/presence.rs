@@ -160,8 +160,7 @@ fn count_only_presence_sends_the_number() {
 /// reaches the other client first, while the save is still in flight.
 #[tokio::test]
 async fn presence_does_not_wait_for_the_save() {
-    use futures_util::{SinkExt, StreamExt};
-    use stateroom::sync::SyncFrame;
+    use futures_util::SinkExt;
     use stateroom::testing::Synced;
     use stateroom_test_support::memstore::MemStore;
     use std::sync::Arc;
@@ -169,9 +168,12 @@ async fn presence_does_not_wait_for_the_save() {
     use tokio_tungstenite::tungstenite::Message;
 
     let store = Arc::new(MemStore::default());
-    let server =
-        stateroom_test_support::start::<Ledger>(stateroom::Server::new().store(store.clone()))
-            .await;
+    let server = stateroom_test_support::start::<Ledger>(
+        stateroom::Server::new()
+            .store(store.clone())
+            .shutdown_delay(Duration::ZERO),
+    )
+    .await;
     let addr = server.local_addr();
     let mut ada = stateroom_test_support::join(addr, "books").await;
     let mut bob = stateroom_test_support::join(addr, "books").await;
@@ -181,16 +183,7 @@ async fn presence_does_not_wait_for_the_save() {
             .as_ref()
             .is_some_and(|p| p.value.as_object().is_some_and(|m| m.len() == 2))
     };
-    while !two(&holds) {
-        let frame = tokio::time::timeout(stateroom_test_support::WAIT, ada.next())
-            .await
-            .expect("in time");
-        if let Some(Ok(Message::Text(text))) = frame
-            && let Some(frame) = SyncFrame::from_json(&text)
-        {
-            holds.apply(frame).expect("applies");
-        }
-    }
+    read_until(&mut ada, &mut holds, two).await;
     store.delay_ms.store(3_000, Ordering::SeqCst);
     bob.send(Message::text(r#"{"status":"writing"}"#))
         .await
@@ -202,16 +195,7 @@ async fn presence_does_not_wait_for_the_save() {
                 .is_some_and(|m| m.values().any(|v| v["status"] == "writing"))
         })
     };
-    while !writing(&holds) {
-        let frame = tokio::time::timeout(stateroom_test_support::WAIT, ada.next())
-            .await
-            .expect("in time");
-        if let Some(Ok(Message::Text(text))) = frame
-            && let Some(frame) = SyncFrame::from_json(&text)
-        {
-            holds.apply(frame).expect("applies");
-        }
-    }
+    read_until(&mut ada, &mut holds, writing).await;
     let stored = store
         .state("Ledger", "books")
         .map_or(0, |state| state["lines"].as_u64().unwrap_or(0));
@@ -229,5 +213,26 @@ async fn presence_does_not_wait_for_the_save() {
     assert_eq!(reply["line"], 1, "{reply}");
     assert_eq!(store.state("Ledger", "books").expect("saved")["lines"], 1);
     store.delay_ms.store(0, Ordering::SeqCst);
+    drop((ada, bob));
     server.shutdown().await;
+}
+
+/// Reads `ws`'s sync frames into `holds` until `done`.
+async fn read_until(
+    ws: &mut stateroom_test_support::Ws,
+    holds: &mut stateroom::testing::Synced,
+    done: impl Fn(&stateroom::testing::Synced) -> bool,
+) {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    while !done(holds) {
+        let frame = tokio::time::timeout(stateroom_test_support::WAIT, ws.next())
+            .await
+            .expect("in time");
+        if let Some(Ok(Message::Text(text))) = frame
+            && let Some(frame) = stateroom::sync::SyncFrame::from_json(&text)
+        {
+            holds.apply(frame).expect("applies");
+        }
+    }
 }

@@ -662,10 +662,9 @@ export function connect<
   room: string,
   options: ConnectOptions<In, Out, Tag, State, Private> = {},
 ): Room<In, Out, Tag, State, Private> {
-  const base = url.replace(/^http(s?):/, "ws$1:").replace(/\/+$/, "");
   const prefix = options.prefix ?? "/ws/";
   const path = options.kind ? `${encodeURIComponent(options.kind)}/${encodeURIComponent(room)}` : encodeURIComponent(room);
-  return new Room<In, Out, Tag, State, Private>(`${base}${prefix}${path}`, options);
+  return new Room<In, Out, Tag, State, Private>(`${wsBase(url)}${prefix}${path}`, options);
 }
 
 /**

@@ -9,8 +9,7 @@ import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
-import { chromium } from "playwright-core";
-import { startServer } from "./harness.mjs";
+import { startServer, launchChromium } from "./harness.mjs";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const shots = process.env.STATEROOM_ARTIFACTS ?? path.join(repo, "target", "browser");
@@ -22,11 +21,7 @@ before(async () => {
     "--static-dir",
     path.join(repo, "examples", "arena", "web"),
   ]);
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking"],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

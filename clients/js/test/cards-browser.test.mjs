@@ -9,8 +9,7 @@ import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
-import { chromium } from "playwright-core";
-import { startServer, startProxy } from "./harness.mjs";
+import { startServer, startProxy, launchChromium } from "./harness.mjs";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const shots = process.env.STATEROOM_ARTIFACTS ?? path.join(repo, "target", "browser");
@@ -20,11 +19,7 @@ before(async () => {
   mkdirSync(shots, { recursive: true });
   server = await startServer(process.env.STATEROOM_CARDS_BIN);
   proxy = await startProxy(server.port);
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking"],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

@@ -108,3 +108,21 @@ export function next(room, event, test = () => true, timeoutMs = 10_000) {
     });
   });
 }
+
+/** Debian's headless Chromium, through playwright-core (`CHROMIUM_PATH` overrides where it is). */
+export async function launchChromium() {
+  const { chromium } = await import("playwright-core");
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}

@@ -40,6 +40,13 @@ fn name_of(request: &JoinRequest) -> String {
     }
 }
 
+/// The name `client` joined with (its `join` hook's data).
+fn joined_name(client: ClientId, ctx: &impl StateroomContext) -> String {
+    ctx.client_data::<String>(client)
+        .cloned()
+        .unwrap_or_default()
+}
+
 /// The lobby: presence only (each client's name).
 #[derive(Default)]
 pub struct Lobby;
