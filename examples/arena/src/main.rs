@@ -65,10 +65,7 @@ impl Lobby {
     }
 
     fn connect(&mut self, client: ClientId, ctx: &impl StateroomContext) {
-        let name = ctx
-            .client_data::<String>(client)
-            .cloned()
-            .unwrap_or_default();
+        let name = joined_name(client, ctx);
         ctx.set_presence(client, &Here { name });
     }
 }
@@ -123,10 +120,7 @@ impl Race {
     }
 
     fn connect(&mut self, client: ClientId, ctx: &impl StateroomContext) {
-        let name = ctx
-            .client_data::<String>(client)
-            .cloned()
-            .unwrap_or_default();
+        let name = joined_name(client, ctx);
         self.board.racers.insert(client, Racer { name, score: 0 });
         if self.board.racers.len() == 2 {
             // Full and under way: out of matchmaking.
