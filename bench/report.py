@@ -381,6 +381,37 @@ if sync_runs:
     w("")
 
 
+presence_dir = os.path.join(results_dir, "presence")
+presence_runs = {}
+if os.path.isdir(presence_dir):
+    for path in glob.glob(os.path.join(presence_dir, "*.json")):
+        server, clients = os.path.basename(path)[: -len(".json")].rsplit("-", 1)
+        with open(path) as f:
+            presence_runs[(server, int(clients))] = json.load(f)
+if presence_runs:
+    w("## Presence: a join storm\n")
+    w("N clients join one room as fast as they can (256 handshakes in flight); each counts the")
+    w("frames that tell it who is present until it knows all N. Stateroom's presence")
+    w("(`#[stateroom::service(presence)]`: one patch per 50 ms tick, whatever joined within it)")
+    w("against the same room written by hand (each join broadcast to everyone at once, the")
+    w("newcomer sent the list). Same machine, same run, server on one core.\n")
+    w("| clients | frames/client presence | frames/client by hand | frames ratio | B/client presence | B/client by hand | CPU ms presence | CPU ms by hand | CPU ratio |")
+    w("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for clients in sorted({c for _, c in presence_runs}):
+        p_ = presence_runs.get(("presence", clients))
+        h_ = presence_runs.get(("hand-presence", clients))
+        cell = lambda r, k, f: "–" if r is None else f.format(r[k])  # noqa: E731
+        both = p_ is not None and h_ is not None
+        frames_ratio = f"{p_['frames_per_client'] / h_['frames_per_client']:.3f}×" if both and h_["frames_per_client"] else "–"
+        cpu_ratio = f"{p_['server_cpu_ms'] / h_['server_cpu_ms']:.2f}×" if both and h_["server_cpu_ms"] else "–"
+        w(
+            f"| {clients:,} | {cell(p_, 'frames_per_client', '{:.1f}')} | {cell(h_, 'frames_per_client', '{:.1f}')} | {frames_ratio} | "
+            f"{cell(p_, 'bytes_per_client', '{:,.0f}')} | {cell(h_, 'bytes_per_client', '{:,.0f}')} | "
+            f"{cell(p_, 'server_cpu_ms', '{:.0f}')} | {cell(h_, 'server_cpu_ms', '{:.0f}')} | {cpu_ratio} |"
+        )
+    w("")
+
+
 def gen(r):
     share = r.get("generator_cpu_share")
     return "–" if share is None else f"{share * 100:.0f} %" + (" †" if share >= 0.9 else "")

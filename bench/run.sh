@@ -29,6 +29,7 @@ if [ -n "$QUICK" ]; then
     OVERLOAD_RATES=""
     PERSIST_RATES="5"
     SYNC_CLIENTS="50"
+    PRESENCE_CLIENTS="100"
 else
     FANOUT_RATES="2 5 10 20 50 100 150 200 250 300"
     # 200 rooms x 10 clients: 20,000 deliveries/s per unit of rate.
@@ -44,6 +45,7 @@ else
     PERSIST_RATES="2 5 20 50"
     # State sync: clients in the one room of 1,000 entities.
     SYNC_CLIENTS="50 100 200 400 800 1600"
+    PRESENCE_CLIENTS="250 500 1000 2000 4000"
 fi
 rm -rf "$OUT" && mkdir -p "$OUT"
 ulimit -n "$(ulimit -Hn)"
@@ -79,6 +81,8 @@ start() {
         bun)         cmd=(env PORT="$PORT" MODE="$2" bench/node/node_modules/.bin/bun bench/node/bun-server.js) ;;
         colyseus)    cmd=(env PORT="$PORT" MODE="$2" node bench/node/colyseus-server.js) ;;
         stateroom-sync) cmd=(./target/release/bench-server --kind sync --port "$PORT" --worker-threads 1) ;;
+        presence)    cmd=(./target/release/bench-server --kind presence --port "$PORT" --worker-threads 1) ;;
+        hand-presence) cmd=(./target/release/bench-server --kind hand-presence --port "$PORT" --worker-threads 1) ;;
     esac
     # taskset and env exec the server, so $! is the server's own pid.
     # shellcheck disable=SC2086
@@ -250,6 +254,22 @@ for server in stateroom colyseus; do
         [ -s "$file" ] || { echo "bench: sync $server $clients: no report"; break; }
         python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(f\"bench: sync {sys.argv[2]:<10} {r['clients']:>5} clients: {r['server_cpu_ms_per_tick']:6.2f} ms CPU/tick, {r['bytes_per_client_per_tick']:8.0f} B/client/tick, {r['frames_per_client_per_sec']:5.1f} frames/s, probe p99 {r['probe_p99_us']/1000:7.1f} ms\")" "$file" "$server"
         python3 -c "import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if r['errors']==0 and r['probe_p99_us']<=100000 and r['frames_per_client_per_sec']>=18 else 1)" "$file" || break
+    done
+done
+# Presence: N clients join one room as fast as they can (256 handshakes in
+# flight); each counts the frames that tell it who is present until it knows
+# all N. Stateroom's presence (one patch per 50 ms tick) against presence
+# written by hand (each join broadcast at once), same clients.
+mkdir -p "$OUT/presence"
+for clients in $PRESENCE_CLIENTS; do
+    for server in presence hand-presence; do
+        file="$OUT/presence/$server-$clients.json"
+        start "$server" fanout
+        $LOAD_CPU ./target/release/stateroom-presence-storm --target "127.0.0.1:$PORT" \
+            --clients "$clients" --server-pid "$PID" --json "$file" > /dev/null || true
+        stop
+        [ -s "$file" ] || { echo "bench: presence $server $clients: no report"; continue; }
+        python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(f\"bench: presence {sys.argv[2]:<13} {r['clients']:>5} clients: {r['frames_per_client']:7.1f} frames/client, {r['bytes_per_client']:8.0f} B/client, {r['server_cpu_ms']:6.0f} ms CPU, settled in {r['settled_ms']:6.0f} ms\")" "$file" "$server"
     done
 done
 # Footnote: Stateroom with two worker threads, unpinned (sharing both cores

@@ -6,6 +6,7 @@
 pub mod colyseus;
 pub mod load;
 pub mod payload;
+pub mod presence_storm;
 pub mod procfs;
 pub mod servers;
 pub mod sync_load;

@@ -5,7 +5,8 @@
 use clap::Parser;
 use stateroom::{Server, ServerArgs};
 use stateroom_bench::servers::rooms::{
-    EchoRoom, FanoutRoom, MemoryChat, PersistedChat, PersistedSessions, SyncRoom,
+    EchoRoom, FanoutRoom, HandPresenceRoom, MemoryChat, PersistedChat, PersistedSessions,
+    PresenceRoom, SyncRoom,
 };
 use stateroom_bench::servers::{Mode, raw};
 use std::process::ExitCode;
@@ -25,6 +26,10 @@ enum Kind {
     /// State sync: 1,000 entities, 5 % of their fields changed per 50 ms
     /// tick, the world as the shared view (`stateroom-sync-load`).
     Sync,
+    /// Presence, the runtime's (`stateroom-presence-storm`).
+    Presence,
+    /// Presence written by hand: every join broadcast at once.
+    HandPresence,
     /// The raw hyper-tungstenite floor.
     Raw,
 }
@@ -67,6 +72,12 @@ fn main() -> ExitCode {
             .map_err(|e| e.to_string()),
         Kind::Sync => Server::from(args.server)
             .serve::<SyncRoom>()
+            .map_err(|e| e.to_string()),
+        Kind::Presence => Server::from(args.server)
+            .serve::<PresenceRoom>()
+            .map_err(|e| e.to_string()),
+        Kind::HandPresence => Server::from(args.server)
+            .serve::<HandPresenceRoom>()
             .map_err(|e| e.to_string()),
         Kind::PersistedSessions => Server::from(args.server)
             .serve::<PersistedSessions>()

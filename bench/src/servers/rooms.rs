@@ -175,3 +175,36 @@ impl SyncRoom {
         &self.entities
     }
 }
+
+/// Presence, the runtime's: every client in the `presence` document (with
+/// no data, as the hand-written room sends none), one patch per 50 ms tick
+/// however many joined (`stateroom-presence-storm`).
+#[derive(Default)]
+pub struct PresenceRoom;
+
+#[stateroom::service(no_main, presence)]
+impl PresenceRoom {}
+
+/// Presence written by hand, the way a room without it does: each join is
+/// broadcast to everyone at once (`{"join":id}`) and the newcomer gets the
+/// whole list; the baseline the storm compares with.
+#[derive(Default)]
+pub struct HandPresenceRoom;
+
+#[stateroom::service(no_main)]
+impl HandPresenceRoom {
+    fn connect(&mut self, client: ClientId, ctx: &impl StateroomContext) {
+        ctx.send(
+            MessageRecipient::EveryoneExcept(client),
+            &serde_json::json!({ "join": client }),
+        );
+        ctx.send(client, &serde_json::json!({ "here": ctx.clients() }));
+    }
+
+    fn disconnect(&mut self, client: ClientId, ctx: &impl StateroomContext) {
+        ctx.send(
+            MessageRecipient::EveryoneExcept(client),
+            &serde_json::json!({ "leave": client }),
+        );
+    }
+}

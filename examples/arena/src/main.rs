@@ -1,4 +1,4 @@
-//! Rooms that find each other: one server hosts two room kinds.
+//! Rooms that find each other: one server hosts three room kinds.
 //!
 //! - `lobby` (`/ws/lobby/{id}`): where players wait. Presence tells every
 //!   page who is here and what name they picked, as diffs at most once per
@@ -6,6 +6,9 @@
 //! - `race` (`/ws/race/{id}`): two players click; the first to ten wins. A
 //!   race seats two (`ctx.set_capacity`), locks once both are in (the
 //!   matchmaker then skips it) and syncs its board (`view`).
+//!
+//! - `queue` (`/ws/queue/{id}?rank=N`): a ranked queue that groups waiting
+//!   players by rank band and sends each full group one fresh race.
 //!
 //! The page (`web/`) lists the races live (`GET /rooms` as a WebSocket),
 //! joins one with matchmaking (`POST /matchmake/race`, which fills open
@@ -158,8 +161,105 @@ impl Race {
     }
 }
 
+/// Players whose ranks are within one band are matched together.
+pub const BAND: u32 = 500;
+
+/// Players per race.
+pub const GROUP: usize = 2;
+
+/// What the queue tells a player whose group is full.
+#[stateroom::message]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum QueueOut {
+    /// Join `/ws/race/{race}`: a race of its own for this group.
+    Matched {
+        /// The race's id, fresh and unguessable.
+        race: String,
+        /// Who else is in the group.
+        with: Vec<String>,
+    },
+}
+
+/// A player waiting in the queue.
+struct Waiting {
+    client: ClientId,
+    name: String,
+}
+
+/// The ranked queue (Colyseus's QueueRoom, as an example): players join
+/// `/ws/queue/ranked?rank=1234&name=ada`, wait with players of the same rank
+/// band, and each full group is sent one fresh race to join.
+#[derive(Default)]
+pub struct Queue {
+    bands: BTreeMap<u32, Vec<Waiting>>,
+}
+
+/// A fresh race id: 16 hex digits from the standard library's randomly
+/// seeded hasher (the example needs no random-number crate).
+fn fresh_race_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(0);
+    format!("{:016x}", hasher.finish())
+}
+
+#[stateroom::service(no_main, outbound = QueueOut)]
+impl Queue {
+    fn join(&self, request: &JoinRequest) -> Result<(String, u32), Reject> {
+        let rank = request
+            .query_param("rank")
+            .and_then(|rank| rank.parse::<u32>().ok())
+            .ok_or_else(|| {
+                Reject::new(
+                    stateroom::http::StatusCode::BAD_REQUEST,
+                    "give your rank: ?rank=1234",
+                )
+            })?;
+        Ok((name_of(request), rank))
+    }
+
+    fn connect(&mut self, client: ClientId, ctx: &impl StateroomContext) {
+        let Some((name, rank)) = ctx.client_data::<(String, u32)>(client).cloned() else {
+            return;
+        };
+        let band = self.bands.entry(rank / BAND).or_default();
+        band.push(Waiting { client, name });
+        if band.len() < GROUP {
+            return;
+        }
+        let group: Vec<Waiting> = band.drain(..GROUP).collect();
+        let race = fresh_race_id();
+        for player in &group {
+            let with = group
+                .iter()
+                .filter(|other| other.client != player.client)
+                .map(|other| other.name.clone())
+                .collect();
+            ctx.send(
+                player.client,
+                &QueueOut::Matched {
+                    race: race.clone(),
+                    with,
+                },
+            );
+        }
+    }
+
+    fn disconnect(&mut self, client: ClientId) {
+        for band in self.bands.values_mut() {
+            band.retain(|waiting| waiting.client != client);
+        }
+    }
+}
+
 fn main() {
-    stateroom::run_rooms(|server| server.room::<Lobby>("lobby").room::<Race>("race"));
+    stateroom::run_rooms(|server| {
+        server
+            .room::<Lobby>("lobby")
+            .room::<Race>("race")
+            .room::<Queue>("queue")
+    });
 }
 
 #[cfg(test)]

@@ -71,3 +71,54 @@ fn the_lobby_shows_names_as_presence() {
         "a snapshot, the tick's patch, the leave"
     );
 }
+
+#[test]
+fn the_queue_groups_players_by_rank_band() {
+    let mut room = TestRoom::<Queue>::new("ranked");
+    let join = |room: &mut TestRoom<Queue>, name: &str, rank: u32| {
+        let request = JoinRequest::new("ranked").with_query(format!("name={name}&rank={rank}"));
+        room.join(request).expect("joins")
+    };
+    let ada = join(&mut room, "ada", 100);
+    let bob = join(&mut room, "bob", 1200);
+    assert!(room.take_json::<QueueOut>(ada).is_empty(), "ada waits");
+    let cy = join(&mut room, "cy", 150);
+    let dee = join(&mut room, "dee", 1300);
+    let matched =
+        |room: &mut TestRoom<Queue>, client| match room.take_json::<QueueOut>(client).pop() {
+            Some(QueueOut::Matched { race, with }) => (race, with),
+            None => panic!("{client} was not matched"),
+        };
+    let (ada_race, ada_with) = matched(&mut room, ada);
+    let (cy_race, _) = matched(&mut room, cy);
+    let (bob_race, bob_with) = matched(&mut room, bob);
+    let (dee_race, _) = matched(&mut room, dee);
+    assert_eq!(ada_race, cy_race);
+    assert_eq!(bob_race, dee_race);
+    assert_ne!(ada_race, bob_race, "one race per group");
+    assert_eq!(
+        (ada_with, bob_with),
+        (vec!["cy".to_owned()], vec!["dee".to_owned()])
+    );
+    // No rank: refused before it joins.
+    let refused = room.join(JoinRequest::new("ranked").with_query("name=eve"));
+    assert_eq!(refused.expect_err("refused").status().as_u16(), 400);
+}
+
+#[test]
+fn a_player_who_leaves_the_queue_is_not_matched() {
+    let mut room = TestRoom::<Queue>::new("ranked");
+    let request =
+        |name: &str| JoinRequest::new("ranked").with_query(format!("name={name}&rank=10"));
+    let ada = room.join(request("ada")).expect("joins");
+    room.disconnect(ada);
+    let bob = room.join(request("bob")).expect("joins");
+    assert!(
+        room.take_json::<QueueOut>(bob).is_empty(),
+        "bob waits for someone present"
+    );
+    let cy = room.join(request("cy")).expect("joins");
+    assert!(
+        matches!(room.take_json::<QueueOut>(cy).pop(), Some(QueueOut::Matched { with, .. }) if with == ["bob"])
+    );
+}
