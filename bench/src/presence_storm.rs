@@ -79,8 +79,16 @@ impl Known {
             if let Some(state) = inner.get("state").and_then(Value::as_object) {
                 self.present = state.keys().cloned().collect();
             }
-            for op in inner.get("patch").and_then(Value::as_array).into_iter().flatten() {
-                let id = op["path"].as_str().unwrap_or_default().trim_start_matches('/');
+            for op in inner
+                .get("patch")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let id = op["path"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .trim_start_matches('/');
                 match op["op"].as_str() {
                     Some("add") => drop(self.present.insert(id.to_owned())),
                     Some("remove") => drop(self.present.remove(id)),

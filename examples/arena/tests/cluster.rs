@@ -37,7 +37,7 @@ struct Node {
 }
 
 impl Node {
-    async fn start(redis: &Redis, id: &str, dir: &Path) -> Node {
+    async fn start(redis: &Redis, id: &str, dir: &Path, extra: &[&str]) -> Node {
         let port = free_port();
         let log = std::fs::File::create(dir.join(format!("{id}.log"))).expect("a log file");
         let child = Command::new(ARENA)
@@ -46,6 +46,7 @@ impl Node {
             .args(["--internal-addr", &format!("127.0.0.1:{}", free_port())])
             .args(["--lease-ttl", &format!("{}ms", TTL.as_millis())])
             .args(["--admin-token", TOKEN, "--room-grace-ms", "60000"])
+            .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(log)
@@ -78,6 +79,10 @@ impl Node {
 }
 
 async fn cluster(name: &str) -> Option<(Redis, Vec<Node>, PathBuf)> {
+    cluster_with(name, &[]).await
+}
+
+async fn cluster_with(name: &str, extra: &[&str]) -> Option<(Redis, Vec<Node>, PathBuf)> {
     if !support::redis::installed() || !support::node::installed("haproxy") {
         return None;
     }
@@ -85,7 +90,7 @@ async fn cluster(name: &str) -> Option<(Redis, Vec<Node>, PathBuf)> {
     let redis = Redis::start(&dir).await;
     let mut nodes = Vec::new();
     for id in ["n1", "n2", "n3"] {
-        nodes.push(Node::start(&redis, id, &dir).await);
+        nodes.push(Node::start(&redis, id, &dir, extra).await);
     }
     Some((redis, nodes, dir))
 }
@@ -278,6 +283,52 @@ async fn a_killed_nodes_rooms_leave_the_directory_and_return_with_their_new_owne
         holds.frames > frames_before + 1,
         "the lobby got the changes as patches"
     );
+}
+
+#[tokio::test]
+async fn a_seat_reservation_expires_on_every_node_and_its_seat_is_free_again() {
+    let Some((_redis, nodes, _dir)) =
+        cluster_with("expiry", &["--seat-reservation", "700ms"]).await
+    else {
+        return;
+    };
+    let body = json!({"filter": {"mode": "race"}}).to_string();
+    let (status, first) = post(nodes[0].addr(), "/matchmake/race", &body).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["expires_in_ms"], 700, "the window is said");
+    let (status, second) = post(nodes[1].addr(), "/matchmake/race", &body).await;
+    assert_eq!(status, 200, "{second}");
+    assert_eq!(
+        first["room"], second["room"],
+        "the second seat of the same race"
+    );
+    // Both seats are held: a third call gets another race.
+    let (_, third) = post(nodes[2].addr(), "/matchmake/race", &body).await;
+    assert_ne!(third["room"], first["room"]);
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    // Expired: refused on whichever node the client comes through.
+    for (node, reservation) in [(&nodes[2], &first), (&nodes[0], &second)] {
+        let url = format!(
+            "ws://{}{}",
+            node.addr(),
+            reservation["url"].as_str().expect("a url")
+        );
+        match tokio_tungstenite::connect_async_with_config(url, None, true).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                assert_eq!(response.status().as_u16(), 410);
+            }
+            other => panic!("an expired reservation was taken: {:?}", other.map(|_| ())),
+        }
+    }
+    // The seats are free again: matchmaking fills that race before any other.
+    let (_, again) = post(nodes[1].addr(), "/matchmake/race", &body).await;
+    assert!(
+        again["room"] == first["room"] || again["room"] == third["room"],
+        "{again}"
+    );
+    assert_eq!(again["created"], false);
+    let url = again["url"].as_str().expect("a url");
+    let _player = join(nodes[2].addr(), url).await;
 }
 
 /// Reads lobby frames into `holds` until `done`.

@@ -27,6 +27,9 @@ pub struct ServerArgs {
     /// How long an empty room is kept before it is freed.
     #[arg(long, alias = "room-grace-ms", env = "STATEROOM_ROOM_GRACE_MS", default_value = defaults::ROOM_GRACE, value_parser = parse_duration)]
     pub room_grace: Duration,
+    /// How long a seat that matchmaking reserved waits for its client.
+    #[arg(long, env = "STATEROOM_SEAT_RESERVATION", default_value = defaults::SEAT_RESERVATION, value_parser = parse_duration)]
+    pub seat_reservation: Duration,
     /// How long a graceful shutdown waits for clients to close.
     #[arg(long, alias = "shutdown-timeout-ms", env = "STATEROOM_SHUTDOWN_TIMEOUT_MS", default_value = defaults::SHUTDOWN_TIMEOUT, value_parser = parse_duration)]
     pub shutdown_timeout: Duration,
@@ -208,6 +211,7 @@ impl From<ServerArgs> for Server {
             .host(args.host)
             .port(args.port)
             .room_grace(args.room_grace)
+            .seat_reservation(args.seat_reservation)
             .shutdown_timeout(args.shutdown_timeout)
             .heartbeat_interval(args.heartbeat_interval)
             .heartbeat_timeout(args.heartbeat_timeout)

@@ -9,6 +9,7 @@ use std::time::Duration;
 pub(crate) const HOST: &str = "127.0.0.1";
 pub(crate) const PORT: u16 = 8080;
 pub(crate) const ROOM_GRACE: &str = "5s";
+pub(crate) const SEAT_RESERVATION: &str = "15s";
 pub(crate) const SHUTDOWN_TIMEOUT: &str = "10s";
 pub(crate) const HEARTBEAT_INTERVAL: &str = "15s";
 pub(crate) const HEARTBEAT_TIMEOUT: &str = "45s";
@@ -45,6 +46,7 @@ mod tests {
     fn every_default_duration_parses() {
         for text in [
             ROOM_GRACE,
+            SEAT_RESERVATION,
             SHUTDOWN_TIMEOUT,
             HEARTBEAT_INTERVAL,
             HEARTBEAT_TIMEOUT,

@@ -42,6 +42,8 @@ pub struct Server {
     pub(crate) host: String,
     pub(crate) port: u16,
     pub(crate) room_grace: Duration,
+    /// How long a matchmaking seat reservation waits for its client.
+    pub(crate) seat_reservation: Duration,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) heartbeat_interval: Duration,
     pub(crate) heartbeat_timeout: Duration,
@@ -101,6 +103,7 @@ impl Default for Server {
             host: defaults::HOST.to_owned(),
             port: defaults::PORT,
             room_grace: defaults::duration(defaults::ROOM_GRACE),
+            seat_reservation: defaults::duration(defaults::SEAT_RESERVATION),
             shutdown_timeout: defaults::duration(defaults::SHUTDOWN_TIMEOUT),
             heartbeat_interval: defaults::duration(defaults::HEARTBEAT_INTERVAL),
             heartbeat_timeout: defaults::duration(defaults::HEARTBEAT_TIMEOUT),
@@ -192,6 +195,14 @@ impl Server {
     /// reloads its page finds the same state. Default 5 seconds.
     pub fn room_grace(mut self, grace: Duration) -> Self {
         self.room_grace = grace;
+        self
+    }
+
+    /// How long a seat that matchmaking reserved waits for its client
+    /// (`POST /matchmake`, `Rooms::matchmake`): past it the reservation is
+    /// refused (410) and the seat is free again. Default 15 seconds.
+    pub fn seat_reservation(mut self, window: Duration) -> Self {
+        self.seat_reservation = window;
         self
     }
 

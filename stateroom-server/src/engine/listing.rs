@@ -16,9 +16,6 @@ use std::time::Duration;
 /// How long a join admitted by the room may take to open its connection.
 pub(crate) const ADMITTED_FOR: Duration = Duration::from_secs(10);
 
-/// How long a reserved seat waits for its client.
-pub(crate) const RESERVED_FOR: Duration = Duration::from_secs(15);
-
 /// Why a room refuses a seat (a join, or a reservation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum NoSeat {
@@ -117,16 +114,18 @@ impl Listing {
         }
     }
 
-    /// Reserves a free seat for `options`; the token the client presents.
+    /// Reserves a free seat for `options`, held for `window`; the token
+    /// the client presents.
     pub(crate) fn reserve(
         &mut self,
         clients: usize,
         options: Value,
         now: Duration,
+        window: Duration,
     ) -> Result<String, NoSeat> {
         self.check(clients, now)?;
         let token = Secret::random().hex();
-        let until = now + RESERVED_FOR;
+        let until = now + window;
         self.reserved
             .insert(token.clone(), Reserved { until, options });
         self.changed = true;
@@ -151,6 +150,7 @@ mod tests {
     use super::*;
 
     const T0: Duration = Duration::ZERO;
+    const RESERVED_FOR: Duration = Duration::from_secs(15);
 
     #[test]
     fn seats_count_clients_admitted_joins_and_reservations() {
@@ -159,9 +159,12 @@ mod tests {
             ..Listing::default()
         };
         listing.admit(1, T0).unwrap();
-        let token = listing.reserve(1, Value::Null, T0).unwrap();
+        let token = listing.reserve(1, Value::Null, T0, RESERVED_FOR).unwrap();
         assert_eq!(listing.admit(1, T0), Err(NoSeat::Full));
-        assert_eq!(listing.reserve(1, Value::Null, T0), Err(NoSeat::Full));
+        assert_eq!(
+            listing.reserve(1, Value::Null, T0, RESERVED_FOR),
+            Err(NoSeat::Full)
+        );
         // The reservation's client comes: still one seat each.
         listing.redeem(&token, T0).unwrap();
         assert_eq!(listing.redeem(&token, T0), Err(NoSeat::BadReservation));
@@ -179,7 +182,7 @@ mod tests {
             capacity: Some(1),
             ..Listing::default()
         };
-        let token = listing.reserve(0, Value::Null, T0).unwrap();
+        let token = listing.reserve(0, Value::Null, T0, RESERVED_FOR).unwrap();
         assert_eq!(listing.admit(0, T0), Err(NoSeat::Full));
         let later = RESERVED_FOR + Duration::from_millis(1);
         assert_eq!(listing.redeem(&token, later), Err(NoSeat::BadReservation));
@@ -195,7 +198,10 @@ mod tests {
             ..Listing::default()
         };
         assert_eq!(listing.admit(0, T0), Err(NoSeat::Locked));
-        assert_eq!(listing.reserve(0, Value::Null, T0), Err(NoSeat::Locked));
+        assert_eq!(
+            listing.reserve(0, Value::Null, T0, RESERVED_FOR),
+            Err(NoSeat::Locked)
+        );
         assert_eq!(listing.published(T0).held, 0);
     }
 }

@@ -8,7 +8,7 @@
 use crate::engine::directory::{Query, all_rooms, filter_object};
 use crate::engine::event::RoomEvent;
 use crate::engine::kinds::Located;
-use crate::engine::listing::{NoSeat, RESERVED_FOR};
+use crate::engine::listing::NoSeat;
 use crate::engine::{Claim, Engine};
 use serde::Serialize;
 use serde_json::Value;
@@ -173,7 +173,8 @@ fn reservation(engine: &Engine, kind: &str, id: &str, token: String, created: bo
         room: id.to_owned(),
         url: format!("{prefix}{path}?reservation={token}"),
         reservation: token,
-        expires_in_ms: u64::try_from(RESERVED_FOR.as_millis()).unwrap_or(u64::MAX),
+        expires_in_ms: u64::try_from(engine.config.seat_reservation.as_millis())
+            .unwrap_or(u64::MAX),
         created,
     }
 }

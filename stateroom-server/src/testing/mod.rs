@@ -75,6 +75,7 @@ impl<S: SimpleStateroomService> TestRoom<S> {
             persist: None,
             presence: S::PRESENCE,
             presence_tick: S::PATCH_RATE.unwrap_or(crate::engine::presence::PRESENCE_TICK),
+            seat_reservation: crate::Server::new().seat_reservation,
         };
         TestRoom {
             core: unwrap_hook(RoomCore::new(Arc::from(room_id), settings, Duration::ZERO)),

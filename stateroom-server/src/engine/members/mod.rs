@@ -64,6 +64,8 @@ pub(crate) struct RoomSettings {
     pub(crate) presence: Presence,
     /// How often presence is sent.
     pub(crate) presence_tick: Duration,
+    /// How long a reserved seat waits for its client.
+    pub(crate) seat_reservation: Duration,
 }
 
 /// What the context reaches: everything in the room but the service.

@@ -104,5 +104,6 @@ fn settings<S: SimpleStateroomService>(config: &crate::Server) -> RoomSettings {
         persist: S::PERSIST,
         presence: S::PRESENCE,
         presence_tick: S::PATCH_RATE.unwrap_or(crate::engine::presence::PRESENCE_TICK),
+        seat_reservation: config.seat_reservation,
     }
 }

@@ -128,6 +128,11 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
             listing.metadata = seed;
             listing.changed = true;
         }
-        listing.reserve(clients, options, now)
+        listing.reserve(
+            clients,
+            options,
+            now,
+            self.members.settings.seat_reservation,
+        )
     }
 }
