@@ -386,3 +386,56 @@ async fn the_live_lobby_sends_changes_not_lists() {
     assert_eq!(code.map(u16::from), Some(1001));
     stop.await.unwrap();
 }
+
+/// A persisted kind beside one in memory: its rooms are stored under their
+/// path (`notes/n1`) and come back after a restart; the other kind's do not.
+#[derive(Default, serde::Serialize, Deserialize)]
+struct Notes {
+    lines: Vec<String>,
+}
+
+#[stateroom::service(no_main, persist)]
+impl Notes {
+    fn message(&mut self, _client: ClientId, text: &str, ctx: &impl StateroomContext) {
+        self.lines.push(text.to_owned());
+        ctx.send(stateroom::MessageRecipient::Broadcast, &self.lines);
+    }
+}
+
+#[tokio::test]
+async fn each_kind_keeps_its_own_persistence() {
+    use stateroom_test_support::memstore::MemStore;
+    use std::sync::Arc;
+    let store = Arc::new(MemStore::default());
+    let start = |store: Arc<MemStore>| async move {
+        Server::new()
+            .host("127.0.0.1")
+            .port(0)
+            .shutdown_delay(Duration::ZERO)
+            .store(store)
+            .room::<Notes>("notes")
+            .room::<Lobby>("lobby")
+            .start_rooms()
+            .await
+            .expect("server starts")
+    };
+    let server = start(store.clone()).await;
+    let addr = server.local_addr();
+    let mut notes = connect(addr, "/ws/notes/n1").await.unwrap();
+    notes.send(Message::text("first")).await.unwrap();
+    assert_eq!(next_text(&mut notes).await, r#"["first"]"#);
+    let _lobby = connect(addr, "/ws/lobby/n1").await.unwrap();
+    drop((notes, _lobby));
+    server.shutdown().await;
+    // Stored under the first kind's service name, by path.
+    let stored = store.state("Notes", "notes/n1").expect("the notes room is stored");
+    assert_eq!(stored["lines"], json!(["first"]));
+    assert!(store.get("Notes", "lobby/n1").is_none(), "the lobby is not persisted");
+
+    let server = start(store.clone()).await;
+    let mut notes = connect(server.local_addr(), "/ws/notes/n1").await.unwrap();
+    notes.send(Message::text("second")).await.unwrap();
+    assert_eq!(next_text(&mut notes).await, r#"["first","second"]"#);
+    drop(notes);
+    server.shutdown().await;
+}
