@@ -428,9 +428,14 @@ async fn each_kind_keeps_its_own_persistence() {
     drop((notes, _lobby));
     server.shutdown().await;
     // Stored under the first kind's service name, by path.
-    let stored = store.state("Notes", "notes/n1").expect("the notes room is stored");
+    let stored = store
+        .state("Notes", "notes/n1")
+        .expect("the notes room is stored");
     assert_eq!(stored["lines"], json!(["first"]));
-    assert!(store.get("Notes", "lobby/n1").is_none(), "the lobby is not persisted");
+    assert!(
+        store.get("Notes", "lobby/n1").is_none(),
+        "the lobby is not persisted"
+    );
 
     let server = start(store.clone()).await;
     let mut notes = connect(server.local_addr(), "/ws/notes/n1").await.unwrap();
@@ -438,4 +443,40 @@ async fn each_kind_keeps_its_own_persistence() {
     assert_eq!(next_text(&mut notes).await, r#"["first","second"]"#);
     drop(notes);
     server.shutdown().await;
+}
+
+/// A room of one seat that also answers HTTP.
+#[derive(Default)]
+struct Booth;
+
+#[stateroom::service(no_main)]
+impl Booth {
+    fn new(_room_id: &str, ctx: &impl StateroomContext) -> Self {
+        ctx.set_capacity(Some(1));
+        Booth
+    }
+
+    fn request(
+        &mut self,
+        _request: &stateroom::RoomRequest,
+        _ctx: &impl StateroomContext,
+    ) -> stateroom::RoomResponse {
+        stateroom::RoomResponse::json(&"open")
+    }
+}
+
+#[test]
+fn seats_are_for_joins_not_http_requests() {
+    let mut room = stateroom::testing::TestRoom::<Booth>::new("booth");
+    let _sitting = room.connect();
+    // Full for another client, with the refusal clients retry on…
+    let refused = room.join(stateroom::JoinRequest::new("booth"));
+    assert_eq!(refused.expect_err("full").status().as_u16(), 503);
+    // …while HTTP requests take no seat and are all answered.
+    for _ in 0..20 {
+        let request = stateroom::RoomRequest::new(stateroom::http::Method::GET, Vec::new());
+        let response = room.request(stateroom::JoinRequest::new("booth"), request);
+        assert_eq!(response.expect("answered").status().as_u16(), 200);
+    }
+    assert_eq!(room.listing().reserved, 0, "no seat held by a request");
 }

@@ -29,7 +29,7 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
         request: &RoomRequest,
         now: Duration,
     ) -> Result<Result<RoomResponse, Reject>, Panicked> {
-        if let Err(reject) = self.admit(join, now)? {
+        if let Err(reject) = self.authorise(join, now)? {
             return Ok(Err(reject));
         }
         let key = (request.method() == http::Method::POST)

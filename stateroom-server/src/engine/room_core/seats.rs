@@ -31,7 +31,6 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
         request: &JoinRequest,
         now: Duration,
     ) -> Result<Result<ClientData, Reject>, Panicked> {
-        self.members.now.set(now);
         let token = request.query_param("reservation").map(|t| t.into_owned());
         let reserved;
         let request = match &token {
@@ -44,11 +43,7 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
             },
             None => request,
         };
-        let ctx = RoomContext {
-            members: &self.members,
-        };
-        let verdict = catch_unwind(AssertUnwindSafe(|| self.service.join(request, &ctx)))
-            .map_err(Panicked)?;
+        let verdict = self.authorise(request, now)?;
         let Ok(data) = verdict else {
             return Ok(verdict);
         };
@@ -62,6 +57,20 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
             None => listing.admit(clients, now),
         };
         Ok(seat.map(|()| data).map_err(no_seat_reject))
+    }
+
+    /// The `join` hook alone, for a request that takes no seat (an HTTP
+    /// request to the room).
+    pub(crate) fn authorise(
+        &self,
+        request: &JoinRequest,
+        now: Duration,
+    ) -> Result<Result<ClientData, Reject>, Panicked> {
+        self.members.now.set(now);
+        let ctx = RoomContext {
+            members: &self.members,
+        };
+        catch_unwind(AssertUnwindSafe(|| self.service.join(request, &ctx))).map_err(Panicked)
     }
 
     /// Whether the join comes back to a seat held in the room: a resume
