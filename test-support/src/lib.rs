@@ -10,6 +10,7 @@ pub mod memstore;
 pub mod node;
 pub mod numbered;
 pub mod probe;
+pub mod proxy;
 pub mod redis;
 
 use futures_util::{SinkExt, StreamExt};

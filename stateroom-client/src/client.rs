@@ -1,0 +1,472 @@
+//! The client over tokio and `tokio-tungstenite`: one task owns the socket
+//! and drives the [`Protocol`]; the [`Client`] handle sends typed messages
+//! to it and reads typed events from it.
+
+use crate::backoff::Reconnect;
+use crate::protocol::{Event, Frame, Options, Protocol, SendError};
+use futures_util::{SinkExt, StreamExt};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use stateroom_core::sync::Doc;
+use stateroom_core::{ErrorFrame, SessionFrame};
+use std::marker::PhantomData;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+/// Where the connection is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Status {
+    /// Opening a connection.
+    Connecting,
+    /// Open.
+    Open,
+    /// The connection ended; the next attempt is after `delay`.
+    Reconnecting {
+        /// Attempts in a row so far.
+        attempt: u32,
+        /// How long until the next.
+        delay: Duration,
+        /// The close code that ended the last connection (1006: dropped).
+        code: u16,
+    },
+    /// Stopped for good: the close code, and its reason.
+    Closed {
+        /// The close code (1000 after [`Client::close`]).
+        code: u16,
+        /// The reason the server gave, if any.
+        reason: String,
+    },
+}
+
+/// What a room told this client, typed.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Received<Out> {
+    /// A message of the service's outbound type.
+    Message(Out),
+    /// A text frame that is not an `Out` (kept as it came).
+    Text(String),
+    /// A binary frame.
+    Binary(Vec<u8>),
+    /// An error frame.
+    Error(ErrorFrame),
+    /// A connection's session frame.
+    Session(SessionFrame),
+    /// A synced document changed (read it with [`Client::state`],
+    /// [`Client::private_state`] or [`Client::presence`]).
+    Synced(Doc),
+    /// The connection's status changed.
+    Status(Status),
+}
+
+/// Why the first connection failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConnectError {
+    /// The URL is not `ws://` or `wss://` (or `http(s)://`).
+    #[error("not a WebSocket URL: {0}")]
+    Url(String),
+    /// The server refused the join: its status and body (the `join` hook's
+    /// 401/403, a full room's 503, a spent reservation's 410, …).
+    #[error("the server refused the join: {status} {body}")]
+    Refused {
+        /// The HTTP status.
+        status: u16,
+        /// Its plain-text body.
+        body: String,
+    },
+    /// The connection could not be made.
+    #[error("cannot connect: {0}")]
+    Io(String),
+}
+
+/// What the handle and the socket task share.
+#[derive(Debug)]
+struct Shared {
+    protocol: Protocol,
+}
+
+/// A typed client of one room: `In` is what it sends (the service's
+/// inbound message type), `Out` what it receives. Cheap to clone: every
+/// clone sends on the same connection; only one should read [`recv`](Self::recv).
+pub struct Client<In, Out> {
+    shared: Arc<Mutex<Shared>>,
+    commands: mpsc::UnboundedSender<Command>,
+    events: Arc<tokio::sync::Mutex<mpsc::Receiver<Received<Value>>>>,
+    status: watch::Receiver<Status>,
+    types: PhantomData<fn(In) -> Out>,
+}
+
+impl<In, Out> Clone for Client<In, Out> {
+    fn clone(&self) -> Self {
+        Client {
+            shared: self.shared.clone(),
+            commands: self.commands.clone(),
+            events: self.events.clone(),
+            status: self.status.clone(),
+            types: PhantomData,
+        }
+    }
+}
+
+impl<In, Out> std::fmt::Debug for Client<In, Out> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("status", &*self.status.borrow())
+            .finish_non_exhaustive()
+    }
+}
+
+enum Command {
+    Send(Frame),
+    Close,
+}
+
+fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
+    shared.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The URL of a room (`ws://host:port/ws/{room}`) from a server URL in any
+/// of the schemes a client may be given.
+fn socket_url(url: &str) -> Result<String, ConnectError> {
+    let url = if let Some(rest) = url.strip_prefix("http://") {
+        format!("ws://{rest}")
+    } else if let Some(rest) = url.strip_prefix("https://") {
+        format!("wss://{rest}")
+    } else {
+        url.to_owned()
+    };
+    if url.starts_with("ws://") || url.starts_with("wss://") {
+        Ok(url)
+    } else {
+        Err(ConnectError::Url(url))
+    }
+}
+
+impl<In: Serialize, Out: DeserializeOwned> Client<In, Out> {
+    /// Connects to the room at `url` (`ws://host:8080/ws/lobby`) with the
+    /// default [`Options`]; resolves once the first connection is open.
+    ///
+    /// # Errors
+    /// [`ConnectError`] when the first connection fails: the server's
+    /// refusal, or why no connection could be made. Later connections are
+    /// retried by themselves.
+    pub async fn connect(url: &str) -> Result<Self, ConnectError> {
+        Self::connect_with(url, Options::default()).await
+    }
+
+    /// [`connect`](Self::connect) with `options`.
+    ///
+    /// # Errors
+    /// As [`connect`](Self::connect).
+    pub async fn connect_with(url: &str, options: Options) -> Result<Self, ConnectError> {
+        let url = socket_url(url)?;
+        let shared = Arc::new(Mutex::new(Shared {
+            protocol: Protocol::new(options),
+        }));
+        let query = lock(&shared).protocol.query();
+        let first = open(&url, &query).await?;
+        let (commands, commands_rx) = mpsc::unbounded_channel();
+        let (events_tx, events) = mpsc::channel(1024);
+        let (status_tx, status) = watch::channel(Status::Connecting);
+        tokio::spawn(drive(
+            url,
+            first,
+            shared.clone(),
+            commands_rx,
+            events_tx,
+            status_tx,
+        ));
+        Ok(Client {
+            shared,
+            commands,
+            events: Arc::new(tokio::sync::Mutex::new(events)),
+            status,
+            types: PhantomData,
+        })
+    }
+
+    /// Sends `message` as JSON: now on the open connection, or once one is
+    /// open. With exactly-once on, the room applies it once whatever
+    /// connections drop in between.
+    ///
+    /// # Errors
+    /// [`SendError::QueueFull`] while offline with a full queue,
+    /// [`SendError::Closed`] after the client stopped.
+    pub fn send(&self, message: &In) -> Result<(), SendError> {
+        let text = serde_json::to_string(message).map_err(|_| SendError::Closed)?;
+        self.send_frame(Frame::Text(text))
+    }
+
+    /// Sends a raw frame (text that is not an `In`, or binary).
+    ///
+    /// # Errors
+    /// As [`send`](Self::send).
+    pub fn send_frame(&self, frame: Frame) -> Result<(), SendError> {
+        let now = lock(&self.shared).protocol.send(frame)?;
+        if let Some(frame) = now {
+            self.commands
+                .send(Command::Send(frame))
+                .map_err(|_| SendError::Closed)?;
+        }
+        Ok(())
+    }
+
+    /// The next thing the room said (or a status change); `None` once the
+    /// client has stopped and everything was read.
+    pub async fn recv(&self) -> Option<Received<Out>> {
+        let received = self.events.lock().await.recv().await?;
+        Some(match received {
+            Received::Message(value) => match serde_json::from_value::<Out>(value.clone()) {
+                Ok(message) => Received::Message(message),
+                Err(_) => Received::Text(value.to_string()),
+            },
+            Received::Text(text) => Received::Text(text),
+            Received::Binary(data) => Received::Binary(data),
+            Received::Error(error) => Received::Error(error),
+            Received::Session(session) => Received::Session(session),
+            Received::Synced(doc) => Received::Synced(doc),
+            Received::Status(status) => Received::Status(status),
+        })
+    }
+
+    /// The next message of type `Out`, skipping everything else.
+    pub async fn next_message(&self) -> Option<Out> {
+        loop {
+            if let Received::Message(message) = self.recv().await? {
+                return Some(message);
+            }
+        }
+    }
+
+    /// Where the connection is now.
+    #[must_use]
+    pub fn status(&self) -> Status {
+        self.status.borrow().clone()
+    }
+
+    /// Waits until the status is `Open` (or the client stopped: `false`).
+    pub async fn wait_open(&self) -> bool {
+        let mut status = self.status.clone();
+        let reached = status
+            .wait_for(|status| matches!(status, Status::Open | Status::Closed { .. }))
+            .await;
+        reached.is_ok_and(|status| *status == Status::Open)
+    }
+
+    /// The room's shared state (its `view`), decoded as `T`; `None` before
+    /// the first snapshot or if it is not a `T`.
+    #[must_use]
+    pub fn state<T: DeserializeOwned>(&self) -> Option<T> {
+        self.document(Doc::Shared)
+    }
+
+    /// The state only this client sees (its `private_view`).
+    #[must_use]
+    pub fn private_state<T: DeserializeOwned>(&self) -> Option<T> {
+        self.document(Doc::Private)
+    }
+
+    /// Who is in the room (services with presence).
+    #[must_use]
+    pub fn presence<T: DeserializeOwned>(&self) -> Option<T> {
+        self.document(Doc::Presence)
+    }
+
+    fn document<T: DeserializeOwned>(&self, doc: Doc) -> Option<T> {
+        let shared = lock(&self.shared);
+        let value = shared.protocol.document(doc)?;
+        T::deserialize(value).ok()
+    }
+
+    /// The current session (rooms with reconnection on).
+    #[must_use]
+    pub fn session(&self) -> Option<SessionFrame> {
+        lock(&self.shared).protocol.session().cloned()
+    }
+
+    /// Messages sent and not yet applied by the room (exactly-once).
+    #[must_use]
+    pub fn unacknowledged(&self) -> usize {
+        lock(&self.shared).protocol.unacknowledged()
+    }
+
+    /// Closes the connection (1000) and stops; the room ends the session.
+    pub fn close(&self) {
+        lock(&self.shared).protocol.close();
+        let _ = self.commands.send(Command::Close);
+    }
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens one connection with `query`.
+async fn open(url: &str, query: &str) -> Result<Socket, ConnectError> {
+    let full = if query.is_empty() {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&{query}")
+    } else {
+        format!("{url}?{query}")
+    };
+    match tokio_tungstenite::connect_async_with_config(full, None, true).await {
+        Ok((socket, _)) => Ok(socket),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            let status = response.status().as_u16();
+            let body = response
+                .body()
+                .as_ref()
+                .map(|body| String::from_utf8_lossy(body).into_owned())
+                .unwrap_or_default();
+            Err(ConnectError::Refused { status, body })
+        }
+        Err(error) => Err(ConnectError::Io(error.to_string())),
+    }
+}
+
+/// The socket task: runs connections until the client stops.
+async fn drive(
+    url: String,
+    first: Socket,
+    shared: Arc<Mutex<Shared>>,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+    events: mpsc::Sender<Received<Value>>,
+    status: watch::Sender<Status>,
+) {
+    let mut socket = Some(first);
+    loop {
+        let code = match socket.take() {
+            Some(socket) => run(socket, &shared, &mut commands, &events, &status).await,
+            None => 1006,
+        };
+        let decision = lock(&shared).protocol.closed_with(code);
+        let delay = match decision {
+            Reconnect::After(delay) => delay,
+            Reconnect::Stop => {
+                let closed = Status::Closed {
+                    code,
+                    reason: String::new(),
+                };
+                let _ = status.send(closed.clone());
+                let _ = events.send(Received::Status(closed)).await;
+                return;
+            }
+        };
+        let attempt = match &*status.borrow() {
+            Status::Reconnecting { attempt, .. } => attempt + 1,
+            _ => 1,
+        };
+        let waiting = Status::Reconnecting {
+            attempt,
+            delay,
+            code,
+        };
+        let _ = status.send(waiting.clone());
+        let _ = events.send(Received::Status(waiting)).await;
+        // Sends while waiting go to the offline queue; a close stops.
+        let sleep = tokio::time::sleep(delay);
+        tokio::pin!(sleep);
+        loop {
+            tokio::select! {
+                () = &mut sleep => break,
+                command = commands.recv() => match command {
+                    Some(Command::Close) | None => {
+                        let closed = Status::Closed { code: 1000, reason: String::new() };
+                        let _ = status.send(closed.clone());
+                        let _ = events.send(Received::Status(closed)).await;
+                        return;
+                    }
+                    // Numbered already; resent from `unacked` on open.
+                    Some(Command::Send(_)) => {}
+                },
+            }
+        }
+        let _ = status.send(Status::Connecting);
+        let query = lock(&shared).protocol.query();
+        if let Ok(opened) = open(&url, &query).await {
+            socket = Some(opened);
+        }
+    }
+}
+
+/// One connection, until it ends: its close code (1006 without one).
+async fn run(
+    mut socket: Socket,
+    shared: &Mutex<Shared>,
+    commands: &mut mpsc::UnboundedReceiver<Command>,
+    events: &mpsc::Sender<Received<Value>>,
+    status: &watch::Sender<Status>,
+) -> u16 {
+    let first = lock(shared).protocol.opened();
+    for frame in first {
+        if socket.send(message(frame)).await.is_err() {
+            return 1006;
+        }
+    }
+    let _ = status.send(Status::Open);
+    let _ = events.send(Received::Status(Status::Open)).await;
+    loop {
+        tokio::select! {
+            command = commands.recv() => match command {
+                Some(Command::Send(frame)) => {
+                    if socket.send(message(frame)).await.is_err() {
+                        return 1006;
+                    }
+                }
+                Some(Command::Close) | None => {
+                    let frame = CloseFrame { code: CloseCode::Normal, reason: "".into() };
+                    let _ = socket.close(Some(frame)).await;
+                    return 1000;
+                }
+            },
+            incoming = socket.next() => {
+                let frame = match incoming {
+                    Some(Ok(Message::Text(text))) => Frame::Text(text.to_string()),
+                    Some(Ok(Message::Binary(data))) => Frame::Binary(data.to_vec()),
+                    Some(Ok(Message::Close(frame))) => {
+                        return frame.map_or(1005, |frame| u16::from(frame.code));
+                    }
+                    Some(Ok(_)) => continue,
+                    Some(Err(_)) | None => return 1006,
+                };
+                let received = lock(shared).protocol.frame(frame);
+                for frame in received.send {
+                    if socket.send(message(frame)).await.is_err() {
+                        return 1006;
+                    }
+                }
+                for event in received.events {
+                    let typed = match event {
+                        Event::Text(text) => match serde_json::from_str::<Value>(&text) {
+                            Ok(value) => Received::Message(value),
+                            Err(_) => Received::Text(text),
+                        },
+                        Event::Binary(data) => Received::Binary(data),
+                        Event::Error(error) => Received::Error(error),
+                        Event::Session(session) => Received::Session(session),
+                        Event::Synced(doc) => Received::Synced(doc),
+                        // Acknowledgements are the client's business.
+                        Event::Applied(_) => continue,
+                    };
+                    if events.send(typed).await.is_err() {
+                        return 1000;
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn message(frame: Frame) -> Message {
+    match frame {
+        Frame::Text(text) => Message::text(text),
+        Frame::Binary(data) => Message::binary(data),
+    }
+}
