@@ -11,6 +11,7 @@ use serde_json::Value;
 use stateroom_core::sync::Doc;
 use stateroom_core::{ErrorFrame, SessionFrame};
 use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
@@ -90,6 +91,9 @@ pub enum ConnectError {
 #[derive(Debug)]
 struct Shared {
     protocol: Protocol,
+    /// Data frames received over every connection (the service's frames
+    /// and sync frames; not the session frame or acknowledgements).
+    frames_in: Arc<AtomicU64>,
 }
 
 /// A typed client of one room: `In` is what it sends (the service's
@@ -169,6 +173,7 @@ impl<In: Serialize, Out: DeserializeOwned> Client<In, Out> {
         let url = socket_url(url)?;
         let shared = Arc::new(Mutex::new(Shared {
             protocol: Protocol::new(options),
+            frames_in: Arc::new(AtomicU64::new(0)),
         }));
         let query = lock(&shared).protocol.query();
         let first = open(&url, &query).await?;
@@ -289,6 +294,16 @@ impl<In: Serialize, Out: DeserializeOwned> Client<In, Out> {
     #[must_use]
     pub fn session(&self) -> Option<SessionFrame> {
         lock(&self.shared).protocol.session().cloned()
+    }
+
+    /// Data frames received so far, over every connection, read or not.
+    #[must_use]
+    pub fn frames_received(&self) -> u64 {
+        self.frames_in().load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn frames_in(&self) -> Arc<AtomicU64> {
+        lock(&self.shared).frames_in.clone()
     }
 
     /// Messages sent and not yet applied by the room (exactly-once).
@@ -436,7 +451,15 @@ async fn run(
                     Some(Ok(_)) => continue,
                     Some(Err(_)) | None => return 1006,
                 };
-                let received = lock(shared).protocol.frame(frame);
+                let received = {
+                    let mut shared = lock(shared);
+                    let before = shared.protocol.received();
+                    let received = shared.protocol.frame(frame);
+                    if shared.protocol.received() != before {
+                        shared.frames_in.fetch_add(1, Ordering::Relaxed);
+                    }
+                    received
+                };
                 for frame in received.send {
                     if socket.send(message(frame)).await.is_err() {
                         return 1006;

@@ -50,13 +50,19 @@
 
 mod backoff;
 #[cfg(feature = "tokio")]
+pub mod bots;
+#[cfg(feature = "tokio")]
 mod client;
 mod docs;
+#[cfg(feature = "tokio")]
+mod matchmaking;
 mod protocol;
 
 pub use backoff::{Backoff, Reconnect, retried_close_code};
 #[cfg(feature = "tokio")]
 pub use client::{Client, ConnectError, Received, Status};
+#[cfg(feature = "tokio")]
+pub use matchmaking::{MatchRequest, MatchmakeError, Reservation, join_or_create, matchmake};
 pub use protocol::{Event, Frame, Options, Protocol, Received as ProtocolOutput, SendError};
 pub use stateroom_core::sync::Doc;
 pub use stateroom_core::{ErrorFrame, ResumeRefused, SessionFrame};

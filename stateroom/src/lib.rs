@@ -72,6 +72,13 @@ pub use stateroom_server::{
 #[cfg(feature = "testing")]
 pub mod testing;
 
+/// The typed Rust client (feature `client`): `stateroom::client::Client::<In,
+/// Out>::connect(url)`, with the service's own message types. See the
+/// `stateroom-client` crate.
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+pub use stateroom_client as client;
+
 pub mod types;
 pub use types::{ServiceTypes, TypesError};
 

@@ -33,7 +33,15 @@ async fn start_app(dir: &Path) -> (Running, SocketAddr) {
 }
 
 async fn start_binary(path: &str, dir: &Path, extra: &[(&str, &str)]) -> (Running, SocketAddr) {
-    let port = free_port();
+    start_binary_on(path, dir, extra, free_port()).await
+}
+
+async fn start_binary_on(
+    path: &str,
+    dir: &Path,
+    extra: &[(&str, &str)],
+    port: u16,
+) -> (Running, SocketAddr) {
     let mut command = Command::new(path);
     command
         .env("STATEROOM_PORT", port.to_string())
@@ -467,4 +475,61 @@ async fn the_data_commands_list_show_export_and_import_without_sql() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("room `b` does not load"), "{stderr}");
     assert_eq!(data(&third, &["list"]), "", "nothing imported");
+}
+
+/// `stateroom-client` (the Rust client) through a `kill -9` and a restart
+/// on the same port: it reconnects by itself, resumes, resends what the
+/// room had not applied, and every message is applied once, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rust_client_through_kill_9_applies_every_message_once() {
+    use stateroom_client::{Client, Options};
+    let dir = data_dir("rust-client");
+    let port = free_port();
+    let ledger = env!("CARGO_BIN_EXE_example-ledger");
+    let (server, addr) = start_binary_on(ledger, &dir, &[], port).await;
+    let mut options = Options::default();
+    options.backoff.initial = Duration::from_millis(20);
+    options.backoff.max = Duration::from_millis(200);
+    let url = format!("ws://{addr}/ws/rust");
+    let client = Client::<Value, Value>::connect_with(&url, options)
+        .await
+        .expect("connects");
+    let add = |amount: u64| serde_json::json!({"type": "add", "amount": amount});
+    for amount in 1..=100 {
+        client.send(&add(amount)).expect("sent");
+    }
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    kill9(server);
+    // Sent while the server is down: kept, numbered, and sent once it is back.
+    for amount in 101..=150 {
+        client.send(&add(amount)).expect("kept");
+    }
+    let (server, _) = start_binary_on(ledger, &dir, &[], port).await;
+    for amount in 151..=200 {
+        client.send(&add(amount)).expect("sent");
+    }
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while client.unacknowledged() > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "never all applied");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    client
+        .send(&serde_json::json!({"type": "state"}))
+        .expect("sent");
+    let state = loop {
+        let message = client.next_message().await.expect("a reply");
+        if message["type"] == "state" {
+            break message;
+        }
+    };
+    let entries: Vec<u64> =
+        serde_json::from_value(state["ledger"]["entries"].clone()).expect("entries");
+    assert_eq!(
+        entries,
+        (1..=200).collect::<Vec<u64>>(),
+        "each once, in order"
+    );
+    assert!(client.session().is_some_and(|s| s.resumed), "it resumed");
+    client.close();
+    kill9(server);
 }

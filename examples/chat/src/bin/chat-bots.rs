@@ -1,0 +1,59 @@
+//! Chat bots: each joins a room of ten under a name, then says ten lines,
+//! each counted as a round trip until its own `said` comes back. The
+//! chat's outbound type borrows from the room's state, so the bots read
+//! JSON (`serde_json::Value`); a service whose types are owned shares them
+//! as the arena's bots do. A dashboard line every second, a JSON report at
+//! the end.
+//!
+//! `cargo run --release -p example-chat --bin chat-bots -- ws://127.0.0.1:8080 2000 10000`
+//! (server, bots, ramp in milliseconds).
+
+use serde_json::{Value, json};
+use stateroom::client::bots::{Bot, BotError, BotReport, Bots};
+use std::time::Duration;
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let url = args
+        .get(1)
+        .cloned()
+        .unwrap_or_else(|| "ws://127.0.0.1:8080".into());
+    let clients = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(200);
+    let ramp = args.get(3).and_then(|ms| ms.parse().ok()).unwrap_or(2_000);
+    let report = chat_bots(&url, clients, Duration::from_millis(ramp), true).await;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&report).unwrap_or_default()
+    );
+}
+
+/// Runs `clients` chat bots, ten to a room, against the server at `url`.
+async fn chat_bots(url: &str, clients: usize, ramp: Duration, dashboard: bool) -> BotReport {
+    Bots::new(format!("{url}/ws/bots-{{n}}"))
+        .clients(clients)
+        .room_size(10)
+        .ramp(ramp)
+        .dashboard(dashboard)
+        .run(chat)
+        .await
+}
+
+/// One bot's conversation.
+async fn chat(bot: Bot<Value, Value>) -> Result<(), BotError> {
+    let name = format!("bot-{}", bot.index);
+    let welcome = bot
+        .request(&json!({"type": "join", "name": name}), |reply| {
+            reply["type"] == "welcome"
+        })
+        .await?;
+    let me = welcome["you"].clone();
+    for line in 0..10 {
+        let text = format!("line {line} from {name}");
+        bot.request(&json!({"type": "say", "text": text}), |reply| {
+            reply["type"] == "said" && reply["from"] == me && reply["text"] == text.as_str()
+        })
+        .await?;
+    }
+    Ok(())
+}
