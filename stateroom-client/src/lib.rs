@@ -1,3 +1,7 @@
+#![doc = include_str!("../README.md")]
+//!
+//! ---
+//!
 //! A typed Rust client for Stateroom rooms, as complete as
 //! `@stateroom/client`: the session frame, reconnection with backoff and
 //! jitter, resume with the token and `ack`, exactly-once sends (numbered,

@@ -1,5 +1,6 @@
 //! Chat bots: each joins a room of ten under a name, then says ten lines,
-//! each counted as a round trip until its own `said` comes back. The
+//! one every half second (so bots overlap and hear each other), each
+//! counted as a round trip until its own `said` comes back. The
 //! chat's outbound type borrows from the room's state, so the bots read
 //! JSON (`serde_json::Value`); a service whose types are owned shares them
 //! as the arena's bots do. A dashboard line every second, a JSON report at
@@ -49,6 +50,9 @@ async fn chat(bot: Bot<Value, Value>) -> Result<(), BotError> {
         .await?;
     let me = welcome["you"].clone();
     for line in 0..10 {
+        if line > 0 {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
         let text = format!("line {line} from {name}");
         bot.request(&json!({"type": "say", "text": text}), |reply| {
             reply["type"] == "said" && reply["from"] == me && reply["text"] == text.as_str()
