@@ -278,6 +278,12 @@ impl<In: Serialize, Out: DeserializeOwned> Client<In, Out> {
         self.document(Doc::Private)
     }
 
+    /// A live lobby's rooms by path (a client from [`watch_rooms`]).
+    #[must_use]
+    pub fn rooms<T: DeserializeOwned>(&self) -> Option<T> {
+        self.document(Doc::Rooms)
+    }
+
     /// Who is in the room (services with presence).
     #[must_use]
     pub fn presence<T: DeserializeOwned>(&self) -> Option<T> {
@@ -492,4 +498,37 @@ fn message(frame: Frame) -> Message {
         Frame::Text(text) => Message::text(text),
         Frame::Binary(data) => Message::binary(data),
     }
+}
+
+/// A live lobby (`docs/protocol.md`, "The room directory"): the rooms that
+/// `query` (`kind=race&filter[mode]=duel`) lists at the server `url`
+/// (`ws://host:8080`), kept current by the server's patches; read them with
+/// [`Client::rooms`], and wait for changes with [`Client::recv`]
+/// (`Received::Synced(Doc::Rooms)`). Reconnects like any client and starts
+/// again from a snapshot.
+///
+/// # Errors
+/// As [`Client::connect`]: 404 for a kind the directory does not list, 400
+/// for a query it cannot answer.
+pub async fn watch_rooms(url: &str, query: &str) -> Result<Client<Value, Value>, ConnectError> {
+    let base = url.trim_end_matches('/');
+    let mut options = Options {
+        // The lobby takes no messages: nothing to number.
+        exactly_once: false,
+        ..Options::default()
+    };
+    options.query = form_pairs(query);
+    Client::connect_with(&format!("{base}/rooms"), options).await
+}
+
+/// `a=1&b=2` as pairs (left as written: the protocol encodes them again).
+fn form_pairs(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (name.to_owned(), value.to_owned())
+        })
+        .collect()
 }

@@ -64,7 +64,7 @@ mod protocol;
 
 pub use backoff::{Backoff, Reconnect, retried_close_code};
 #[cfg(feature = "tokio")]
-pub use client::{Client, ConnectError, Received, Status};
+pub use client::{Client, ConnectError, Received, Status, watch_rooms};
 #[cfg(feature = "tokio")]
 pub use matchmaking::{MatchRequest, MatchmakeError, Reservation, join_or_create, matchmake};
 pub use protocol::{Event, Frame, Options, Protocol, Received as ProtocolOutput, SendError};

@@ -33,7 +33,7 @@ struct Tally {
     board: Board,
 }
 
-#[stateroom::service(no_main, reconnect = "30s", presence)]
+#[stateroom::service(no_main, reconnect = "30s", presence, listed)]
 impl Tally {
     fn join(&self, request: &JoinRequest) -> Result<(), Reject> {
         match request.query_param("token").as_deref() {
@@ -191,5 +191,41 @@ async fn a_kick_is_final_and_status_says_so() {
     );
     assert!(client.recv().await.is_none(), "nothing after the end");
     assert!(client.send(&TallyIn::Add { n: 1 }).is_err());
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_live_lobby_sees_rooms_come_and_go() {
+    let server = stateroom_test_support::start::<Tally>(
+        Server::new()
+            .shutdown_delay(Duration::ZERO)
+            .room_grace(Duration::from_millis(100)),
+    )
+    .await;
+    let base = format!("ws://{}", server.local_addr());
+    let lobby = stateroom_client::watch_rooms(&base, "sort=id")
+        .await
+        .expect("the lobby opens");
+    let rooms = |lobby: &Client<serde_json::Value, serde_json::Value>| {
+        lobby.rooms::<std::collections::BTreeMap<String, serde_json::Value>>()
+    };
+    until("an empty list", || rooms(&lobby).filter(|r| r.is_empty())).await;
+    let player = Client::<TallyIn, TallyOut>::connect_with(&format!("{base}/ws/l1"), options())
+        .await
+        .expect("joins");
+    let listed = until("the room listed", || {
+        rooms(&lobby).filter(|r| r.contains_key("l1"))
+    })
+    .await;
+    assert_eq!(listed["l1"]["clients"], 1);
+    player.close();
+    until("the room gone", || rooms(&lobby).filter(|r| r.is_empty())).await;
+    // A query the directory cannot answer is refused before the upgrade.
+    let refused = stateroom_client::watch_rooms(&base, "colour=red").await;
+    assert!(matches!(
+        refused,
+        Err(ConnectError::Refused { status: 400, .. })
+    ));
+    lobby.close();
     server.shutdown().await;
 }

@@ -14,7 +14,7 @@ pub enum ResumeRefused {
     /// made up.
     UnknownToken,
     /// The session exists but the token is not its current one: it was
-    /// already used (tokens are single-use) or forged.
+    /// spent (the session was resumed with a newer one) or forged.
     InvalidToken,
     /// The `ack` is missing, not a number, or counts more frames than the
     /// server ever sent this client.

@@ -168,11 +168,20 @@ async fn forged_reused_malformed_and_other_room_tokens_are_refused_with_a_reason
     // The genuine token still works (a forged one did not spend it)...
     let resumed = Session::resume(addr, room, "ada-token", &first.token, ack).await;
     assert!(resumed.frame.resumed);
-    // ...once: used again, it is refused.
+    // ...and again, as a client whose answer (the session frame with the
+    // next token) was lost to a cut would try it...
+    let (_, ack) = resumed.vanish();
+    let retried = Session::resume(addr, room, "ada-token", &first.token, ack).await;
+    assert!(retried.frame.resumed, "{:?}", retried.frame);
+    assert_eq!(retried.frame.client, first.client);
+    // ...until the session is resumed with its successor: then it is spent.
+    let (next, ack) = retried.vanish();
+    let newer = Session::resume(addr, room, "ada-token", &next.token, ack).await;
+    assert!(newer.frame.resumed);
+    let (latest, ack) = newer.vanish();
     let reused = Session::resume(addr, room, "ada-token", &first.token, ack).await;
     assert_eq!(reused.frame.refused, Some(ResumeRefused::InvalidToken));
     // An ack past what was ever sent is refused and ends the session.
-    let (latest, _) = resumed.vanish();
     let lying = Session::resume(addr, room, "ada-token", &latest.token, 1000).await;
     assert_eq!(lying.frame.refused, Some(ResumeRefused::BadAck));
     wait_count(room, &format!("disconnect:{}", first.client), 1).await;

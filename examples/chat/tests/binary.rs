@@ -1,67 +1,89 @@
 //! Runs the chat example's real binary, as `cargo run -p example-chat` would,
-//! chats with two clients, and stops it with SIGTERM.
+//! chats with two clients (the Rust client, `stateroom::client`), and stops
+//! it with SIGTERM.
 
 use stateroom_test_support as support;
 
-use serde_json::json;
-use stateroom::SessionFrame;
+use serde_json::{Value, json};
+use stateroom::client::{Client, Received, Status};
 use support::*;
 
-/// Joins the lobby and reads the session frame (reconnection is on).
-async fn enter(addr: std::net::SocketAddr) -> (Ws, SessionFrame) {
-    let mut ws = join(addr, "lobby").await;
-    let session = SessionFrame::from_json(&next_text(&mut ws).await).expect("a session frame");
-    (ws, session)
+type Chat = Client<Value, Value>;
+
+/// Joins the lobby with the Rust client (reconnection is on: a session).
+async fn enter(addr: std::net::SocketAddr) -> Chat {
+    let chat = Chat::connect(&format!("ws://{addr}/ws/lobby"))
+        .await
+        .expect("joins");
+    assert!(chat.wait_open().await);
+    chat
+}
+
+/// The next message, or error frame (as its JSON), the room sent.
+async fn next(chat: &Chat) -> Value {
+    loop {
+        let received = tokio::time::timeout(WAIT, chat.recv())
+            .await
+            .expect("in time")
+            .expect("open");
+        match received {
+            Received::Message(message) => return message,
+            Received::Error(error) => return json!({ "error": error }),
+            _ => {}
+        }
+    }
 }
 
 #[tokio::test]
 async fn the_binary_serves_a_chat_and_stops_on_sigterm() {
     let (server, addr) = spawn_binary(env!("CARGO_BIN_EXE_example-chat")).await;
 
-    let (mut ada, session) = enter(addr).await;
-    let welcome = next_json(&mut ada).await;
+    let ada = enter(addr).await;
+    let welcome = next(&ada).await;
+    let session = ada.session().expect("a session frame came first");
     assert_eq!(welcome["you"], json!(session.client));
     assert_eq!(welcome["type"], "welcome");
     assert_eq!(welcome["members"], json!([]));
     let ada_id = welcome["you"].clone();
-    send_text(&mut ada, r#"{"type":"join","name":"ada"}"#).await;
+    ada.send(&json!({"type": "join", "name": "ada"})).unwrap();
     assert_eq!(
-        next_json(&mut ada).await,
+        next(&ada).await,
         json!({"type":"joined","client":ada_id,"name":"ada"})
     );
 
-    let (mut bob, _) = enter(addr).await;
-    let welcome = next_json(&mut bob).await;
+    let bob = enter(addr).await;
+    let welcome = next(&bob).await;
     assert_eq!(
         welcome["members"],
         json!([{"client": ada_id, "name": "ada"}])
     );
     let bob_id = welcome["you"].clone();
-    send_text(&mut bob, r#"{"type":"join","name":"bob"}"#).await;
-    for ws in [&mut ada, &mut bob] {
+    bob.send(&json!({"type": "join", "name": "bob"})).unwrap();
+    for chat in [&ada, &bob] {
         assert_eq!(
-            next_json(ws).await,
+            next(chat).await,
             json!({"type":"joined","client":bob_id,"name":"bob"})
         );
     }
 
-    send_text(&mut bob, r#"{"type":"say","text":"hi ada"}"#).await;
-    for ws in [&mut ada, &mut bob] {
+    bob.send(&json!({"type": "say", "text": "hi ada"})).unwrap();
+    for chat in [&ada, &bob] {
         assert_eq!(
-            next_json(ws).await,
+            next(chat).await,
             json!({"type":"said","from":bob_id,"name":"bob","text":"hi ada"})
         );
     }
-    send_text(&mut ada, r#"{"type":"nick","name":"countess"}"#).await;
-    for ws in [&mut ada, &mut bob] {
+    ada.send(&json!({"type": "nick", "name": "countess"}))
+        .unwrap();
+    for chat in [&ada, &bob] {
         assert_eq!(
-            next_json(ws).await,
+            next(chat).await,
             json!({"type":"renamed","client":ada_id,"old":"ada","new":"countess"})
         );
     }
     // A message the room does not understand: an error frame to the sender only.
-    send_text(&mut ada, r#"{"type":"shout","text":"HI"}"#).await;
-    let error = next_json(&mut ada).await;
+    ada.send(&json!({"type": "shout", "text": "HI"})).unwrap();
+    let error = next(&ada).await;
     assert_eq!(error["error"]["code"], "invalid_message");
     assert!(
         error["error"]["message"]
@@ -69,20 +91,37 @@ async fn the_binary_serves_a_chat_and_stops_on_sigterm() {
             .unwrap()
             .contains("unknown variant `shout`")
     );
-    send_text(&mut ada, r#"{"type":"leave"}"#).await;
-    for ws in [&mut ada, &mut bob] {
+    ada.send(&json!({"type": "leave"})).unwrap();
+    for chat in [&ada, &bob] {
         assert_eq!(
-            next_json(ws).await,
+            next(chat).await,
             json!({"type":"left","client":ada_id,"name":"countess"})
         );
     }
-
-    // SIGTERM: every client is closed with 1001 and the process exits 0.
-    let stopped = tokio::spawn(server.terminate());
-    for ws in [&mut ada, &mut bob] {
-        assert_eq!(close_code(ws).await, Some(1001.into()));
+    // Every message was applied, and the room said so (acks come in batches,
+    // within 20 ms).
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while ada.unacknowledged() > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "never acknowledged");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
-    drop((ada, bob));
+
+    // SIGTERM: every client is closed with 1001 (which the client retries:
+    // the server is going away, not refusing it) and the process exits 0.
+    let stopped = tokio::spawn(server.terminate());
+    for chat in [&ada, &bob] {
+        loop {
+            let received = tokio::time::timeout(WAIT, chat.recv())
+                .await
+                .expect("in time");
+            if let Some(Received::Status(Status::Reconnecting { code, .. })) = received {
+                assert_eq!(code, 1001);
+                break;
+            }
+        }
+    }
+    ada.close();
+    bob.close();
     let status = stopped.await.unwrap();
     assert!(status.success(), "exit status {status}");
 }
@@ -132,12 +171,13 @@ async fn json_logs_parse_and_carry_the_room_and_client_ids() {
         assert!(tokio::time::Instant::now() < deadline, "never listened");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    let (mut ada, session) = enter(addr).await;
-    let _welcome = next_json(&mut ada).await;
-    send_text(&mut ada, r#"{"type":"join","name":"ada"}"#).await;
-    let _joined = next_json(&mut ada).await;
+    let ada = enter(addr).await;
+    let _welcome = next(&ada).await;
+    let session = ada.session().expect("a session");
+    ada.send(&json!({"type": "join", "name": "ada"})).unwrap();
+    let _joined = next(&ada).await;
+    ada.close();
     let status = tokio::spawn(server.terminate());
-    assert_eq!(close_code(&mut ada).await, Some(1001.into()));
     assert!(status.await.unwrap().success());
 
     let text = std::fs::read_to_string(&log_path).unwrap();

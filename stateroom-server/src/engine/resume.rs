@@ -113,6 +113,10 @@ pub(crate) fn parse_token(token: &str) -> Result<(ClientId, [u8; 16]), ResumeRef
 /// One client's session: its current secret and the frames kept for a resume.
 pub(crate) struct Replay {
     secret: Secret,
+    /// The secret the client last resumed with: still honoured until the
+    /// session is resumed with the newer one, so that a resume whose session
+    /// frame (and new token) was lost to a cut can be tried again.
+    previous: Option<Secret>,
     /// Data frames sent so far (the last one's sequence number).
     sent: u64,
     frames: VecDeque<Message>,
@@ -130,6 +134,7 @@ impl Replay {
     pub(crate) fn new(settings: &ResumeSettings) -> Self {
         Replay {
             secret: Secret::random(),
+            previous: None,
             sent: 0,
             frames: VecDeque::new(),
             bytes: 0,
@@ -143,20 +148,30 @@ impl Replay {
     /// The session as a snapshot keeps it: the secret (hex) and the count of
     /// frames sent, plus `pending` frames about to be sent.
     pub(crate) fn export(&self, pending: u64) -> (String, u64) {
-        let hex = self.secret.token(ClientId::from(0));
-        let secret = hex
-            .split_once('.')
-            .map_or(hex.as_str(), |(_, s)| s)
-            .to_owned();
-        (secret, self.sent + pending)
+        (self.secret.hex(), self.sent + pending)
+    }
+
+    /// The previous secret (hex), still honoured, if any.
+    pub(crate) fn export_previous(&self) -> Option<String> {
+        self.previous.as_ref().map(Secret::hex)
     }
 
     /// A session restored from a snapshot: no frames kept, so only a client
     /// that saw all `sent` frames can resume it.
-    pub(crate) fn restored(settings: &ResumeSettings, secret_hex: &str, sent: u64) -> Option<Self> {
-        let (_, secret) = parse_token(&format!("0.{secret_hex}")).ok()?;
+    pub(crate) fn restored(
+        settings: &ResumeSettings,
+        secret_hex: &str,
+        previous_hex: Option<&str>,
+        sent: u64,
+    ) -> Option<Self> {
+        let parse = |hex: &str| {
+            parse_token(&format!("0.{hex}"))
+                .ok()
+                .map(|(_, s)| Secret(s))
+        };
         let mut replay = Replay::new(settings);
-        replay.secret = Secret(secret);
+        replay.secret = parse(secret_hex)?;
+        replay.previous = previous_hex.and_then(parse);
         replay.sent = sent;
         replay.hold();
         Some(replay)
@@ -167,6 +182,7 @@ impl Replay {
     /// (the new connection saw none of the old one's frames).
     pub(crate) fn take_over(&mut self) {
         self.secret = Secret::random();
+        self.previous = None;
         self.sent = 0;
         self.frames.clear();
         self.bytes = 0;
@@ -203,9 +219,14 @@ impl Replay {
         complete
     }
 
-    /// Whether `secret` is this session's current one (nothing changes).
+    /// Whether `secret` resumes this session: its current secret, or the
+    /// one it was last resumed with (nothing changes).
     pub(crate) fn holds(&self, secret: &[u8; 16]) -> bool {
         self.secret.matches(secret)
+            || self
+                .previous
+                .as_ref()
+                .is_some_and(|previous| previous.matches(secret))
     }
 
     /// Checks a resume against this session and, if it holds, issues a new
@@ -215,7 +236,7 @@ impl Replay {
         secret: &[u8; 16],
         ack: Option<u64>,
     ) -> Result<Vec<Message>, ResumeRefused> {
-        if !self.secret.matches(secret) {
+        if !self.holds(secret) {
             return Err(ResumeRefused::InvalidToken);
         }
         let ack = ack
@@ -225,6 +246,9 @@ impl Replay {
         if ack + 1 < first_kept {
             return Err(ResumeRefused::FramesLost);
         }
+        // The client surely holds the secret it presented; the new one may
+        // be lost with this connection's session frame.
+        self.previous = Some(Secret(*secret));
         self.secret = Secret::random();
         self.away_at = None;
         let skip = usize::try_from(ack + 1 - first_kept).unwrap_or(usize::MAX);
@@ -276,12 +300,15 @@ mod tests {
         let secret = secret_of(&r);
         let frames = r.resume(&secret, Some(3)).unwrap();
         assert_eq!(frames, vec![Message::text("4"), Message::text("5")]);
-        // Single-use: the same token again is refused.
-        assert_eq!(r.resume(&secret, Some(5)), Err(ResumeRefused::InvalidToken));
-        let secret = secret_of(&r);
-        assert_eq!(r.resume(&secret, Some(6)), Err(ResumeRefused::BadAck));
-        assert_eq!(r.resume(&secret, None), Err(ResumeRefused::BadAck));
+        // The answer (and the next token) may be lost: the same token again
+        // still resumes...
         assert_eq!(r.resume(&secret, Some(5)).unwrap(), vec![]);
+        let next = secret_of(&r);
+        assert_eq!(r.resume(&next, Some(6)), Err(ResumeRefused::BadAck));
+        assert_eq!(r.resume(&next, None), Err(ResumeRefused::BadAck));
+        assert_eq!(r.resume(&next, Some(5)).unwrap(), vec![]);
+        // ...until its successor is used: then it is spent.
+        assert_eq!(r.resume(&secret, Some(5)), Err(ResumeRefused::InvalidToken));
     }
 
     #[test]
@@ -310,14 +337,24 @@ mod tests {
             max_frames: 10,
             max_bytes: 1 << 20,
         };
-        let mut restored = Replay::restored(&settings, &secret, sent).unwrap();
+        let mut restored = Replay::restored(&settings, &secret, None, sent).unwrap();
         let bytes = secret_of(&r);
         assert_eq!(
             restored.resume(&bytes, Some(4)),
             Err(ResumeRefused::FramesLost)
         );
         assert_eq!(restored.resume(&bytes, Some(5)).unwrap(), vec![]);
-        assert!(Replay::restored(&settings, "zz", 1).is_none());
+        assert!(Replay::restored(&settings, "zz", None, 1).is_none());
+        // The secret last resumed with survives a restore too.
+        let previous = r.export_previous();
+        let mut r2 = replay(10);
+        let first = secret_of(&r2);
+        r2.resume(&first, Some(0)).unwrap();
+        let (current, sent) = r2.export(0);
+        let mut back =
+            Replay::restored(&settings, &current, r2.export_previous().as_deref(), sent).unwrap();
+        assert_eq!(back.resume(&first, Some(0)).unwrap(), vec![]);
+        assert!(previous.is_none());
     }
 
     #[test]

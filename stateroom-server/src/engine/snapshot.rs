@@ -28,6 +28,9 @@ struct ClientMeta {
     id: u32,
     /// With reconnection on: the session's secret and frames sent.
     session: Option<(String, u64)>,
+    /// The secret the session was last resumed with, still honoured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    previous: Option<String>,
     /// A numbered session: the last client message applied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     applied: Option<u64>,
@@ -96,6 +99,10 @@ impl Meta {
                     .replay
                     .as_ref()
                     .map(|r| r.borrow().export(members.gate.frames_for(client))),
+                previous: slot
+                    .replay
+                    .as_ref()
+                    .and_then(|r| r.borrow().export_previous()),
                 applied: slot
                     .replay
                     .as_ref()
@@ -148,11 +155,14 @@ impl Meta {
         for client in &self.clients {
             let id = ClientId::from(client.id);
             let replay = match (&settings, &client.session) {
-                (Some(settings), Some((secret, sent))) => Replay::restored(settings, secret, *sent)
-                    .map(|mut replay| {
-                        replay.inbound = client.applied.map(Inbound::restored);
-                        replay
-                    }),
+                (Some(settings), Some((secret, sent))) => {
+                    Replay::restored(settings, secret, client.previous.as_deref(), *sent).map(
+                        |mut replay| {
+                            replay.inbound = client.applied.map(Inbound::restored);
+                            replay
+                        },
+                    )
+                }
                 _ => None,
             };
             match (replay, settings) {
