@@ -427,6 +427,41 @@ impl Bots {
     }
 }
 
+/// A bot binary's command line: `SERVER [BOTS] [RAMP_MS]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BotArgs {
+    /// The server (first argument).
+    pub url: String,
+    /// How many bots (second; default 200).
+    pub clients: usize,
+    /// Over how long they start (third, in milliseconds; default 2,000).
+    pub ramp: Duration,
+}
+
+impl BotArgs {
+    /// Reads `args` (the program's name first, as `std::env::args` gives
+    /// it), with `default_url` when no server is named.
+    pub fn parse(mut args: impl Iterator<Item = String>, default_url: &str) -> Self {
+        let _program = args.next();
+        let url = args.next().unwrap_or_else(|| default_url.to_owned());
+        let clients = args.next().and_then(|n| n.parse().ok()).unwrap_or(200);
+        let ramp = args.next().and_then(|ms| ms.parse().ok()).unwrap_or(2_000);
+        BotArgs {
+            url,
+            clients,
+            ramp: Duration::from_millis(ramp),
+        }
+    }
+}
+
+impl BotReport {
+    /// The report as pretty JSON.
+    #[must_use]
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
 /// The counts at one moment, for the dashboard's rates.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Snapshot {
@@ -551,6 +586,25 @@ mod tests {
         assert_eq!(
             render(&before, &now, 2000),
             "t=3s connected 1500/2000 done 10 errors 1 | out 1500/s in 30000/s | p50 1.2 ms p99 4.5 ms"
+        );
+    }
+
+    #[test]
+    fn bot_arguments_have_defaults() {
+        let args =
+            |list: &[&str]| BotArgs::parse(list.iter().map(|s| (*s).to_owned()), "ws://default");
+        assert_eq!(
+            args(&["bots"]),
+            BotArgs {
+                url: "ws://default".into(),
+                clients: 200,
+                ramp: Duration::from_secs(2)
+            }
+        );
+        assert_eq!(args(&["bots", "ws://x", "5", "10"]).clients, 5);
+        assert_eq!(
+            args(&["bots", "ws://x", "5", "10"]).ramp,
+            Duration::from_millis(10)
         );
     }
 

@@ -30,16 +30,6 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
     let config = StormConfig {
         target: args.target,
         room: args.room,
@@ -48,21 +38,5 @@ fn main() -> ExitCode {
         server_pid: args.server_pid,
         timeout: Duration::from_secs(60),
     };
-    match runtime.block_on(run(config)) {
-        Ok(report) => {
-            let json = serde_json::to_string_pretty(&report).unwrap_or_default();
-            println!("{json}");
-            if let Some(path) = args.json
-                && let Err(error) = std::fs::write(&path, json)
-            {
-                eprintln!("error: {}: {error}", path.display());
-                return ExitCode::FAILURE;
-            }
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    stateroom_bench::report_main(args.json, run(config))
 }

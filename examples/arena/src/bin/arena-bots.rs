@@ -8,24 +8,15 @@
 
 use example_arena::{Board, RaceMove};
 use serde_json::{Value, json};
-use stateroom::client::bots::{Bot, BotError, Bots};
+use stateroom::client::bots::{Bot, BotArgs, BotError, Bots};
 use stateroom::client::{MatchRequest, join_or_create};
 use std::time::Duration;
 
 #[tokio::main]
 async fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let url = args
-        .get(1)
-        .cloned()
-        .unwrap_or_else(|| "http://127.0.0.1:8080".into());
-    let clients = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(200);
-    let ramp = args.get(3).and_then(|ms| ms.parse().ok()).unwrap_or(2_000);
-    let report = race_bots(&url, clients, Duration::from_millis(ramp), true).await;
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&report).unwrap_or_default()
-    );
+    let args = BotArgs::parse(std::env::args(), "http://127.0.0.1:8080");
+    let report = race_bots(&args.url, args.clients, args.ramp, true).await;
+    println!("{}", report.to_json());
 }
 
 /// Runs `clients` racing bots against the arena at `url`.

@@ -10,23 +10,14 @@
 //! (server, bots, ramp in milliseconds).
 
 use serde_json::{Value, json};
-use stateroom::client::bots::{Bot, BotError, BotReport, Bots};
+use stateroom::client::bots::{Bot, BotArgs, BotError, BotReport, Bots};
 use std::time::Duration;
 
 #[tokio::main]
 async fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let url = args
-        .get(1)
-        .cloned()
-        .unwrap_or_else(|| "ws://127.0.0.1:8080".into());
-    let clients = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(200);
-    let ramp = args.get(3).and_then(|ms| ms.parse().ok()).unwrap_or(2_000);
-    let report = chat_bots(&url, clients, Duration::from_millis(ramp), true).await;
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&report).unwrap_or_default()
-    );
+    let args = BotArgs::parse(std::env::args(), "ws://127.0.0.1:8080");
+    let report = chat_bots(&args.url, args.clients, args.ramp, true).await;
+    println!("{}", report.to_json());
 }
 
 /// Runs `clients` chat bots, ten to a room, against the server at `url`.
