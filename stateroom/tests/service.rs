@@ -13,7 +13,8 @@ use std::time::Duration;
 use support::*;
 use tokio_tungstenite::tungstenite::Message;
 
-#[derive(Deserialize)]
+/// The service's inbound type, shared with the Rust client below.
+#[derive(Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum TallyIn {
     Add { amount: i64 },
@@ -54,19 +55,31 @@ impl Tally {
 
 const QUIET: Duration = Duration::from_millis(300);
 
+/// What the room sends, as the Rust client reads it.
+#[derive(Debug, PartialEq, Deserialize)]
+struct Total {
+    total: i64,
+}
+
 #[tokio::test]
 async fn typed_messages_round_trip() {
+    use stateroom::client::Client;
     let server = start::<Tally>(Server::new()).await;
-    let (mut a, mut b) = (
-        join(server.local_addr(), "t").await,
-        join(server.local_addr(), "t").await,
-    );
-    send_text(&mut a, r#"{"type":"add","amount":5}"#).await;
-    assert_eq!(next_json(&mut a).await, json!({"total": 5}));
-    assert_eq!(next_json(&mut b).await, json!({"total": 5}));
-    send_text(&mut b, r#"{"type":"add","amount":-2}"#).await;
-    assert_eq!(next_json(&mut a).await, json!({"total": 3}));
-    assert_eq!(next_json(&mut b).await, json!({"total": 3}));
+    let url = format!("ws://{}/ws/t", server.local_addr());
+    let a = Client::<TallyIn, Total>::connect(&url)
+        .await
+        .expect("joins");
+    let b = Client::<TallyIn, Total>::connect(&url)
+        .await
+        .expect("joins");
+    a.send(&TallyIn::Add { amount: 5 }).expect("sent");
+    assert_eq!(a.next_message().await, Some(Total { total: 5 }));
+    assert_eq!(b.next_message().await, Some(Total { total: 5 }));
+    b.send(&TallyIn::Add { amount: -2 }).expect("sent");
+    assert_eq!(a.next_message().await, Some(Total { total: 3 }));
+    assert_eq!(b.next_message().await, Some(Total { total: 3 }));
+    a.close();
+    b.close();
 }
 
 #[tokio::test]
