@@ -36,6 +36,10 @@ pub enum DataError {
         /// What is wrong with it.
         why: String,
     },
+    /// `list`, `show` or `export` of a directory that holds no store (a
+    /// mistyped `--data-dir`); only `import` creates one.
+    #[error("no store in {}: is --data-dir right? (`data import` creates one)", .0.display())]
+    NoStore(PathBuf),
     /// This build has no embedded store (the `sqlite` feature is off).
     #[error("the `data` commands need the `sqlite` feature")]
     NoEmbeddedStore,
@@ -213,6 +217,10 @@ pub fn run_data_in(
     command: &DataCommand,
     validate: StateCheck,
 ) -> Result<(), DataError> {
+    let creates = matches!(command, DataCommand::Import { .. });
+    if !creates && !crate::engine::store::SqliteStore::exists_in(dir) {
+        return Err(DataError::NoStore(dir.to_owned()));
+    }
     let store = crate::engine::store::SqliteStore::open(dir)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

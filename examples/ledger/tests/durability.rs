@@ -475,6 +475,30 @@ async fn the_data_commands_list_show_export_and_import_without_sql() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("room `b` does not load"), "{stderr}");
     assert_eq!(data(&third, &["list"]), "", "nothing imported");
+
+    // `--data-dir` after the subcommand works too; a directory with no
+    // store is refused (a typo), and nothing is created there.
+    let after = Command::new(env!("CARGO_BIN_EXE_example-ledger"))
+        .args(["data", "list", "--data-dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        after.status.success(),
+        "{}",
+        String::from_utf8_lossy(&after.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&after.stdout), list);
+    let typo = data_dir("cli-typo");
+    let refused = Command::new(env!("CARGO_BIN_EXE_example-ledger"))
+        .args(["data", "list", "--data-dir"])
+        .arg(&typo)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success(), "a directory with no store");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("no store in"), "{stderr}");
+    assert!(!typo.join("rooms.sqlite3").exists(), "nothing created");
 }
 
 /// `stateroom-client` (the Rust client) through a `kill -9` and a restart

@@ -105,11 +105,11 @@ pub struct ServerArgs {
     pub metrics: bool,
     /// Persisted services: the embedded store's directory (one server per
     /// directory).
-    #[arg(long, env = "STATEROOM_DATA_DIR", default_value = defaults::DATA_DIR)]
+    #[arg(long, global = true, env = "STATEROOM_DATA_DIR", default_value = defaults::DATA_DIR)]
     pub data_dir: std::path::PathBuf,
     /// Persisted services: the service's name in the store (default: the
     /// service type's name).
-    #[arg(long, env = "STATEROOM_SERVICE_NAME")]
+    #[arg(long, global = true, env = "STATEROOM_SERVICE_NAME")]
     pub service_name: Option<String>,
     /// Persisted services: delete stored rooms not saved for this long
     /// (such as 30d).

@@ -55,6 +55,12 @@ CREATE TABLE IF NOT EXISTS stateroom_meta (
 ";
 
 impl SqliteStore {
+    /// Whether `dir` holds a store (without creating anything).
+    #[must_use]
+    pub fn exists_in(dir: impl AsRef<Path>) -> bool {
+        dir.as_ref().join("rooms.sqlite3").is_file()
+    }
+
     /// Opens (creating it if needed) the store in `dir`, and locks the
     /// directory for this process.
     ///
