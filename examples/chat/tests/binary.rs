@@ -126,6 +126,34 @@ async fn the_binary_serves_a_chat_and_stops_on_sigterm() {
     assert!(status.success(), "exit status {status}");
 }
 
+#[tokio::test]
+async fn text_logs_to_a_file_carry_no_colour_codes() {
+    let port = free_port();
+    let log_path = std::env::temp_dir().join(format!("stateroom-chat-text-{port}.log"));
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_example-chat"))
+        .env("STATEROOM_PORT", port.to_string())
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let server = Running(child);
+    let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while tokio::net::TcpStream::connect(addr).await.is_err() {
+        assert!(tokio::time::Instant::now() < deadline, "never listened");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(server.terminate().await.success());
+    let text = std::fs::read_to_string(&log_path).unwrap();
+    let _ = std::fs::remove_file(&log_path);
+    assert!(text.contains("stateroom listening"), "{text}");
+    assert!(
+        !text.contains('\u{1b}'),
+        "ANSI escapes in a log file: {text:?}"
+    );
+}
+
 #[test]
 fn help_describes_the_server_in_plain_words() {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_example-chat"))

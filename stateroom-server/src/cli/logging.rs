@@ -22,15 +22,19 @@ pub fn init_logging() {
 }
 
 /// Sets up `tracing` output to stderr in `format`, filtered by `RUST_LOG`
-/// (default `info`). In JSON, each line is an object with `timestamp`,
+/// (default `info`). Text is coloured only when stderr is a terminal and
+/// `NO_COLOR` is not set, so log files and collectors get plain lines. In JSON, each line is an object with `timestamp`,
 /// `level`, `target`, `fields` (the message and the event's own fields) and
 /// `spans` (the fields of the spans it happened in: `room` for a room's
 /// lines). Does nothing if a global subscriber is already set.
 pub fn init_logging_as(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    use std::io::IsTerminal as _;
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
