@@ -147,7 +147,8 @@ async fn lobby(edge: &Edge, mut socket: crate::edge::socket::Socket, query: &Que
         return;
     }
     loop {
-        tokio::select! {
+        // What to send after this wake-up, if anything.
+        let frame = tokio::select! {
             changed = changes.changed() => {
                 if changed.is_err() {
                     return;
@@ -159,35 +160,26 @@ async fn lobby(edge: &Edge, mut socket: crate::edge::socket::Socket, query: &Que
                     let _ = socket.close(Some(frame)).await;
                     return;
                 }
-                if let Some(frame) = document.update(Doc::Rooms, lobby_document(edge, query).await)
-                    && socket.send(frame).await.is_err()
-                {
-                    return;
-                }
+                document.update(Doc::Rooms, lobby_document(edge, query).await)
             }
             _ = remote.tick(), if clustered => {
-                if let Some(frame) = document.update(Doc::Rooms, lobby_document(edge, query).await)
-                    && socket.send(frame).await.is_err()
-                {
-                    return;
-                }
+                document.update(Doc::Rooms, lobby_document(edge, query).await)
             }
-            _ = heartbeat.tick() => {
-                if socket.send(Message::Ping(Default::default())).await.is_err() {
-                    return;
-                }
-            }
+            _ = heartbeat.tick() => Some(Message::Ping(Default::default())),
             incoming = socket.next() => match incoming {
                 // A resync request (or anything) gets a fresh snapshot.
                 Some(Ok(Message::Text(_))) => {
                     document = Document::new(lobby_document(edge, query).await);
-                    if socket.send(document.snapshot(Doc::Rooms)).await.is_err() {
-                        return;
-                    }
+                    Some(document.snapshot(Doc::Rooms))
                 }
                 Some(Ok(Message::Close(_)) | Err(_)) | None => return,
-                Some(Ok(_)) => {}
+                Some(Ok(_)) => None,
             },
+        };
+        if let Some(frame) = frame
+            && socket.send(frame).await.is_err()
+        {
+            return;
         }
     }
 }

@@ -132,7 +132,14 @@ impl Listing {
         Ok(token)
     }
 
-    /// What the directory shows, the room having `clients`.
+    /// Whether seats are held for clients on their way in (after letting
+    /// the expired ones go).
+    pub(crate) fn holds_any(&mut self, now: Duration) -> bool {
+        self.expire(now);
+        self.held() > 0
+    }
+
+    /// What the directory shows of the room (its clients aside).
     pub(crate) fn published(&mut self, now: Duration) -> Published {
         self.expire(now);
         Published {

@@ -95,7 +95,7 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
     /// Whether seats are taken by clients not yet in the room (a join on
     /// its way, a reservation): the room is not empty while they are.
     pub(crate) fn holds_seats(&self, now: Duration) -> bool {
-        self.members.listing.borrow_mut().published(now).held > 0
+        self.members.listing.borrow_mut().holds_any(now)
     }
 
     /// What the directory would show of room `id` now (the test kit's view).
