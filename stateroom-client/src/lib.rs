@@ -57,16 +57,18 @@ mod backoff;
 pub mod bots;
 #[cfg(feature = "tokio")]
 mod client;
-mod docs;
 #[cfg(feature = "tokio")]
-mod matchmaking;
+mod directory;
+mod docs;
 mod protocol;
 
 pub use backoff::{Backoff, Reconnect, retried_close_code};
 #[cfg(feature = "tokio")]
-pub use client::{Client, ConnectError, Received, Status, watch_rooms};
+pub use client::{Client, ConnectError, Received, Status};
 #[cfg(feature = "tokio")]
-pub use matchmaking::{MatchRequest, MatchmakeError, Reservation, join_or_create, matchmake};
+pub use directory::{
+    MatchRequest, MatchmakeError, Reservation, join_or_create, matchmake, watch_rooms,
+};
 pub use protocol::{Event, Frame, Options, Protocol, Received as ProtocolOutput, SendError};
 pub use stateroom_core::sync::Doc;
 pub use stateroom_core::{ErrorFrame, ResumeRefused, SessionFrame};

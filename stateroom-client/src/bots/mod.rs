@@ -56,7 +56,7 @@ pub enum BotError {
     Closed,
     /// Matchmaking found no seat.
     #[error("matchmaking: {0}")]
-    Matchmake(#[from] crate::matchmaking::MatchmakeError),
+    Matchmake(#[from] crate::directory::MatchmakeError),
     /// A marked request had no matching reply in time.
     #[error("no reply within {0:?}")]
     Timeout(Duration),

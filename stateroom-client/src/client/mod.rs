@@ -2,12 +2,13 @@
 //! and drives the [`Protocol`]; the [`Client`] handle sends typed messages
 //! to it and reads typed events from it.
 
-use crate::backoff::Reconnect;
-use crate::protocol::{Event, Frame, Options, Protocol, SendError};
-use futures_util::{SinkExt, StreamExt};
+mod socket;
+
+use crate::protocol::{Frame, Options, Protocol, SendError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use socket::{drive, open};
 use stateroom_core::sync::Doc;
 use stateroom_core::{ErrorFrame, SessionFrame};
 use std::marker::PhantomData;
@@ -15,9 +16,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 /// Where the connection is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,7 +87,7 @@ pub enum ConnectError {
 
 /// What the handle and the socket task share.
 #[derive(Debug)]
-struct Shared {
+pub(super) struct Shared {
     protocol: Protocol,
     /// Data frames received over every connection (the service's frames
     /// and sync frames; not the session frame or acknowledgements).
@@ -127,12 +125,12 @@ impl<In, Out> std::fmt::Debug for Client<In, Out> {
     }
 }
 
-enum Command {
+pub(super) enum Command {
     Send(Frame),
     Close,
 }
 
-fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
+pub(super) fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
     shared.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -323,212 +321,4 @@ impl<In: Serialize, Out: DeserializeOwned> Client<In, Out> {
         lock(&self.shared).protocol.close();
         let _ = self.commands.send(Command::Close);
     }
-}
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// Opens one connection with `query`.
-async fn open(url: &str, query: &str) -> Result<Socket, ConnectError> {
-    let full = if query.is_empty() {
-        url.to_owned()
-    } else if url.contains('?') {
-        format!("{url}&{query}")
-    } else {
-        format!("{url}?{query}")
-    };
-    match tokio_tungstenite::connect_async_with_config(full, None, true).await {
-        Ok((socket, _)) => Ok(socket),
-        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
-            let status = response.status().as_u16();
-            let body = response
-                .body()
-                .as_ref()
-                .map(|body| String::from_utf8_lossy(body).into_owned())
-                .unwrap_or_default();
-            Err(ConnectError::Refused { status, body })
-        }
-        Err(error) => Err(ConnectError::Io(error.to_string())),
-    }
-}
-
-/// The socket task: runs connections until the client stops.
-async fn drive(
-    url: String,
-    first: Socket,
-    shared: Arc<Mutex<Shared>>,
-    mut commands: mpsc::UnboundedReceiver<Command>,
-    events: mpsc::Sender<Received<Value>>,
-    status: watch::Sender<Status>,
-) {
-    let mut socket = Some(first);
-    loop {
-        let code = match socket.take() {
-            Some(socket) => run(socket, &shared, &mut commands, &events, &status).await,
-            None => 1006,
-        };
-        let decision = lock(&shared).protocol.closed_with(code);
-        let delay = match decision {
-            Reconnect::After(delay) => delay,
-            Reconnect::Stop => {
-                let closed = Status::Closed {
-                    code,
-                    reason: String::new(),
-                };
-                let _ = status.send(closed.clone());
-                let _ = events.send(Received::Status(closed)).await;
-                return;
-            }
-        };
-        let attempt = match &*status.borrow() {
-            Status::Reconnecting { attempt, .. } => attempt + 1,
-            _ => 1,
-        };
-        let waiting = Status::Reconnecting {
-            attempt,
-            delay,
-            code,
-        };
-        let _ = status.send(waiting.clone());
-        let _ = events.send(Received::Status(waiting)).await;
-        // Sends while waiting go to the offline queue; a close stops.
-        let sleep = tokio::time::sleep(delay);
-        tokio::pin!(sleep);
-        loop {
-            tokio::select! {
-                () = &mut sleep => break,
-                command = commands.recv() => match command {
-                    Some(Command::Close) | None => {
-                        let closed = Status::Closed { code: 1000, reason: String::new() };
-                        let _ = status.send(closed.clone());
-                        let _ = events.send(Received::Status(closed)).await;
-                        return;
-                    }
-                    // Numbered already; resent from `unacked` on open.
-                    Some(Command::Send(_)) => {}
-                },
-            }
-        }
-        let _ = status.send(Status::Connecting);
-        let query = lock(&shared).protocol.query();
-        if let Ok(opened) = open(&url, &query).await {
-            socket = Some(opened);
-        }
-    }
-}
-
-/// One connection, until it ends: its close code (1006 without one).
-async fn run(
-    mut socket: Socket,
-    shared: &Mutex<Shared>,
-    commands: &mut mpsc::UnboundedReceiver<Command>,
-    events: &mpsc::Sender<Received<Value>>,
-    status: &watch::Sender<Status>,
-) -> u16 {
-    let first = lock(shared).protocol.opened();
-    for frame in first {
-        if socket.send(message(frame)).await.is_err() {
-            return 1006;
-        }
-    }
-    let _ = status.send(Status::Open);
-    let _ = events.send(Received::Status(Status::Open)).await;
-    loop {
-        tokio::select! {
-            command = commands.recv() => match command {
-                Some(Command::Send(frame)) => {
-                    if socket.send(message(frame)).await.is_err() {
-                        return 1006;
-                    }
-                }
-                Some(Command::Close) | None => {
-                    let frame = CloseFrame { code: CloseCode::Normal, reason: "".into() };
-                    let _ = socket.close(Some(frame)).await;
-                    return 1000;
-                }
-            },
-            incoming = socket.next() => {
-                let frame = match incoming {
-                    Some(Ok(Message::Text(text))) => Frame::Text(text.to_string()),
-                    Some(Ok(Message::Binary(data))) => Frame::Binary(data.to_vec()),
-                    Some(Ok(Message::Close(frame))) => {
-                        return frame.map_or(1005, |frame| u16::from(frame.code));
-                    }
-                    Some(Ok(_)) => continue,
-                    Some(Err(_)) | None => return 1006,
-                };
-                let received = {
-                    let mut shared = lock(shared);
-                    let before = shared.protocol.received();
-                    let received = shared.protocol.frame(frame);
-                    if shared.protocol.received() != before {
-                        shared.frames_in.fetch_add(1, Ordering::Relaxed);
-                    }
-                    received
-                };
-                for frame in received.send {
-                    if socket.send(message(frame)).await.is_err() {
-                        return 1006;
-                    }
-                }
-                for event in received.events {
-                    let typed = match event {
-                        Event::Text(text) => match serde_json::from_str::<Value>(&text) {
-                            Ok(value) => Received::Message(value),
-                            Err(_) => Received::Text(text),
-                        },
-                        Event::Binary(data) => Received::Binary(data),
-                        Event::Error(error) => Received::Error(error),
-                        Event::Session(session) => Received::Session(session),
-                        Event::Synced(doc) => Received::Synced(doc),
-                        // Acknowledgements are the client's business.
-                        Event::Applied(_) => continue,
-                    };
-                    if events.send(typed).await.is_err() {
-                        return 1000;
-                    }
-                }
-            }
-        }
-    }
-}
-
-fn message(frame: Frame) -> Message {
-    match frame {
-        Frame::Text(text) => Message::text(text),
-        Frame::Binary(data) => Message::binary(data),
-    }
-}
-
-/// A live lobby (`docs/protocol.md`, "The room directory"): the rooms that
-/// `query` (`kind=race&filter[mode]=duel`) lists at the server `url`
-/// (`ws://host:8080`), kept current by the server's patches; read them with
-/// [`Client::rooms`], and wait for changes with [`Client::recv`]
-/// (`Received::Synced(Doc::Rooms)`). Reconnects like any client and starts
-/// again from a snapshot.
-///
-/// # Errors
-/// As [`Client::connect`]: 404 for a kind the directory does not list, 400
-/// for a query it cannot answer.
-pub async fn watch_rooms(url: &str, query: &str) -> Result<Client<Value, Value>, ConnectError> {
-    let base = url.trim_end_matches('/');
-    let mut options = Options {
-        // The lobby takes no messages: nothing to number.
-        exactly_once: false,
-        ..Options::default()
-    };
-    options.query = form_pairs(query);
-    Client::connect_with(&format!("{base}/rooms"), options).await
-}
-
-/// `a=1&b=2` as pairs (left as written: the protocol encodes them again).
-fn form_pairs(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (name.to_owned(), value.to_owned())
-        })
-        .collect()
 }

@@ -1,4 +1,5 @@
-//! Matchmaking from Rust (`docs/protocol.md`, "Matchmaking"):
+//! The room directory and matchmaking from Rust (`docs/protocol.md`, "The
+//! room directory" and "Matchmaking"): [`watch_rooms`] opens a live lobby,
 //! [`matchmake`] reserves a seat (`POST /matchmake/{kind}`), and
 //! [`join_or_create`] reserves one and joins it. Plain HTTP/1.1 over tokio,
 //! so the crate needs no HTTP client of its own; `https://` is not spoken
@@ -170,4 +171,37 @@ where
     let path = reservation.url.split('?').next().unwrap_or_default();
     options.reservation = Some(reservation.reservation);
     Ok(Client::connect_with(&format!("ws://{host}{path}"), options).await?)
+}
+
+/// A live lobby (`docs/protocol.md`, "The room directory"): the rooms that
+/// `query` (`kind=race&filter[mode]=duel`) lists at the server `url`
+/// (`ws://host:8080`), kept current by the server's patches; read them with
+/// [`Client::rooms`], and wait for changes with [`Client::recv`]
+/// (`Received::Synced(Doc::Rooms)`). Reconnects like any client and starts
+/// again from a snapshot.
+///
+/// # Errors
+/// As [`Client::connect`]: 404 for a kind the directory does not list, 400
+/// for a query it cannot answer.
+pub async fn watch_rooms(url: &str, query: &str) -> Result<Client<Value, Value>, ConnectError> {
+    let base = url.trim_end_matches('/');
+    let mut options = Options {
+        // The lobby takes no messages: nothing to number.
+        exactly_once: false,
+        ..Options::default()
+    };
+    options.query = form_pairs(query);
+    Client::connect_with(&format!("{base}/rooms"), options).await
+}
+
+/// `a=1&b=2` as pairs (left as written: the protocol encodes them again).
+fn form_pairs(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (name.to_owned(), value.to_owned())
+        })
+        .collect()
 }
