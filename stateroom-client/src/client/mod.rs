@@ -276,7 +276,7 @@ impl<In: Serialize, Out: DeserializeOwned> Client<In, Out> {
         self.document(Doc::Private)
     }
 
-    /// A live lobby's rooms by path (a client from [`watch_rooms`]).
+    /// A live lobby's rooms by path (a client from [`watch_rooms`](crate::watch_rooms)).
     #[must_use]
     pub fn rooms<T: DeserializeOwned>(&self) -> Option<T> {
         self.document(Doc::Rooms)
