@@ -6,10 +6,17 @@
 //! - `stateroom:lease:{K}`: the lease, `node|boot|fence|addr`, with a TTL;
 //! - `stateroom:fence:{K}`: the room's last fence (only grows);
 //! - `stateroom:snap:{K}`: the snapshot, a hash (`fence seq version state
-//!   meta updated`).
+//!   meta updated`);
+//! - `stateroom:dir:{service}`: the room directory, a field per room path
+//!   (`edge::cluster::directory`).
+//!
+//! This module is the engine and the registry's operations; `store.rs` is
+//! the `RoomStore` side (snapshots).
 
-use super::{Acquired, Holder, Ownership, RegistryFuture, room_key};
-use crate::engine::store::{RoomStore, SaveOutcome, StoreError, StoreFuture, StoredRoom};
+mod store;
+
+use super::{Acquired, Holder, Ownership, RegistryFuture};
+use crate::engine::store::{SaveOutcome, StoreError};
 use crate::error::ClusterError;
 use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Script};
@@ -318,147 +325,5 @@ impl RedisEngine {
             pipe.hdel(&key, removed).ignore();
         }
         pipe.query_async::<()>(&mut connection).await.map_err(err)
-    }
-}
-
-impl RoomStore for RedisEngine {
-    fn acquire_fence(&self) -> StoreFuture<'_, u64> {
-        // In a cluster each room's fence comes with its lease.
-        Box::pin(async { Ok(0) })
-    }
-
-    fn load<'a>(&'a self, service: &'a str, room: &'a str) -> StoreFuture<'a, Option<StoredRoom>> {
-        Box::pin(async move {
-            let mut connection = self.connection.clone();
-            let fields: std::collections::HashMap<String, String> = connection
-                .hgetall(snap_key(&room_key(service, room)))
-                .await
-                .map_err(err)?;
-            if fields.is_empty() {
-                return Ok(None);
-            }
-            let number = |name: &str| {
-                fields
-                    .get(name)
-                    .and_then(|v| v.parse::<u64>().ok())
-                    .unwrap_or(0)
-            };
-            Ok(Some(StoredRoom {
-                room_id: room.to_owned(),
-                fence: number("fence"),
-                seq: number("seq"),
-                state_version: u32::try_from(number("version")).unwrap_or(u32::MAX),
-                state: fields.get("state").cloned().unwrap_or_default(),
-                meta: fields.get("meta").cloned().unwrap_or_default(),
-                updated_at_ms: number("updated"),
-            }))
-        })
-    }
-
-    fn save_batch<'a>(
-        &'a self,
-        service: &'a str,
-        batch: Vec<StoredRoom>,
-    ) -> StoreFuture<'a, Vec<SaveOutcome>> {
-        Box::pin(async move {
-            // Each room's save is atomic (one script); rooms are independent,
-            // so the batch is pipelined, not one transaction.
-            let saves = batch.iter().map(|room| {
-                let mut connection = self.connection.clone();
-                let key = room_key(service, &room.room_id);
-                let mut invocation = self.save.key(snap_key(&key));
-                invocation
-                    .key(fence_key(&key))
-                    .arg(room.fence)
-                    .arg(room.seq)
-                    .arg(room.state_version)
-                    .arg(&room.state)
-                    .arg(&room.meta)
-                    .arg(room.updated_at_ms);
-                async move { invocation.invoke_async::<i64>(&mut connection).await }
-            });
-            let results = futures_util::future::join_all(saves).await;
-            results
-                .into_iter()
-                .map(|result| result.map_err(err).map(fenced))
-                .collect()
-        })
-    }
-
-    fn delete<'a>(
-        &'a self,
-        service: &'a str,
-        room: &'a str,
-        fence: u64,
-    ) -> StoreFuture<'a, SaveOutcome> {
-        Box::pin(async move {
-            let mut connection = self.connection.clone();
-            let key = room_key(service, room);
-            let deleted: i64 = self
-                .delete
-                .key(snap_key(&key))
-                .key(fence_key(&key))
-                .arg(fence)
-                .invoke_async(&mut connection)
-                .await
-                .map_err(err)?;
-            Ok(fenced(deleted))
-        })
-    }
-
-    fn list<'a>(&'a self, service: &'a str) -> StoreFuture<'a, Vec<StoredRoom>> {
-        Box::pin(async move {
-            let mut connection = self.connection.clone();
-            // Every snapshot key of the service: `snap_key(room_key(service, …))`.
-            let prefix = format!("stateroom:snap:{{{service}:");
-            let pattern = format!("{prefix}*");
-            let mut keys: Vec<String> = Vec::new();
-            {
-                let mut iter = connection
-                    .scan_match::<_, String>(&pattern)
-                    .await
-                    .map_err(err)?;
-                while let Some(key) = futures_util::StreamExt::next(&mut iter).await {
-                    keys.push(key.map_err(err)?);
-                }
-            }
-            keys.sort();
-            let mut rooms = Vec::new();
-            for key in keys {
-                let Some(room) = key.strip_prefix(&prefix).and_then(|k| k.strip_suffix('}')) else {
-                    continue;
-                };
-                if let Some(stored) = self.load(service, room).await? {
-                    rooms.push(stored);
-                }
-            }
-            Ok(rooms)
-        })
-    }
-
-    fn max_client_id<'a>(&'a self, _service: &'a str) -> StoreFuture<'a, u32> {
-        // Each room raises the node's client ids above its own when it loads.
-        Box::pin(async { Ok(0) })
-    }
-
-    fn expire<'a>(&'a self, service: &'a str, before_ms: u64) -> StoreFuture<'a, u64> {
-        Box::pin(async move {
-            let mut expired = 0;
-            for room in self.list(service).await? {
-                if room.updated_at_ms < before_ms {
-                    let key = room_key(service, &room.room_id);
-                    let mut connection = self.connection.clone();
-                    let held: Option<String> =
-                        connection.get(lease_key(&key)).await.map_err(err)?;
-                    if held.is_none()
-                        && self.delete(service, &room.room_id, room.fence).await?
-                            == SaveOutcome::Saved
-                    {
-                        expired += 1;
-                    }
-                }
-            }
-            Ok(expired)
-        })
     }
 }
