@@ -126,13 +126,16 @@ async fn the_binary_serves_a_chat_and_stops_on_sigterm() {
     assert!(status.success(), "exit status {status}");
 }
 
-#[tokio::test]
-async fn text_logs_to_a_file_carry_no_colour_codes() {
+/// Starts the chat binary with `env`, its logs (stderr) written to a file;
+/// returns it, its address and the file once it listens.
+async fn spawn_logging(
+    env: &[(&str, &str)],
+) -> (Running, std::net::SocketAddr, std::path::PathBuf) {
     let port = free_port();
-    let log_path = std::env::temp_dir().join(format!("stateroom-chat-text-{port}.log"));
+    let log_path = std::env::temp_dir().join(format!("stateroom-chat-log-{port}.log"));
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_example-chat"))
         .env("STATEROOM_PORT", port.to_string())
-        .env("RUST_LOG", "info")
+        .envs(env.iter().copied())
         .stdout(std::process::Stdio::null())
         .stderr(std::fs::File::create(&log_path).unwrap())
         .spawn()
@@ -144,6 +147,12 @@ async fn text_logs_to_a_file_carry_no_colour_codes() {
         assert!(tokio::time::Instant::now() < deadline, "never listened");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+    (server, addr, log_path)
+}
+
+#[tokio::test]
+async fn text_logs_to_a_file_carry_no_colour_codes() {
+    let (server, _addr, log_path) = spawn_logging(&[("RUST_LOG", "info")]).await;
     assert!(server.terminate().await.success());
     let text = std::fs::read_to_string(&log_path).unwrap();
     let _ = std::fs::remove_file(&log_path);
@@ -181,24 +190,11 @@ fn help_describes_the_server_in_plain_words() {
 
 #[tokio::test]
 async fn json_logs_parse_and_carry_the_room_and_client_ids() {
-    let port = free_port();
-    let log_path = std::env::temp_dir().join(format!("stateroom-json-log-{port}.log"));
-    let log = std::fs::File::create(&log_path).unwrap();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_example-chat"))
-        .env("STATEROOM_PORT", port.to_string())
-        .env("STATEROOM_LOG_FORMAT", "json")
-        .env("RUST_LOG", "stateroom_server=debug")
-        .stdout(std::process::Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let server = Running(child);
-    let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while tokio::net::TcpStream::connect(addr).await.is_err() {
-        assert!(tokio::time::Instant::now() < deadline, "never listened");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    let (server, addr, log_path) = spawn_logging(&[
+        ("STATEROOM_LOG_FORMAT", "json"),
+        ("RUST_LOG", "stateroom_server=debug"),
+    ])
+    .await;
     let ada = enter(addr).await;
     let _welcome = next(&ada).await;
     let session = ada.session().expect("a session");
