@@ -8,9 +8,10 @@
 
 use crate::client::{Client, ConnectError};
 use crate::protocol::Options;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
+pub use stateroom_core::Reservation;
 use std::collections::BTreeMap;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -48,24 +49,6 @@ impl MatchRequest {
         self.options = options;
         self
     }
-}
-
-/// A reserved seat.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[non_exhaustive]
-pub struct Reservation {
-    /// The room's kind.
-    pub kind: String,
-    /// The room's id.
-    pub room: String,
-    /// The single-use token.
-    pub reservation: String,
-    /// The path to connect to, token included.
-    pub url: String,
-    /// How long the seat is held, in milliseconds.
-    pub expires_in_ms: u64,
-    /// Whether the room was created for this call.
-    pub created: bool,
 }
 
 /// Why no seat was reserved.

@@ -1,8 +1,10 @@
-//! What a room tells the world about itself: who is in it (presence), and
-//! what a lobby may show (its directory listing). See `docs/protocol.md`,
+//! What a room tells the world about itself: who is in it (presence), what
+//! a lobby may show (its directory listing), and a seat the matchmaker
+//! reserved in it (the answer both the server and clients read). See `docs/protocol.md`,
 //! "Presence" and "The room directory".
 
 use crate::ClientId;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Whether and how a room tells its clients who is in it
@@ -47,4 +49,23 @@ pub enum Publish {
     Capacity(Option<u32>),
     /// Whether the room takes new clients.
     Locked(bool),
+}
+
+/// A reserved seat: where to connect, and the token that holds the seat
+/// (`docs/protocol.md`, "Matchmaking").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reservation {
+    /// The room's kind.
+    pub kind: String,
+    /// The room's id.
+    pub room: String,
+    /// The single-use token; join with `?reservation={token}`.
+    pub reservation: String,
+    /// The path to connect to, token included:
+    /// `/ws/{kind}/{room}?reservation={token}`.
+    pub url: String,
+    /// How long the seat is held, in milliseconds.
+    pub expires_in_ms: u64,
+    /// Whether the room was created for this call.
+    pub created: bool,
 }

@@ -26,9 +26,9 @@ pub use client_id::ClientId;
 pub use context::StateroomContext;
 #[doc(hidden)]
 pub use context::unserialisable;
-pub use directory::Presence;
 #[doc(hidden)]
 pub use directory::Publish;
+pub use directory::{Presence, Reservation};
 pub use error_frame::{ErrorCode, ErrorFrame};
 /// The `http` crate, whose `HeaderMap` [`JoinRequest::headers`] returns.
 pub use http;

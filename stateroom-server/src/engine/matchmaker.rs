@@ -10,33 +10,13 @@ use crate::engine::event::RoomEvent;
 use crate::engine::kinds::Located;
 use crate::engine::listing::NoSeat;
 use crate::engine::{Claim, Engine};
-use serde::Serialize;
 use serde_json::Value;
+pub use stateroom_core::Reservation;
 use std::sync::Arc;
 use std::time::Duration;
 
 /// How many matching rooms are asked before a new one is created.
 const CANDIDATES: usize = 16;
-
-/// A reserved seat: where to connect, and the token that holds the seat
-/// (`docs/protocol.md`, "Matchmaking").
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[non_exhaustive]
-pub struct Reservation {
-    /// The room's kind.
-    pub kind: String,
-    /// The room's id.
-    pub room: String,
-    /// The single-use token; join with `?reservation={token}`.
-    pub reservation: String,
-    /// The path to connect to, token included:
-    /// `/ws/{kind}/{room}?reservation={token}`.
-    pub url: String,
-    /// How long the seat is held, in milliseconds.
-    pub expires_in_ms: u64,
-    /// Whether the room was created for this call.
-    pub created: bool,
-}
 
 /// Why no seat could be reserved.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
