@@ -64,6 +64,15 @@ pub trait StateroomContext {
         value
     }
 
+    /// The room's Yjs document (a `doc` service, `#[stateroom::service(doc)]`;
+    /// `None` otherwise). Edit it in a transaction from any hook: the
+    /// runtime sends the change to every client and saves it as it does
+    /// the clients' own updates.
+    #[cfg(feature = "yjs")]
+    fn doc(&self) -> Option<&yrs::Doc> {
+        None
+    }
+
     /// Closes `client`'s connection with `code` and `reason` after every
     /// frame already sent to it, and removes it from the room: its
     /// `disconnect` runs once, right after the current hook. Its seat is not

@@ -12,6 +12,8 @@
 mod client_id;
 mod context;
 mod directory;
+#[cfg(feature = "yjs")]
+pub mod doc;
 mod error_frame;
 mod join;
 mod persist;

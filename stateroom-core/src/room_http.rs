@@ -225,6 +225,12 @@ impl Command {
         }
     }
 
+    /// Whether the value is a `T`.
+    #[must_use]
+    pub fn is<T: Any>(&self) -> bool {
+        self.value.is::<T>()
+    }
+
     /// The value, if it is a `T`; else a [`CommandError::WrongType`].
     ///
     /// # Errors

@@ -202,6 +202,47 @@ pub trait SimpleStateroomService: Send + Sized + 'static {
         None
     }
 
+    /// Whether rooms hold a Yjs document that `y-websocket` clients sync
+    /// with over binary frames (`#[stateroom::service(doc)]`): binary frames
+    /// then carry the y-protocols messages instead of reaching
+    /// [`binary`](Self::binary). See [`doc`](crate::doc).
+    #[cfg(feature = "yjs")]
+    const DOC: bool = false;
+
+    /// A doc room's document is new (the room was created, not restored):
+    /// fill it with its first content. Edits made here are sent and saved
+    /// like any other.
+    #[cfg(feature = "yjs")]
+    fn seed(&mut self, doc: &yrs::Doc, context: &impl StateroomContext) {
+        let _ = (doc, context);
+    }
+
+    /// A client sent `update` to the document: `Ok` applies it (and
+    /// broadcasts it, once durable); a [`Reject`] drops it and tells the
+    /// client with a y-protocols permission-denied message carrying
+    /// [`Reject::body`]. Accepts everything by default.
+    ///
+    /// # Errors
+    /// The rejection the client is told.
+    #[cfg(feature = "yjs")]
+    fn doc_update(
+        &mut self,
+        client: ClientId,
+        update: &crate::doc::DocUpdate<'_>,
+        context: &impl StateroomContext,
+    ) -> Result<(), Reject> {
+        let _ = (client, update, context);
+        Ok(())
+    }
+
+    /// The document changed during the last batch of events (by clients or
+    /// by hooks): once per batch, after the changes were applied. Edits made
+    /// here are sent and saved, but do not run this hook again.
+    #[cfg(feature = "yjs")]
+    fn doc_changed(&mut self, doc: &yrs::Doc, context: &impl StateroomContext) {
+        let _ = (doc, context);
+    }
+
     /// A named timer set with [`StateroomContext::set_timeout`] or
     /// [`StateroomContext::set_interval`] has fired.
     fn alarm(&mut self, key: &TimerKey, context: &impl StateroomContext) {

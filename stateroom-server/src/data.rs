@@ -2,7 +2,7 @@
 //! without SQL, for support and migrations. The server must be stopped (the
 //! data directory is locked while it runs).
 
-use crate::engine::store::{RoomStore, StoreError, StoredRoom};
+use crate::engine::store::{RoomStore, StoreError, StoredDoc, StoredRoom};
 
 /// Why a `data` command failed.
 #[derive(Debug, thiserror::Error)]
@@ -113,6 +113,7 @@ fn room_from_json(value: &Value, fence: u64) -> Result<StoredRoom, DataError> {
         state: text(field("state")?),
         meta: text(field("meta")?),
         updated_at_ms: number("updated_at_ms")?,
+        doc: StoredDoc::default(),
     })
 }
 

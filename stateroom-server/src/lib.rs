@@ -68,5 +68,7 @@ pub use engine::handle::{Room, RoomError, Rooms};
 pub use engine::kinds::KindError;
 pub use engine::matchmaker::{MatchError, Reservation};
 pub use engine::store;
+#[cfg(feature = "yjs")]
+pub use engine::yjs::{DocError, VersionInfo};
 pub use error::{ClusterError, ServerError};
 pub use server::ServerHandle;

@@ -211,6 +211,7 @@ async fn a_restored_rooms_overdue_timer_fires_before_its_first_join() {
                 state: r#"{"count":7,"alarms":0}"#.into(),
                 meta: meta.into(),
                 updated_at_ms: 1,
+                doc: Default::default(),
             },
         );
     }

@@ -218,6 +218,7 @@ fn snapshot(room: &str, version: u32, state: &str) -> StoredRoom {
         state: state.into(),
         meta: "{}".into(),
         updated_at_ms: 1,
+        doc: Default::default(),
     }
 }
 

@@ -41,6 +41,15 @@ pub enum RoomError {
     /// The service has no `command` hook, or not for these types.
     #[error(transparent)]
     Command(#[from] CommandError),
+    /// An operation on the room's Yjs document failed.
+    #[cfg(feature = "yjs")]
+    #[error("room `{room}`: {error}")]
+    Doc {
+        /// The room.
+        room: String,
+        /// Why.
+        error: crate::engine::yjs::DocError,
+    },
 }
 
 /// The rooms of a running server. Cheap to clone.

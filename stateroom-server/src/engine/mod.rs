@@ -43,6 +43,8 @@ pub(crate) mod stats;
 pub mod store;
 pub(crate) mod sync;
 pub(crate) mod timers;
+#[cfg(feature = "yjs")]
+pub(crate) mod yjs;
 
 use crate::config::Server;
 use event::RoomEvent;

@@ -86,6 +86,7 @@ impl<S: SimpleStateroomService> TestRoom<S> {
             settings,
             service,
             &meta,
+            self.core.doc_reloaded(),
             self.now,
             self.unix_now(),
         ));

@@ -65,6 +65,14 @@ impl<O: Outlet> StateroomContext for RoomContext<'_, O> {
         }
     }
 
+    #[cfg(feature = "yjs")]
+    fn doc(&self) -> Option<&yrs::Doc> {
+        self.members
+            .doc
+            .as_ref()
+            .map(crate::engine::yjs::DocRoom::doc)
+    }
+
     fn close(&self, client: ClientId, code: u16, reason: &str) {
         let Some(slot) = self.members.clients.get(&client) else {
             return;

@@ -68,6 +68,13 @@ pub(crate) struct RoomSettings {
     pub(crate) seat_reservation: Duration,
 }
 
+/// A doc room's document (`engine::yjs`), when the server speaks Yjs.
+#[cfg(feature = "yjs")]
+pub(crate) type DocField = Option<crate::engine::yjs::DocRoom>;
+/// Without the `yjs` feature a room holds no document.
+#[cfg(not(feature = "yjs"))]
+pub(crate) type DocField = ();
+
 /// What the context reaches: everything in the room but the service.
 pub(crate) struct Members<O> {
     pub(crate) room_id: Arc<str>,
@@ -102,6 +109,8 @@ pub(crate) struct Members<O> {
     pub(crate) presence: RefCell<PresenceState>,
     /// The room's directory entry and its seats.
     pub(crate) listing: RefCell<Listing>,
+    /// A doc room's Yjs document.
+    pub(crate) doc: DocField,
 }
 
 impl<O: Outlet> Members<O> {
@@ -126,6 +135,7 @@ impl<O: Outlet> Members<O> {
             idempotency: RefCell::new(Idempotency::default()),
             presence: RefCell::new(PresenceState::new(settings_presence.0, settings_presence.1)),
             listing: RefCell::new(Listing::default()),
+            doc: DocField::default(),
         };
         members.gate.on.set(gated);
         members

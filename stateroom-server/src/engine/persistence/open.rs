@@ -3,7 +3,7 @@
 
 use super::Persistence;
 use crate::engine::client_ids::raise_client_floor;
-use crate::engine::members::RoomSettings;
+use crate::engine::members::{DocField, RoomSettings};
 use crate::engine::outbox::Outbox;
 use crate::engine::room_core::RoomCore;
 use crate::engine::snapshot::Meta;
@@ -52,7 +52,32 @@ pub(crate) async fn open_room<S: SimpleStateroomService>(
     // New clients get ids above the room's own (in a cluster, another node
     // may have handed those out).
     raise_client_floor(meta.max_client());
-    let core = RoomCore::restore(room_id, settings, service, &meta, now, unix_ms())
+    let doc = restored_doc::<S>(&stored, &settings)?;
+    let core = RoomCore::restore(room_id, settings, service, &meta, doc, now, unix_ms())
         .map_err(|panicked| format!("the `restore` hook panicked: {}", panicked.message()))?;
     Ok((core, Some(stored)))
+}
+
+/// A doc room's document as stored (its base and log applied).
+#[cfg(feature = "yjs")]
+fn restored_doc<S: SimpleStateroomService>(
+    stored: &StoredRoom,
+    settings: &RoomSettings,
+) -> Result<DocField, String> {
+    if !S::DOC {
+        return Ok(None);
+    }
+    crate::engine::yjs::DocRoom::load(&stored.doc, settings.persist.is_some())
+        .map(Some)
+        .map_err(|why| format!("its document does not load: {why}"))
+}
+
+/// Without Yjs a room holds no document.
+#[cfg(not(feature = "yjs"))]
+#[allow(clippy::unnecessary_wraps)]
+fn restored_doc<S: SimpleStateroomService>(
+    _stored: &StoredRoom,
+    _settings: &RoomSettings,
+) -> Result<DocField, String> {
+    Ok(())
 }

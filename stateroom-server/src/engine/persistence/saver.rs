@@ -166,10 +166,12 @@ impl Saver {
             .snapshot(now, unix_now)
             .map_err(SaveFailed::Unserialisable)?;
         let covers = core.held();
-        if self
-            .last
-            .as_ref()
-            .is_some_and(|(last_state, last_meta)| *last_state == state && *last_meta == meta)
+        let doc = core.doc_for_save();
+        if doc.is_empty()
+            && self
+                .last
+                .as_ref()
+                .is_some_and(|(last_state, last_meta)| *last_state == state && *last_meta == meta)
         {
             // Nothing to make durable: what is held may go.
             return self.released(core, covers, now);
@@ -185,6 +187,7 @@ impl Saver {
             state: state.clone(),
             meta: meta_json,
             updated_at_ms: unix_now,
+            doc,
         };
         self.last = Some((state, meta));
         let (reply, answer) = oneshot::channel();

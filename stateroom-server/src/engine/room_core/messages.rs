@@ -38,6 +38,10 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
         now: Duration,
     ) -> Result<(), Panicked> {
         self.receive(client, conn, data.len(), now, |core| {
+            #[cfg(feature = "yjs")]
+            if S::DOC {
+                return core.doc_binary(client, data, now);
+            }
             core.call(now, |service, ctx| service.binary(client, data, ctx))
         })
     }

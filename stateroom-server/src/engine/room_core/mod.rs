@@ -21,6 +21,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 mod backlog;
+#[cfg(feature = "yjs")]
+mod doc;
 mod messages;
 mod outside;
 mod persisted;
@@ -72,17 +74,29 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
         settings: RoomSettings,
         now: Duration,
     ) -> Result<Self, Panicked> {
-        let members = Members::new(room_id, settings, now);
+        #[allow(unused_mut)]
+        let mut members = Members::new(room_id, settings, now);
+        #[cfg(feature = "yjs")]
+        if S::DOC {
+            let persisted = members.settings.persist.is_some();
+            members.doc = Some(crate::engine::yjs::DocRoom::new(persisted));
+        }
         let service = catch_unwind(AssertUnwindSafe(|| {
             S::new(&members.room_id, &RoomContext { members: &members })
         }))
         .map_err(Panicked)?;
-        Ok(RoomCore {
+        #[allow(unused_mut)]
+        let mut core = RoomCore {
             service,
             members,
             ending: false,
             sync: SyncState::default(),
-        })
+        };
+        #[cfg(feature = "yjs")]
+        if let Some(doc) = core.members.doc.as_ref().map(|doc| doc.doc().clone()) {
+            core.call(now, |service, ctx| service.seed(&doc, ctx))?;
+        }
+        Ok(core)
     }
 
     #[cfg(feature = "testing")]
@@ -112,6 +126,8 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
             .cancel(&TimerId::Expire(client));
         tracing::debug!(%client, "client left");
         self.members.presence.borrow_mut().left(client);
+        #[cfg(feature = "yjs")]
+        self.doc_left(client);
         // Out of the room (nothing more reaches it), but its data stays
         // readable while `disconnect` runs; dropped right after.
         self.members.departing = Some((client, slot.data));
@@ -198,6 +214,8 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
     /// task calls it after each batch of events, the test kit after each
     /// step.
     pub(crate) fn sync(&mut self, now: Duration) -> Result<(), Panicked> {
+        #[cfg(feature = "yjs")]
+        self.doc_flush(now)?;
         self.members.presence.borrow_mut().run(&self.members, now);
         if !S::SYNC {
             return self.remove_leaving(now);

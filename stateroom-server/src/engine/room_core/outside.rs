@@ -18,6 +18,10 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
         command: Command,
         now: Duration,
     ) -> Result<Result<Reply, CommandError>, Panicked> {
+        #[cfg(feature = "yjs")]
+        if command.is::<crate::engine::yjs::DocOp>() {
+            return self.doc_command(command, now).map(Ok);
+        }
         self.call(now, |service, ctx| service.command(command, ctx))
     }
 

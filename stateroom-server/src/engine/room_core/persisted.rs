@@ -3,7 +3,7 @@
 //! covering them is durable).
 
 use super::{Panicked, RoomCore};
-use crate::engine::members::{Members, Outlet, RoomSettings};
+use crate::engine::members::{DocField, Members, Outlet, RoomSettings};
 use crate::engine::snapshot::Meta;
 use crate::engine::stats::Reason;
 use hyper_tungstenite::tungstenite::protocol::CloseFrame;
@@ -22,10 +22,12 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
         settings: RoomSettings,
         service: S,
         meta: &Meta,
+        doc: DocField,
         now: Duration,
         unix_now: u64,
     ) -> Result<Self, Panicked> {
         let mut members = Members::new(room_id, settings, now);
+        members.doc = doc;
         let leaving = meta.restore_into(&mut members, now, unix_now);
         let mut core = RoomCore {
             service,
@@ -49,6 +51,16 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
             .map_err(|error| error.to_string())?;
         Ok((state, Meta::of(&self.members, now, unix_now)))
     }
+
+    /// What the next save writes of the document: nothing, without Yjs.
+    #[cfg(not(feature = "yjs"))]
+    pub(crate) fn doc_for_save(&self) -> crate::engine::store::StoredDoc {
+        crate::engine::store::StoredDoc::default()
+    }
+
+    /// The test kit's restart: no document, without Yjs.
+    #[cfg(all(feature = "testing", not(feature = "yjs")))]
+    pub(crate) fn doc_reloaded(&self) -> DocField {}
 
     /// The settings the room was built with.
     #[cfg(feature = "testing")]

@@ -29,6 +29,8 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
         now: Duration,
     ) -> Result<ClientId, Panicked> {
         let client = self.open_session(conn, outlet, data, resume, now)?;
+        #[cfg(feature = "yjs")]
+        self.doc_connected(client);
         self.sync.renew(client);
         self.members.presence.borrow_mut().renew(client);
         Ok(client)

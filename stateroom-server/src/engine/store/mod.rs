@@ -31,6 +31,75 @@ pub struct StoredRoom {
     pub meta: String,
     /// When it was committed, in milliseconds since the Unix epoch.
     pub updated_at_ms: u64,
+    /// A doc room's Yjs document (empty for other rooms).
+    pub doc: StoredDoc,
+}
+
+/// A doc room's Yjs document as the store keeps it: a base state, the
+/// updates logged after it, and its named versions. The document is the
+/// base with every update applied in order.
+///
+/// On [`load`](RoomStore::load) every field holds what is stored
+/// ([`list`](RoomStore::list) leaves it empty). On
+/// [`save_batch`](RoomStore::save_batch) it says what to change, in the
+/// same transaction as the snapshot and under the same fence: a `base`
+/// replaces the stored base and clears the log (a compaction), then
+/// `updates` are appended, and `versions`, when `Some`, replace the stored
+/// list.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StoredDoc {
+    /// The compacted state the log starts from (Yjs v1 update encoding).
+    pub base: Option<Vec<u8>>,
+    /// The updates after the base, in the order they were applied.
+    pub updates: Vec<Vec<u8>>,
+    /// The document's named versions.
+    pub versions: Option<Vec<DocVersion>>,
+}
+
+impl StoredDoc {
+    /// Whether a save carries nothing for the document.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.base.is_none() && self.updates.is_empty() && self.versions.is_none()
+    }
+}
+
+/// A named version of a doc room's document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DocVersion {
+    /// Its name, unique in the room.
+    pub name: String,
+    /// When it was taken, in milliseconds since the Unix epoch.
+    pub at_ms: u64,
+    /// The whole document then (Yjs v1 update encoding).
+    pub state: Vec<u8>,
+}
+
+impl DocVersion {
+    /// The version as one byte string (its time, big-endian, then the
+    /// state), for stores that keep it as one value.
+    #[must_use]
+    pub fn encode(&self) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(8 + self.state.len());
+        bytes.extend_from_slice(&self.at_ms.to_be_bytes());
+        bytes.extend_from_slice(&self.state);
+        bytes
+    }
+
+    /// Reads back what [`encode`](Self::encode) wrote.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] when it is shorter than its time.
+    pub fn decode(name: String, bytes: &[u8]) -> Result<Self, StoreError> {
+        let (at, state) = bytes.split_first_chunk::<8>().ok_or_else(|| {
+            StoreError::Corrupt(format!("document version {name:?} is cut short"))
+        })?;
+        Ok(DocVersion {
+            name,
+            at_ms: u64::from_be_bytes(*at),
+            state: state.to_vec(),
+        })
+    }
 }
 
 /// What a save did.

@@ -7,7 +7,7 @@
 //! The data directory is locked for the process's lifetime: a second server
 //! on the same directory fails to start instead of co-owning its rooms.
 
-use super::{RoomStore, SaveOutcome, StoreError, StoreFuture, StoredRoom};
+use super::{DocVersion, RoomStore, SaveOutcome, StoreError, StoreFuture, StoredDoc, StoredRoom};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -47,6 +47,27 @@ CREATE TABLE IF NOT EXISTS stateroom_rooms (
     meta TEXT NOT NULL,
     updated_at INTEGER NOT NULL,
     PRIMARY KEY (service, room_id)
+) STRICT;
+CREATE TABLE IF NOT EXISTS stateroom_docs (
+    service TEXT NOT NULL,
+    room_id TEXT NOT NULL,
+    base BLOB,
+    PRIMARY KEY (service, room_id)
+) STRICT;
+CREATE TABLE IF NOT EXISTS stateroom_doc_log (
+    service TEXT NOT NULL,
+    room_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (service, room_id, seq)
+) STRICT;
+CREATE TABLE IF NOT EXISTS stateroom_doc_versions (
+    service TEXT NOT NULL,
+    room_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    state BLOB NOT NULL,
+    PRIMARY KEY (service, room_id, name)
 ) STRICT;
 CREATE TABLE IF NOT EXISTS stateroom_meta (
     key TEXT PRIMARY KEY,
@@ -130,7 +151,105 @@ fn row_to_room(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredRoom> {
         state: row.get(4)?,
         meta: row.get(5)?,
         updated_at_ms: row.get::<_, i64>(6)?.try_into().unwrap_or_default(),
+        doc: StoredDoc::default(),
     })
+}
+
+/// The document tables, each keyed by (service, room).
+const DOC_TABLES: [&str; 3] = [
+    "stateroom_docs",
+    "stateroom_doc_log",
+    "stateroom_doc_versions",
+];
+
+/// Reads `room`'s document: its base, its log in order, its versions.
+fn load_doc(connection: &Connection, service: &str, room: &str) -> rusqlite::Result<StoredDoc> {
+    let base: Option<Vec<u8>> = connection
+        .query_row(
+            "SELECT base FROM stateroom_docs WHERE service = ?1 AND room_id = ?2",
+            params![service, room],
+            |row| row.get(0),
+        )
+        .optional()?
+        .flatten();
+    let updates = connection
+        .prepare_cached(
+            "SELECT data FROM stateroom_doc_log WHERE service = ?1 AND room_id = ?2 ORDER BY seq",
+        )?
+        .query_map(params![service, room], |row| row.get(0))?
+        .collect::<Result<Vec<Vec<u8>>, _>>()?;
+    let versions = connection
+        .prepare_cached(
+            "SELECT name, at, state FROM stateroom_doc_versions
+             WHERE service = ?1 AND room_id = ?2 ORDER BY at, name",
+        )?
+        .query_map(params![service, room], |row| {
+            Ok(DocVersion {
+                name: row.get(0)?,
+                at_ms: row.get::<_, i64>(1)?.try_into().unwrap_or_default(),
+                state: row.get(2)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(StoredDoc {
+        base,
+        updates,
+        versions: Some(versions),
+    })
+}
+
+/// Writes what a save says of `room`'s document (see [`StoredDoc`]).
+fn save_doc(
+    transaction: &rusqlite::Transaction<'_>,
+    service: &str,
+    room: &str,
+    doc: &StoredDoc,
+) -> rusqlite::Result<()> {
+    if let Some(base) = &doc.base {
+        transaction.execute(
+            "INSERT INTO stateroom_docs (service, room_id, base) VALUES (?1, ?2, ?3)
+             ON CONFLICT(service, room_id) DO UPDATE SET base = excluded.base",
+            params![service, room, base],
+        )?;
+        transaction.execute(
+            "DELETE FROM stateroom_doc_log WHERE service = ?1 AND room_id = ?2",
+            params![service, room],
+        )?;
+    }
+    if !doc.updates.is_empty() {
+        let next: i64 = transaction.query_row(
+            "SELECT COALESCE(MAX(seq), 0) + 1 FROM stateroom_doc_log
+             WHERE service = ?1 AND room_id = ?2",
+            params![service, room],
+            |row| row.get(0),
+        )?;
+        let mut append = transaction.prepare_cached(
+            "INSERT INTO stateroom_doc_log (service, room_id, seq, data) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for (seq, update) in (next..).zip(&doc.updates) {
+            append.execute(params![service, room, seq, update])?;
+        }
+    }
+    if let Some(versions) = &doc.versions {
+        transaction.execute(
+            "DELETE FROM stateroom_doc_versions WHERE service = ?1 AND room_id = ?2",
+            params![service, room],
+        )?;
+        let mut insert = transaction.prepare_cached(
+            "INSERT INTO stateroom_doc_versions (service, room_id, name, at, state)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for version in versions {
+            insert.execute(params![
+                service,
+                room,
+                version.name,
+                int(version.at_ms),
+                version.state
+            ])?;
+        }
+    }
+    Ok(())
 }
 
 const COLUMNS: &str = "room_id, fence, seq, state_version, state, meta, updated_at";
@@ -157,7 +276,7 @@ impl RoomStore for SqliteStore {
     fn load<'a>(&'a self, service: &'a str, room: &'a str) -> StoreFuture<'a, Option<StoredRoom>> {
         let (service, room) = (service.to_owned(), room.to_owned());
         self.run(move |connection| {
-            connection
+            let Some(mut stored) = connection
                 .query_row(
                     &format!(
                         "SELECT {COLUMNS} FROM stateroom_rooms WHERE service = ?1 AND room_id = ?2"
@@ -166,7 +285,12 @@ impl RoomStore for SqliteStore {
                     row_to_room,
                 )
                 .optional()
-                .map_err(err)
+                .map_err(err)?
+            else {
+                return Ok(None);
+            };
+            stored.doc = load_doc(connection, &service, &room).map_err(err)?;
+            Ok(Some(stored))
         })
     }
 
@@ -196,15 +320,18 @@ impl RoomStore for SqliteStore {
                     let changed = upsert
                         .execute(params![
                             service,
-                            room.room_id,
+                            room.room_id.as_str(),
                             int(room.fence),
                             int(room.seq),
                             i64::from(room.state_version),
-                            room.state,
-                            room.meta,
+                            room.state.as_str(),
+                            room.meta.as_str(),
                             int(room.updated_at_ms),
                         ])
                         .map_err(err)?;
+                    if changed == 1 && !room.doc.is_empty() {
+                        save_doc(&transaction, &service, &room.room_id, &room.doc).map_err(err)?;
+                    }
                     outcomes.push(if changed == 1 {
                         SaveOutcome::Saved
                     } else {
@@ -236,12 +363,16 @@ impl RoomStore for SqliteStore {
             if newer.is_some_and(|stored| stored > int(fence)) {
                 return Ok(SaveOutcome::StaleFence);
             }
-            connection
-                .execute(
-                    "DELETE FROM stateroom_rooms WHERE service = ?1 AND room_id = ?2",
-                    params![service, room],
-                )
-                .map_err(err)?;
+            let transaction = connection.transaction().map_err(err)?;
+            for table in std::iter::once("stateroom_rooms").chain(DOC_TABLES) {
+                transaction
+                    .execute(
+                        &format!("DELETE FROM {table} WHERE service = ?1 AND room_id = ?2"),
+                        params![service, room],
+                    )
+                    .map_err(err)?;
+            }
+            transaction.commit().map_err(err)?;
             Ok(SaveOutcome::Saved)
         })
     }
@@ -281,12 +412,25 @@ impl RoomStore for SqliteStore {
     fn expire<'a>(&'a self, service: &'a str, before_ms: u64) -> StoreFuture<'a, u64> {
         let service = service.to_owned();
         self.run(move |connection| {
-            let deleted = connection
+            let transaction = connection.transaction().map_err(err)?;
+            let deleted = transaction
                 .execute(
                     "DELETE FROM stateroom_rooms WHERE service = ?1 AND updated_at < ?2",
                     params![service, int(before_ms)],
                 )
                 .map_err(err)?;
+            for table in DOC_TABLES {
+                transaction
+                    .execute(
+                        &format!(
+                            "DELETE FROM {table} WHERE service = ?1 AND room_id NOT IN
+                             (SELECT room_id FROM stateroom_rooms WHERE service = ?1)"
+                        ),
+                        params![service],
+                    )
+                    .map_err(err)?;
+            }
+            transaction.commit().map_err(err)?;
             Ok(deleted as u64)
         })
     }
@@ -307,7 +451,77 @@ mod tests {
             state: format!("{{\"seq\":{seq}}}"),
             meta: "{}".into(),
             updated_at_ms: unix_ms(),
+            doc: StoredDoc::default(),
         }
+    }
+
+    #[tokio::test]
+    async fn a_document_log_appends_compacts_and_goes_with_its_room() {
+        let dir = std::env::temp_dir().join(format!("stateroom-sqlite-doc-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = SqliteStore::open(&dir).unwrap();
+        let fence = store.acquire_fence().await.unwrap();
+        let with = |seq, doc: StoredDoc| StoredRoom {
+            doc,
+            ..room("d", fence, seq)
+        };
+        let append = |updates: &[&[u8]]| StoredDoc {
+            updates: updates.iter().map(|u| u.to_vec()).collect(),
+            ..StoredDoc::default()
+        };
+        store
+            .save_batch("svc", vec![with(1, append(&[b"a", b"b"]))])
+            .await
+            .unwrap();
+        store
+            .save_batch("svc", vec![with(2, append(&[b"c"]))])
+            .await
+            .unwrap();
+        let doc = store.load("svc", "d").await.unwrap().unwrap().doc;
+        assert_eq!(doc.base, None);
+        assert_eq!(doc.updates, [b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]);
+        assert_eq!(doc.versions, Some(vec![]));
+        // A compaction replaces the log; a version list replaces the list.
+        let version = DocVersion {
+            name: "v1".into(),
+            at_ms: 7,
+            state: b"abc".to_vec(),
+        };
+        let compacted = StoredDoc {
+            base: Some(b"abc".to_vec()),
+            updates: vec![b"d".to_vec()],
+            versions: Some(vec![version.clone()]),
+        };
+        store
+            .save_batch("svc", vec![with(3, compacted)])
+            .await
+            .unwrap();
+        // A stale owner's save writes nothing of the document either.
+        let stale = StoredRoom {
+            fence: fence - 1,
+            ..with(4, append(&[b"lost"]))
+        };
+        assert_eq!(
+            store.save_batch("svc", vec![stale]).await.unwrap(),
+            [SaveOutcome::StaleFence]
+        );
+        let doc = store.load("svc", "d").await.unwrap().unwrap().doc;
+        assert_eq!(doc.base.as_deref(), Some(&b"abc"[..]));
+        assert_eq!(doc.updates, [b"d".to_vec()]);
+        assert_eq!(doc.versions, Some(vec![version]));
+        assert_eq!(
+            store.list("svc").await.unwrap()[0].doc,
+            StoredDoc::default()
+        );
+        // Deleting the room deletes its document: a new room starts empty.
+        store.delete("svc", "d", fence).await.unwrap();
+        store
+            .save_batch("svc", vec![with(1, StoredDoc::default())])
+            .await
+            .unwrap();
+        let doc = store.load("svc", "d").await.unwrap().unwrap().doc;
+        assert_eq!((doc.base, doc.updates.len()), (None, 0));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[tokio::test]

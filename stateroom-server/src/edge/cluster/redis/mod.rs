@@ -66,6 +66,25 @@ local stored = tonumber(redis.call('HGET', KEYS[1], 'fence') or '0')
 if f < current or f < stored then return 0 end
 redis.call('HSET', KEYS[1], 'fence', ARGV[1], 'seq', ARGV[2], 'version', ARGV[3],
   'state', ARGV[4], 'meta', ARGV[5], 'updated', ARGV[6])
+-- A doc room's document: ARGV[7] '1' with ARGV[8] a new base (a compaction),
+-- ARGV[9] how many versions follow as name/value pairs (-1: keep them),
+-- then the updates to append.
+if ARGV[7] == '1' then
+  redis.call('DEL', KEYS[4])
+  redis.call('HSET', KEYS[3], 'base', ARGV[8])
+end
+local i = 10
+local versions = tonumber(ARGV[9])
+if versions >= 0 then
+  for _, field in ipairs(redis.call('HKEYS', KEYS[3])) do
+    if string.sub(field, 1, 2) == 'v:' then redis.call('HDEL', KEYS[3], field) end
+  end
+  for _ = 1, versions do
+    redis.call('HSET', KEYS[3], 'v:' .. ARGV[i], ARGV[i + 1])
+    i = i + 2
+  end
+end
+for j = i, #ARGV do redis.call('RPUSH', KEYS[4], ARGV[j]) end
 return 1
 ";
 
@@ -74,7 +93,7 @@ const DELETE: &str = r"
 local f = tonumber(ARGV[1])
 local current = tonumber(redis.call('GET', KEYS[2]) or '0')
 if f < current then return 0 end
-redis.call('DEL', KEYS[1])
+redis.call('DEL', KEYS[1], KEYS[3], KEYS[4])
 return 1
 ";
 
@@ -121,6 +140,16 @@ fn fence_key(key: &str) -> String {
 
 fn snap_key(key: &str) -> String {
     format!("stateroom:snap:{{{key}}}")
+}
+
+/// A doc room's document: its base (`base`) and versions (`v:{name}`).
+fn doc_key(key: &str) -> String {
+    format!("stateroom:doc:{{{key}}}")
+}
+
+/// A doc room's update log, a list.
+fn doc_log_key(key: &str) -> String {
+    format!("stateroom:doclog:{{{key}}}")
 }
 
 /// A service's room directory: one hash, a field per room path.

@@ -1,9 +1,11 @@
 //! Redis as the cluster's room store: snapshots saved and deleted under
 //! the room's fence, loaded, listed and expired.
 
-use super::{RedisEngine, err, fence_key, fenced, lease_key, snap_key};
+use super::{RedisEngine, doc_key, doc_log_key, err, fence_key, fenced, lease_key, snap_key};
 use crate::edge::cluster::room_key;
-use crate::engine::store::{RoomStore, SaveOutcome, StoreFuture, StoredRoom};
+use crate::engine::store::{
+    DocVersion, RoomStore, SaveOutcome, StoreFuture, StoredDoc, StoredRoom,
+};
 use redis::AsyncCommands;
 
 impl RoomStore for RedisEngine {
@@ -28,6 +30,22 @@ impl RoomStore for RedisEngine {
                     .and_then(|v| v.parse::<u64>().ok())
                     .unwrap_or(0)
             };
+            let key = room_key(service, room);
+            let mut fields_doc: std::collections::HashMap<String, Vec<u8>> =
+                connection.hgetall(doc_key(&key)).await.map_err(err)?;
+            let updates: Vec<Vec<u8>> = connection
+                .lrange(doc_log_key(&key), 0, -1)
+                .await
+                .map_err(err)?;
+            let base = fields_doc.remove("base");
+            let mut versions = fields_doc
+                .into_iter()
+                .filter_map(|(field, value)| {
+                    let name = field.strip_prefix("v:")?.to_owned();
+                    Some(DocVersion::decode(name, &value))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            versions.sort_by(|a, b| (a.at_ms, &a.name).cmp(&(b.at_ms, &b.name)));
             Ok(Some(StoredRoom {
                 room_id: room.to_owned(),
                 fence: number("fence"),
@@ -36,6 +54,11 @@ impl RoomStore for RedisEngine {
                 state: fields.get("state").cloned().unwrap_or_default(),
                 meta: fields.get("meta").cloned().unwrap_or_default(),
                 updated_at_ms: number("updated"),
+                doc: StoredDoc {
+                    base,
+                    updates,
+                    versions: Some(versions),
+                },
             }))
         })
     }
@@ -54,12 +77,33 @@ impl RoomStore for RedisEngine {
                 let mut invocation = self.save.key(snap_key(&key));
                 invocation
                     .key(fence_key(&key))
+                    .key(doc_key(&key))
+                    .key(doc_log_key(&key))
                     .arg(room.fence)
                     .arg(room.seq)
                     .arg(room.state_version)
                     .arg(&room.state)
                     .arg(&room.meta)
                     .arg(room.updated_at_ms);
+                let doc = &room.doc;
+                match &doc.base {
+                    Some(base) => invocation.arg("1").arg(base.as_slice()),
+                    None => invocation.arg("0").arg(""),
+                };
+                match &doc.versions {
+                    Some(versions) => {
+                        invocation.arg(versions.len());
+                        for version in versions {
+                            invocation.arg(&version.name).arg(version.encode());
+                        }
+                    }
+                    None => {
+                        invocation.arg(-1);
+                    }
+                }
+                for update in &doc.updates {
+                    invocation.arg(update.as_slice());
+                }
                 async move { invocation.invoke_async::<i64>(&mut connection).await }
             });
             let results = futures_util::future::join_all(saves).await;
@@ -83,6 +127,8 @@ impl RoomStore for RedisEngine {
                 .delete
                 .key(snap_key(&key))
                 .key(fence_key(&key))
+                .key(doc_key(&key))
+                .key(doc_log_key(&key))
                 .arg(fence)
                 .invoke_async(&mut connection)
                 .await
