@@ -22,6 +22,25 @@ pub(crate) fn validate(service: &Service, args: &Args) -> syn::Result<()> {
             }
         }
     }
+    if args.doc.is_none() {
+        for kind in HookKind::DOC {
+            if let Some(hook) = service.hook(kind) {
+                errors.push(syn::Error::new_spanned(
+                    &hook.ident,
+                    format!(
+                        "the `{}` hook is for rooms that hold a Yjs document: add `doc` to the attribute (`#[stateroom::service(doc)]`), or rename the method if it is a helper",
+                        kind.name()
+                    ),
+                ));
+            }
+        }
+    }
+    if let (Some(_), Some(hook)) = (args.doc, service.hook(HookKind::Binary)) {
+        errors.push(syn::Error::new_spanned(
+            &hook.ident,
+            "a `doc` room's binary frames carry the Yjs protocol, so it has no `binary` hook: validate changes in `fn update(&mut self, client: ClientId, update: &DocUpdate) -> Result<(), Reject>`, or send your own data as text messages",
+        ));
+    }
     if let Some((_, meta)) = &args.patch_rate
         && service.hook(HookKind::View).is_none()
         && service.hook(HookKind::PrivateView).is_none()

@@ -72,6 +72,65 @@ pub use stateroom_server::{
 #[cfg(feature = "testing")]
 pub mod testing;
 
+/// Yjs documents (feature `yjs`): rooms that stock `y-websocket` clients
+/// join, declared with `#[stateroom::service(doc)]`.
+///
+/// The room holds a [`Doc`]; clients sync it over binary frames with the
+/// y-websocket protocol (`docs/protocol.md`, "Yjs documents"). The
+/// service's hooks: `seed` fills a new document, `update` validates a
+/// client's change (`Err(Reject)` refuses it and tells the client), and
+/// `changed` runs once per batch that changed the document. Any hook edits
+/// the document through [`StateroomContext::doc`]; Rust code outside edits
+/// it and keeps named versions through a [`Room`] handle
+/// ([`Room::with_doc`], [`Room::save_doc_version`],
+/// [`Room::restore_doc_version`]).
+///
+/// ```
+/// use stateroom::yjs::{Doc, DocUpdate, GetString, Text, Transact};
+/// use stateroom::{ClientId, JoinRequest, Reject, StateroomContext};
+///
+/// #[derive(Default)]
+/// struct Notes;
+///
+/// #[stateroom::service(doc, no_main)]
+/// impl Notes {
+///     fn join(&self, request: &JoinRequest) -> Result<bool, Reject> {
+///         // Whether this client may edit.
+///         Ok(request.query_param("mode").as_deref() != Some("read"))
+///     }
+///
+///     fn seed(&mut self, doc: &Doc) {
+///         doc.get_or_insert_text("body").push(&mut doc.transact_mut(), "Hello");
+///     }
+///
+///     fn update(&mut self, client: ClientId, update: &DocUpdate, ctx: &impl StateroomContext) -> Result<(), Reject> {
+///         match ctx.client_data::<bool>(client) {
+///             Some(true) if update.len() <= 64 * 1024 => Ok(()),
+///             Some(true) => Err(Reject::forbidden("an update is at most 64 KiB")),
+///             _ => Err(Reject::forbidden("this document is read-only for you")),
+///         }
+///     }
+///
+///     fn changed(&mut self, doc: &Doc) {
+///         let body = doc.get_or_insert_text("body").get_string(&doc.transact());
+///         tracing::debug!(chars = body.chars().count(), "the note changed");
+///     }
+/// }
+/// # fn main() {}
+/// ```
+///
+/// [`StateroomContext::doc`]: crate::StateroomContext::doc
+#[cfg(feature = "yjs")]
+#[cfg_attr(docsrs, doc(cfg(feature = "yjs")))]
+pub mod yjs {
+    pub use stateroom_core::doc::{DocUpdate, yrs};
+    pub use stateroom_server::{DocError, VersionInfo};
+    /// The document and the traits its methods come from.
+    pub use yrs::{
+        Array, Doc, GetString, Map, ReadTxn, StateVector, Text, Transact, Update, XmlFragment,
+    };
+}
+
 /// The typed Rust client (feature `client`): `stateroom::client::Client::<In,
 /// Out>::connect(url)`, with the service's own message types. See the
 /// `stateroom-client` crate.

@@ -17,6 +17,29 @@ pub use serde;
 pub use serde_json;
 pub use stateroom_core::ts_rs;
 pub use stateroom_server::run;
+#[cfg(feature = "yjs")]
+pub use stateroom_core::doc::{DocUpdate, yrs};
+
+/// Checks, where `doc` is written, that the facade can hold documents.
+#[cfg(feature = "yjs")]
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __stateroom_doc_rooms {
+    () => {};
+}
+
+/// Checks, where `doc` is written, that the facade can hold documents.
+#[cfg(not(feature = "yjs"))]
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __stateroom_doc_rooms {
+    () => {
+        ::core::compile_error!(
+            "`doc` rooms need stateroom's `yjs` feature: in Cargo.toml, `stateroom = { version = \"…\", features = [\"yjs\"] }`"
+        );
+    };
+}
+pub use __stateroom_doc_rooms as doc_rooms;
 
 /// A room's inbound message type: anything serde can decode from JSON.
 #[diagnostic::on_unimplemented(

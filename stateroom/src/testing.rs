@@ -276,3 +276,5 @@
 //! ```
 
 pub use stateroom_server::testing::{Document, FiredTimer, Received, Synced, TestRoom};
+#[cfg(feature = "yjs")]
+pub use stateroom_server::testing::Replica;

@@ -6,6 +6,7 @@ use crate::suggest::closest;
 use proc_macro2::TokenStream;
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, Lit, Meta, Token};
 use values::{outbound, patch_rate_ms, persist_options, presence, reconnect_ms};
 
@@ -33,6 +34,9 @@ pub(crate) struct Args {
     pub(crate) presence: Option<PresenceMode>,
     /// The public directory lists the rooms (`listed`).
     pub(crate) listed: bool,
+    /// Rooms hold a Yjs document (`doc`), with the argument's tokens (an
+    /// error without the `yjs` feature points at them).
+    pub(crate) doc: Option<proc_macro2::Span>,
 }
 
 /// What presence a room sends (mirrors `stateroom::Presence`).
@@ -57,7 +61,8 @@ pub(crate) enum Durability {
     Manual,
 }
 
-const KNOWN: [&str; 8] = [
+const KNOWN: [&str; 9] = [
+    "doc",
     "no_main",
     "reconnect",
     "persist",
@@ -138,6 +143,11 @@ pub(crate) fn parse(tokens: TokenStream) -> (Args, Option<syn::Error>) {
                 &meta,
                 "write `presence` (every client and what it set) or `presence = \"count\"` (only how many)",
             )),
+            ("doc", Meta::Path(path)) => args.doc = Some(path.span()),
+            ("doc", _) => errors.push(syn::Error::new_spanned(
+                &meta,
+                "`doc` takes no value: write `#[stateroom::service(doc)]` for rooms that hold a Yjs document",
+            )),
             ("listed", Meta::Path(_)) => args.listed = true,
             ("listed", _) => errors.push(syn::Error::new_spanned(
                 &meta,
@@ -188,7 +198,7 @@ pub(crate) fn parse(tokens: TokenStream) -> (Args, Option<syn::Error>) {
                 args.no_main |= meant == Some("no_main");
                 let hint = match meant {
                     Some(known) => format!("; did you mean `{known}`?"),
-                    None => "; the accepted arguments are `no_main`, `reconnect = \"30s\"`, `persist`, `outbound = Type`, `static_dir = \"web\"`, `patch_rate = \"50ms\"`, `presence` and `listed`"
+                    None => "; the accepted arguments are `no_main`, `reconnect = \"30s\"`, `persist`, `outbound = Type`, `static_dir = \"web\"`, `patch_rate = \"50ms\"`, `presence`, `listed` and `doc`"
                         .to_owned(),
                 };
                 errors.push(syn::Error::new_spanned(

@@ -7,6 +7,7 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
+mod doc;
 mod hooks;
 mod persist;
 
@@ -14,6 +15,7 @@ use hooks::{
     expand_alarm, expand_binary, expand_command, expand_forward, expand_join, expand_message,
     expand_new, expand_sync,
 };
+use doc::expand_doc;
 use persist::expand_persist;
 
 pub(crate) fn expand(args: &Args, service: &Service) -> TokenStream {
@@ -56,6 +58,7 @@ pub(crate) fn expand(args: &Args, service: &Service) -> TokenStream {
         }
     });
     let sync = expand_sync(service);
+    let doc = expand_doc(args, service);
     let persist = args
         .persist
         .as_ref()
@@ -128,6 +131,7 @@ pub(crate) fn expand(args: &Args, service: &Service) -> TokenStream {
                 #rate
                 #presence
                 #listed
+                #doc
             }
         };
 

@@ -22,6 +22,9 @@ pub(crate) enum HookKind {
     Request,
     View,
     PrivateView,
+    Seed,
+    Update,
+    Changed,
 }
 
 /// One row of the catalogue.
@@ -38,7 +41,7 @@ struct Spec {
 }
 
 /// The catalogue, in the order hooks are listed in messages.
-const SPECS: [Spec; 16] = [
+const SPECS: [Spec; 19] = [
     Spec {
         kind: HookKind::New,
         name: "new",
@@ -151,11 +154,32 @@ const SPECS: [Spec; 16] = [
         arity: (1, 1),
         signatures: "`fn private_view(&self, client: ClientId) -> T`, where `T` is any `serde::Serialize` type",
     },
+    Spec {
+        kind: HookKind::Seed,
+        name: "seed",
+        takes_client: false,
+        arity: (1, 2),
+        signatures: "`fn seed(&mut self, doc: &Doc)` or `fn seed(&mut self, doc: &Doc, ctx: &impl StateroomContext)`",
+    },
+    Spec {
+        kind: HookKind::Update,
+        name: "update",
+        takes_client: true,
+        arity: (2, 3),
+        signatures: "`fn update(&mut self, client: ClientId, update: &DocUpdate) -> Result<(), Reject>` or `fn update(&mut self, client: ClientId, update: &DocUpdate, ctx: &impl StateroomContext) -> Result<(), Reject>`",
+    },
+    Spec {
+        kind: HookKind::Changed,
+        name: "changed",
+        takes_client: false,
+        arity: (1, 2),
+        signatures: "`fn changed(&mut self, doc: &Doc)` or `fn changed(&mut self, doc: &Doc, ctx: &impl StateroomContext)`",
+    },
 ];
 
 impl HookKind {
     /// Every hook, in catalogue order.
-    pub(crate) const ALL: [HookKind; 16] = [
+    pub(crate) const ALL: [HookKind; 19] = [
         HookKind::New,
         HookKind::Join,
         HookKind::Connect,
@@ -172,7 +196,13 @@ impl HookKind {
         HookKind::Request,
         HookKind::View,
         HookKind::PrivateView,
+        HookKind::Seed,
+        HookKind::Update,
+        HookKind::Changed,
     ];
+
+    /// The hooks of a room that holds a Yjs document (`doc`).
+    pub(crate) const DOC: [HookKind; 3] = [HookKind::Seed, HookKind::Update, HookKind::Changed];
 
     fn spec(self) -> &'static Spec {
         // The table holds every kind once, in declaration order.

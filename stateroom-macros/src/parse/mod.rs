@@ -245,6 +245,7 @@ fn parse_hook(kind: HookKind, function: &ImplItemFn) -> syn::Result<Hook> {
                     | HookKind::Command
                     | HookKind::View
                     | HookKind::PrivateView
+                    | HookKind::Update
             ) =>
         {
             Some(ty.clone())
@@ -261,6 +262,13 @@ fn parse_hook(kind: HookKind, function: &ImplItemFn) -> syn::Result<Hook> {
                     },
                     kind.signatures()
                 ),
+            ));
+            None
+        }
+        syn::ReturnType::Default if kind == HookKind::Update => {
+            errors.push(syn::Error::new_spanned(
+                &sig.ident,
+                "the `update` hook decides whether a client's change is applied: it must return `Result<(), Reject>`, `Ok(())` to apply it or `Err(Reject::forbidden(\"read-only\"))` to refuse it (the client is told why)",
             ));
             None
         }

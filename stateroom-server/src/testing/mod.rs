@@ -14,6 +14,8 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
+#[cfg(feature = "yjs")]
+mod doc;
 mod inbox;
 mod restart;
 mod sending;
@@ -22,6 +24,8 @@ mod synced;
 pub use inbox::{FiredTimer, Received};
 use inbox::{Inbox, TestClient};
 pub use synced::{Document, Synced};
+#[cfg(feature = "yjs")]
+pub use doc::Replica;
 
 /// One room of service `S`, driven by the test: clients join, connect and
 /// send as they would over a socket (through the same `join` hook, decoding

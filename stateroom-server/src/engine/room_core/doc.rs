@@ -102,6 +102,11 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
             Ok(update) => update,
             Err(error) => return self.doc_refuse(client, &error.to_string(), now),
         };
+        if update.is_empty() {
+            // Nothing to apply or refuse (a provider's step 2 when it has
+            // nothing the room lacks).
+            return Ok(());
+        }
         let update = DocUpdate::new(bytes, update);
         let verdict = self.call(now, |service, ctx| service.doc_update(client, &update, ctx))?;
         let Some(doc) = &self.members.doc else {
@@ -271,6 +276,11 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
 
 #[cfg(feature = "testing")]
 impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
+    /// The room's document, if it holds one.
+    pub(crate) fn doc(&self) -> Option<&yrs::Doc> {
+        self.members.doc.as_ref().map(crate::engine::yjs::DocRoom::doc)
+    }
+
     /// The test kit's restart: the document as a store would give it back
     /// (its whole state as the base, its versions).
     pub(crate) fn doc_reloaded(&self) -> crate::engine::members::DocField {
