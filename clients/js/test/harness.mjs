@@ -31,7 +31,8 @@ export async function startServer(bin, args = []) {
     log: () => log,
     stop: () =>
       new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        // Exited, or already killed (a signal leaves exitCode null).
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.on("exit", resolve);
         child.kill("SIGKILL");
       }),
