@@ -15,10 +15,10 @@ pub use crate::types::{
 };
 pub use serde;
 pub use serde_json;
-pub use stateroom_core::ts_rs;
-pub use stateroom_server::run;
 #[cfg(feature = "yjs")]
 pub use stateroom_core::doc::{DocUpdate, yrs};
+pub use stateroom_core::ts_rs;
+pub use stateroom_server::run;
 
 /// Checks, where `doc` is written, that the facade can hold documents.
 #[cfg(feature = "yjs")]

@@ -275,6 +275,6 @@
 //! assert!(room.sync_frames(bob).iter().all(|frame| !frame.contains(r#""vote":"rust""#)));
 //! ```
 
-pub use stateroom_server::testing::{Document, FiredTimer, Received, Synced, TestRoom};
 #[cfg(feature = "yjs")]
 pub use stateroom_server::testing::Replica;
+pub use stateroom_server::testing::{Document, FiredTimer, Received, Synced, TestRoom};

@@ -127,7 +127,10 @@ fn a_refused_update_is_dropped_and_its_client_told_why() {
     assert_eq!(rw.denied(), ["an update is at most 4 KiB"]);
     use stateroom::yjs::GetString;
     let doc = room.doc();
-    assert_eq!(doc.get_or_insert_text("body").get_string(&doc.transact()), "ok");
+    assert_eq!(
+        doc.get_or_insert_text("body").get_string(&doc.transact()),
+        "ok"
+    );
 }
 
 #[test]
@@ -155,7 +158,12 @@ fn awareness_is_passed_on_and_a_leaving_client_disappears_once() {
     rb.sync(&mut room, b);
     let removals: Vec<_> = rb.awareness()[1..]
         .iter()
-        .filter(|update| update.clients.get(&mine).is_some_and(|e| &*e.json == "null"))
+        .filter(|update| {
+            update
+                .clients
+                .get(&mine)
+                .is_some_and(|e| &*e.json == "null")
+        })
         .collect();
     assert_eq!(removals.len(), 1);
     room.advance(std::time::Duration::from_secs(60));

@@ -76,8 +76,19 @@ impl RoomStore for MemStore {
                     let key = (service.to_owned(), room.room_id.clone());
                     match rooms.get(&key) {
                         Some(stored) if stored.fence > room.fence => SaveOutcome::StaleFence,
-                        _ => {
-                            rooms.insert(key, room);
+                        previous => {
+                            // A doc room's save says what changed of its
+                            // document: keep the rest (see `StoredDoc`).
+                            let mut doc = previous.map(|r| r.doc.clone()).unwrap_or_default();
+                            if let Some(base) = room.doc.base.clone() {
+                                doc.base = Some(base);
+                                doc.updates.clear();
+                            }
+                            doc.updates.extend(room.doc.updates.iter().cloned());
+                            if let Some(versions) = room.doc.versions.clone() {
+                                doc.versions = Some(versions);
+                            }
+                            rooms.insert(key, StoredRoom { doc, ..room });
                             SaveOutcome::Saved
                         }
                     }

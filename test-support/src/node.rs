@@ -39,9 +39,16 @@ pub fn npm_ci(dir: &Path) {
     let _once = ONCE
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let ready = ["typescript", "playwright-core", "fast-json-patch", "yjs", "y-websocket", "esbuild"]
-        .iter()
-        .all(|module| dir.join("node_modules").join(module).is_dir());
+    let ready = [
+        "typescript",
+        "playwright-core",
+        "fast-json-patch",
+        "yjs",
+        "y-websocket",
+        "esbuild",
+    ]
+    .iter()
+    .all(|module| dir.join("node_modules").join(module).is_dir());
     if ready {
         return;
     }

@@ -11,11 +11,11 @@ mod doc;
 mod hooks;
 mod persist;
 
+use doc::expand_doc;
 use hooks::{
     expand_alarm, expand_binary, expand_command, expand_forward, expand_join, expand_message,
     expand_new, expand_sync,
 };
-use doc::expand_doc;
 use persist::expand_persist;
 
 pub(crate) fn expand(args: &Args, service: &Service) -> TokenStream {

@@ -73,7 +73,9 @@ impl Replica {
     #[must_use]
     pub fn text(&self, name: &str) -> String {
         use yrs::GetString;
-        self.doc.get_or_insert_text(name).get_string(&self.doc.transact())
+        self.doc
+            .get_or_insert_text(name)
+            .get_string(&self.doc.transact())
     }
 
     /// The reasons of the permission-denied messages the room sent.
@@ -126,12 +128,15 @@ impl Replica {
                     room.send_binary(client, &reply.encode_v1());
                 }
                 Message::Sync(SyncMessage::SyncStep2(update) | SyncMessage::Update(update)) => {
-                    let update = Update::decode_v1(&update)
-                        .unwrap_or_else(|e| panic!("the room sent an update that does not decode: {e}"));
+                    let update = Update::decode_v1(&update).unwrap_or_else(|e| {
+                        panic!("the room sent an update that does not decode: {e}")
+                    });
                     self.doc
                         .transact_mut()
                         .apply_update(update)
-                        .unwrap_or_else(|e| panic!("the room sent an update that does not apply: {e}"));
+                        .unwrap_or_else(|e| {
+                            panic!("the room sent an update that does not apply: {e}")
+                        });
                 }
                 Message::Auth(Some(reason)) => self.denied.push(reason),
                 Message::Awareness(update) => self.awareness.push(update),

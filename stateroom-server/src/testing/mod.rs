@@ -21,11 +21,11 @@ mod restart;
 mod sending;
 mod synced;
 
+#[cfg(feature = "yjs")]
+pub use doc::Replica;
 pub use inbox::{FiredTimer, Received};
 use inbox::{Inbox, TestClient};
 pub use synced::{Document, Synced};
-#[cfg(feature = "yjs")]
-pub use doc::Replica;
 
 /// One room of service `S`, driven by the test: clients join, connect and
 /// send as they would over a socket (through the same `join` hook, decoding

@@ -278,7 +278,10 @@ impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
 impl<S: SimpleStateroomService, O: Outlet> RoomCore<S, O> {
     /// The room's document, if it holds one.
     pub(crate) fn doc(&self) -> Option<&yrs::Doc> {
-        self.members.doc.as_ref().map(crate::engine::yjs::DocRoom::doc)
+        self.members
+            .doc
+            .as_ref()
+            .map(crate::engine::yjs::DocRoom::doc)
     }
 
     /// The test kit's restart: the document as a store would give it back
