@@ -20,6 +20,31 @@ pub use stateroom_core::doc::{DocUpdate, yrs};
 pub use stateroom_core::ts_rs;
 pub use stateroom_server::run;
 
+/// What a doc room's `update` hook returns.
+#[cfg(feature = "yjs")]
+#[diagnostic::on_unimplemented(
+    message = "the `update` hook must return `Result<(), Reject>`, not `{Self}`",
+    label = "`Ok(())` applies the change, `Err(Reject::forbidden(\"…\"))` refuses it",
+    note = "the client is told the rejection's body in a y-protocols permission-denied message"
+)]
+pub trait DocVerdict {
+    /// The verdict.
+    fn verdict(self) -> Result<(), Reject>;
+}
+
+#[cfg(feature = "yjs")]
+impl DocVerdict for Result<(), Reject> {
+    fn verdict(self) -> Result<(), Reject> {
+        self
+    }
+}
+
+/// The `update` hook's verdict, checked where the user wrote its type.
+#[cfg(feature = "yjs")]
+pub fn doc_verdict<V: DocVerdict>(verdict: V) -> Result<(), Reject> {
+    verdict.verdict()
+}
+
 /// Checks, where `doc` is written, that the facade can hold documents.
 #[cfg(feature = "yjs")]
 #[macro_export]

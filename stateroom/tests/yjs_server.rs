@@ -3,7 +3,7 @@
 //! handle's versions and edits (their answers durable too), and the update
 //! log compacted into a base that a new server loads.
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use serde::{Deserialize, Serialize};
 use stateroom::Server;
 use stateroom::store::StoredDoc;

@@ -35,8 +35,8 @@ pub(super) fn expand_doc(args: &Args, service: &Service) -> Option<TokenStream> 
         // Spanned on the user's return type: a wrong one is reported there.
         let body = match &hook.output {
             Some(ty) => quote_spanned! {ty.span()=>
-                let __stateroom_verdict: ::core::result::Result<(), ::stateroom::Reject> = #call;
-                __stateroom_verdict
+                let __stateroom_verdict = #call;
+                ::stateroom::__private::doc_verdict(__stateroom_verdict)
             },
             None => call,
         };

@@ -52,6 +52,7 @@ pub(crate) async fn open_room<S: SimpleStateroomService>(
     // New clients get ids above the room's own (in a cluster, another node
     // may have handed those out).
     raise_client_floor(meta.max_client());
+    #[allow(clippy::let_unit_value)] // `()` without the `yjs` feature
     let doc = restored_doc::<S>(&stored, &settings)?;
     let core = RoomCore::restore(room_id, settings, service, &meta, doc, now, unix_ms())
         .map_err(|panicked| format!("the `restore` hook panicked: {}", panicked.message()))?;
@@ -74,7 +75,7 @@ fn restored_doc<S: SimpleStateroomService>(
 
 /// Without Yjs a room holds no document.
 #[cfg(not(feature = "yjs"))]
-#[allow(clippy::unnecessary_wraps)]
+#[allow(clippy::unnecessary_wraps, clippy::extra_unused_type_parameters)]
 fn restored_doc<S: SimpleStateroomService>(
     _stored: &StoredRoom,
     _settings: &RoomSettings,

@@ -1,0 +1,15 @@
+use stateroom::yjs::DocUpdate;
+use stateroom::ClientId;
+
+#[derive(Default)]
+struct Notes;
+
+#[stateroom::service(doc, no_main)]
+impl Notes {
+    fn update(&mut self, client: ClientId, update: &DocUpdate) -> Result<(), String> {
+        let _ = (client, update);
+        Err("read-only".to_owned())
+    }
+}
+
+fn main() {}

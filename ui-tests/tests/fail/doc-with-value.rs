@@ -1,0 +1,7 @@
+#[derive(Default)]
+struct Notes;
+
+#[stateroom::service(doc = true, no_main)]
+impl Notes {}
+
+fn main() {}
