@@ -153,3 +153,23 @@ test("kill -9 mid-typing: every change another client received is in the restore
   );
   assert.ok(restored.length <= typed, "nothing invented");
 });
+
+test("the notes page's committed bundle is what its source builds to", async () => {
+  const { build } = await import("esbuild");
+  const { readFileSync } = await import("node:fs");
+  const web = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../../../examples/notes/web");
+  const out = await build({
+    entryPoints: [path.join(web, "src/app.js")],
+    bundle: true,
+    format: "esm",
+    minify: true,
+    legalComments: "none",
+    nodePaths: [path.resolve(path.dirname(new URL(import.meta.url).pathname), "../node_modules")],
+    write: false,
+  });
+  assert.equal(
+    out.outputFiles[0].text,
+    readFileSync(path.join(web, "app.js"), "utf8"),
+    "examples/notes/web/app.js is stale: run `npm run bundle:notes` in clients/js",
+  );
+});

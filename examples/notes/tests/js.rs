@@ -17,3 +17,14 @@ fn stock_y_websocket_providers_sync_refuse_and_survive_kill_9() {
         &[("STATEROOM_NOTES_BIN", Path::new(SERVER))],
     );
 }
+
+#[test]
+fn two_pages_edit_one_note_in_a_real_browser() {
+    if !node::installed("node") || !node::installed("chromium") {
+        return;
+    }
+    node::node_test(
+        &["test/notes-browser.test.mjs"],
+        &[("STATEROOM_NOTES_BIN", Path::new(SERVER))],
+    );
+}

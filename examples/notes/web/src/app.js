@@ -28,7 +28,7 @@ provider.on("status", ({ status: s }) => {
 });
 provider.on("sync", (synced) => {
   if (synced) {
-    status.textContent = "saved and synced";
+    status.textContent = "synced";
     status.className = "synced";
   }
 });
