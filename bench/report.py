@@ -412,6 +412,78 @@ if presence_runs:
     w("")
 
 
+yjs_dir = os.path.join(results_dir, "yjs")
+yjs_runs = {}
+if os.path.isdir(yjs_dir):
+    for path in glob.glob(os.path.join(yjs_dir, "*.json")):
+        with open(path) as f:
+            yjs_runs[os.path.basename(path)[: -len(".json")]] = json.load(f)
+if yjs_runs:
+    YJS = [("yjs-stateroom", "Stateroom doc room (memory)"), ("yjs-persisted", "Stateroom doc room (gated, SQLite)"),
+           ("yjs-y-websocket", "y-websocket server"), ("yjs-hocuspocus", "Hocuspocus")]
+
+    def yjs_passes(r):
+        return r["lost"] == 0 and r["errors"] == 0 and r["p99_us"] <= 100000
+
+    def yjs_series(server):
+        found = []
+        for name, r in yjs_runs.items():
+            if name.startswith(server + "-updates-"):
+                found.append((int(name.rsplit("-", 1)[1]), r))
+        return sorted(found, key=lambda x: x[0])
+
+    def yjs_best(server):
+        passing = [rate for rate, r in yjs_series(server) if yjs_passes(r)]
+        return max(passing) if passing else None
+
+    w("## Yjs documents\n")
+    w("Stock y-websocket clients' traffic against Stateroom's doc room (`#[stateroom::service(doc)]`),")
+    w("y-websocket's own server (`@y/websocket-server`) and Hocuspocus (`@hocuspocus/server`, no")
+    w("extensions), one core each, the generator (`stateroom-yjs-load`) on the other. Updates: 100")
+    w("documents × 5 editors, each editor a `yrs` document of its own sending one small insert per")
+    w("update, the rate stepped up until p99 passes 100 ms or a delivery is lost; a delivery is an")
+    w("update reaching another editor of its document. The peers keep documents in memory; the")
+    w("persisted row saves every change in SQLite before anyone receives it (the output gate).\n")
+    w("| server | best passing updates/s | its p99 ms | CPU µs per delivery there | KiB per open document | load 1 MB ms |")
+    w("|---|---:|---:|---:|---:|---:|")
+    for server, label in YJS:
+        best = yjs_best(server)
+        r = dict(yjs_series(server)).get(best) if best else None
+        mem = yjs_runs.get(f"{server}-memory")
+        load = yjs_runs.get(f"{server}-load")
+        cells = [
+            "–" if best is None else f"{best:,}",
+            "–" if r is None else f"{r['p99_us'] / 1000:.1f}",
+            "–" if r is None else f"{r['cpu_us_per_delivery']:.1f}",
+            "–" if mem is None else f"{mem['kib_per_doc']:.1f}",
+            "–" if load is None else f"{load['load_ms']:.1f}",
+        ]
+        w(f"| {label} | " + " | ".join(cells) + " |")
+    w("")
+    # Ratios against the peers, same run: at the highest rate every server passed.
+    common = [rate for rate, _ in yjs_series("yjs-stateroom")
+              if all(dict(yjs_series(s)).get(rate) and yjs_passes(dict(yjs_series(s))[rate]) for s, _ in YJS)]
+    ours = dict(yjs_series("yjs-stateroom"))
+    for peer, label in YJS[2:]:
+        theirs = dict(yjs_series(peer))
+        parts = []
+        if yjs_best("yjs-stateroom") and yjs_best(peer):
+            parts.append(f"sustainable updates/s {yjs_best('yjs-stateroom') / yjs_best(peer):.2f}×")
+        if common:
+            rate = max(common)
+            if theirs[rate]["cpu_us_per_delivery"]:
+                parts.append(f"CPU per delivery at {rate:,}/s {ours[rate]['cpu_us_per_delivery'] / theirs[rate]['cpu_us_per_delivery']:.2f}×")
+        m_ours, m_theirs = yjs_runs.get("yjs-stateroom-memory"), yjs_runs.get(f"{peer}-memory")
+        if m_ours and m_theirs and m_theirs["kib_per_doc"]:
+            parts.append(f"memory per document {m_ours['kib_per_doc'] / m_theirs['kib_per_doc']:.2f}×")
+        l_ours, l_theirs = yjs_runs.get("yjs-stateroom-load"), yjs_runs.get(f"{peer}-load")
+        if l_ours and l_theirs and l_theirs["load_ms"]:
+            parts.append(f"1 MB load time {l_ours['load_ms'] / l_theirs['load_ms']:.2f}×")
+        if parts:
+            w(f"- Stateroom (memory) against {label}: " + ", ".join(parts) + ".")
+    w("")
+
+
 def gen(r):
     share = r.get("generator_cpu_share")
     return "–" if share is None else f"{share * 100:.0f} %" + (" †" if share >= 0.9 else "")

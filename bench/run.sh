@@ -30,6 +30,8 @@ if [ -n "$QUICK" ]; then
     PERSIST_RATES="5"
     SYNC_CLIENTS="50"
     PRESENCE_CLIENTS="100"
+    YJS_RATES="1000"
+    YJS_MEMORY_DOCS="200"
 else
     FANOUT_RATES="2 5 10 20 50 100 150 200 250 300"
     # 200 rooms x 10 clients: 20,000 deliveries/s per unit of rate.
@@ -46,6 +48,9 @@ else
     # State sync: clients in the one room of 1,000 entities.
     SYNC_CLIENTS="50 100 200 400 800 1600"
     PRESENCE_CLIENTS="250 500 1000 2000 4000"
+    # Yjs: 100 documents x 5 editors, updates per second in all.
+    YJS_RATES="1000 2000 5000 10000 20000 40000 80000"
+    YJS_MEMORY_DOCS="2000"
 fi
 rm -rf "$OUT" && mkdir -p "$OUT"
 ulimit -n "$(ulimit -Hn)"
@@ -83,6 +88,11 @@ start() {
         stateroom-sync) cmd=(./target/release/bench-server --kind sync --port "$PORT" --worker-threads 1) ;;
         presence)    cmd=(./target/release/bench-server --kind presence --port "$PORT" --worker-threads 1) ;;
         hand-presence) cmd=(./target/release/bench-server --kind hand-presence --port "$PORT" --worker-threads 1) ;;
+        # A Yjs document may arrive whole (an import): 4 MiB messages.
+        yjs-stateroom) cmd=(./target/release/bench-server --kind yjs --port "$PORT" --worker-threads 1 --max-message-size 4194304) ;;
+        yjs-persisted) rm -rf "$OUT/data"; cmd=(./target/release/bench-server --kind persisted-yjs --port "$PORT" --worker-threads 1 --max-message-size 4194304 --data-dir "$OUT/data") ;;
+        yjs-y-websocket) cmd=(env PORT="$PORT" HOST=127.0.0.1 node bench/node/yws-server.mjs) ;;
+        yjs-hocuspocus) cmd=(env PORT="$PORT" node bench/node/hocuspocus-server.mjs) ;;
     esac
     # taskset and env exec the server, so $! is the server's own pid.
     # shellcheck disable=SC2086
@@ -270,6 +280,37 @@ for clients in $PRESENCE_CLIENTS; do
         stop
         [ -s "$file" ] || { echo "bench: presence $server $clients: no report"; continue; }
         python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(f\"bench: presence {sys.argv[2]:<13} {r['clients']:>5} clients: {r['frames_per_client']:7.1f} frames/client, {r['bytes_per_client']:8.0f} B/client, {r['server_cpu_ms']:6.0f} ms CPU, settled in {r['settled_ms']:6.0f} ms\")" "$file" "$server"
+    done
+done
+# Yjs documents: Stateroom's doc room (in memory, and persisted behind the
+# output gate in SQLite) against y-websocket's own server and Hocuspocus
+# (both in memory: no persistence extension). Updates: 100 documents x 5
+# editors, the rate stepped up until p99 passes 100 ms or a delivery is lost
+# (a failing step retried once). Memory per open document; time to load a
+# 1 MB document.
+mkdir -p "$OUT/yjs"
+yjs_peer() { case "$1" in yjs-stateroom|yjs-persisted) echo stateroom ;; yjs-y-websocket) echo y-websocket ;; yjs-hocuspocus) echo hocuspocus ;; esac; }
+for server in yjs-stateroom yjs-persisted yjs-y-websocket yjs-hocuspocus; do
+    for rate in $YJS_RATES; do
+        file="$OUT/yjs/$server-updates-$rate.json"
+        for attempt in 1 2; do
+            start "$server" fanout
+            $LOAD_CPU ./target/release/stateroom-yjs-load --target "127.0.0.1:$PORT" --peer "$(yjs_peer "$server")" \
+                --scenario updates --docs 100 --clients 5 --rate "$rate" --duration "$DURATION" \
+                --server-pid "$PID" --json "$file" > /dev/null || true
+            stop
+            [ -s "$file" ] && python3 -c "import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if r['lost']==0 and r['errors']==0 and r['p99_us']<=100000 else 1)" "$file" && break
+        done
+        [ -s "$file" ] || { echo "bench: yjs $server $rate: no report"; break; }
+        python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(f\"bench: yjs {sys.argv[2]:<16} {r['rate']:>6}/s: delivered {r['delivered']:>8}/{r['expected']:<8} p99 {r['p99_us']/1000:7.1f} ms, {r['cpu_us_per_delivery']:5.1f} us CPU/delivery\")" "$file" "$server"
+        python3 -c "import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if r['lost']==0 and r['errors']==0 and r['p99_us']<=100000 else 1)" "$file" || break
+    done
+    for scenario in memory load; do
+        file="$OUT/yjs/$server-$scenario.json"
+        start "$server" fanout
+        $LOAD_CPU ./target/release/stateroom-yjs-load --target "127.0.0.1:$PORT" --peer "$(yjs_peer "$server")" \
+            --scenario "$scenario" --docs "$YJS_MEMORY_DOCS" --server-pid "$PID" --json "$file" > /dev/null || true
+        stop
     done
 done
 # Footnote: Stateroom with two worker threads, unpinned (sharing both cores

@@ -11,6 +11,7 @@ pub mod procfs;
 pub mod servers;
 pub mod sync_load;
 pub mod wire;
+pub mod yjs_load;
 
 /// The `main` of a benchmark client whose report is JSON: runs `work` on a
 /// multi-threaded runtime, prints the report, and writes it to `json` too.

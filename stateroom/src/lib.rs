@@ -75,7 +75,7 @@ pub mod testing;
 /// Yjs documents (feature `yjs`): rooms that stock `y-websocket` clients
 /// join, declared with `#[stateroom::service(doc)]`.
 ///
-/// The room holds a [`Doc`]; clients sync it over binary frames with the
+/// The room holds a [`Doc`](crate::yjs::Doc); clients sync it over binary frames with the
 /// y-websocket protocol (`docs/protocol.md`, "Yjs documents"). The
 /// service's hooks: `seed` fills a new document, `update` validates a
 /// client's change (`Err(Reject)` refuses it and tells the client), and

@@ -6,7 +6,7 @@ use clap::Parser;
 use stateroom::{Server, ServerArgs};
 use stateroom_bench::servers::rooms::{
     EchoRoom, FanoutRoom, HandPresenceRoom, MemoryChat, PersistedChat, PersistedSessions,
-    PresenceRoom, SyncRoom,
+    PersistedYjsRoom, PresenceRoom, SyncRoom, YjsRoom,
 };
 use stateroom_bench::servers::{Mode, raw};
 use std::process::ExitCode;
@@ -30,6 +30,10 @@ enum Kind {
     Presence,
     /// Presence written by hand: every join broadcast at once.
     HandPresence,
+    /// A Yjs document per room, in memory (`stateroom-yjs-load`).
+    Yjs,
+    /// A Yjs document per room, persisted (gated) in SQLite (`--data-dir`).
+    PersistedYjs,
     /// The raw hyper-tungstenite floor.
     Raw,
 }
@@ -72,6 +76,12 @@ fn main() -> ExitCode {
             .map_err(|e| e.to_string()),
         Kind::Sync => Server::from(args.server)
             .serve::<SyncRoom>()
+            .map_err(|e| e.to_string()),
+        Kind::Yjs => Server::from(args.server)
+            .serve::<YjsRoom>()
+            .map_err(|e| e.to_string()),
+        Kind::PersistedYjs => Server::from(args.server)
+            .serve::<PersistedYjsRoom>()
             .map_err(|e| e.to_string()),
         Kind::Presence => Server::from(args.server)
             .serve::<PresenceRoom>()

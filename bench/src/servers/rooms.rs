@@ -208,3 +208,20 @@ impl HandPresenceRoom {
         );
     }
 }
+
+/// A Yjs document per room, in memory (`stateroom-yjs-load`): the
+/// y-websocket protocol, nothing validated, as y-websocket's own server and
+/// Hocuspocus run without extensions.
+#[derive(Default)]
+pub struct YjsRoom;
+
+#[stateroom::service(no_main, doc)]
+impl YjsRoom {}
+
+/// The same document room, persisted (gated) in the embedded SQLite store
+/// (`--data-dir`): a change reaches the others once it is durable.
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+pub struct PersistedYjsRoom;
+
+#[stateroom::service(no_main, doc, persist)]
+impl PersistedYjsRoom {}
