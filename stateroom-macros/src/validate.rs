@@ -35,6 +35,26 @@ pub(crate) fn validate(service: &Service, args: &Args) -> syn::Result<()> {
             }
         }
     }
+    if let Some(span) = args.doc {
+        // What the runtime would send a stock y-websocket provider as text
+        // on its own (which the provider cannot read).
+        let text_frames = [
+            args.reconnect_ms.map(|_| "`reconnect` (session frames)"),
+            args.presence.map(|_| "`presence` (the presence document)"),
+            service
+                .hook(HookKind::View)
+                .or(service.hook(HookKind::PrivateView))
+                .map(|_| "a view (state sync frames)"),
+        ];
+        for what in text_frames.into_iter().flatten() {
+            errors.push(syn::Error::new(
+                span,
+                format!(
+                    "a `doc` room cannot also have {what}: the runtime would send it as text frames, which stock y-websocket providers cannot read. Providers resync by themselves (state vectors) and share presence through awareness; keep `doc` alone, or use a second room kind for the rest"
+                ),
+            ));
+        }
+    }
     if let (Some(_), Some(hook)) = (args.doc, service.hook(HookKind::Binary)) {
         errors.push(syn::Error::new_spanned(
             &hook.ident,

@@ -336,7 +336,13 @@ async fn open_store(
         info!(expired, "rooms past the retention period deleted");
     }
     info!(%service, fence, "persistence: rooms are stored");
-    Ok(Persistence::start(store, service, fence, metrics))
+    Ok(Persistence::start(
+        store,
+        service,
+        fence,
+        config.store_retry,
+        metrics,
+    ))
 }
 
 #[cfg(feature = "sqlite")]

@@ -119,7 +119,8 @@ async fn a_failed_save_acknowledges_nothing_and_the_resends_apply_once() {
     let server = start::<Kept>(
         Server::new()
             .store(store.clone())
-            .room_grace(Duration::from_millis(100)),
+            .room_grace(Duration::from_millis(100))
+            .store_retry(Duration::ZERO),
     )
     .await;
     let addr = server.local_addr();

@@ -67,10 +67,13 @@ impl Tally {
 async fn serve(store: &Arc<MemStore>) -> stateroom::ServerHandle {
     // Rooms reached only through handles and HTTP have no clients: a long
     // grace keeps them loaded between calls (freeing is not under test).
+    // A failed save fails the room at once: these tests check what its
+    // held callers are answered (retries are `persistence.rs`'s).
     start::<Tally>(
         Server::new()
             .store(store.clone())
-            .room_grace(Duration::from_secs(60)),
+            .room_grace(Duration::from_secs(60))
+            .store_retry(Duration::ZERO),
     )
     .await
 }

@@ -93,7 +93,14 @@ async fn gated_frames_reach_clients_only_once_their_snapshot_is_durable() {
 #[tokio::test]
 async fn a_failing_store_drops_held_frames_closes_with_1011_and_reloads() {
     let store = Arc::new(MemStore::default());
-    let server = serve::<Gated>(&store).await;
+    // Retried for 300 ms, then the room fails.
+    let server = start::<Gated>(
+        Server::new()
+            .store(store.clone())
+            .room_grace(Duration::from_millis(100))
+            .store_retry(Duration::from_millis(300)),
+    )
+    .await;
     let addr = server.local_addr();
     let mut ws = join(addr, "f").await;
     send_text(&mut ws, "add").await;
@@ -312,4 +319,26 @@ async fn at_shutdown_what_the_room_said_goes_out_before_the_close() {
     assert_eq!(close_code(&mut ws).await, Some(1001.into()));
     shutdown.await.unwrap();
     assert_eq!(stored_count(&store, "Gated", "last-words"), Some(1));
+}
+
+#[tokio::test]
+async fn a_store_that_fails_briefly_closes_nobody_and_the_held_ack_follows() {
+    let store = Arc::new(MemStore::default());
+    let server = serve::<Gated>(&store).await;
+    let mut ws = join(server.local_addr(), "blip").await;
+    send_text(&mut ws, "add").await;
+    assert_eq!(number(&mut ws).await, 1);
+    store.failing.store(true, Ordering::SeqCst);
+    send_text(&mut ws, "add").await;
+    // Held, not lost and not closed: nothing arrives while the store fails.
+    assert_silent(&mut ws, Duration::from_millis(600)).await;
+    assert_eq!(stored_count(&store, "Gated", "blip"), Some(1));
+    store.failing.store(false, Ordering::SeqCst);
+    assert_eq!(number(&mut ws).await, 2, "the held ack, once saved");
+    assert_eq!(stored_count(&store, "Gated", "blip"), Some(2));
+    let (_, metrics) = get(server.local_addr(), "/metrics").await;
+    assert!(
+        metrics.contains("stateroom_persist_failures_total 0"),
+        "a retried save is not a failed room: {metrics}"
+    );
 }

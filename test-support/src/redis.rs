@@ -72,6 +72,14 @@ impl Redis {
         }
     }
 
+    /// Sends the server `signal` (`-STOP` hangs it: connections stay open
+    /// and nothing answers; `-CONT` resumes it).
+    pub fn signal(&self, signal: &str) {
+        let pid = self.process.as_ref().expect("running").0.id().to_string();
+        let sent = Command::new("kill").args([signal, &pid]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill {signal} {pid}");
+    }
+
     /// One redis-cli command's output, trimmed ("" if it failed).
     pub fn cli(&self, args: &[&str]) -> String {
         Command::new("redis-cli")

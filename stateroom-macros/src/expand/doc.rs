@@ -14,19 +14,23 @@ pub(super) fn expand_doc(args: &Args, service: &Service) -> Option<TokenStream> 
     let span = args.doc?;
     let self_ty = service.self_ty();
     let doc_ty = quote!(::stateroom::__private::yrs::Doc);
-    let seed = service.hook(HookKind::Seed).map(|hook| {
-        let ident = &hook.ident;
-        let ctx = ctx_arg(hook);
-        quote! {
-            fn seed(
-                &mut self,
-                __stateroom_doc: &#doc_ty,
-                __stateroom_ctx: &impl ::stateroom::StateroomContext,
-            ) {
-                <#self_ty>::#ident(self, __stateroom_doc, #ctx)
+    // `seed` and `changed` take the document (and the context).
+    let with_doc = |kind: HookKind, method: syn::Ident| {
+        service.hook(kind).map(|hook| {
+            let ident = &hook.ident;
+            let ctx = ctx_arg(hook);
+            quote! {
+                fn #method(
+                    &mut self,
+                    __stateroom_doc: &#doc_ty,
+                    __stateroom_ctx: &impl ::stateroom::StateroomContext,
+                ) {
+                    <#self_ty>::#ident(self, __stateroom_doc, #ctx)
+                }
             }
-        }
-    });
+        })
+    };
+    let seed = with_doc(HookKind::Seed, syn::Ident::new("seed", span));
     let update = service.hook(HookKind::Update).map(|hook| {
         let ident = &hook.ident;
         let ctx = ctx_arg(hook);
@@ -51,19 +55,7 @@ pub(super) fn expand_doc(args: &Args, service: &Service) -> Option<TokenStream> 
             }
         }
     });
-    let changed = service.hook(HookKind::Changed).map(|hook| {
-        let ident = &hook.ident;
-        let ctx = ctx_arg(hook);
-        quote! {
-            fn doc_changed(
-                &mut self,
-                __stateroom_doc: &#doc_ty,
-                __stateroom_ctx: &impl ::stateroom::StateroomContext,
-            ) {
-                <#self_ty>::#ident(self, __stateroom_doc, #ctx)
-            }
-        }
-    });
+    let changed = with_doc(HookKind::Changed, syn::Ident::new("doc_changed", span));
     let feature = quote_spanned! {span=> ::stateroom::__private::doc_rooms!(); };
     Some(quote! {
         #feature

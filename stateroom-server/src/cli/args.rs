@@ -30,6 +30,9 @@ pub struct ServerArgs {
     /// How long a seat that matchmaking reserved waits for its client.
     #[arg(long, env = "STATEROOM_SEAT_RESERVATION", default_value = defaults::SEAT_RESERVATION, value_parser = parse_duration)]
     pub seat_reservation: Duration,
+    /// How long a persisted room (one node) retries a failing store before it fails.
+    #[arg(long, env = "STATEROOM_STORE_RETRY", default_value = defaults::STORE_RETRY, value_parser = parse_duration)]
+    pub store_retry: Duration,
     /// How long a graceful shutdown waits for clients to close.
     #[arg(long, alias = "shutdown-timeout-ms", env = "STATEROOM_SHUTDOWN_TIMEOUT_MS", default_value = defaults::SHUTDOWN_TIMEOUT, value_parser = parse_duration)]
     pub shutdown_timeout: Duration,
@@ -212,6 +215,7 @@ impl From<ServerArgs> for Server {
             .port(args.port)
             .room_grace(args.room_grace)
             .seat_reservation(args.seat_reservation)
+            .store_retry(args.store_retry)
             .shutdown_timeout(args.shutdown_timeout)
             .heartbeat_interval(args.heartbeat_interval)
             .heartbeat_timeout(args.heartbeat_timeout)

@@ -10,6 +10,7 @@ pub(crate) const HOST: &str = "127.0.0.1";
 pub(crate) const PORT: u16 = 8080;
 pub(crate) const ROOM_GRACE: &str = "5s";
 pub(crate) const SEAT_RESERVATION: &str = "15s";
+pub(crate) const STORE_RETRY: &str = "10s";
 pub(crate) const SHUTDOWN_TIMEOUT: &str = "10s";
 pub(crate) const HEARTBEAT_INTERVAL: &str = "15s";
 pub(crate) const HEARTBEAT_TIMEOUT: &str = "45s";
@@ -47,6 +48,7 @@ mod tests {
         for text in [
             ROOM_GRACE,
             SEAT_RESERVATION,
+            STORE_RETRY,
             SHUTDOWN_TIMEOUT,
             HEARTBEAT_INTERVAL,
             HEARTBEAT_TIMEOUT,

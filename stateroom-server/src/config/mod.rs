@@ -44,6 +44,7 @@ pub struct Server {
     pub(crate) room_grace: Duration,
     /// How long a matchmaking seat reservation waits for its client.
     pub(crate) seat_reservation: Duration,
+    pub(crate) store_retry: Duration,
     pub(crate) shutdown_timeout: Duration,
     pub(crate) heartbeat_interval: Duration,
     pub(crate) heartbeat_timeout: Duration,
@@ -104,6 +105,7 @@ impl Default for Server {
             port: defaults::PORT,
             room_grace: defaults::duration(defaults::ROOM_GRACE),
             seat_reservation: defaults::duration(defaults::SEAT_RESERVATION),
+            store_retry: defaults::duration(defaults::STORE_RETRY),
             shutdown_timeout: defaults::duration(defaults::SHUTDOWN_TIMEOUT),
             heartbeat_interval: defaults::duration(defaults::HEARTBEAT_INTERVAL),
             heartbeat_timeout: defaults::duration(defaults::HEARTBEAT_TIMEOUT),
@@ -203,6 +205,14 @@ impl Server {
     /// refused (410) and the seat is free again. Default 15 seconds.
     pub fn seat_reservation(mut self, window: Duration) -> Self {
         self.seat_reservation = window;
+        self
+    }
+
+    /// How long a persisted room on one node keeps retrying a store that
+    /// fails, its frames held, before it gives up (1011). In a cluster a
+    /// room retries as long as its lease holds instead. Default 10 seconds.
+    pub fn store_retry(mut self, budget: Duration) -> Self {
+        self.store_retry = budget;
         self
     }
 

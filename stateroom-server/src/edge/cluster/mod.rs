@@ -285,19 +285,22 @@ impl Cluster {
         );
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_renewal = Instant::now();
+        // Since when renewals fail (one warning per outage, not per try).
+        let mut failing_since: Option<Instant> = None;
         loop {
             tick.tick().await;
             self.fence_overdue();
-            if last_renewal.elapsed() < every {
+            // After a failure, every tick tries again (the deadline is near).
+            if failing_since.is_none() && last_renewal.elapsed() < every {
                 continue;
             }
-            last_renewal = Instant::now();
             let held: Vec<(String, String)> = self
                 .leases()
                 .iter()
                 .map(|(room, lease)| (room.clone(), lease.holder.encode()))
                 .collect();
             if held.is_empty() {
+                last_renewal = Instant::now();
                 continue;
             }
             let sent = Instant::now();
@@ -305,8 +308,19 @@ impl Cluster {
                 .iter()
                 .map(|(room, value)| (self.key(room), value.clone()))
                 .collect();
-            match self.registry.renew(keys, self.ttl).await {
+            // A hung store must not keep this loop from fencing overdue rooms.
+            let answer = tokio::time::timeout(every, self.registry.renew(keys, self.ttl))
+                .await
+                .unwrap_or_else(|_| Err(StoreError::backend("redis", "the renewal timed out")));
+            match answer {
                 Ok(renewed) => {
+                    last_renewal = sent;
+                    if let Some(since) = failing_since.take() {
+                        tracing::info!(
+                            after_ms = since.elapsed().as_millis() as u64,
+                            "lease renewals work again"
+                        );
+                    }
                     let deadline = self.deadline_from(sent);
                     let mut leases = self.leases();
                     for ((room, value), ok) in held.into_iter().zip(renewed) {
@@ -325,7 +339,14 @@ impl Cluster {
                         }
                     }
                 }
-                Err(error) => warn!(%error, rooms = held.len(), "lease renewal failed"),
+                Err(error) => {
+                    if failing_since.is_none() {
+                        warn!(%error, rooms = held.len(), "lease renewal failed; retrying until the leases' deadline");
+                        failing_since = Some(Instant::now());
+                    } else {
+                        tracing::debug!(%error, "lease renewal failed again");
+                    }
+                }
             }
         }
     }

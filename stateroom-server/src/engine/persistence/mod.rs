@@ -26,6 +26,8 @@ pub(crate) struct Persistence {
     pub(crate) store: Arc<dyn RoomStore>,
     pub(crate) service: String,
     pub(crate) fence: u64,
+    /// How long a room without a lease retries a failing store.
+    pub(super) retry: std::time::Duration,
     pub(super) writer: mpsc::UnboundedSender<Job>,
 }
 
@@ -35,6 +37,7 @@ impl Persistence {
         store: Arc<dyn RoomStore>,
         service: String,
         fence: u64,
+        retry: std::time::Duration,
         metrics: Option<Arc<Metrics>>,
     ) -> Self {
         let (writer, jobs) = mpsc::unbounded_channel();
@@ -43,6 +46,7 @@ impl Persistence {
             store,
             service,
             fence,
+            retry,
             writer,
         }
     }

@@ -5,7 +5,7 @@ use super::{Job, Persistence};
 use crate::engine::members::Outlet;
 use crate::engine::room_core::{Panicked, RoomCore};
 use crate::engine::snapshot::Meta;
-use crate::engine::store::{SaveOutcome, StoreError, StoredRoom, unix_ms};
+use crate::engine::store::{SaveOutcome, StoreError, StoredDoc, StoredRoom, unix_ms};
 use stateroom_core::{Durability, SimpleStateroomService};
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,10 +49,26 @@ impl std::fmt::Debug for Panicked {
     }
 }
 
-/// A save in flight: the held items it covers, and the store's answer.
+/// A save in flight: the held items it covers, what it carried of a doc
+/// room's document (sent again if it fails), and the store's answer.
 struct Pending {
     covers: usize,
+    doc: StoredDoc,
     answer: oneshot::Receiver<Result<SaveOutcome, StoreError>>,
+}
+
+/// The first pause before a failed save is tried again; doubled up to
+/// [`MAX_RETRY_PAUSE`].
+const FIRST_RETRY_PAUSE: Duration = Duration::from_millis(50);
+const MAX_RETRY_PAUSE: Duration = Duration::from_millis(500);
+
+/// A store that failed: since when, the next try, and what the failed
+/// saves carried of the document (owed to the next save).
+struct Failing {
+    since: Instant,
+    attempts: u32,
+    retry_at: Instant,
+    doc: StoredDoc,
 }
 
 /// One persisted room's saving.
@@ -73,6 +89,8 @@ pub(crate) struct Saver {
     dirty: bool,
     /// Debounced: when the next save is due.
     due: Option<Instant>,
+    /// The store is failing: saves wait and try again.
+    failing: Option<Failing>,
 }
 
 impl Saver {
@@ -98,17 +116,26 @@ impl Saver {
             pending: None,
             dirty: false,
             due: None,
+            failing: None,
         }
     }
 
     /// Whether nothing is in flight or owed: the room may be unloaded.
     pub(crate) fn settled(&self) -> bool {
-        self.pending.is_none() && !self.dirty && self.due.is_none()
+        self.pending.is_none() && !self.dirty && self.due.is_none() && self.failing.is_none()
     }
 
-    /// When a debounced save is due.
+    /// When a debounced save, or the retry of a failed one, is due.
     pub(crate) fn due(&self) -> Option<Instant> {
-        self.due
+        let retry = self
+            .failing
+            .as_ref()
+            .filter(|_| self.pending.is_none())
+            .map(|failing| failing.retry_at);
+        match (self.due, retry) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Whether a save is in flight.
@@ -146,7 +173,9 @@ impl Saver {
         core: &mut RoomCore<S, O>,
         now: Duration,
     ) -> Result<(), SaveFailed> {
-        self.due = None;
+        if self.due.is_some_and(|due| due <= Instant::now()) {
+            self.due = None;
+        }
         self.save(core, now)
     }
 
@@ -156,7 +185,11 @@ impl Saver {
         core: &mut RoomCore<S, O>,
         now: Duration,
     ) -> Result<(), SaveFailed> {
-        if self.pending.is_some() {
+        let waiting = self
+            .failing
+            .as_ref()
+            .is_some_and(|failing| Instant::now() < failing.retry_at);
+        if self.pending.is_some() || waiting {
             self.dirty = true;
             return Ok(());
         }
@@ -166,7 +199,10 @@ impl Saver {
             .snapshot(now, unix_now)
             .map_err(SaveFailed::Unserialisable)?;
         let covers = core.held();
-        let doc = core.doc_for_save();
+        let mut doc = core.doc_for_save();
+        if let Some(failing) = &mut self.failing {
+            doc = std::mem::take(&mut failing.doc).then(doc);
+        }
         if doc.is_empty()
             && self
                 .last
@@ -189,13 +225,19 @@ impl Saver {
             updated_at_ms: unix_now,
             doc,
         };
+        // Kept to be sent again should this save fail.
+        let room_doc = room.doc.clone();
         self.last = Some((state, meta));
         let (reply, answer) = oneshot::channel();
         let job = Job { room, reply };
         if self.persistence.writer.send(job).is_err() {
             return Err(SaveFailed::Store(StoreError::WriterStopped));
         }
-        self.pending = Some(Pending { covers, answer });
+        self.pending = Some(Pending {
+            covers,
+            doc: room_doc,
+            answer,
+        });
         Ok(())
     }
 
@@ -228,12 +270,64 @@ impl Saver {
             }
             Ok(SaveOutcome::Saved) => {}
             Ok(SaveOutcome::StaleFence) => return Err(SaveFailed::StaleFence),
-            Err(error) => return Err(SaveFailed::Store(error)),
+            Err(error) => return self.failed(core, error, pending.doc, now),
+        }
+        if let Some(failing) = self.failing.take() {
+            tracing::info!(
+                attempts = failing.attempts,
+                after_ms = failing.since.elapsed().as_millis() as u64,
+                "the store is back; the room's held frames go out"
+            );
         }
         self.released(core, pending.covers, now)?;
         if self.dirty {
             self.save(core, now)?;
         }
+        Ok(())
+    }
+
+    /// A save failed. While the room may still save (its lease holds, or,
+    /// on one node, for `--store-retry`), what it held stays held, and a
+    /// fresh save (covering at least as much, and the document changes the
+    /// failed one carried) is tried after a pause; past that, the room
+    /// fails.
+    fn failed<S: SimpleStateroomService, O: Outlet>(
+        &mut self,
+        core: &mut RoomCore<S, O>,
+        error: StoreError,
+        doc: StoredDoc,
+        now: Duration,
+    ) -> Result<(), SaveFailed> {
+        let lease_holds = self.lease_good.as_ref().map(|good| good());
+        let failing = self.failing.get_or_insert_with(|| {
+            tracing::warn!(%error, "a save failed; the room holds its frames and tries again");
+            Failing {
+                since: Instant::now(),
+                attempts: 0,
+                retry_at: Instant::now(),
+                doc: StoredDoc::default(),
+            }
+        });
+        match lease_holds {
+            // The lease ran out meanwhile: another node may have the room.
+            Some(false) => return Err(SaveFailed::Fenced),
+            None if failing.since.elapsed() >= self.persistence.retry => {
+                return Err(SaveFailed::Store(error));
+            }
+            _ => {}
+        }
+        tracing::debug!(%error, attempt = failing.attempts, "a save failed again");
+        let pause = FIRST_RETRY_PAUSE
+            .saturating_mul(1 << failing.attempts.min(5))
+            .min(MAX_RETRY_PAUSE);
+        failing.attempts += 1;
+        failing.retry_at = Instant::now() + pause;
+        failing.doc = std::mem::take(&mut failing.doc).then(doc);
+        // The failed snapshot is not durable: the next one must not be
+        // skipped as unchanged.
+        self.last = None;
+        self.dirty = true;
+        let _ = (core, now);
         Ok(())
     }
 

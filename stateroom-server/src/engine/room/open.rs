@@ -91,7 +91,11 @@ pub(super) async fn open<S: SimpleStateroomService>(
 
 /// The room settings a server gives rooms of service `S`.
 fn settings<S: SimpleStateroomService>(config: &crate::Server) -> RoomSettings {
-    let window = config.reconnect_window.or(S::RECONNECT_WINDOW);
+    // Yjs providers speak no session protocol: they resync by state vector.
+    let window = config
+        .reconnect_window
+        .or(S::RECONNECT_WINDOW)
+        .filter(|_| !is_doc::<S>());
     RoomSettings {
         resume: window
             .filter(|window| !window.is_zero())
@@ -105,5 +109,18 @@ fn settings<S: SimpleStateroomService>(config: &crate::Server) -> RoomSettings {
         presence: S::PRESENCE,
         presence_tick: S::PATCH_RATE.unwrap_or(crate::engine::presence::PRESENCE_TICK),
         seat_reservation: config.seat_reservation,
+    }
+}
+
+/// Whether `S` is a `doc` service (a Yjs document per room).
+#[cfg_attr(not(feature = "yjs"), allow(clippy::extra_unused_type_parameters))]
+fn is_doc<S: SimpleStateroomService>() -> bool {
+    #[cfg(feature = "yjs")]
+    {
+        S::DOC
+    }
+    #[cfg(not(feature = "yjs"))]
+    {
+        false
     }
 }

@@ -57,6 +57,25 @@ pub struct StoredDoc {
 }
 
 impl StoredDoc {
+    /// This save's changes followed by `later`'s, as one save: a later base
+    /// replaces everything before it, updates append, later versions win.
+    #[must_use]
+    pub fn then(self, later: StoredDoc) -> StoredDoc {
+        if later.base.is_some() {
+            return StoredDoc {
+                versions: later.versions.or(self.versions),
+                ..later
+            };
+        }
+        let mut updates = self.updates;
+        updates.extend(later.updates);
+        StoredDoc {
+            base: self.base,
+            updates,
+            versions: later.versions.or(self.versions),
+        }
+    }
+
     /// Whether a save carries nothing for the document.
     #[must_use]
     pub fn is_empty(&self) -> bool {
@@ -199,4 +218,31 @@ pub(crate) fn unix_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StoredDoc;
+
+    fn doc(base: Option<u8>, updates: &[u8], versions: bool) -> StoredDoc {
+        StoredDoc {
+            base: base.map(|b| vec![b]),
+            updates: updates.iter().map(|u| vec![*u]).collect(),
+            versions: versions.then(Vec::new),
+        }
+    }
+
+    #[test]
+    fn saves_of_a_document_combine_in_order() {
+        // Updates append; a later base replaces everything before it.
+        assert_eq!(
+            doc(Some(1), &[2], false).then(doc(None, &[3], true)),
+            doc(Some(1), &[2, 3], true)
+        );
+        assert_eq!(
+            doc(Some(1), &[2], true).then(doc(Some(9), &[], false)),
+            doc(Some(9), &[], true)
+        );
+        assert!(StoredDoc::default().then(StoredDoc::default()).is_empty());
+    }
 }
