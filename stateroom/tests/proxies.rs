@@ -144,15 +144,19 @@ async fn haproxy_as_documented() {
     if !installed("haproxy") {
         return;
     }
-    let (_server, addr) = start_server().await;
+    // With the admin listener, as the systemd unit runs it: the health
+    // check reads /readyz there (`check port 9090`).
+    let admin = free_port();
+    let server = start::<Gate>(Server::new().admin_port(admin)).await;
+    let addr = server.local_addr();
     let port = free_port();
     let dir = scratch("haproxy");
-    // HAProxy wants about two descriptors per connection up front; this
-    // machine's hard limit is 20,000, so the test asks for fewer.
+    // As printed, ports aside (maxconn included: it starts under this
+    // machine's 20,000-descriptor limit).
     let conf = documented("haproxy")
         .replace("127.0.0.1:8080", &addr.to_string())
-        .replace("bind :80", &format!("bind 127.0.0.1:{port}"))
-        .replace("maxconn 50000", "maxconn 5000");
+        .replace("port 9090", &format!("port {admin}"))
+        .replace("bind :80", &format!("bind 127.0.0.1:{port}"));
     std::fs::write(dir.join("haproxy.cfg"), conf).unwrap();
     let child = Command::new("haproxy")
         .args(["-db", "-f"])
@@ -162,7 +166,19 @@ async fn haproxy_as_documented() {
         .spawn()
         .expect("haproxy starts");
     let _proxy = Proxy(child);
-    talk_through(([127, 0, 0, 1], port).into(), addr).await;
+    let front: SocketAddr = ([127, 0, 0, 1], port).into();
+    talk_through(front, addr).await;
+    // HAProxy starts a server as up: past `inter × fall` (4 s) the checks
+    // have had their say, and a check on the wrong port would have taken
+    // the server down (503).
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let probe = format!("GET /ws/probe HTTP/1.1\r\nHost: {front}\r\nConnection: close\r\n\r\n");
+    assert_eq!(
+        http(front, &probe).await.0,
+        426,
+        "the health check took the server down"
+    );
+    drop(server);
 }
 
 #[tokio::test]
