@@ -162,7 +162,13 @@ impl Server {
         kinds: Kinds,
         internal: Option<(SocketAddr, u16)>,
     ) -> Result<Arc<Edge>, ServerError> {
-        let metrics = self.metrics.then(|| Arc::new(Metrics::new(kinds.names())));
+        let metrics = self.metrics.then(|| {
+            let metrics = Metrics::new(kinds.names());
+            Arc::new(match &self.cluster {
+                Some(_) => metrics.for_cluster(),
+                None => metrics,
+            })
+        });
         let cluster = match (&self.cluster, internal) {
             (None, _) => None,
             (Some(_), None) => {
@@ -173,6 +179,9 @@ impl Server {
                 let (cluster, store) = join_cluster(options, addr, port, &self, &kinds).await?;
                 if let Some(store) = store {
                     self.store = Some(crate::config::StoreHandle(store));
+                }
+                if let Some(metrics) = &metrics {
+                    let _ = cluster.metrics.set(metrics.cluster.clone());
                 }
                 Some(cluster)
             }

@@ -625,6 +625,10 @@ async fn without_redis_rooms_fence_and_joins_get_503_then_come_back() {
         "{:?}",
         started.elapsed()
     );
+    // Every node says it is not ready (a balancer stops sending it joins).
+    for node in &nodes {
+        until_ready(node.addr(), 503, "store_unreachable").await;
+    }
     // New joins get a clear 503; nothing crashes.
     for node in &nodes {
         let (status, body) = http(
@@ -637,6 +641,9 @@ async fn without_redis_rooms_fence_and_joins_get_503_then_come_back() {
         assert_eq!(health(node.addr()).await["status"], "ok");
     }
     redis.restart().await;
+    for node in &nodes {
+        until_ready(node.addr(), 200, "ready").await;
+    }
     let mut ws = enter_any(&[nodes[1].addr()], room, Instant::now() + WAIT)
         .await
         .expect("the room comes back");
@@ -744,5 +751,42 @@ async fn a_redis_blip_shorter_than_the_lease_closes_nobody_and_loses_nothing() {
         acked,
         "exactly what was acked"
     );
+    // The outage is in the metrics; the store is reachable again (at the
+    // first renewal since Redis came back).
+    let deadline = Instant::now() + WAIT;
+    let metrics = loop {
+        let (_, metrics) = get(node.addr(), "/metrics").await;
+        let reachable = metrics
+            .lines()
+            .any(|line| line == "stateroom_cluster_store_reachable 1");
+        if reachable || Instant::now() > deadline {
+            break metrics;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let value = |name: &str| {
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(name)?.trim().parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("no {name} in {metrics}"))
+    };
+    assert!(value("stateroom_cluster_lease_renewal_failures_total") >= 1.0);
+    assert!(value("stateroom_cluster_lease_renewals_total") >= 1.0);
+    assert_eq!(value("stateroom_cluster_store_reachable"), 1.0);
+    assert_eq!(value("stateroom_cluster_leases"), 1.0);
+    assert_eq!(value("stateroom_cluster_rooms_fenced_total"), 0.0);
     drop(node);
+}
+
+/// Waits until `/readyz` on `addr` answers `status` with `{"status": why}`.
+async fn until_ready(addr: SocketAddr, status: u16, why: &str) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let (got, body) = get(addr, "/readyz").await;
+        if got == status && body.contains(&format!(r#""status":"{why}""#)) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "/readyz on {addr}: {got} {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

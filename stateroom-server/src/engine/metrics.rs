@@ -114,9 +114,17 @@ pub(crate) struct Metrics {
     rooms_refused: Counter,
     http_responses: Family<StatusLabel, Counter>,
     by_kind: ByKind,
+    /// A cluster node's (registered by [`Metrics::for_cluster`]).
+    pub(crate) cluster: crate::engine::cluster_metrics::ClusterMetrics,
 }
 
 impl Metrics {
+    /// Registers the `stateroom_cluster_*` metrics too (a node of a cluster).
+    pub(crate) fn for_cluster(mut self) -> Self {
+        self.cluster.register(&mut self.registry);
+        self
+    }
+
     /// The metrics of a server of the kinds named `kinds` (`""` for a
     /// server of one service), each at 0 from the start.
     pub(crate) fn new<'a>(kinds: impl IntoIterator<Item = &'a str>) -> Self {
@@ -316,6 +324,7 @@ impl Metrics {
             rooms_refused,
             http_responses,
             by_kind,
+            cluster: crate::engine::cluster_metrics::ClusterMetrics::default(),
         }
     }
 

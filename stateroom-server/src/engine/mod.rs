@@ -17,6 +17,7 @@
 //! - `metrics`, `stats`, `client_ids`: counts and the process-wide id floor.
 
 pub(crate) mod client_ids;
+pub(crate) mod cluster_metrics;
 pub(crate) mod cluster_rooms;
 pub(crate) mod directory;
 pub(crate) mod event;

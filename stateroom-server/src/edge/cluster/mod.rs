@@ -16,6 +16,7 @@ pub(crate) mod proxy;
 #[cfg(feature = "cluster")]
 pub(crate) mod redis;
 
+use crate::engine::cluster_metrics::ClusterMetrics;
 use crate::engine::leases::{LeaseView, Leases};
 use crate::engine::store::StoreError;
 use std::collections::HashMap;
@@ -94,6 +95,8 @@ pub(crate) trait Ownership: Send + Sync + 'static {
     ) -> RegistryFuture<'a, Vec<bool>>;
 
     /// Gives `key`'s lease up if it still holds `value`.
+    /// Whether the store answers at all (`/readyz` on a node with no lease).
+    fn ping(&self) -> RegistryFuture<'_, ()>;
     fn release<'a>(&'a self, key: &'a str, value: &'a str) -> RegistryFuture<'a, ()>;
 
     /// Writes (`field`, `value`) entries into `service`'s directory and
@@ -151,6 +154,11 @@ pub(crate) struct Cluster {
     /// The directory: what this node last published, and where the other
     /// nodes' rooms are.
     pub(crate) directory: directory::Published,
+    /// Whether the last exchange with the store (a renewal, or a ping when
+    /// no lease is held) succeeded.
+    reachable: std::sync::atomic::AtomicBool,
+    /// The node's `stateroom_cluster_*` metrics, when metrics are on.
+    pub(crate) metrics: std::sync::OnceLock<ClusterMetrics>,
 }
 
 impl Cluster {
@@ -182,6 +190,8 @@ impl Cluster {
             leases: Mutex::new(HashMap::new()),
             acquiring: tokio::sync::Mutex::new(()),
             directory: directory::Published::default(),
+            reachable: std::sync::atomic::AtomicBool::new(true),
+            metrics: std::sync::OnceLock::new(),
         })
     }
 
@@ -299,8 +309,16 @@ impl Cluster {
                 .iter()
                 .map(|(room, lease)| (room.clone(), lease.holder.encode()))
                 .collect();
+            if let Some(metrics) = self.metrics.get() {
+                metrics
+                    .leases
+                    .set(i64::try_from(held.len()).unwrap_or(i64::MAX));
+            }
             if held.is_empty() {
+                // No lease to renew: a ping keeps `/readyz` honest.
                 last_renewal = Instant::now();
+                let ping = tokio::time::timeout(every, self.registry.ping()).await;
+                self.reached(matches!(ping, Ok(Ok(()))));
                 continue;
             }
             let sent = Instant::now();
@@ -309,12 +327,21 @@ impl Cluster {
                 .map(|(room, value)| (self.key(room), value.clone()))
                 .collect();
             // A hung store must not keep this loop from fencing overdue rooms.
-            let answer = tokio::time::timeout(every, self.registry.renew(keys, self.ttl))
-                .await
-                .unwrap_or_else(|_| Err(StoreError::backend("redis", "the renewal timed out")));
+            let answer = tokio::time::timeout(
+                every.min(Duration::from_secs(1)),
+                self.registry.renew(keys, self.ttl),
+            )
+            .await
+            .unwrap_or_else(|_| Err(StoreError::backend("redis", "the renewal timed out")));
             match answer {
                 Ok(renewed) => {
                     last_renewal = sent;
+                    self.reached(true);
+                    if let Some(metrics) = self.metrics.get() {
+                        metrics
+                            .renewals
+                            .inc_by(renewed.iter().filter(|ok| **ok).count() as u64);
+                    }
                     if let Some(since) = failing_since.take() {
                         tracing::info!(
                             after_ms = since.elapsed().as_millis() as u64,
@@ -334,12 +361,19 @@ impl Cluster {
                             lease.deadline = deadline;
                         } else {
                             warn!(room, "lease lost to another node; fencing the room");
+                            if let Some(metrics) = self.metrics.get() {
+                                metrics.fenced.inc();
+                            }
                             let _ = lease.fenced.send(true);
                             leases.remove(&room);
                         }
                     }
                 }
                 Err(error) => {
+                    self.reached(false);
+                    if let Some(metrics) = self.metrics.get() {
+                        metrics.renewal_failures.inc();
+                    }
                     if failing_since.is_none() {
                         warn!(%error, rooms = held.len(), "lease renewal failed; retrying until the leases' deadline");
                         failing_since = Some(Instant::now());
@@ -351,6 +385,15 @@ impl Cluster {
         }
     }
 
+    /// Records whether the store answered.
+    fn reached(&self, ok: bool) {
+        self.reachable
+            .store(ok, std::sync::atomic::Ordering::Relaxed);
+        if let Some(metrics) = self.metrics.get() {
+            metrics.store_reachable.set(i64::from(ok));
+        }
+    }
+
     /// Fences every room whose deadline has passed.
     fn fence_overdue(&self) {
         let now = Instant::now();
@@ -359,6 +402,9 @@ impl Cluster {
                 return true;
             }
             warn!(room, "lease not renewed in time; fencing the room");
+            if let Some(metrics) = self.metrics.get() {
+                metrics.fenced.inc();
+            }
             let _ = lease.fenced.send(true);
             false
         });
@@ -386,6 +432,10 @@ pub(crate) fn default_node_id(port: u16) -> String {
 impl Leases for Cluster {
     fn lease(&self, room: &str) -> Option<LeaseView> {
         self.lease_of(room)
+    }
+
+    fn store_reachable(&self) -> bool {
+        self.reachable.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn holds(&self, room: &str) -> bool {

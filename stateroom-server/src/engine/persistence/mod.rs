@@ -81,7 +81,8 @@ async fn write_loop(
                 }
             }
             Err(error) => {
-                tracing::error!(%error, rooms = count, "a batch of room saves failed");
+                // Each room says so once per outage (`Saver`); not per batch here.
+                tracing::debug!(%error, rooms = count, "a batch of room saves failed");
                 for reply in replies {
                     let _ = reply.send(Err(error.clone()));
                 }

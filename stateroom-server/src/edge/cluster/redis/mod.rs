@@ -228,6 +228,13 @@ impl RedisEngine {
 }
 
 impl Ownership for RedisEngine {
+    fn ping(&self) -> RegistryFuture<'_, ()> {
+        Box::pin(async move {
+            let mut connection = self.connection.clone();
+            connection.ping::<String>().await.map(drop).map_err(err)
+        })
+    }
+
     fn acquire<'a>(
         &'a self,
         key: &'a str,
