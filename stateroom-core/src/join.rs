@@ -29,6 +29,9 @@ pub struct JoinRequest {
     query: Option<String>,
     headers: HeaderMap,
     peer: Option<SocketAddr>,
+    /// The client's address as the server worked it out behind trusted
+    /// proxies (`None`: the peer's).
+    client_ip: Option<std::net::IpAddr>,
     reservation: Option<serde_json::Value>,
 }
 
@@ -44,6 +47,7 @@ impl JoinRequest {
             query: None,
             headers: HeaderMap::new(),
             peer: None,
+            client_ip: None,
             reservation: None,
         }
     }
@@ -165,11 +169,33 @@ impl JoinRequest {
         self.header("user-agent")
     }
 
-    /// The address of the TCP peer (a proxy's, behind one; its
-    /// `X-Forwarded-For` header is in [`headers`](Self::headers)).
+    /// The address of the TCP peer (a proxy's, behind one: use
+    /// [`client_ip`](Self::client_ip) for the client's).
     #[must_use]
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         self.peer
+    }
+
+    /// The client's address: the TCP peer's, or, when the peer is a proxy
+    /// the server trusts (`--trusted-proxies`), the right-most address of
+    /// `Forwarded` (else `X-Forwarded-For`) that is not a trusted proxy, the
+    /// one the first trusted proxy saw. Never the left-most address, which
+    /// the client writes itself. `None` only for a request with no peer (a
+    /// test's).
+    #[must_use]
+    pub fn client_ip(&self) -> Option<std::net::IpAddr> {
+        self.client_ip.or(self.peer.map(|peer| peer.ip()))
+    }
+
+    /// Works out [`client_ip`](Self::client_ip) from the peer and the
+    /// headers, trusting the proxies in `trusted` (the server does this for
+    /// every join; tests call it to play a request through a proxy).
+    #[must_use]
+    pub fn with_trusted_proxies(mut self, trusted: &[crate::TrustedNet]) -> Self {
+        self.client_ip = self
+            .peer
+            .map(|peer| crate::client_ip::client_ip(peer.ip(), &self.headers, trusted));
+        self
     }
 
     /// The options of the matchmaking call that reserved this client's seat

@@ -10,6 +10,7 @@
 //! order, and lets it talk back to clients through a [`StateroomContext`].
 
 mod client_id;
+mod client_ip;
 mod context;
 mod directory;
 #[cfg(feature = "yjs")]
@@ -25,6 +26,7 @@ pub mod sync;
 mod timer_key;
 
 pub use client_id::ClientId;
+pub use client_ip::{BadNet, TrustedNet};
 pub use context::StateroomContext;
 #[doc(hidden)]
 pub use context::unserialisable;

@@ -81,14 +81,23 @@ async fn talk_through(proxy: SocketAddr, server: SocketAddr) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let room = format!("proxied{}", proxy.port());
-    let mut ada = gate::open(proxy, &format!("{room}?token=ada-token"), &[])
-        .await
-        .expect("a socket through the proxy");
+    // From 127.0.0.2 (the proxy reaches the server from 127.0.0.1, the one
+    // trusted proxy), with a forged X-Forwarded-For in front.
+    let mut ada = gate::open_from(
+        proxy,
+        &format!("{room}?token=ada-token"),
+        &[("x-forwarded-for", "6.6.6.6")],
+        Some([127, 0, 0, 2].into()),
+    )
+    .await
+    .expect("a socket through the proxy");
     let hello = next_json(&mut ada).await;
     assert_eq!(hello["name"], "ada");
+    // (HAProxy adds its own X-Forwarded-For line after the forged one;
+    // nginx appends to it; Caddy replaces it: each ends in 127.0.0.2.)
     assert_eq!(
-        hello["forwarded_for"], "127.0.0.1",
-        "X-Forwarded-For reaches the join hook"
+        hello["client_ip"], "127.0.0.2",
+        "client_ip is the right-most untrusted address, not the forged one: {hello}"
     );
     let (mut bob, _) = enter(server, &room, "bob-token").await;
     send_text(&mut bob, &say("through the proxy?").to_string()).await;
@@ -104,7 +113,7 @@ async fn talk_through(proxy: SocketAddr, server: SocketAddr) {
 }
 
 async fn start_server() -> (stateroom::ServerHandle, SocketAddr) {
-    let server = start::<Gate>(Server::new()).await;
+    let server = start::<Gate>(Server::new().trusted_proxies(["127.0.0.1".parse().unwrap()])).await;
     let addr = server.local_addr();
     (server, addr)
 }
@@ -147,7 +156,12 @@ async fn haproxy_as_documented() {
     // With the admin listener, as the systemd unit runs it: the health
     // check reads /readyz there (`check port 9090`).
     let admin = free_port();
-    let server = start::<Gate>(Server::new().admin_port(admin)).await;
+    let server = start::<Gate>(
+        Server::new()
+            .admin_port(admin)
+            .trusted_proxies(["127.0.0.1".parse().unwrap()]),
+    )
+    .await;
     let addr = server.local_addr();
     let port = free_port();
     let dir = scratch("haproxy");

@@ -60,6 +60,8 @@ pub struct User {
     pub admin: bool,
     /// The `X-Forwarded-For` header its join came with (behind a proxy).
     pub forwarded_for: Option<String>,
+    /// `JoinRequest::client_ip`: the client's address behind trusted proxies.
+    pub client_ip: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -91,6 +93,7 @@ enum GateOut<'a> {
         room: &'a str,
         you: ClientId,
         forwarded_for: Option<&'a str>,
+        client_ip: Option<&'a str>,
     },
     Said {
         name: &'a str,
@@ -139,16 +142,19 @@ impl Gate {
             .map(|t| t.into_owned())
             .or_else(|| request.bearer_token().map(str::to_owned));
         let forwarded_for = request.header("x-forwarded-for").map(str::to_owned);
+        let client_ip = request.client_ip().map(|ip| ip.to_string());
         match token.as_deref() {
             Some("ada-token") => Ok(User {
                 name: "ada".into(),
                 admin: true,
                 forwarded_for,
+                client_ip,
             }),
             Some("bob-token") => Ok(User {
                 name: "bob".into(),
                 admin: false,
                 forwarded_for,
+                client_ip,
             }),
             Some("banned") => Err(Reject::forbidden("you are banned from this room")),
             Some("slow") => {
@@ -183,6 +189,7 @@ impl Gate {
                 room: ctx.room_id(),
                 you: client,
                 forwarded_for: user.and_then(|u| u.forwarded_for.as_deref()),
+                client_ip: user.and_then(|u| u.client_ip.as_deref()),
             },
         );
     }
@@ -269,6 +276,17 @@ pub async fn open(
     path_and_query: &str,
     headers: &[(&str, &str)],
 ) -> Result<Ws, (u16, String)> {
+    open_from(addr, path_and_query, headers, None).await
+}
+
+/// [`open`] from the local address `source` (`127.0.0.2`: another loopback
+/// address than a proxy's, so a test can tell the client from the proxy).
+pub async fn open_from(
+    addr: SocketAddr,
+    path_and_query: &str,
+    headers: &[(&str, &str)],
+    source: Option<std::net::IpAddr>,
+) -> Result<Ws, (u16, String)> {
     let mut request = format!("ws://{addr}/ws/{path_and_query}")
         .into_client_request()
         .unwrap();
@@ -278,7 +296,23 @@ pub async fn open(
             .headers_mut()
             .insert(name, HeaderValue::from_str(value).unwrap());
     }
-    let connect = tokio_tungstenite::connect_async_with_config(request, None, true);
+    let connect = async {
+        let Some(source) = source else {
+            return tokio_tungstenite::connect_async_with_config(request, None, true).await;
+        };
+        let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+        socket
+            .bind(SocketAddr::new(source, 0))
+            .expect("bind the source address");
+        let stream = socket.connect(addr).await.expect("the proxy accepts");
+        stream.set_nodelay(true).expect("nodelay");
+        tokio_tungstenite::client_async_with_config(
+            request,
+            tokio_tungstenite::MaybeTlsStream::Plain(stream),
+            None,
+        )
+        .await
+    };
     match tokio::time::timeout(WAIT, connect)
         .await
         .expect("connect in time")

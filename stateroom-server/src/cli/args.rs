@@ -88,6 +88,10 @@ pub struct ServerArgs {
     /// sockets; others get 403. Default: any origin.
     #[arg(long, env = "STATEROOM_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
+    /// Comma-separated proxies (addresses or networks, such as 10.0.0.0/8)
+    /// whose Forwarded or X-Forwarded-For headers give the client's address.
+    #[arg(long, env = "STATEROOM_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<stateroom_core::TrustedNet>,
     /// How long shutdown keeps serving, with /readyz at 503, before it
     /// closes clients (time for a load balancer to take the server out).
     #[arg(long, alias = "shutdown-delay-ms", env = "STATEROOM_SHUTDOWN_DELAY_MS", default_value = defaults::SHUTDOWN_DELAY, value_parser = parse_duration)]
@@ -231,6 +235,7 @@ impl From<ServerArgs> for Server {
             .max_resume_messages(args.max_resume_messages)
             .max_resume_bytes(args.max_resume_bytes)
             .allowed_origins(args.allowed_origins)
+            .trusted_proxies(args.trusted_proxies)
             .shutdown_delay(args.shutdown_delay)
             .admin_host(args.admin_host)
             .metrics(args.metrics)

@@ -54,6 +54,7 @@ pub struct Server {
     pub(crate) reconnect_window: Option<Duration>,
     /// Origins whose pages may open sockets; empty: any.
     pub(crate) allowed_origins: Vec<String>,
+    pub(crate) trusted_proxies: Vec<stateroom_core::TrustedNet>,
     /// Count and export metrics (`/metrics`).
     pub(crate) metrics: bool,
     pub(crate) admin_host: String,
@@ -113,6 +114,7 @@ impl Default for Server {
             limits: Limits::default(),
             reconnect_window: None,
             allowed_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
             metrics: defaults::METRICS,
             admin_host: defaults::ADMIN_HOST.to_owned(),
             admin_port: None,
@@ -332,6 +334,19 @@ impl Server {
     /// reconnection off. See `docs/protocol.md` for the resume protocol.
     pub fn reconnect_window(mut self, window: Duration) -> Self {
         self.reconnect_window = Some(window);
+        self
+    }
+
+    /// The proxies whose forwarding headers to believe: behind them,
+    /// `JoinRequest::client_ip` is the right-most address of `Forwarded`
+    /// (else `X-Forwarded-For`) that is not one of them; from any other
+    /// peer the headers are ignored. Empty, the default: the client's
+    /// address is the TCP peer's.
+    pub fn trusted_proxies(
+        mut self,
+        proxies: impl IntoIterator<Item = stateroom_core::TrustedNet>,
+    ) -> Self {
+        self.trusted_proxies = proxies.into_iter().collect();
         self
     }
 

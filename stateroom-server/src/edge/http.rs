@@ -255,7 +255,8 @@ async fn upgrade<B>(
         Ok(claim) => claim,
         Err(refused) => return refused_join(room_id, refused),
     };
-    let join = join_request(located.id(), request, peer);
+    let join = join_request(located.id(), request, peer)
+        .with_trusted_proxies(&edge.engine.config.trusted_proxies);
     let resume = ResumeRequest::from_query(&join);
     let (reply, verdict) = tokio::sync::oneshot::channel();
     let ask = async {

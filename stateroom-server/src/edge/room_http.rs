@@ -61,7 +61,8 @@ where
             "this origin may not reach rooms here",
         );
     }
-    let join = join_request(located.id(), &request, peer);
+    let join = join_request(located.id(), &request, peer)
+        .with_trusted_proxies(&edge.engine.config.trusted_proxies);
     let (parts, body) = request.into_parts();
     let body: Bytes = match Limited::new(body, limits.max_message_size).collect().await {
         Ok(collected) => collected.to_bytes(),
