@@ -79,15 +79,10 @@ impl RoomStore for MemStore {
                         previous => {
                             // A doc room's save says what changed of its
                             // document: keep the rest (see `StoredDoc`).
-                            let mut doc = previous.map(|r| r.doc.clone()).unwrap_or_default();
-                            if let Some(base) = room.doc.base.clone() {
-                                doc.base = Some(base);
-                                doc.updates.clear();
-                            }
-                            doc.updates.extend(room.doc.updates.iter().cloned());
-                            if let Some(versions) = room.doc.versions.clone() {
-                                doc.versions = Some(versions);
-                            }
+                            let doc = previous
+                                .map(|r| r.doc.clone())
+                                .unwrap_or_default()
+                                .then(room.doc.clone());
                             rooms.insert(key, StoredRoom { doc, ..room });
                             SaveOutcome::Saved
                         }

@@ -270,7 +270,7 @@ impl Saver {
             }
             Ok(SaveOutcome::Saved) => {}
             Ok(SaveOutcome::StaleFence) => return Err(SaveFailed::StaleFence),
-            Err(error) => return self.failed(core, error, pending.doc, now),
+            Err(error) => return self.failed(error, pending.doc),
         }
         if let Some(failing) = self.failing.take() {
             tracing::info!(
@@ -291,13 +291,7 @@ impl Saver {
     /// fresh save (covering at least as much, and the document changes the
     /// failed one carried) is tried after a pause; past that, the room
     /// fails.
-    fn failed<S: SimpleStateroomService, O: Outlet>(
-        &mut self,
-        core: &mut RoomCore<S, O>,
-        error: StoreError,
-        doc: StoredDoc,
-        now: Duration,
-    ) -> Result<(), SaveFailed> {
+    fn failed(&mut self, error: StoreError, doc: StoredDoc) -> Result<(), SaveFailed> {
         let lease_holds = self.lease_good.as_ref().map(|good| good());
         let failing = self.failing.get_or_insert_with(|| {
             tracing::warn!(%error, "a save failed; the room holds its frames and tries again");
@@ -327,7 +321,6 @@ impl Saver {
         // skipped as unchanged.
         self.last = None;
         self.dirty = true;
-        let _ = (core, now);
         Ok(())
     }
 
