@@ -2,7 +2,10 @@
 //! without SQL, for support and migrations. The server must be stopped (the
 //! data directory is locked while it runs).
 
-use crate::engine::store::{DocVersion, RoomStore, StoreError, StoredDoc, StoredRoom};
+mod doc;
+
+use crate::engine::store::{RoomStore, StoreError, StoredRoom};
+use doc::{doc_from_json, doc_json};
 
 /// Why a `data` command failed.
 #[derive(Debug, thiserror::Error)]
@@ -70,81 +73,6 @@ pub enum DataCommand {
         /// An export's file.
         file: PathBuf,
     },
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Result<Vec<u8>, DataError> {
-    let bad = || DataError::NotAnExport("a document's bytes are not hexadecimal".into());
-    if !text.len().is_multiple_of(2) {
-        return Err(bad());
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| {
-            text.get(i..i + 2)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        })
-        .collect::<Option<Vec<u8>>>()
-        .ok_or_else(bad)
-}
-
-/// A doc room's document as an export holds it (hexadecimal Yjs updates),
-/// or `None` for a room without one.
-fn doc_json(doc: &StoredDoc) -> Option<Value> {
-    let versions = doc.versions.as_deref().unwrap_or_default();
-    if doc.base.is_none() && doc.updates.is_empty() && versions.is_empty() {
-        return None;
-    }
-    Some(json!({
-        "base": doc.base.as_deref().map(hex),
-        "updates": doc.updates.iter().map(|u| hex(u)).collect::<Vec<_>>(),
-        "versions": versions.iter().map(|v| json!({
-            "name": v.name, "at_ms": v.at_ms, "state": hex(&v.state),
-        })).collect::<Vec<_>>(),
-    }))
-}
-
-/// Reads [`doc_json`] back as a save that replaces the stored document.
-fn doc_from_json(value: Option<&Value>) -> Result<StoredDoc, DataError> {
-    let Some(value) = value.filter(|v| !v.is_null()) else {
-        return Ok(StoredDoc::default());
-    };
-    let text = |v: &Value| {
-        v.as_str()
-            .ok_or_else(|| DataError::NotAnExport("a document's bytes are not a string".into()))
-            .and_then(unhex)
-    };
-    let updates = value["updates"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(text)
-        .collect::<Result<Vec<_>, _>>()?;
-    let versions = value["versions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|v| {
-            Ok(DocVersion {
-                name: v["name"].as_str().unwrap_or_default().to_owned(),
-                at_ms: v["at_ms"].as_u64().unwrap_or_default(),
-                state: text(&v["state"])?,
-            })
-        })
-        .collect::<Result<Vec<_>, DataError>>()?;
-    // A base (an empty update if none) replaces whatever the room held.
-    let base = match &value["base"] {
-        Value::Null => vec![0, 0],
-        base => text(base)?,
-    };
-    Ok(StoredDoc {
-        base: Some(base),
-        updates,
-        versions: Some(versions),
-    })
 }
 
 fn room_json(room: &StoredRoom) -> Value {
@@ -384,70 +312,4 @@ fn utc(unix_ms: u64) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    /// A doc room's document goes through `export` and `import` whole, and
-    /// an import replaces the log a room had.
-    #[cfg(feature = "sqlite")]
-    #[tokio::test]
-    async fn export_and_import_carry_documents() {
-        use crate::engine::store::SqliteStore;
-        let root = std::env::temp_dir().join(format!("stateroom-data-doc-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&root);
-        let (from, to) = (
-            SqliteStore::open(root.join("a")).unwrap(),
-            SqliteStore::open(root.join("b")).unwrap(),
-        );
-        let room = |doc| StoredRoom {
-            room_id: "n".into(),
-            fence: 1,
-            seq: 1,
-            state_version: 1,
-            state: "null".into(),
-            meta: "{}".into(),
-            updated_at_ms: 0,
-            doc,
-        };
-        let doc = StoredDoc {
-            base: Some(vec![1, 2, 255]),
-            updates: vec![vec![7], vec![8, 9]],
-            versions: Some(vec![DocVersion {
-                name: "v".into(),
-                at_ms: 5,
-                state: vec![0, 0],
-            }]),
-        };
-        from.save_batch("S", vec![room(doc.clone())]).await.unwrap();
-        // The target holds a longer log that the import must replace.
-        let stale = StoredDoc {
-            updates: vec![vec![1]; 3],
-            ..StoredDoc::default()
-        };
-        to.save_batch("S", vec![room(stale)]).await.unwrap();
-        let file = root.join("export.json");
-        let export = DataCommand::Export {
-            file: Some(file.clone()),
-        };
-        let ok: StateCheck = |_, _| Ok(());
-        run_data(&from, "S", &export, ok, &mut Vec::new())
-            .await
-            .unwrap();
-        let import = DataCommand::Import { file };
-        run_data(&to, "S", &import, ok, &mut Vec::new())
-            .await
-            .unwrap();
-        let loaded = to.load("S", "n").await.unwrap().unwrap().doc;
-        assert_eq!(loaded, doc);
-        assert!(unhex("abc").is_err() && unhex("zz").is_err());
-        let _ = std::fs::remove_dir_all(&root);
-    }
-
-    #[test]
-    fn dates_are_utc() {
-        assert_eq!(utc(0), "1970-01-01T00:00:00Z");
-        assert_eq!(utc(951_782_400_000), "2000-02-29T00:00:00Z");
-        assert_eq!(utc(1_796_282_862_000), "2026-12-03T07:27:42Z");
-    }
-}
+mod tests;
