@@ -128,6 +128,7 @@ impl Server {
         let edge = self.into_edge(kinds, joined).await?;
         if let Some(cluster) = &edge.cluster {
             tokio::spawn(cluster.clone().renew_loop());
+            tokio::spawn(cluster.clone().heartbeat_loop());
             tokio::spawn(cluster.clone().publish_loop(edge.engine.clone()));
         }
         let (stop, stopped) = watch::channel(false);
@@ -176,7 +177,9 @@ impl Server {
             }
             #[cfg(feature = "cluster")]
             (Some(options), Some((addr, port))) => {
-                let (cluster, store) = join_cluster(options, addr, port, &self, &kinds).await?;
+                let cluster_metrics = metrics.as_ref().map(|metrics| metrics.cluster.clone());
+                let (cluster, store) =
+                    join_cluster(options, (addr, port), &self, &kinds, cluster_metrics).await?;
                 if let Some(store) = store {
                     self.store = Some(crate::config::StoreHandle(store));
                 }
@@ -372,10 +375,10 @@ fn default_store(_dir: &std::path::Path) -> Result<Arc<dyn RoomStore>, ServerErr
 #[cfg(feature = "cluster")]
 async fn join_cluster(
     options: &crate::config::ClusterOptions,
-    internal: SocketAddr,
-    public_port: u16,
+    (internal, public_port): (SocketAddr, u16),
     config: &Server,
     kinds: &Kinds,
+    metrics: Option<crate::engine::cluster_metrics::ClusterMetrics>,
 ) -> Result<
     (
         Arc<crate::edge::cluster::Cluster>,
@@ -388,7 +391,7 @@ async fn join_cluster(
         return Err(ClusterError::UnprotectedInternalPort { addr: internal }.into());
     }
     let timeout = (options.lease_ttl / 3).max(std::time::Duration::from_millis(100));
-    let engine = RedisEngine::connect(&options.url, timeout)
+    let engine = RedisEngine::connect(&options.url, timeout, metrics)
         .await
         .map_err(|error| ServerError::from(ClusterError::Registry(error)))?;
     if kinds.persist() == Some(stateroom_core::Durability::Gated)
@@ -410,7 +413,7 @@ async fn join_cluster(
         service,
         node,
         internal,
-        options.lease_ttl,
+        (options.lease_ttl, options.node_ttl),
         options.secret.clone(),
     );
     let store: Option<Arc<dyn RoomStore>> = kinds.persist().map(|_| engine as Arc<dyn RoomStore>);

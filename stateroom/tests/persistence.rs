@@ -342,3 +342,27 @@ async fn a_store_that_fails_briefly_closes_nobody_and_the_held_ack_follows() {
         "a retried save is not a failed room: {metrics}"
     );
 }
+
+#[tokio::test]
+async fn a_join_while_the_store_cannot_load_gets_503_with_retry_after_then_works() {
+    let store = Arc::new(MemStore::default());
+    let server = serve::<Gated>(&store).await;
+    let addr = server.local_addr();
+    store.failing.store(true, Ordering::SeqCst);
+    let upgrade = "GET /ws/later HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+                   Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+    for _ in 0..3 {
+        let (status, head, body) = http_full(addr, upgrade).await;
+        assert_eq!(status, 503, "{head}{body}");
+        assert!(
+            head.to_ascii_lowercase().contains("retry-after: 1"),
+            "{head}"
+        );
+        assert!(body.contains("store is unavailable"), "{body}");
+    }
+    assert_eq!(health(addr).await["status"], "ok", "nothing crashed");
+    store.failing.store(false, Ordering::SeqCst);
+    let mut ws = join(addr, "later").await;
+    send_text(&mut ws, "add").await;
+    assert_eq!(number(&mut ws).await, 1);
+}

@@ -13,7 +13,7 @@ pub struct MemStore {
     fence: AtomicU64,
     /// Every commit: how many rooms it carried.
     pub commits: Mutex<Vec<usize>>,
-    /// Fail every save while set.
+    /// Fail every save and load while set.
     pub failing: AtomicBool,
     /// How long each commit takes.
     pub delay_ms: AtomicU64,
@@ -52,7 +52,12 @@ impl RoomStore for MemStore {
     }
 
     fn load<'a>(&'a self, service: &'a str, room: &'a str) -> StoreFuture<'a, Option<StoredRoom>> {
-        Box::pin(async move { Ok(self.get(service, room)) })
+        Box::pin(async move {
+            if self.failing.load(Ordering::SeqCst) {
+                return Err(StoreError::backend("memory", "injected failure"));
+            }
+            Ok(self.get(service, room))
+        })
     }
 
     fn save_batch<'a>(

@@ -219,6 +219,15 @@ async fn json_logs_parse_and_carry_the_room_and_client_ids() {
     assert_eq!(joined["fields"]["client"], client.as_str(), "{joined}");
     let spans = joined["spans"].as_array().expect("span list");
     assert!(spans.iter().any(|s| s["room"] == "lobby"), "{joined}");
+    // The room is a top-level field, and a room's own lines do not carry
+    // the address of the client whose join created it.
+    assert_eq!(joined["room"], "lobby", "{joined}");
+    let created = lines
+        .iter()
+        .find(|line| line["fields"]["message"] == "room created")
+        .unwrap_or_else(|| panic!("no `room created` line in {text}"));
+    assert_eq!(created["room"], "lobby", "{created}");
+    assert!(created.get("peer").is_none(), "{created}");
     assert!(
         lines
             .iter()
@@ -344,6 +353,7 @@ fn every_flag_is_in_the_documented_table_with_its_variable_and_default() {
         ("dev", "dev_page"),
         ("cluster", "cluster"),
         ("cluster-secret", "secret"),
+        ("admin-token-file", "admin_token"),
         ("accept-redis-durability", "accept_redis_durability"),
     ];
     for flag in &flags {

@@ -103,10 +103,17 @@ pub struct ServerArgs {
     /// Address of the admin listener.
     #[arg(long, env = "STATEROOM_ADMIN_HOST", default_value = defaults::ADMIN_HOST)]
     pub admin_host: String,
-    /// Bearer token required on /admin/... (without an admin port, the admin
-    /// view is served only when this is set).
-    #[arg(long, env = "STATEROOM_ADMIN_TOKEN")]
-    pub admin_token: Option<String>,
+    /// File holding the bearer token required on /admin/... (or put the
+    /// token itself in STATEROOM_ADMIN_TOKEN; never on the command line,
+    /// where ps shows it). Without an admin port, the admin view is served
+    /// only when a token is set.
+    #[arg(long, env = "STATEROOM_ADMIN_TOKEN_FILE", value_name = "PATH", value_parser = read_secret_file)]
+    pub admin_token_file: Option<String>,
+    /// Refused with a pointer to STATEROOM_ADMIN_TOKEN: a token on the
+    /// command line shows in ps.
+    #[doc(hidden)]
+    #[arg(long = "admin-token", hide = true, value_parser = refuse_secret_argument)]
+    pub admin_token_argument: Option<String>,
     /// Count and export metrics at /metrics.
     #[arg(long, env = "STATEROOM_METRICS", default_value_t = defaults::METRICS, action = clap::ArgAction::Set)]
     pub metrics: bool,
@@ -156,6 +163,12 @@ pub struct ServerArgs {
     #[cfg(feature = "cluster")]
     #[arg(long, env = "STATEROOM_LEASE_TTL", default_value = defaults::LEASE_TTL, value_parser = parse_lease_ttl)]
     pub lease_ttl: Duration,
+    /// Cluster: how long a node's heartbeat lasts; a node silent this long
+    /// is judged dead and its rooms move at their next join (at least
+    /// 300ms).
+    #[cfg(feature = "cluster")]
+    #[arg(long, env = "STATEROOM_NODE_TTL", default_value = defaults::NODE_TTL, value_parser = parse_lease_ttl)]
+    pub node_ttl: Duration,
     /// Cluster: the secret nodes present on each other's internal port
     /// (required unless it is loopback).
     #[cfg(feature = "cluster")]
@@ -185,7 +198,12 @@ impl From<ServerArgs> for Server {
         if let Some(port) = args.admin_port {
             server = server.admin_port(port);
         }
-        if let Some(token) = args.admin_token {
+        let token = args.admin_token_file.or_else(|| {
+            std::env::var("STATEROOM_ADMIN_TOKEN")
+                .ok()
+                .filter(|token| !token.is_empty())
+        });
+        if let Some(token) = token {
             server = server.admin_token(token);
         }
         if let Some(name) = args.service_name {
@@ -199,6 +217,7 @@ impl From<ServerArgs> for Server {
             let mut options = crate::config::ClusterOptions::new(url)
                 .internal_addr(args.internal_addr)
                 .lease_ttl(args.lease_ttl)
+                .node_ttl(args.node_ttl)
                 .accept_redis_durability(args.accept_redis_durability);
             if let Some(node) = args.node_id {
                 options = options.node_id(node);
@@ -244,18 +263,35 @@ impl From<ServerArgs> for Server {
     }
 }
 
-/// A lease's time to live: a duration of at least 300 ms.
+/// A secret read from a file (its trailing newline dropped); an empty file
+/// is refused.
+fn read_secret_file(path: &str) -> Result<String, String> {
+    let text =
+        std::fs::read_to_string(path).map_err(|error| format!("cannot read {path}: {error}"))?;
+    let secret = text.trim_end_matches(['\r', '\n']).to_owned();
+    if secret.is_empty() {
+        return Err(format!("{path} is empty"));
+    }
+    Ok(secret)
+}
+
+/// `--admin-token`: refused, whatever its value.
+fn refuse_secret_argument(_: &str) -> Result<String, String> {
+    Err("a token on the command line shows in ps; put it in STATEROOM_ADMIN_TOKEN or in a file named by --admin-token-file".into())
+}
+
+/// A lease's or heartbeat's time to live: a duration of at least 300 ms.
 #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
 fn parse_lease_ttl(text: &str) -> Result<Duration, String> {
     let duration = parse_duration(text)?;
     if duration < Duration::from_millis(300) {
-        return Err("a lease lasts at least 300ms".into());
+        return Err("a time to live is at least 300ms".into());
     }
     Ok(duration)
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use clap::Parser;
@@ -293,5 +329,30 @@ mod tests {
         let defaults = Cli::try_parse_from(["x"]).unwrap().server;
         assert_eq!(defaults.heartbeat_interval, Duration::from_secs(15));
         assert_eq!(defaults.slow_reader_grace, Duration::from_millis(500));
+    }
+
+    #[test]
+    fn the_admin_token_comes_from_a_file_or_the_environment_never_an_argument() {
+        let refused = Cli::try_parse_from(["x", "--admin-token", "hunter2"])
+            .err()
+            .expect("refused");
+        let message = refused.to_string();
+        assert!(message.contains("STATEROOM_ADMIN_TOKEN"), "{message}");
+        assert!(!message.contains("hunter2 "), "{message}");
+        let dir = std::env::temp_dir().join(format!("stateroom-token-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("token");
+        std::fs::write(&file, "s3cret\n").unwrap();
+        let cli = Cli::try_parse_from(["x", "--admin-token-file", file.to_str().unwrap()]).unwrap();
+        assert_eq!(cli.server.admin_token_file.as_deref(), Some("s3cret"));
+        std::fs::write(&file, "").unwrap();
+        assert!(Cli::try_parse_from(["x", "--admin-token-file", file.to_str().unwrap()]).is_err());
+        let missing = dir.join("missing");
+        let error = Cli::try_parse_from(["x", "--admin-token-file", missing.to_str().unwrap()])
+            .err()
+            .expect("a missing file is refused")
+            .to_string();
+        assert!(error.contains("cannot read"), "{error}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -24,9 +24,10 @@ pub fn init_logging() {
 /// Sets up `tracing` output to stderr in `format`, filtered by `RUST_LOG`
 /// (default `info`). Text is coloured only when stderr is a terminal and
 /// `NO_COLOR` is not set, so log files and collectors get plain lines. In JSON, each line is an object with `timestamp`,
-/// `level`, `target`, `fields` (the message and the event's own fields) and
-/// `spans` (the fields of the spans it happened in: `room` for a room's
-/// lines). Does nothing if a global subscriber is already set.
+/// `level`, `target`, the fields of the spans it happened in at the top
+/// level (`room` on a room's lines, `client` on a connection's), `fields`
+/// (the message and the event's own fields) and `spans` (each span's name
+/// and fields). Does nothing if a global subscriber is already set.
 pub fn init_logging_as(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -39,9 +40,8 @@ pub fn init_logging_as(format: LogFormat) {
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder
-            .json()
-            .with_current_span(false)
-            .with_span_list(true)
+            .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
+            .event_format(super::json_log::FlatJson)
             .try_init(),
     };
 }

@@ -2,6 +2,7 @@
 //! one-call entry point that the `#[stateroom::service]` macro's `main` uses.
 
 mod args;
+mod json_log;
 mod logging;
 
 pub use args::{ServerArgs, parse_duration};

@@ -15,6 +15,9 @@ pub struct ClusterOptions {
     pub internal_addr: String,
     /// How long a lease lasts without renewal.
     pub lease_ttl: Duration,
+    /// How long a node's heartbeat lasts: a node silent this long is
+    /// judged dead and its rooms move at their next join.
+    pub node_ttl: Duration,
     /// The secret nodes present to each other on the internal port;
     /// required unless the internal address is loopback.
     pub secret: Option<String>,
@@ -24,14 +27,15 @@ pub struct ClusterOptions {
 }
 
 impl ClusterOptions {
-    /// Options for the registry at `url`, with an internal port on loopback
-    /// and a 10-second lease.
+    /// Options for the registry at `url`, with an internal port on loopback,
+    /// a 10-second lease and a 2-second node heartbeat.
     pub fn new(url: impl Into<String>) -> Self {
         ClusterOptions {
             url: url.into(),
             node_id: None,
             internal_addr: super::defaults::INTERNAL_ADDR.to_owned(),
             lease_ttl: super::defaults::duration(super::defaults::LEASE_TTL),
+            node_ttl: super::defaults::duration(super::defaults::NODE_TTL),
             secret: None,
             accept_redis_durability: false,
         }
@@ -55,6 +59,14 @@ impl ClusterOptions {
     #[must_use]
     pub fn lease_ttl(mut self, ttl: Duration) -> Self {
         self.lease_ttl = ttl;
+        self
+    }
+
+    /// The node heartbeat's time to live: how long a dead node's rooms
+    /// wait before they move.
+    #[must_use]
+    pub fn node_ttl(mut self, ttl: Duration) -> Self {
+        self.node_ttl = ttl;
         self
     }
 

@@ -33,6 +33,8 @@ pub(crate) const MAX_RESUME_BYTES: usize = 1024 * 1024;
 pub(crate) const INTERNAL_ADDR: &str = "127.0.0.1:0";
 #[cfg_attr(not(feature = "cluster"), allow(dead_code))]
 pub(crate) const LEASE_TTL: &str = "10s";
+#[cfg_attr(not(feature = "cluster"), allow(dead_code))]
+pub(crate) const NODE_TTL: &str = "2s";
 
 /// A default duration above, as a `Duration` (each parses: a test says so).
 pub(crate) fn duration(text: &str) -> Duration {
@@ -55,6 +57,7 @@ mod tests {
             SHUTDOWN_DELAY,
             SLOW_READER_GRACE,
             LEASE_TTL,
+            NODE_TTL,
         ] {
             assert!(super::super::parse_duration(text).is_ok(), "{text}");
         }

@@ -65,7 +65,7 @@ where
         {
             let path = path.to_owned();
             let query = request.uri().query().map(str::to_owned);
-            admin::rooms(&edge, &method, &path, query.as_deref(), request.headers()).await
+            admin::admin(&edge, &method, &path, query.as_deref(), request.headers()).await
         }
         _ if path == crate::edge::directory::directory_path(&edge) => {
             crate::edge::directory::rooms(&edge, &mut request).await
@@ -229,14 +229,29 @@ async fn upgrade<B>(
             Ok(Placement::Here) => {}
             Ok(Placement::There(owner)) if !hopped => {
                 let secret = cluster.secret.clone();
-                return proxy::forward(request, &owner, secret.as_deref(), peer, JOIN_TIMEOUT)
-                    .await;
+                let forward =
+                    proxy::forward(request, &owner.addr, secret.as_deref(), peer, JOIN_TIMEOUT);
+                // A frozen owner accepts the connection and never answers:
+                // once its heartbeat lapses the client is told to retry, and
+                // its retry takes the room over.
+                let started = std::time::Instant::now();
+                let response = tokio::select! {
+                    response = forward => response,
+                    () = cluster.until_dead(&owner) => {
+                        proxy::retry_soon("the room's node stopped answering; retry")
+                    }
+                };
+                if let Some(metrics) = &edge.engine.metrics {
+                    metrics.cluster.forwarded(&response, started.elapsed());
+                }
+                return response;
             }
             Ok(Placement::There(_)) => {
                 return proxy::retry_soon("the room is moving between nodes; retry");
             }
             Err(error) => {
-                warn!(room = room_id, %error, "cannot place the room");
+                // The heartbeat and renewal loops warn once per outage.
+                debug!(room = room_id, %error, "cannot place the room");
                 return proxy::retry_soon("the cluster's registry is unavailable; retry");
             }
         }
@@ -272,7 +287,13 @@ async fn upgrade<B>(
         Ok(Some(Ok(data))) => data,
         Ok(Some(Err(reject))) => {
             let status = reject.status();
-            return refuse(status, reject.body());
+            let mut response = refuse(status, reject.body());
+            if status == StatusCode::SERVICE_UNAVAILABLE {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            return response;
         }
         Ok(None) => {
             return refuse(StatusCode::INTERNAL_SERVER_ERROR, "the room failed");

@@ -25,8 +25,9 @@ pub(crate) fn healthz(engine: &Engine, method: &Method) -> HttpResponse {
 }
 
 /// `GET /readyz`: may a load balancer send new clients here? 503 from the
-/// moment shutdown begins, while the server is at its connection limit, and,
-/// in a cluster, while the node cannot reach the cluster's store.
+/// moment shutdown (or a drain) begins, while the server is at its
+/// connection limit, and, in a cluster, while the node cannot reach the
+/// cluster's store or an operator's revocation of it holds.
 pub(crate) fn readyz(engine: &Engine, method: &Method) -> HttpResponse {
     if !readable(method) {
         return refuse(StatusCode::METHOD_NOT_ALLOWED, "use GET");
@@ -35,15 +36,10 @@ pub(crate) fn readyz(engine: &Engine, method: &Method) -> HttpResponse {
         Some("shutting_down")
     } else if engine.rooms.connection_count() >= engine.config.limits.max_connections {
         Some("at_connection_limit")
-    } else if engine
-        .leases
-        .as_ref()
-        .is_some_and(|leases| !leases.store_reachable())
-    {
-        // In a cluster, a node that cannot reach Redis can take no room.
-        Some("store_unreachable")
     } else {
-        None
+        // In a cluster, a node that cannot reach Redis (or that an operator
+        // revoked) can take no room.
+        engine.leases.as_ref().and_then(|leases| leases.not_ready())
     };
     match why {
         None => respond(StatusCode::OK, "application/json", r#"{"status":"ready"}"#),

@@ -21,9 +21,11 @@ pub(crate) trait Leases: Send + Sync {
     fn lease(&self, room: &str) -> Option<LeaseView>;
     /// Whether `room`'s lease is still good (its deadline has not passed).
     fn holds(&self, room: &str) -> bool;
-    /// Whether this node reached the cluster's store at its last exchange
-    /// (`/readyz` says not-ready while it does not).
-    fn store_reachable(&self) -> bool;
+    /// Why this node should get no new clients, if it should not
+    /// (`/readyz`): `store_unreachable` while its last exchange with the
+    /// cluster's store failed, `revoked` while an operator's revocation
+    /// holds.
+    fn not_ready(&self) -> Option<&'static str>;
     /// Gives `room`'s lease back (its last save is durable).
     fn release<'a>(&'a self, room: &'a str) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 }

@@ -188,7 +188,7 @@ impl ClusterRooms for Cluster {
         Box::pin(async move {
             match self.place(&format!("#matchmaker/{kind}")).await {
                 Ok(Placement::Here) => Ok(None),
-                Ok(Placement::There(addr)) => Ok(Some(addr)),
+                Ok(Placement::There(owner)) => Ok(Some(owner.addr)),
                 Err(error) => Err(format!("the cluster's registry is unavailable: {error}")),
             }
         })

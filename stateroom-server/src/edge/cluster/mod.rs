@@ -12,10 +12,13 @@
 //! `docs/scale-out.md` has the design and its guarantees.
 
 pub(crate) mod directory;
+mod liveness;
 pub(crate) mod proxy;
 #[cfg(feature = "cluster")]
 pub(crate) mod redis;
 mod renewal;
+
+pub(crate) use liveness::NodeState;
 
 use crate::engine::cluster_metrics::ClusterMetrics;
 use crate::engine::leases::{LeaseView, Leases};
@@ -71,6 +74,18 @@ pub(crate) enum Acquired {
     Theirs(Holder),
 }
 
+/// What a node's heartbeat found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Heartbeat {
+    /// The heartbeat still named this boot: nobody could judge it dead.
+    Kept,
+    /// It had lapsed: other nodes may have judged this one dead and taken
+    /// its rooms (the renewal that follows at once says which).
+    Lapsed,
+    /// An operator revoked this boot: its rooms are other nodes' now.
+    Revoked,
+}
+
 /// A future of the registry.
 pub(crate) type RegistryFuture<'a, T> =
     Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
@@ -78,14 +93,41 @@ pub(crate) type RegistryFuture<'a, T> =
 /// Who owns which room: leases with a TTL and a fence that only grows.
 pub(crate) trait Ownership: Send + Sync + 'static {
     /// Takes `key`'s lease for `me` (fence: one above any used before) if it
-    /// is free or held by this node (any boot: an earlier one is dead); else
-    /// says who holds it.
+    /// is free, held by this node (any boot: an earlier one is dead), or
+    /// still holds exactly `dead` (a lease of a node judged dead); else says
+    /// who holds it.
     fn acquire<'a>(
         &'a self,
         key: &'a str,
         me: &'a Holder,
         ttl: Duration,
+        dead: Option<&'a str>,
     ) -> RegistryFuture<'a, Acquired>;
+
+    /// Writes `me`'s heartbeat in `service` for `ttl`.
+    fn heartbeat<'a>(
+        &'a self,
+        service: &'a str,
+        me: &'a Holder,
+        ttl: Duration,
+    ) -> RegistryFuture<'a, Heartbeat>;
+
+    /// `node`'s heartbeat: its live boot id, `revoked|{boot}`, or nothing.
+    fn node<'a>(&'a self, service: &'a str, node: &'a str) -> RegistryFuture<'a, Option<String>>;
+
+    /// Every node with a heartbeat (or a revocation) in `service`.
+    fn nodes<'a>(&'a self, service: &'a str) -> RegistryFuture<'a, Vec<(String, String)>>;
+
+    /// Revokes `node`'s live boot for `ttl`; whether it had one.
+    fn revoke<'a>(
+        &'a self,
+        service: &'a str,
+        node: &'a str,
+        ttl: Duration,
+    ) -> RegistryFuture<'a, bool>;
+
+    /// Who holds `key`'s lease.
+    fn holder<'a>(&'a self, key: &'a str) -> RegistryFuture<'a, Option<Holder>>;
 
     /// Extends each lease still held with exactly this value; per lease,
     /// whether it was.
@@ -95,9 +137,10 @@ pub(crate) trait Ownership: Send + Sync + 'static {
         ttl: Duration,
     ) -> RegistryFuture<'a, Vec<bool>>;
 
-    /// Gives `key`'s lease up if it still holds `value`.
     /// Whether the store answers at all (`/readyz` on a node with no lease).
     fn ping(&self) -> RegistryFuture<'_, ()>;
+
+    /// Gives `key`'s lease up if it still holds `value`.
     fn release<'a>(&'a self, key: &'a str, value: &'a str) -> RegistryFuture<'a, ()>;
 
     /// Writes (`field`, `value`) entries into `service`'s directory and
@@ -136,8 +179,8 @@ struct Lease {
 pub(crate) enum Placement {
     /// Here: serve it.
     Here,
-    /// At another node's internal address.
-    There(String),
+    /// At another node (its lease names it and its internal address).
+    There(Holder),
 }
 
 /// A node of a cluster.
@@ -147,6 +190,13 @@ pub(crate) struct Cluster {
     service: String,
     me: Holder,
     ttl: Duration,
+    /// How long a node's heartbeat lasts: a node silent this long is dead,
+    /// and its rooms may move (`liveness`).
+    node_ttl: Duration,
+    /// This node's heartbeat, as far as it knows.
+    liveness: Mutex<liveness::Liveness>,
+    /// Asks the renewal loop to renew at once (the heartbeat had lapsed).
+    renew_now: tokio::sync::Notify,
     pub(crate) secret: Option<String>,
     leases: Mutex<HashMap<String, Lease>>,
     /// One acquisition at a time: two joins racing for a free room must not
@@ -169,7 +219,7 @@ impl Cluster {
         service: String,
         node: String,
         addr: std::net::SocketAddr,
-        ttl: Duration,
+        (ttl, node_ttl): (Duration, Duration),
         secret: Option<String>,
     ) -> Arc<Cluster> {
         let mut boot = [0u8; 8];
@@ -187,6 +237,9 @@ impl Cluster {
             service,
             me,
             ttl,
+            node_ttl,
+            liveness: Mutex::new(liveness::Liveness::default()),
+            renew_now: tokio::sync::Notify::new(),
             secret,
             leases: Mutex::new(HashMap::new()),
             acquiring: tokio::sync::Mutex::new(()),
@@ -212,10 +265,17 @@ impl Cluster {
         sent + self.ttl.mul_f64(0.8)
     }
 
-    /// Decides where `room` is served, taking its lease when it is free.
+    /// Decides where `room` is served, taking its lease when it is free or
+    /// its holder is dead (its heartbeat lapsed or was revoked).
     pub(crate) async fn place(&self, room: &str) -> Result<Placement, StoreError> {
         if self.leases().contains_key(room) {
             return Ok(Placement::Here);
+        }
+        if self.liveness_state() == NodeState::Revoked {
+            return Err(StoreError::backend(
+                "cluster",
+                "an operator revoked this node; it takes no room until its revocation lapses",
+            ));
         }
         let _one = self.acquiring.lock().await;
         if self.leases().contains_key(room) {
@@ -223,25 +283,54 @@ impl Cluster {
         }
         let sent = Instant::now();
         let key = self.key(room);
-        match self.registry.acquire(&key, &self.me, self.ttl).await? {
-            Acquired::Mine(holder) => {
-                let mut leases = self.leases();
-                if !leases.contains_key(room) {
-                    info!(room, fence = holder.fence, "lease taken");
-                    let (fenced, _) = watch::channel(false);
-                    leases.insert(
-                        room.to_owned(),
-                        Lease {
-                            holder,
-                            deadline: self.deadline_from(sent),
-                            fenced,
-                        },
-                    );
-                }
-                Ok(Placement::Here)
-            }
-            Acquired::Theirs(holder) => Ok(Placement::There(holder.addr)),
+        let holder = match self
+            .registry
+            .acquire(&key, &self.me, self.ttl, None)
+            .await?
+        {
+            Acquired::Mine(holder) => return Ok(self.adopt(room, holder, sent)),
+            Acquired::Theirs(holder) => holder,
+        };
+        if !self.dead(&holder).await? {
+            return Ok(Placement::There(holder));
         }
+        let sent = Instant::now();
+        let dead = holder.encode();
+        match self
+            .registry
+            .acquire(&key, &self.me, self.ttl, Some(&dead))
+            .await?
+        {
+            Acquired::Mine(mine) => {
+                info!(room, dead = %holder.node, fence = mine.fence, "took over a dead node's room");
+                if let Some(metrics) = self.metrics.get() {
+                    metrics.takeovers.inc();
+                }
+                Ok(self.adopt(room, mine, sent))
+            }
+            Acquired::Theirs(other) => Ok(Placement::There(other)),
+        }
+    }
+
+    /// Records a lease just taken (acquired at `sent`).
+    fn adopt(&self, room: &str, holder: Holder, sent: Instant) -> Placement {
+        if let Some(metrics) = self.metrics.get() {
+            metrics.acquisitions.inc();
+        }
+        let mut leases = self.leases();
+        if !leases.contains_key(room) {
+            info!(room, fence = holder.fence, "lease taken");
+            let (fenced, _) = watch::channel(false);
+            leases.insert(
+                room.to_owned(),
+                Lease {
+                    holder,
+                    deadline: self.deadline_from(sent),
+                    fenced,
+                },
+            );
+        }
+        Placement::Here
     }
 
     /// The lease of a room about to open here.
@@ -309,8 +398,14 @@ impl Leases for Cluster {
         self.lease_of(room)
     }
 
-    fn store_reachable(&self) -> bool {
-        self.reachable.load(std::sync::atomic::Ordering::Relaxed)
+    fn not_ready(&self) -> Option<&'static str> {
+        if self.liveness_state() == NodeState::Revoked {
+            Some("revoked")
+        } else if self.reachable.load(std::sync::atomic::Ordering::Relaxed) {
+            None
+        } else {
+            Some("store_unreachable")
+        }
     }
 
     fn holds(&self, room: &str) -> bool {

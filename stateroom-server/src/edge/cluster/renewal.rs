@@ -25,10 +25,13 @@ impl Cluster {
         // Since when renewals fail (one warning per outage, not per try).
         let mut failing_since: Option<Instant> = None;
         loop {
-            tick.tick().await;
+            let now = tokio::select! {
+                _ = tick.tick() => false,
+                () = self.renew_now.notified() => true,
+            };
             self.fence_overdue();
             // After a failure, every tick tries again (the deadline is near).
-            if failing_since.is_none() && last_renewal.elapsed() < every {
+            if !now && failing_since.is_none() && last_renewal.elapsed() < every {
                 continue;
             }
             let held: Vec<(String, String)> = self
@@ -118,6 +121,18 @@ impl Cluster {
             .store(ok, std::sync::atomic::Ordering::Relaxed);
         if let Some(metrics) = self.metrics.get() {
             metrics.store_reachable.set(i64::from(ok));
+        }
+    }
+
+    /// Fences every room (an operator revoked this node).
+    pub(super) fn fence_all(&self) {
+        let mut leases = self.leases();
+        for (room, lease) in leases.drain() {
+            warn!(room, "fencing the room: this node was revoked");
+            if let Some(metrics) = self.metrics.get() {
+                metrics.fenced.inc();
+            }
+            let _ = lease.fenced.send(true);
         }
     }
 

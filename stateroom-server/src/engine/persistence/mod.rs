@@ -7,7 +7,7 @@
 mod open;
 mod saver;
 
-pub(crate) use open::{open_room, service_name};
+pub(crate) use open::{OpenFailed, open_room, service_name};
 pub(crate) use saver::{SaveFailed, Saver};
 
 use crate::engine::metrics::Metrics;
@@ -29,6 +29,8 @@ pub(crate) struct Persistence {
     /// How long a room without a lease retries a failing store.
     pub(super) retry: std::time::Duration,
     pub(super) writer: mpsc::UnboundedSender<Job>,
+    /// Whether loads are failing (one warning per outage, not per join).
+    loads_failing: std::sync::atomic::AtomicBool,
 }
 
 impl Persistence {
@@ -48,11 +50,30 @@ impl Persistence {
             fence,
             retry,
             writer,
+            loads_failing: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
+    /// Loads `room`'s snapshot; says once per outage that loads fail, and
+    /// once that they work again.
     pub(crate) async fn load(&self, room: &str) -> Result<Option<StoredRoom>, StoreError> {
-        self.store.load(&self.service, room).await
+        use std::sync::atomic::Ordering;
+        let loaded = self.store.load(&self.service, room).await;
+        match &loaded {
+            Err(error) => {
+                if !self.loads_failing.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(%error, "the room store cannot load rooms; joins get 503 until it can");
+                } else {
+                    tracing::debug!(%error, "loading a room failed again");
+                }
+            }
+            Ok(_) => {
+                if self.loads_failing.swap(false, Ordering::Relaxed) {
+                    tracing::info!("the room store loads rooms again");
+                }
+            }
+        }
+        loaded
     }
 }
 

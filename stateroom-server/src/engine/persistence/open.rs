@@ -19,6 +19,22 @@ pub(crate) fn service_name<S>() -> String {
     base.rsplit("::").next().unwrap_or(base).to_owned()
 }
 
+/// Why a room did not open.
+#[derive(Debug)]
+pub(crate) enum OpenFailed {
+    /// Its store (or, in a cluster, its lease) could not be had now: a
+    /// join gets 503 and retries (the store's outage is logged once).
+    Unavailable,
+    /// Its stored state, or the service, refuses it: a join gets 500.
+    Broken(String),
+}
+
+impl From<String> for OpenFailed {
+    fn from(why: String) -> Self {
+        OpenFailed::Broken(why)
+    }
+}
+
 /// Opens a persisted room: from its snapshot if it has one, else new. A
 /// snapshot that does not decode, does not migrate, or is newer than the
 /// code refuses the room (and stays as it is).
@@ -27,11 +43,11 @@ pub(crate) async fn open_room<S: SimpleStateroomService>(
     id: &Arc<str>,
     settings: RoomSettings,
     now: std::time::Duration,
-) -> Result<(RoomCore<S, Arc<Outbox>>, Option<StoredRoom>), String> {
+) -> Result<(RoomCore<S, Arc<Outbox>>, Option<StoredRoom>), OpenFailed> {
     let stored = persistence
         .load(id)
         .await
-        .map_err(|error| format!("loading failed: {error}"))?;
+        .map_err(|_| OpenFailed::Unavailable)?;
     let room_id: Arc<str> = Arc::from(crate::engine::kinds::room_id_of(id));
     let Some(stored) = stored else {
         let core = RoomCore::new(room_id, settings, now)
@@ -39,11 +55,11 @@ pub(crate) async fn open_room<S: SimpleStateroomService>(
         return Ok((core, None));
     };
     if stored.state_version > S::STATE_VERSION {
-        return Err(format!(
+        return Err(OpenFailed::Broken(format!(
             "its snapshot is state version {}, newer than this code's {}",
             stored.state_version,
             S::STATE_VERSION
-        ));
+        )));
     }
     let service = S::load_state(stored.state_version, &stored.state)
         .map_err(|error| format!("its snapshot does not load: {error}"))?;

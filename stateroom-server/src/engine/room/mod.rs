@@ -10,7 +10,7 @@ use crate::engine::event::RoomEvent;
 use crate::engine::kinds::Kind;
 use crate::engine::members::Outlet;
 use crate::engine::outbox::{Outbox, close_frame, failed_frame};
-use crate::engine::persistence::{SaveFailed, Saver};
+use crate::engine::persistence::{OpenFailed, SaveFailed, Saver};
 use crate::engine::registry::Activity;
 use crate::engine::room_core::{Panicked, RoomCore};
 use hyper_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -64,7 +64,9 @@ pub(crate) fn spawn<S: SimpleStateroomService>(
     info: Arc<Activity>,
     events: mpsc::Receiver<RoomEvent>,
 ) {
-    let span = info_span!("room", room = %id);
+    // A root span: the room outlives the request that created it, so its
+    // lines carry the room, not that client's address.
+    let span = info_span!(parent: None, "room", room = %id);
     let kind = kind.name.clone();
     tokio::spawn(run::<S>(engine, kind, id, generation, info, events).instrument(span));
 }
@@ -78,15 +80,17 @@ async fn run<S: SimpleStateroomService>(
     mut events: mpsc::Receiver<RoomEvent>,
 ) {
     let epoch = Instant::now();
-    let Some(Opened {
+    let Opened {
         core,
         saver,
         fenced,
-    }) = open::<S>(&engine, &id, epoch).await
-    else {
-        engine.rooms.remove(&id, generation);
-        close_pending(&mut events);
-        return;
+    } = match open::<S>(&engine, &id, epoch).await {
+        Ok(opened) => opened,
+        Err(failed) => {
+            engine.rooms.remove(&id, generation);
+            close_pending(&mut events, matches!(failed, OpenFailed::Unavailable));
+            return;
+        }
     };
     let mut room = RoomTask {
         id,
@@ -144,13 +148,21 @@ async fn answer_of(
 pub(crate) const SHUTDOWN: &str = "server shutting down";
 
 /// Closes the clients whose joins are still queued for a room that failed.
-fn close_pending(events: &mut mpsc::Receiver<RoomEvent>) {
+/// Answers what waits in a room's queue when it stops: with `retry` (its
+/// store is unreachable, or it moved to another node) a queued join gets
+/// 503 and comes back; else dropping its reply tells its HTTP request the
+/// room failed (500). A queued connection's outbox is closed with 1011.
+fn close_pending(events: &mut mpsc::Receiver<RoomEvent>, retry: bool) {
     events.close();
-    // Dropping a queued join's reply tells its HTTP request the room failed;
-    // a queued connection's outbox is closed with 1011.
     while let Ok(event) = events.try_recv() {
-        if let RoomEvent::Connect(arrival) = event {
-            arrival.outbox.close(Some(failed_frame()));
+        match event {
+            RoomEvent::Connect(arrival) => arrival.outbox.close(Some(failed_frame())),
+            RoomEvent::Join { reply, .. } if retry => {
+                let _ = reply.send(Err(stateroom_core::Reject::unavailable(
+                    "the room's store is unavailable; retry",
+                )));
+            }
+            _ => {}
         }
     }
 }
@@ -374,6 +386,8 @@ impl<S: SimpleStateroomService> RoomTask<S> {
         };
         self.core.close_all(&frame);
         // Clients already on their way in hold this room's queue: close them too.
-        close_pending(events);
+        let moved = matches!(failure, SaveFailed::Fenced | SaveFailed::StaleFence)
+            && self.engine.leases.is_some();
+        close_pending(events, moved);
     }
 }

@@ -5,7 +5,7 @@ use crate::engine::Engine;
 use crate::engine::kinds::room_id_of;
 use crate::engine::members::RoomSettings;
 use crate::engine::outbox::Outbox;
-use crate::engine::persistence::{Saver, open_room};
+use crate::engine::persistence::{OpenFailed, Saver, open_room};
 use crate::engine::resume::ResumeSettings;
 use crate::engine::room_core::RoomCore;
 use stateroom_core::SimpleStateroomService;
@@ -22,13 +22,13 @@ pub(super) struct Opened<S> {
     pub(super) fenced: Option<watch::Receiver<bool>>,
 }
 
-/// Opens room `id` at room time zero `epoch`; `None` (logged) when it
+/// Opens room `id` at room time zero `epoch`; why not (logged) when it
 /// cannot be opened here.
 pub(super) async fn open<S: SimpleStateroomService>(
     engine: &Arc<Engine>,
     id: &Arc<str>,
     epoch: Instant,
-) -> Option<Opened<S>> {
+) -> Result<Opened<S>, OpenFailed> {
     let settings = settings::<S>(&engine.config);
     // In a cluster a room opens only under its lease (taken by the join).
     let lease = match &engine.leases {
@@ -36,7 +36,7 @@ pub(super) async fn open<S: SimpleStateroomService>(
             Some(lease) => Some(lease),
             None => {
                 warn!("this node does not hold the room's lease; not opening it");
-                return None;
+                return Err(OpenFailed::Unavailable);
             }
         },
         None => None,
@@ -46,19 +46,26 @@ pub(super) async fn open<S: SimpleStateroomService>(
         None => {
             RoomCore::<S, Arc<Outbox>>::new(Arc::from(room_id_of(id)), settings, epoch.elapsed())
                 .map(|core| (core, None))
-                .map_err(|panicked| format!("the service's `new` panicked: {}", panicked.message()))
+                .map_err(|panicked| {
+                    OpenFailed::Broken(format!(
+                        "the service's `new` panicked: {}",
+                        panicked.message()
+                    ))
+                })
         }
         Some(persistence) => open_room::<S>(persistence, id, settings, epoch.elapsed()).await,
     };
     let (core, loaded) = match built {
         Ok(built) => built,
-        Err(why) => {
+        Err(OpenFailed::Broken(why)) => {
             error!(%why, "the room cannot be opened; its stored state is left as it is");
             if let Some(metrics) = &engine.metrics {
                 metrics.room_refused();
             }
-            return None;
+            return Err(OpenFailed::Broken(why));
         }
+        // Logged once per outage by the load.
+        Err(OpenFailed::Unavailable) => return Err(OpenFailed::Unavailable),
     };
     info!(restored = loaded.is_some(), "room created");
     let saver = match (persistence, S::PERSIST) {
@@ -82,7 +89,7 @@ pub(super) async fn open<S: SimpleStateroomService>(
         }
         _ => None,
     };
-    Some(Opened {
+    Ok(Opened {
         core,
         saver,
         fenced: lease.map(|lease| lease.fenced),

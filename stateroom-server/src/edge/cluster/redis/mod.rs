@@ -8,27 +8,34 @@
 //! - `stateroom:snap:{K}`: the snapshot, a hash (`fence seq version state
 //!   meta updated`);
 //! - `stateroom:dir:{service}`: the room directory, a field per room path
-//!   (`edge::cluster::directory`).
+//!   (`edge::cluster::directory`);
+//! - `stateroom:node:{service}:{node}`: a node's heartbeat, its boot id with
+//!   a short TTL (`--node-ttl`), or `revoked|{boot}` after an operator
+//!   revoked that boot.
 //!
-//! This module is the engine and the registry's operations; `store.rs` is
-//! the `RoomStore` side (snapshots).
+//! This module is the engine and its scripts; `registry.rs` is the
+//! `Ownership` side (leases, heartbeats, the directory), `store.rs` the
+//! `RoomStore` side (snapshots). Every command is timed into
+//! `stateroom_redis_command_seconds` (and `stateroom_redis_errors_total`).
 
+mod registry;
 mod store;
 
-use super::{Acquired, Holder, Ownership, RegistryFuture};
+use crate::engine::cluster_metrics::ClusterMetrics;
 use crate::engine::store::{SaveOutcome, StoreError};
 use crate::error::ClusterError;
 use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Script};
 use std::time::Duration;
 
-/// Takes a lease when it is free or held by the same node (any boot):
+/// Takes a lease when it is free, held by the same node (any boot), or
+/// still holding exactly ARGV[5], a dead node's lease:
 /// fence = max(counter + 1, stored snapshot's fence + 1).
 const ACQUIRE: &str = r"
 local held = redis.call('GET', KEYS[1])
 if held then
   local node = string.match(held, '^([^|]*)|')
-  if node ~= ARGV[1] then return {0, held} end
+  if node ~= ARGV[1] and held ~= ARGV[5] then return {0, held} end
 end
 local f = redis.call('INCR', KEYS[2])
 local stored = tonumber(redis.call('HGET', KEYS[3], 'fence') or '0')
@@ -54,6 +61,29 @@ return 0
 const RELEASE: &str = r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
+end
+return 0
+";
+
+/// A node's heartbeat: 2 when an operator revoked this boot (the marker
+/// stays until it expires), else sets the key and answers 1 when it still
+/// held this boot, 0 when it had lapsed (other nodes may have judged this
+/// one dead and taken its rooms).
+const HEARTBEAT: &str = r"
+local held = redis.call('GET', KEYS[1])
+if held == 'revoked|' .. ARGV[1] then return 2 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+if held == ARGV[1] then return 1 end
+return 0
+";
+
+/// Revokes the boot a node's heartbeat names, for ARGV[1] ms: 1 when a
+/// live boot was revoked, 0 when the node had no heartbeat.
+const REVOKE: &str = r"
+local held = redis.call('GET', KEYS[1])
+if held and string.sub(held, 1, 8) ~= 'revoked|' then
+  redis.call('SET', KEYS[1], 'revoked|' .. held, 'PX', ARGV[1])
+  return 1
 end
 return 0
 ";
@@ -118,6 +148,10 @@ pub(crate) struct RedisEngine {
     save: Script,
     delete: Script,
     prune: Script,
+    heartbeat: Script,
+    revoke: Script,
+    /// The node's metrics, when they are on.
+    metrics: Option<ClusterMetrics>,
 }
 
 impl std::fmt::Debug for RedisEngine {
@@ -152,6 +186,11 @@ fn doc_log_key(key: &str) -> String {
     format!("stateroom:doclog:{{{key}}}")
 }
 
+/// A node's heartbeat key.
+fn node_key(service: &str, node: &str) -> String {
+    format!("stateroom:node:{{{service}}}:{node}")
+}
+
 /// A service's room directory: one hash, a field per room path.
 fn directory_key(service: &str) -> String {
     format!("stateroom:dir:{{{service}}}")
@@ -173,7 +212,11 @@ impl RedisEngine {
     ///
     /// # Errors
     /// When the URL is invalid or Redis cannot be reached.
-    pub(crate) async fn connect(url: &str, timeout: Duration) -> Result<Self, StoreError> {
+    pub(crate) async fn connect(
+        url: &str,
+        timeout: Duration,
+        metrics: Option<ClusterMetrics>,
+    ) -> Result<Self, StoreError> {
         let client = redis::Client::open(url).map_err(err)?;
         let config = redis::aio::ConnectionManagerConfig::new()
             .set_response_timeout(Some(timeout))
@@ -191,7 +234,24 @@ impl RedisEngine {
             save: Script::new(SAVE),
             delete: Script::new(DELETE),
             prune: Script::new(PRUNE),
+            heartbeat: Script::new(HEARTBEAT),
+            revoke: Script::new(REVOKE),
+            metrics,
         })
+    }
+
+    /// Runs one command, timing it into the metrics.
+    async fn timed<T>(
+        &self,
+        command: &'static str,
+        work: impl std::future::Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let started = std::time::Instant::now();
+        let result = work.await;
+        if let Some(metrics) = &self.metrics {
+            metrics.redis(command, started.elapsed(), result.is_ok());
+        }
+        result
     }
 
     /// Checks that Redis keeps every acknowledged write through a crash:
@@ -224,142 +284,5 @@ impl RedisEngine {
                 config: format!("appendonly {appendonly}, appendfsync {appendfsync}"),
             })
         }
-    }
-}
-
-impl Ownership for RedisEngine {
-    fn ping(&self) -> RegistryFuture<'_, ()> {
-        Box::pin(async move {
-            let mut connection = self.connection.clone();
-            connection.ping::<String>().await.map(drop).map_err(err)
-        })
-    }
-
-    fn acquire<'a>(
-        &'a self,
-        key: &'a str,
-        me: &'a Holder,
-        ttl: Duration,
-    ) -> RegistryFuture<'a, Acquired> {
-        Box::pin(async move {
-            let mut connection = self.connection.clone();
-            let (taken, value): (i64, String) = self
-                .acquire
-                .key(lease_key(key))
-                .key(fence_key(key))
-                .key(snap_key(key))
-                .arg(&me.node)
-                .arg(&me.boot)
-                .arg(&me.addr)
-                .arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX))
-                .invoke_async(&mut connection)
-                .await
-                .map_err(err)?;
-            let holder = Holder::decode(&value).ok_or_else(|| {
-                StoreError::Corrupt(format!("a lease that does not decode: {value}"))
-            })?;
-            Ok(if taken == 1 {
-                Acquired::Mine(holder)
-            } else {
-                Acquired::Theirs(holder)
-            })
-        })
-    }
-
-    fn renew<'a>(
-        &'a self,
-        leases: Vec<(String, String)>,
-        ttl: Duration,
-    ) -> RegistryFuture<'a, Vec<bool>> {
-        Box::pin(async move {
-            let ttl = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
-            // Pipelined by the multiplexed connection: one round trip's worth.
-            let renewals = leases.iter().map(|(key, value)| {
-                let mut connection = self.connection.clone();
-                let mut invocation = self.renew.key(lease_key(key));
-                invocation.arg(value).arg(ttl);
-                async move { invocation.invoke_async::<i64>(&mut connection).await }
-            });
-            let results = futures_util::future::join_all(renewals).await;
-            results
-                .into_iter()
-                .map(|result| result.map(|renewed| renewed == 1).map_err(err))
-                .collect()
-        })
-    }
-
-    fn publish<'a>(
-        &'a self,
-        service: &'a str,
-        written: Vec<(String, String)>,
-        removed: Vec<String>,
-    ) -> RegistryFuture<'a, ()> {
-        Box::pin(self.publish_entries(service, written, removed))
-    }
-
-    fn directory<'a>(&'a self, service: &'a str) -> RegistryFuture<'a, Vec<(String, String)>> {
-        Box::pin(async move {
-            let mut connection = self.connection.clone();
-            connection
-                .hgetall(directory_key(service))
-                .await
-                .map_err(err)
-        })
-    }
-
-    fn prune<'a>(
-        &'a self,
-        service: &'a str,
-        expired: Vec<(String, String)>,
-    ) -> RegistryFuture<'a, ()> {
-        Box::pin(async move {
-            if expired.is_empty() {
-                return Ok(());
-            }
-            let mut connection = self.connection.clone();
-            let mut invocation = self.prune.key(directory_key(service));
-            for (field, value) in &expired {
-                invocation.arg(field).arg(value);
-            }
-            let _: i64 = invocation
-                .invoke_async(&mut connection)
-                .await
-                .map_err(err)?;
-            Ok(())
-        })
-    }
-
-    fn release<'a>(&'a self, key: &'a str, value: &'a str) -> RegistryFuture<'a, ()> {
-        Box::pin(async move {
-            let mut connection = self.connection.clone();
-            let _: i64 = self
-                .release
-                .key(lease_key(key))
-                .arg(value)
-                .invoke_async(&mut connection)
-                .await
-                .map_err(err)?;
-            Ok(())
-        })
-    }
-}
-
-impl RedisEngine {
-    async fn publish_entries(
-        &self,
-        service: &str,
-        written: Vec<(String, String)>,
-        removed: Vec<String>,
-    ) -> Result<(), StoreError> {
-        let mut connection = self.connection.clone();
-        let key = directory_key(service);
-        let mut pipe = redis::pipe();
-        if !written.is_empty() {
-            pipe.hset_multiple(&key, &written).ignore();
-        }
-        if !removed.is_empty() {
-            pipe.hdel(&key, removed).ignore();
-        }
-        pipe.query_async::<()>(&mut connection).await.map_err(err)
     }
 }

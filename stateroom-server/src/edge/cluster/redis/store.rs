@@ -15,7 +15,7 @@ impl RoomStore for RedisEngine {
     }
 
     fn load<'a>(&'a self, service: &'a str, room: &'a str) -> StoreFuture<'a, Option<StoredRoom>> {
-        Box::pin(async move {
+        Box::pin(self.timed("load", async move {
             let mut connection = self.connection.clone();
             let fields: std::collections::HashMap<String, String> = connection
                 .hgetall(snap_key(&room_key(service, room)))
@@ -60,7 +60,7 @@ impl RoomStore for RedisEngine {
                     versions: Some(versions),
                 },
             }))
-        })
+        }))
     }
 
     fn save_batch<'a>(
@@ -68,7 +68,7 @@ impl RoomStore for RedisEngine {
         service: &'a str,
         batch: Vec<StoredRoom>,
     ) -> StoreFuture<'a, Vec<SaveOutcome>> {
-        Box::pin(async move {
+        Box::pin(self.timed("save", async move {
             // Each room's save is atomic (one script); rooms are independent,
             // so the batch is pipelined, not one transaction.
             let saves = batch.iter().map(|room| {
@@ -111,7 +111,7 @@ impl RoomStore for RedisEngine {
                 .into_iter()
                 .map(|result| result.map_err(err).map(fenced))
                 .collect()
-        })
+        }))
     }
 
     fn delete<'a>(
@@ -120,7 +120,7 @@ impl RoomStore for RedisEngine {
         room: &'a str,
         fence: u64,
     ) -> StoreFuture<'a, SaveOutcome> {
-        Box::pin(async move {
+        Box::pin(self.timed("delete", async move {
             let mut connection = self.connection.clone();
             let key = room_key(service, room);
             let deleted: i64 = self
@@ -134,11 +134,11 @@ impl RoomStore for RedisEngine {
                 .await
                 .map_err(err)?;
             Ok(fenced(deleted))
-        })
+        }))
     }
 
     fn list<'a>(&'a self, service: &'a str) -> StoreFuture<'a, Vec<StoredRoom>> {
-        Box::pin(async move {
+        Box::pin(self.timed("list", async move {
             let mut connection = self.connection.clone();
             // Every snapshot key of the service: `snap_key(room_key(service, …))`.
             let prefix = format!("stateroom:snap:{{{service}:");
@@ -164,7 +164,7 @@ impl RoomStore for RedisEngine {
                 }
             }
             Ok(rooms)
-        })
+        }))
     }
 
     fn max_client_id<'a>(&'a self, _service: &'a str) -> StoreFuture<'a, u32> {
@@ -173,7 +173,7 @@ impl RoomStore for RedisEngine {
     }
 
     fn expire<'a>(&'a self, service: &'a str, before_ms: u64) -> StoreFuture<'a, u64> {
-        Box::pin(async move {
+        Box::pin(self.timed("expire", async move {
             let mut expired = 0;
             for room in self.list(service).await? {
                 if room.updated_at_ms < before_ms {
@@ -190,6 +190,6 @@ impl RoomStore for RedisEngine {
                 }
             }
             Ok(expired)
-        })
+        }))
     }
 }

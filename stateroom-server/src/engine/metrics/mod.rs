@@ -6,6 +6,8 @@
 //! each event they handle, so a broadcast to a thousand clients costs a few
 //! atomic additions, not a thousand.
 
+mod process;
+
 use crate::engine::stats::{DECODE_CODES, Reason, Stats};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -23,6 +25,11 @@ struct ReasonLabel {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CodeLabel {
     code: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BuildLabel {
+    version: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -86,6 +93,8 @@ impl ByKind {
 
 /// Every metric the server exports.
 pub(crate) struct Metrics {
+    /// The unprefixed `process_*` metrics.
+    process: Registry,
     registry: Registry,
     connections: Gauge,
     rooms: Gauge,
@@ -129,6 +138,19 @@ impl Metrics {
     /// server of one service), each at 0 from the start.
     pub(crate) fn new<'a>(kinds: impl IntoIterator<Item = &'a str>) -> Self {
         let mut registry = Registry::with_prefix("stateroom");
+        let build = Family::<BuildLabel, Gauge>::default();
+        build
+            .get_or_create(&BuildLabel {
+                version: env!("CARGO_PKG_VERSION"),
+            })
+            .set(1);
+        registry.register(
+            "build_info",
+            "The running Stateroom version (always 1)",
+            build,
+        );
+        let mut process = Registry::default();
+        process.register_collector(Box::new(process::Process));
         let by_kind = ByKind::register(&mut registry);
         for kind in kinds {
             let label = KindLabel {
@@ -296,6 +318,7 @@ impl Metrics {
             http_responses.clone(),
         );
         Metrics {
+            process,
             registry,
             connections,
             rooms,
@@ -431,7 +454,9 @@ impl Metrics {
         }
         let mut text = String::new();
         // Writing to a String cannot fail.
-        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        let _ = prometheus_client::encoding::text::encode_registry(&mut text, &self.registry);
+        let _ = prometheus_client::encoding::text::encode_registry(&mut text, &self.process);
+        let _ = prometheus_client::encoding::text::encode_eof(&mut text);
         text
     }
 }
