@@ -391,7 +391,8 @@ async fn join_cluster(
         return Err(ClusterError::UnprotectedInternalPort { addr: internal }.into());
     }
     let timeout = (options.lease_ttl / 3).max(std::time::Duration::from_millis(100));
-    let engine = RedisEngine::connect(&options.url, timeout, metrics)
+    let replicas = options.replicas_to_wait_for();
+    let engine = RedisEngine::connect(&options.url, timeout, replicas, metrics)
         .await
         .map_err(|error| ServerError::from(ClusterError::Registry(error)))?;
     if kinds.persist() == Some(stateroom_core::Durability::Gated)

@@ -354,6 +354,7 @@ fn every_flag_is_in_the_documented_table_with_its_variable_and_default() {
         ("cluster", "cluster"),
         ("cluster-secret", "secret"),
         ("admin-token-file", "admin_token"),
+        ("redis-wait-replicas", "wait_replicas"),
         ("accept-redis-durability", "accept_redis_durability"),
     ];
     for flag in &flags {

@@ -145,8 +145,9 @@ pub struct ServerArgs {
     #[arg(long, env = "STATEROOM_DEV", value_parser = clap::builder::FalseyValueParser::new())]
     pub dev: bool,
     /// Join a cluster of nodes sharing rooms through this Redis
-    /// (redis://host:port/db or redis+unix:///path); persisted rooms are
-    /// stored there too. See docs/scale-out.md.
+    /// (redis://host:port/db, redis+unix:///path, or
+    /// redis+sentinel://host:port,host:port/master for the primary Sentinel
+    /// names); persisted rooms are stored there too. See docs/scale-out.md.
     #[cfg(feature = "cluster")]
     #[arg(long, env = "STATEROOM_CLUSTER", value_name = "URL")]
     pub cluster: Option<String>,
@@ -174,6 +175,11 @@ pub struct ServerArgs {
     #[cfg(feature = "cluster")]
     #[arg(long, env = "STATEROOM_CLUSTER_SECRET")]
     pub cluster_secret: Option<String>,
+    /// Cluster: how many Redis replicas must confirm each save and each
+    /// lease before it counts (WAIT); 1 with a Sentinel URL, else 0.
+    #[cfg(feature = "cluster")]
+    #[arg(long, env = "STATEROOM_REDIS_WAIT_REPLICAS", value_name = "N")]
+    pub redis_wait_replicas: Option<usize>,
     /// Cluster: start a gated persisted service even on a Redis that can
     /// lose acknowledged writes (without appendonly yes and appendfsync
     /// always).
@@ -224,6 +230,9 @@ impl From<ServerArgs> for Server {
             }
             if let Some(secret) = args.cluster_secret {
                 options = options.secret(secret);
+            }
+            if let Some(replicas) = args.redis_wait_replicas {
+                options = options.wait_replicas(replicas);
             }
             server = server.cluster(options);
         }

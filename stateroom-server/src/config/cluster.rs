@@ -6,7 +6,8 @@ use std::time::Duration;
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct ClusterOptions {
-    /// The registry and store: `redis://host:port/db` or `redis+unix:///path`.
+    /// The registry and store: `redis://host:port/db`, `redis+unix:///path`,
+    /// or `redis+sentinel://host:port[,host:port…]/master[/db]`.
     pub url: String,
     /// This node's name in leases (default: the host name and the port).
     pub node_id: Option<String>,
@@ -21,6 +22,10 @@ pub struct ClusterOptions {
     /// The secret nodes present to each other on the internal port;
     /// required unless the internal address is loopback.
     pub secret: Option<String>,
+    /// How many Redis replicas must confirm a save or a lease taken before
+    /// it counts (`WAIT`): `None` is 1 with a `redis+sentinel://` URL,
+    /// else 0.
+    pub wait_replicas: Option<usize>,
     /// Start a gated persisted service on a Redis that can lose
     /// acknowledged writes (no `appendonly yes` + `appendfsync always`).
     pub accept_redis_durability: bool,
@@ -37,6 +42,7 @@ impl ClusterOptions {
             lease_ttl: super::defaults::duration(super::defaults::LEASE_TTL),
             node_ttl: super::defaults::duration(super::defaults::NODE_TTL),
             secret: None,
+            wait_replicas: None,
             accept_redis_durability: false,
         }
     }
@@ -75,6 +81,20 @@ impl ClusterOptions {
     pub fn secret(mut self, secret: impl Into<String>) -> Self {
         self.secret = Some(secret.into());
         self
+    }
+
+    /// How many replicas confirm each save and lease (`WAIT`) before it
+    /// counts.
+    #[must_use]
+    pub fn wait_replicas(mut self, replicas: usize) -> Self {
+        self.wait_replicas = Some(replicas);
+        self
+    }
+
+    /// The replicas a save waits for: as set, else 1 behind Sentinel.
+    pub(crate) fn replicas_to_wait_for(&self) -> usize {
+        self.wait_replicas
+            .unwrap_or(usize::from(self.url.starts_with("redis+sentinel://")))
     }
 
     /// Accept a Redis whose configuration can lose acknowledged writes.

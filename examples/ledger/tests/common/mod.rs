@@ -92,6 +92,17 @@ impl Node {
         data: &Path,
         ttl: Duration,
     ) -> Node {
+        Self::start_at(&redis.url(), id, (port, internal), data, ttl).await
+    }
+
+    /// Starts node `id` on the cluster at `url` with leases of `ttl`.
+    pub(crate) async fn start_at(
+        url: &str,
+        id: &str,
+        (port, internal): (u16, u16),
+        data: &Path,
+        ttl: Duration,
+    ) -> Node {
         let mut node = Node {
             id: id.to_owned(),
             port,
@@ -99,14 +110,19 @@ impl Node {
             process: None,
             ttl,
         };
-        node.restart(redis, data).await;
+        node.spawn(url, data).await;
         node
     }
 
+    /// Starts it again (after a kill) on the same ports.
     pub(crate) async fn restart(&mut self, redis: &Redis, data: &Path) {
+        self.spawn(&redis.url(), data).await;
+    }
+
+    async fn spawn(&mut self, url: &str, data: &Path) {
         let child = Command::new(LEDGER)
             .args(["--port", &self.port.to_string()])
-            .args(["--cluster", &redis.url(), "--node-id", &self.id])
+            .args(["--cluster", url, "--node-id", &self.id])
             .args(["--internal-addr", &format!("127.0.0.1:{}", self.internal)])
             .args(["--lease-ttl", &format!("{}ms", self.ttl.as_millis())])
             .args(["--room-grace-ms", "60000"])

@@ -18,6 +18,7 @@
 //! `RoomStore` side (snapshots). Every command is timed into
 //! `stateroom_redis_command_seconds` (and `stateroom_redis_errors_total`).
 
+mod link;
 mod registry;
 mod store;
 
@@ -141,7 +142,12 @@ return removed
 /// The Redis engine.
 #[derive(Clone)]
 pub(crate) struct RedisEngine {
-    connection: ConnectionManager,
+    link: std::sync::Arc<link::Link>,
+    /// How many replicas must confirm a save or a lease taken before it
+    /// counts (`WAIT`); 0 for a Redis without replicas.
+    replicas: usize,
+    /// `WAIT`'s timeout.
+    wait: Duration,
     acquire: Script,
     renew: Script,
     release: Script,
@@ -207,27 +213,24 @@ fn fenced(applied: i64) -> SaveOutcome {
 }
 
 impl RedisEngine {
-    /// Connects to `url` (`redis://…` or `redis+unix://…`); commands fail
-    /// after `timeout` rather than wait on a Redis that went away.
+    /// Connects to `url` (`redis://…`, `redis+unix://…`, or
+    /// `redis+sentinel://…` for the primary Sentinel names); commands fail
+    /// after `timeout` rather than wait on a Redis that went away. A save
+    /// or a lease counts once `replicas` replicas confirm it (`WAIT`).
     ///
     /// # Errors
     /// When the URL is invalid or Redis cannot be reached.
     pub(crate) async fn connect(
         url: &str,
         timeout: Duration,
+        replicas: usize,
         metrics: Option<ClusterMetrics>,
     ) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url).map_err(err)?;
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_response_timeout(Some(timeout))
-            .set_connection_timeout(Some(timeout))
-            .set_number_of_retries(1)
-            .set_max_delay(timeout);
-        let connection = ConnectionManager::new_with_config(client, config)
-            .await
-            .map_err(err)?;
+        let link = link::Link::open(url, timeout).await?;
         Ok(RedisEngine {
-            connection,
+            link: std::sync::Arc::new(link),
+            replicas,
+            wait: timeout / 2,
             acquire: Script::new(ACQUIRE),
             renew: Script::new(RENEW),
             release: Script::new(RELEASE),
@@ -251,7 +254,46 @@ impl RedisEngine {
         if let Some(metrics) = &self.metrics {
             metrics.redis(command, started.elapsed(), result.is_ok());
         }
+        if result.is_err() {
+            self.link.failed().await;
+        }
         result
+    }
+
+    /// The connection for reads, heartbeats and renewals.
+    fn connection(&self) -> ConnectionManager {
+        self.link.connection()
+    }
+
+    /// The connection for saves and leases taken (`WAIT` may hold it).
+    fn writes(&self) -> ConnectionManager {
+        self.link.writes()
+    }
+
+    /// Waits until `self.replicas` replicas have every write sent so far on
+    /// the connection (`WAIT`); an error when fewer confirm in time (the
+    /// write is then not counted as durable: a save is retried, a lease
+    /// not used).
+    async fn replicated(&self, connection: &mut ConnectionManager) -> Result<(), StoreError> {
+        if self.replicas == 0 {
+            return Ok(());
+        }
+        let confirmed: i64 = redis::cmd("WAIT")
+            .arg(self.replicas)
+            .arg(u64::try_from(self.wait.as_millis()).unwrap_or(u64::MAX))
+            .query_async(connection)
+            .await
+            .map_err(err)?;
+        if usize::try_from(confirmed).unwrap_or(0) < self.replicas {
+            return Err(StoreError::backend(
+                "redis",
+                format!(
+                    "{confirmed} of {} replicas confirmed the write in time",
+                    self.replicas
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Checks that Redis keeps every acknowledged write through a crash:
@@ -261,7 +303,7 @@ impl RedisEngine {
     /// [`ClusterError::RedisNotDurable`] with what it has, or
     /// [`ClusterError::Registry`] when Redis cannot be asked.
     pub(crate) async fn durable(&self) -> Result<(), ClusterError> {
-        let mut connection = self.connection.clone();
+        let mut connection = self.connection();
         let get = |name: &'static str| {
             let mut connection = connection.clone();
             async move {

@@ -10,7 +10,7 @@ use std::time::Duration;
 impl Ownership for RedisEngine {
     fn ping(&self) -> RegistryFuture<'_, ()> {
         Box::pin(self.timed("ping", async move {
-            let mut connection = self.connection.clone();
+            let mut connection = self.connection();
             connection.ping::<String>().await.map(drop).map_err(err)
         }))
     }
@@ -23,7 +23,7 @@ impl Ownership for RedisEngine {
         dead: Option<&'a str>,
     ) -> RegistryFuture<'a, Acquired> {
         Box::pin(self.timed("acquire", async move {
-            let mut connection = self.connection.clone();
+            let mut connection = self.writes();
             let (taken, value): (i64, String) = self
                 .acquire
                 .key(lease_key(key))
@@ -40,6 +40,10 @@ impl Ownership for RedisEngine {
             let holder = Holder::decode(&value).ok_or_else(|| {
                 StoreError::Corrupt(format!("a lease that does not decode: {value}"))
             })?;
+            if taken == 1 {
+                // A lease (and its fence) a failover could lose is not used.
+                self.replicated(&mut connection).await?;
+            }
             Ok(if taken == 1 {
                 Acquired::Mine(holder)
             } else {
@@ -57,7 +61,7 @@ impl Ownership for RedisEngine {
             let ttl = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
             // Pipelined by the multiplexed connection: one round trip's worth.
             let renewals = leases.iter().map(|(key, value)| {
-                let mut connection = self.connection.clone();
+                let mut connection = self.connection();
                 let mut invocation = self.renew.key(lease_key(key));
                 invocation.arg(value).arg(ttl);
                 async move { invocation.invoke_async::<i64>(&mut connection).await }
@@ -77,7 +81,7 @@ impl Ownership for RedisEngine {
         ttl: Duration,
     ) -> RegistryFuture<'a, Heartbeat> {
         Box::pin(self.timed("heartbeat", async move {
-            let mut connection = self.connection.clone();
+            let mut connection = self.connection();
             let answer: i64 = self
                 .heartbeat
                 .key(node_key(service, &me.node))
@@ -96,14 +100,14 @@ impl Ownership for RedisEngine {
 
     fn node<'a>(&'a self, service: &'a str, node: &'a str) -> RegistryFuture<'a, Option<String>> {
         Box::pin(self.timed("node", async move {
-            let mut connection = self.connection.clone();
+            let mut connection = self.connection();
             connection.get(node_key(service, node)).await.map_err(err)
         }))
     }
 
     fn nodes<'a>(&'a self, service: &'a str) -> RegistryFuture<'a, Vec<(String, String)>> {
         Box::pin(self.timed("nodes", async move {
-            let mut connection = self.connection.clone();
+            let mut connection = self.connection();
             let prefix = node_key(service, "");
             let mut keys: Vec<String> = Vec::new();
             let mut cursor = 0u64;
@@ -143,7 +147,7 @@ impl Ownership for RedisEngine {
         ttl: Duration,
     ) -> RegistryFuture<'a, bool> {
         Box::pin(self.timed("revoke", async move {
-            let mut connection = self.connection.clone();
+            let mut connection = self.connection();
             let revoked: i64 = self
                 .revoke
                 .key(node_key(service, node))
@@ -157,7 +161,7 @@ impl Ownership for RedisEngine {
 
     fn holder<'a>(&'a self, key: &'a str) -> RegistryFuture<'a, Option<Holder>> {
         Box::pin(self.timed("holder", async move {
-            let mut connection = self.connection.clone();
+            let mut connection = self.connection();
             let value: Option<String> = connection.get(lease_key(key)).await.map_err(err)?;
             Ok(value.as_deref().and_then(Holder::decode))
         }))
@@ -174,7 +178,7 @@ impl Ownership for RedisEngine {
 
     fn directory<'a>(&'a self, service: &'a str) -> RegistryFuture<'a, Vec<(String, String)>> {
         Box::pin(self.timed("directory", async move {
-            let mut connection = self.connection.clone();
+            let mut connection = self.connection();
             connection
                 .hgetall(directory_key(service))
                 .await
@@ -191,7 +195,7 @@ impl Ownership for RedisEngine {
             if expired.is_empty() {
                 return Ok(());
             }
-            let mut connection = self.connection.clone();
+            let mut connection = self.connection();
             let mut invocation = self.prune.key(directory_key(service));
             for (field, value) in &expired {
                 invocation.arg(field).arg(value);
@@ -206,7 +210,7 @@ impl Ownership for RedisEngine {
 
     fn release<'a>(&'a self, key: &'a str, value: &'a str) -> RegistryFuture<'a, ()> {
         Box::pin(self.timed("release", async move {
-            let mut connection = self.connection.clone();
+            let mut connection = self.connection();
             let _: i64 = self
                 .release
                 .key(lease_key(key))
@@ -226,7 +230,7 @@ impl RedisEngine {
         written: Vec<(String, String)>,
         removed: Vec<String>,
     ) -> Result<(), StoreError> {
-        let mut connection = self.connection.clone();
+        let mut connection = self.connection();
         let key = directory_key(service);
         let mut pipe = redis::pipe();
         if !written.is_empty() {

@@ -16,7 +16,7 @@ impl RoomStore for RedisEngine {
 
     fn load<'a>(&'a self, service: &'a str, room: &'a str) -> StoreFuture<'a, Option<StoredRoom>> {
         Box::pin(self.timed("load", async move {
-            let mut connection = self.connection.clone();
+            let mut connection = self.connection();
             let fields: std::collections::HashMap<String, String> = connection
                 .hgetall(snap_key(&room_key(service, room)))
                 .await
@@ -72,7 +72,7 @@ impl RoomStore for RedisEngine {
             // Each room's save is atomic (one script); rooms are independent,
             // so the batch is pipelined, not one transaction.
             let saves = batch.iter().map(|room| {
-                let mut connection = self.connection.clone();
+                let mut connection = self.writes();
                 let key = room_key(service, &room.room_id);
                 let mut invocation = self.save.key(snap_key(&key));
                 invocation
@@ -107,10 +107,13 @@ impl RoomStore for RedisEngine {
                 async move { invocation.invoke_async::<i64>(&mut connection).await }
             });
             let results = futures_util::future::join_all(saves).await;
-            results
+            let outcomes = results
                 .into_iter()
                 .map(|result| result.map_err(err).map(fenced))
-                .collect()
+                .collect::<Result<Vec<_>, _>>()?;
+            // Durable only once the replicas asked for have it too.
+            self.replicated(&mut self.writes()).await?;
+            Ok(outcomes)
         }))
     }
 
@@ -121,7 +124,7 @@ impl RoomStore for RedisEngine {
         fence: u64,
     ) -> StoreFuture<'a, SaveOutcome> {
         Box::pin(self.timed("delete", async move {
-            let mut connection = self.connection.clone();
+            let mut connection = self.connection();
             let key = room_key(service, room);
             let deleted: i64 = self
                 .delete
@@ -139,7 +142,7 @@ impl RoomStore for RedisEngine {
 
     fn list<'a>(&'a self, service: &'a str) -> StoreFuture<'a, Vec<StoredRoom>> {
         Box::pin(self.timed("list", async move {
-            let mut connection = self.connection.clone();
+            let mut connection = self.connection();
             // Every snapshot key of the service: `snap_key(room_key(service, …))`.
             let prefix = format!("stateroom:snap:{{{service}:");
             let pattern = format!("{prefix}*");
@@ -178,7 +181,7 @@ impl RoomStore for RedisEngine {
             for room in self.list(service).await? {
                 if room.updated_at_ms < before_ms {
                     let key = room_key(service, &room.room_id);
-                    let mut connection = self.connection.clone();
+                    let mut connection = self.connection();
                     let held: Option<String> =
                         connection.get(lease_key(&key)).await.map_err(err)?;
                     if held.is_none()
