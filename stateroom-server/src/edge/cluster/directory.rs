@@ -52,6 +52,8 @@ pub(crate) struct Published {
     mine: Mutex<HashMap<String, String>>,
     /// The internal address of each room another node owns, as last read.
     addrs: Mutex<HashMap<String, String>>,
+    /// Whether publishing fails (one warning per outage, not per try).
+    failing: std::sync::atomic::AtomicBool,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -100,9 +102,18 @@ impl Cluster {
         if written.is_empty() && removed.is_empty() {
             return;
         }
+        use std::sync::atomic::Ordering;
         match self.registry.publish(&self.service, written, removed).await {
-            Ok(()) => *lock(&self.directory.mine) = current,
-            Err(error) => warn!(%error, "could not publish this node's rooms to the directory"),
+            Ok(()) => {
+                *lock(&self.directory.mine) = current;
+                if self.directory.failing.swap(false, Ordering::Relaxed) {
+                    tracing::info!("this node's rooms are published to the directory again");
+                }
+            }
+            Err(error) if !self.directory.failing.swap(true, Ordering::Relaxed) => {
+                warn!(%error, "could not publish this node's rooms to the directory; retrying");
+            }
+            Err(error) => tracing::debug!(%error, "publishing the directory failed again"),
         }
     }
 
