@@ -166,6 +166,11 @@ impl std::fmt::Debug for RedisEngine {
     }
 }
 
+/// A duration as Redis takes it (`PX`, `WAIT`): whole milliseconds.
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
 fn err(error: redis::RedisError) -> StoreError {
     StoreError::backend("redis", error)
 }
@@ -280,7 +285,7 @@ impl RedisEngine {
         }
         let confirmed: i64 = redis::cmd("WAIT")
             .arg(self.replicas)
-            .arg(u64::try_from(self.wait.as_millis()).unwrap_or(u64::MAX))
+            .arg(millis(self.wait))
             .query_async(connection)
             .await
             .map_err(err)?;

@@ -32,7 +32,7 @@ impl Ownership for RedisEngine {
                 .arg(&me.node)
                 .arg(&me.boot)
                 .arg(&me.addr)
-                .arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX))
+                .arg(millis(ttl))
                 .arg(dead.unwrap_or_default())
                 .invoke_async(&mut connection)
                 .await
@@ -58,7 +58,7 @@ impl Ownership for RedisEngine {
         ttl: Duration,
     ) -> RegistryFuture<'a, Vec<bool>> {
         Box::pin(self.timed("renew", async move {
-            let ttl = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
+            let ttl = millis(ttl);
             // Pipelined by the multiplexed connection: one round trip's worth.
             let renewals = leases.iter().map(|(key, value)| {
                 let mut connection = self.connection();
@@ -86,7 +86,7 @@ impl Ownership for RedisEngine {
                 .heartbeat
                 .key(node_key(service, &me.node))
                 .arg(&me.boot)
-                .arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX))
+                .arg(millis(ttl))
                 .invoke_async(&mut connection)
                 .await
                 .map_err(err)?;
@@ -151,7 +151,7 @@ impl Ownership for RedisEngine {
             let revoked: i64 = self
                 .revoke
                 .key(node_key(service, node))
-                .arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX))
+                .arg(millis(ttl))
                 .invoke_async(&mut connection)
                 .await
                 .map_err(err)?;
