@@ -1,7 +1,7 @@
 //! The Redis engine as the cluster's ownership registry: leases, node
 //! heartbeats and revocations, and the room directory.
 
-use super::{RedisEngine, directory_key, err, fence_key, lease_key, node_key, snap_key};
+use super::{RedisEngine, directory_key, err, fence_key, lease_key, millis, node_key, snap_key};
 use crate::edge::cluster::{Acquired, Heartbeat, Holder, Ownership, RegistryFuture};
 use crate::engine::store::StoreError;
 use redis::AsyncCommands;
