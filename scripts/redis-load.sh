@@ -12,7 +12,7 @@ source scripts/lib.sh
 
 ROOMS=${1:-10000}
 SAMPLE=20
-DIR=target/redis-load
+DIR="$PWD/target/redis-load"
 rm -rf "$DIR" && mkdir -p "$DIR"
 cargo build --release --locked -q -p example-ledger
 (cd clients/js && [ -d node_modules/ws ] || npm ci --no-audit --no-fund --loglevel=error)
@@ -29,10 +29,14 @@ cli() { redis-cli -s "$DIR/redis.sock" "$@"; }
 echo "| lease | rooms | scripts run/s (EVALSHA) | lease renewals/s (PEXPIRE) | node heartbeats/s (SET) | directory writes/s (HSET) |"
 echo "|---|---:|---:|---:|---:|---:|"
 # calls NAME: the calls of command NAME in the sample (inside scripts too).
-calls() { echo "$stats" | sed -n "s/^cmdstat_$1:calls=\([0-9]*\).*/\1/p" | sed 's/^$/0/;q'; }
+calls() {
+    local n
+    n=$(echo "$stats" | sed -n "s/^cmdstat_$1:calls=\([0-9]*\).*/\1/p")
+    echo "${n:-0}"
+}
 for lease in 10s 2500ms; do
     cli FLUSHALL > /dev/null
-    ./target/release/example-ledger --port 9301 --cluster "redis+unix://$PWD/$DIR/redis.sock" \
+    ./target/release/example-ledger --port 9301 --cluster "redis+unix://$DIR/redis.sock" \
         --node-id load --internal-addr 127.0.0.1:9302 --lease-ttl "$lease" \
         --room-grace 600s --accept-redis-durability --data-dir "$DIR/node" \
         > "$DIR/node-$lease.log" 2>&1 &
@@ -44,7 +48,7 @@ for lease in 10s 2500ms; do
     cli CONFIG RESETSTAT > /dev/null
     sleep "$SAMPLE"
     stats=$(cli INFO commandstats)
-    per_second() { echo $(( $(calls "$1" || echo 0) / SAMPLE )); }
+    per_second() { echo $(( $(calls "$1") / SAMPLE )); }
     printf '| %s | %s | %s | %s | %s | %s |\n' "$lease" "$ROOMS" \
         "$(per_second evalsha)" "$(per_second pexpire)" "$(per_second set)" "$(per_second hset)"
     kill "$node_pid"; wait "$node_pid" 2>/dev/null || true
