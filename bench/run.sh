@@ -35,7 +35,8 @@ if [ -n "$QUICK" ]; then
 else
     FANOUT_RATES="2 5 10 20 50 100 150 200 250 300"
     # 200 rooms x 10 clients: 20,000 deliveries/s per unit of rate.
-    ROOMS_RATES="1 2 3 5 10"
+    # Up to the generator's limit (one core: about 500,000 deliveries/s).
+    ROOMS_RATES="1 2 3 5 10 15 20 25"
     ECHO_RATES="10 50 100 200 400 800"
     DURATION=5
     # 10,000 and 19,000 idle connections (19,000: the descriptor ceiling of one
