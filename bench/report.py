@@ -552,8 +552,8 @@ w("- Echo over 1,000 connections is bound near 50,000–75,000 messages/s by the
 w("  path on both sides (a segment each way per message), so every server's echo p99 climbs")
 w("  there together; the server CPU per message is the discriminating figure.")
 w("- Many rooms (200 × 10) is where Bun leads: it sustains a higher rate, and its CPU per")
-w("  delivery is lower below saturation (a tie at saturation). Both make one `sendto` per")
-w("  delivery up to 200,000/s: the gap is user-space cost per delivery, not writes carrying")
+w("  delivery is lower below saturation (at saturation both cores are full). One `sendto` per")
+w("  delivery for both up to 200,000/s: the gap is user-space cost per delivery, not writes carrying")
 w("  more frames (`bench/syscalls.sh`, measured below under \"Many small rooms\"). Past about")
 w("  500,000/s the one generator core saturates first, so Bun's own limit is not found here.")
 
