@@ -6,7 +6,10 @@
 //! each event they handle, so a broadcast to a thousand clients costs a few
 //! atomic additions, not a thousand.
 
+mod by_kind;
 mod process;
+
+use by_kind::{ByKind, KindLabel};
 
 use crate::engine::stats::{DECODE_CODES, Reason, Stats};
 use prometheus_client::encoding::EncodeLabelSet;
@@ -40,55 +43,6 @@ struct StatusLabel {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabel {
     outcome: &'static str,
-}
-
-/// A room kind: code, not data, so the label stays bounded.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct KindLabel {
-    kind: String,
-}
-
-/// The per-kind families (`stateroom_kind_*{kind}`).
-struct ByKind {
-    rooms: Family<KindLabel, Gauge>,
-    clients: Family<KindLabel, Gauge>,
-    connects: Family<KindLabel, Counter>,
-    messages_in: Family<KindLabel, Counter>,
-    messages_out: Family<KindLabel, Counter>,
-}
-
-impl ByKind {
-    fn register(registry: &mut Registry) -> Self {
-        let by_kind = ByKind {
-            rooms: Family::default(),
-            clients: Family::default(),
-            connects: Family::default(),
-            messages_in: Family::default(),
-            messages_out: Family::default(),
-        };
-        registry.register("kind_rooms", "Live rooms, by kind", by_kind.rooms.clone());
-        registry.register(
-            "kind_clients",
-            "Clients in rooms (connected or held), by kind",
-            by_kind.clients.clone(),
-        );
-        registry.register(
-            "kind_connects",
-            "Clients that joined a room, by kind",
-            by_kind.connects.clone(),
-        );
-        registry.register(
-            "kind_messages_in",
-            "Messages received from clients, by kind",
-            by_kind.messages_in.clone(),
-        );
-        registry.register(
-            "kind_messages_out",
-            "Frames queued to clients, by kind",
-            by_kind.messages_out.clone(),
-        );
-        by_kind
-    }
 }
 
 /// Every metric the server exports.
