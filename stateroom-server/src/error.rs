@@ -50,7 +50,7 @@ pub enum ClusterError {
     Registry(crate::engine::store::StoreError),
     /// The internal address is not loopback and no secret protects it.
     #[error(
-        "the internal address {addr} is not loopback: set --cluster-secret (STATEROOM_CLUSTER_SECRET) so that only nodes use it"
+        "the internal address {addr} is not loopback: set STATEROOM_CLUSTER_SECRET (or --cluster-secret-file) so that only nodes use it"
     )]
     UnprotectedInternalPort {
         /// The internal address.

@@ -352,7 +352,7 @@ fn every_flag_is_in_the_documented_table_with_its_variable_and_default() {
         ("worker-threads", "worker_threads"),
         ("dev", "dev_page"),
         ("cluster", "cluster"),
-        ("cluster-secret", "secret"),
+        ("cluster-secret-file", "secret"),
         ("admin-token-file", "admin_token"),
         ("redis-wait-replicas", "wait_replicas"),
         ("accept-redis-durability", "accept_redis_durability"),

@@ -185,11 +185,21 @@ async fn unsafe_setups_are_refused_at_startup_and_the_internal_port_wants_the_se
         "{why}"
     );
     // …unless the operator accepts it.
+    // A secret on the command line is refused (`ps` would show it); from a
+    // file it is taken.
+    let shown = start(&["--accept-redis-durability", "--cluster-secret", "s3cret"])
+        .wait_with_output()
+        .unwrap();
+    assert_eq!(shown.status.code(), Some(2));
+    let why = String::from_utf8_lossy(&shown.stderr);
+    assert!(why.contains("STATEROOM_CLUSTER_SECRET"), "{why}");
+    let secret_file = dir.join("cluster-secret");
+    std::fs::write(&secret_file, "s3cret\n").unwrap();
     let internal = free_port();
     let mut accepted = Running(start(&[
         "--accept-redis-durability",
-        "--cluster-secret",
-        "s3cret",
+        "--cluster-secret-file",
+        secret_file.to_str().unwrap(),
         "--internal-addr",
         &format!("127.0.0.1:{internal}"),
     ]));
@@ -241,7 +251,7 @@ async fn unsafe_setups_are_refused_at_startup_and_the_internal_port_wants_the_se
         .unwrap();
     let why = String::from_utf8_lossy(&open.stderr);
     assert!(!open.status.success());
-    assert!(why.contains("--cluster-secret"), "{why}");
+    assert!(why.contains("STATEROOM_CLUSTER_SECRET"), "{why}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -170,11 +170,19 @@ pub struct ServerArgs {
     #[cfg(feature = "cluster")]
     #[arg(long, env = "STATEROOM_NODE_TTL", default_value = defaults::NODE_TTL, value_parser = parse_lease_ttl)]
     pub node_ttl: Duration,
-    /// Cluster: the secret nodes present on each other's internal port
-    /// (required unless it is loopback).
+    /// Cluster: a file holding the secret nodes present on each other's
+    /// internal port (or put the secret itself in STATEROOM_CLUSTER_SECRET;
+    /// never on the command line, where ps shows it). Required unless the
+    /// internal address is loopback.
     #[cfg(feature = "cluster")]
-    #[arg(long, env = "STATEROOM_CLUSTER_SECRET")]
-    pub cluster_secret: Option<String>,
+    #[arg(long, env = "STATEROOM_CLUSTER_SECRET_FILE", value_name = "PATH", value_parser = read_secret_file)]
+    pub cluster_secret_file: Option<String>,
+    /// Refused with a pointer to STATEROOM_CLUSTER_SECRET: a secret on the
+    /// command line shows in ps.
+    #[cfg(feature = "cluster")]
+    #[doc(hidden)]
+    #[arg(long = "cluster-secret", hide = true, value_parser = refuse_cluster_secret_argument)]
+    pub cluster_secret_argument: Option<String>,
     /// Cluster: how many Redis replicas must confirm each save and each
     /// lease before it counts (WAIT); 1 with a Sentinel URL, else 0.
     #[cfg(feature = "cluster")]
@@ -204,11 +212,9 @@ impl From<ServerArgs> for Server {
         if let Some(port) = args.admin_port {
             server = server.admin_port(port);
         }
-        let token = args.admin_token_file.or_else(|| {
-            std::env::var("STATEROOM_ADMIN_TOKEN")
-                .ok()
-                .filter(|token| !token.is_empty())
-        });
+        let token = args
+            .admin_token_file
+            .or_else(|| secret_from_env("STATEROOM_ADMIN_TOKEN"));
         if let Some(token) = token {
             server = server.admin_token(token);
         }
@@ -228,7 +234,10 @@ impl From<ServerArgs> for Server {
             if let Some(node) = args.node_id {
                 options = options.node_id(node);
             }
-            if let Some(secret) = args.cluster_secret {
+            let secret = args
+                .cluster_secret_file
+                .or_else(|| secret_from_env("STATEROOM_CLUSTER_SECRET"));
+            if let Some(secret) = secret {
                 options = options.secret(secret);
             }
             if let Some(replicas) = args.redis_wait_replicas {
@@ -284,9 +293,20 @@ fn read_secret_file(path: &str) -> Result<String, String> {
     Ok(secret)
 }
 
+/// A secret from the environment (an empty one is none).
+fn secret_from_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|secret| !secret.is_empty())
+}
+
 /// `--admin-token`: refused, whatever its value.
 fn refuse_secret_argument(_: &str) -> Result<String, String> {
     Err("a token on the command line shows in ps; put it in STATEROOM_ADMIN_TOKEN or in a file named by --admin-token-file".into())
+}
+
+/// `--cluster-secret`: refused, whatever its value.
+#[cfg_attr(not(feature = "cluster"), allow(dead_code))]
+fn refuse_cluster_secret_argument(_: &str) -> Result<String, String> {
+    Err("a secret on the command line shows in ps; put it in STATEROOM_CLUSTER_SECRET or in a file named by --cluster-secret-file".into())
 }
 
 /// A lease's or heartbeat's time to live: a duration of at least 300 ms.
