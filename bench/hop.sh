@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The cluster hop's CPU, per node: one fan-out room (1 × 100) owned by node A
+# (core 0), its clients joining node B (core 1, beside the generator), which
+# forwards each join to A and then copies bytes both ways. Prints each
+# node's CPU per delivery from /proc/PID/stat. Not part of CI; figures go to
+# docs/benchmarks-notes.md by hand.
+#
+#   bench/hop.sh [RATE...]     # default: 5 20 50 (50k, 200k, 500k deliveries/s)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
+RATES=("$@")
+[ ${#RATES[@]} -gt 0 ] || RATES=(5 20 50)
+cargo build --release --locked -q -p stateroom-bench
+DIR="$PWD/target/bench/hop"
+rm -rf "$DIR" && mkdir -p "$DIR"
+pids=()
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+redis-server --port 0 --unixsocket "$DIR/redis.sock" --save "" --appendonly no --dir "$DIR" \
+    > "$DIR/redis.log" 2>&1 &
+pids+=("$!")
+for _ in $(seq 100); do [ -S "$DIR/redis.sock" ] && break; sleep 0.05; done
+port=9720
+node() { # node ID CORE: starts a node, prints "PID PORT"
+    port=$((port + 2)); while listening "$port" || listening $((port + 1)); do port=$((port + 2)); done
+    taskset -c "$2" ./target/release/bench-server --kind stateroom --mode fanout --port "$port" \
+        --worker-threads 1 --room-grace-ms 600000 --cluster "redis+unix://$DIR/redis.sock" \
+        --node-id "$1" --internal-addr "127.0.0.1:$((port + 1))" > "$DIR/$1.log" 2>&1 &
+    pids+=("$!")
+    wait_listening "$!" "$port"
+    NODE_PID=$!
+    NODE_PORT=$port
+}
+node a 0; A=$NODE_PID; A_PORT=$NODE_PORT
+node b 1; B=$NODE_PID; B_PORT=$NODE_PORT
+cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+load() { taskset -c 1 ./target/release/stateroom-load --target "127.0.0.1:$1" --scenario fanout \
+    --rooms 1 --clients 100 --rate "$2" --duration "$3" --drain 3 --quiet --json "$DIR/run.json" > /dev/null; }
+load "$A_PORT" 1 1 # A takes the room's lease
+echo "| rate | deliveries/s | p99 ms | owner (A) µs per delivery | forwarder (B) µs per delivery | B / A |"
+echo "|---:|---:|---:|---:|---:|---:|"
+for rate in "${RATES[@]}"; do
+    a0=$(cpu "$A"); b0=$(cpu "$B")
+    load "$B_PORT" "$rate" 5
+    a1=$(cpu "$A"); b1=$(cpu "$B")
+    python3 - "$DIR/run.json" "$rate" "$a0" "$a1" "$b0" "$b1" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+a = (float(sys.argv[4]) - float(sys.argv[3])) / 100  # clock ticks
+b = (float(sys.argv[6]) - float(sys.argv[5])) / 100
+d = r['delivered']
+print(f"| {sys.argv[2]} | {r['deliveries_per_sec']:,.0f} | {r['latency']['p99_us'] / 1000:.1f} | "
+      f"{a / d * 1e6:.2f} | {b / d * 1e6:.2f} | {b / a:.2f}× |")
+PY
+done
