@@ -87,6 +87,15 @@ pub(crate) fn refuse(status: StatusCode, why: impl std::fmt::Display) -> HttpRes
     respond(status, "text/plain; charset=utf-8", format!("{why}\n"))
 }
 
+/// A `503` that tells the client to come back soon (`Retry-After: 1`).
+pub(crate) fn retry_soon(why: impl std::fmt::Display) -> HttpResponse {
+    let mut response = refuse(StatusCode::SERVICE_UNAVAILABLE, why);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
+}
+
 pub(crate) fn not_found() -> HttpResponse {
     refuse(
         StatusCode::NOT_FOUND,

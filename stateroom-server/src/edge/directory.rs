@@ -16,7 +16,7 @@
 
 use crate::edge::Edge;
 use crate::edge::admission::origin_allowed;
-use crate::edge::answer::{HttpResponse, ResponseBody, refuse, respond};
+use crate::edge::answer::{HttpResponse, ResponseBody, refuse, respond, retry_soon};
 use crate::engine::directory::{Query, RoomInfo};
 use crate::engine::matchmaker::{MatchError, matchmake};
 use crate::engine::sync::Document;
@@ -223,13 +223,7 @@ where
             answer
         }
         Err(error @ MatchError::NoSuchKind(_)) => refuse(StatusCode::NOT_FOUND, error),
-        Err(error) => {
-            let mut answer = refuse(StatusCode::SERVICE_UNAVAILABLE, error);
-            answer
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            answer
-        }
+        Err(error) => retry_soon(error),
     }
 }
 

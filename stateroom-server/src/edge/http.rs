@@ -23,7 +23,7 @@ use crate::edge::admin;
 use crate::edge::admission::{
     JOIN_TIMEOUT, join_request, locate, no_such_room, origin_allowed, refused_join,
 };
-use crate::edge::answer::{HttpResponse, ResponseBody, refuse};
+use crate::edge::answer::{HttpResponse, ResponseBody, refuse, retry_soon};
 use crate::edge::connection::{self, Admitted};
 use crate::edge::ops::{healthz, metrics, readyz};
 use crate::engine::Claim;
@@ -238,7 +238,7 @@ async fn upgrade<B>(
                 let response = tokio::select! {
                     response = forward => response,
                     () = cluster.until_dead(&owner) => {
-                        proxy::retry_soon("the room's node stopped answering; retry")
+                        retry_soon("the room's node stopped answering; retry")
                     }
                 };
                 if let Some(metrics) = &edge.engine.metrics {
@@ -247,12 +247,12 @@ async fn upgrade<B>(
                 return response;
             }
             Ok(Placement::There(_)) => {
-                return proxy::retry_soon("the room is moving between nodes; retry");
+                return retry_soon("the room is moving between nodes; retry");
             }
             Err(error) => {
                 // The heartbeat and renewal loops warn once per outage.
                 debug!(room = room_id, %error, "cannot place the room");
-                return proxy::retry_soon("the cluster's registry is unavailable; retry");
+                return retry_soon("the cluster's registry is unavailable; retry");
             }
         }
     }
@@ -286,14 +286,10 @@ async fn upgrade<B>(
     let data = match verdict {
         Ok(Some(Ok(data))) => data,
         Ok(Some(Err(reject))) => {
-            let status = reject.status();
-            let mut response = refuse(status, reject.body());
-            if status == StatusCode::SERVICE_UNAVAILABLE {
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            if reject.status() == StatusCode::SERVICE_UNAVAILABLE {
+                return retry_soon(reject.body());
             }
-            return response;
+            return refuse(reject.status(), reject.body());
         }
         Ok(None) => {
             return refuse(StatusCode::INTERNAL_SERVER_ERROR, "the room failed");

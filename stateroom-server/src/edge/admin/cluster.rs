@@ -2,8 +2,7 @@
 //! revoking a dead (or sick) node's rooms, and draining this node.
 
 use crate::edge::Edge;
-use crate::edge::answer::{HttpResponse, refuse, respond};
-use crate::edge::cluster::proxy::retry_soon;
+use crate::edge::answer::{HttpResponse, refuse, respond, retry_soon};
 use crate::engine::store::StoreError;
 use hyper::{Method, StatusCode};
 use std::sync::Arc;

@@ -4,10 +4,9 @@
 //! two connections byte for byte; anything else (a `401` from the `join`
 //! hook, a `503`) is passed on as it is.
 
-use crate::edge::answer::{HttpResponse, ResponseBody, refuse};
+use crate::edge::answer::{HttpResponse, ResponseBody, retry_soon};
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::header::{self, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
@@ -36,15 +35,6 @@ pub(crate) fn same_secret(expected: &[u8], presented: &[u8]) -> bool {
             .zip(presented)
             .fold(0u8, |diff, (a, b)| diff | (a ^ b))
             == 0
-}
-
-/// A `503` that tells the client to come back soon.
-pub(crate) fn retry_soon(why: &str) -> HttpResponse {
-    let mut response = refuse(StatusCode::SERVICE_UNAVAILABLE, why);
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-    response
 }
 
 /// Forwards `request` (a WebSocket upgrade) to the owner at `owner`.
