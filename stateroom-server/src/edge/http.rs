@@ -235,16 +235,20 @@ async fn upgrade<B>(
                 // once its heartbeat lapses the client is told to retry, and
                 // its retry takes the room over.
                 let started = std::time::Instant::now();
-                let response = tokio::select! {
-                    response = forward => response,
+                let answer = tokio::select! {
+                    answer = forward => answer,
                     () = cluster.until_dead(&owner) => {
-                        retry_soon("the room's node stopped answering; retry")
+                        Err("the room's node stopped answering; retry")
                     }
                 };
                 if let Some(metrics) = &edge.engine.metrics {
-                    metrics.cluster.forwarded(&response, started.elapsed());
+                    let status = answer
+                        .as_ref()
+                        .ok()
+                        .map(|response| response.status().as_u16());
+                    metrics.cluster.forwarded(status, started.elapsed());
                 }
-                return response;
+                return answer.unwrap_or_else(retry_soon);
             }
             Ok(Placement::There(_)) => {
                 return retry_soon("the room is moving between nodes; retry");

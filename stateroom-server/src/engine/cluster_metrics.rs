@@ -155,13 +155,14 @@ impl ClusterMetrics {
         self.store_reachable.set(1);
     }
 
-    /// Records a forwarded join by its answer: 101 `upgraded`, a 503 with
-    /// `Retry-After` (the owner unreachable) `unreachable`, else `refused`.
-    pub(crate) fn forwarded<B>(&self, answer: &hyper::Response<B>, took: std::time::Duration) {
-        let outcome = match answer.status().as_u16() {
-            101 => "upgraded",
-            503 if answer.headers().contains_key(hyper::header::RETRY_AFTER) => "unreachable",
-            _ => "refused",
+    /// Records a forwarded join by the status the owner answered: 101
+    /// `upgraded`, another `refused` (a 401, a full room's 503), none
+    /// `unreachable` (the client was told to retry).
+    pub(crate) fn forwarded(&self, answered: Option<u16>, took: std::time::Duration) {
+        let outcome = match answered {
+            Some(101) => "upgraded",
+            Some(_) => "refused",
+            None => "unreachable",
         };
         self.forwards.get_or_create(&ForwardLabel { outcome }).inc();
         self.forward_seconds.observe(took.as_secs_f64());

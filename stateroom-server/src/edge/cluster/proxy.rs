@@ -4,7 +4,7 @@
 //! two connections byte for byte; anything else (a `401` from the `join`
 //! hook, a `503`) is passed on as it is.
 
-use crate::edge::answer::{HttpResponse, ResponseBody, retry_soon};
+use crate::edge::answer::{HttpResponse, ResponseBody};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Request, Response, StatusCode};
@@ -37,22 +37,24 @@ pub(crate) fn same_secret(expected: &[u8], presented: &[u8]) -> bool {
             == 0
 }
 
-/// Forwards `request` (a WebSocket upgrade) to the owner at `owner`.
+/// Forwards `request` (a WebSocket upgrade) to the owner at `owner`: the
+/// owner's answer, or, when it gave none, why (the client is then told to
+/// retry: [`retry_soon`](crate::edge::answer::retry_soon)).
 pub(crate) async fn forward<B>(
     request: &mut Request<B>,
     owner: &str,
     secret: Option<&str>,
     peer: Option<SocketAddr>,
     timeout: Duration,
-) -> HttpResponse {
+) -> Result<HttpResponse, &'static str> {
     let connected = tokio::time::timeout(timeout, TcpStream::connect(owner)).await;
     let mut upstream = match connected {
         Ok(Ok(stream)) => stream,
         Ok(Err(error)) => {
             warn!(owner, %error, "the room's owner cannot be reached");
-            return retry_soon("the room's node cannot be reached; retry");
+            return Err("the room's node cannot be reached; retry");
         }
-        Err(_) => return retry_soon("the room's node does not answer; retry"),
+        Err(_) => return Err("the room's node does not answer; retry"),
     };
     let _ = upstream.set_nodelay(true);
     let mut head = format!(
@@ -78,7 +80,7 @@ pub(crate) async fn forward<B>(
     }
     head.push_str("\r\n");
     if upstream.write_all(head.as_bytes()).await.is_err() {
-        return retry_soon("the room's node hung up; retry");
+        return Err("the room's node hung up; retry");
     }
     // Read the owner's answer head.
     let mut buffer = Vec::with_capacity(1024);
@@ -100,12 +102,12 @@ pub(crate) async fn forward<B>(
     })
     .await;
     if !matches!(read, Ok(Ok(true))) {
-        return retry_soon("the room's node did not answer; retry");
+        return Err("the room's node did not answer; retry");
     }
     let mut headers = [httparse::EMPTY_HEADER; 64];
     let mut parsed = httparse::Response::new(&mut headers);
     let Ok(httparse::Status::Complete(head_len)) = parsed.parse(&buffer) else {
-        return retry_soon("the room's node answered nonsense; retry");
+        return Err("the room's node answered nonsense; retry");
     };
     let status = parsed
         .code
@@ -140,7 +142,7 @@ pub(crate) async fn forward<B>(
         });
         return response
             .body(ResponseBody::from(Full::new(Bytes::new())))
-            .unwrap_or_else(|_| retry_soon("the room's node answered nonsense; retry"));
+            .map_err(|_| "the room's node answered nonsense; retry");
     }
     // Anything else: the body, bounded, then the answer as it is.
     let mut body = rest;
@@ -158,7 +160,7 @@ pub(crate) async fn forward<B>(
     body.truncate(want);
     response
         .body(ResponseBody::from(Full::new(Bytes::from(body))))
-        .unwrap_or_else(|_| retry_soon("the room's node answered nonsense; retry"))
+        .map_err(|_| "the room's node answered nonsense; retry")
 }
 
 /// One request to another node's internal port (a reservation, a
