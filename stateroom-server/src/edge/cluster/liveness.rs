@@ -45,11 +45,6 @@ pub(crate) enum NodeState {
     Revoked,
 }
 
-/// What a node's heartbeat key says about the boot a lease names.
-pub(crate) fn boot_is_alive(heartbeat: Option<&str>, holder: &Holder) -> bool {
-    heartbeat == Some(holder.boot.as_str())
-}
-
 impl Cluster {
     fn liveness(&self) -> std::sync::MutexGuard<'_, Liveness> {
         self.liveness
@@ -82,16 +77,28 @@ impl Cluster {
         if !settled {
             return Ok(false);
         }
+        Ok(!self.alive(holder).await?)
+    }
+
+    /// Whether the boot `holder` names still has a heartbeat.
+    async fn alive(&self, holder: &Holder) -> Result<bool, StoreError> {
         let heartbeat = self.registry.node(&self.service, &holder.node).await?;
-        Ok(!boot_is_alive(heartbeat.as_deref(), holder))
+        Ok(heartbeat.as_deref() == Some(holder.boot.as_str()))
+    }
+
+    /// How often heartbeats are written (and a frozen owner checked on):
+    /// a quarter of the node TTL, at most every 250 ms.
+    fn heartbeat_every(&self) -> Duration {
+        (self.node_ttl / 4)
+            .min(Duration::from_millis(250))
+            .max(Duration::from_millis(10))
     }
 
     /// Returns once `holder`'s node is judged dead (checked every quarter
     /// of the node TTL; a registry error counts as alive).
     pub(crate) async fn until_dead(&self, holder: &Holder) {
-        let every = (self.node_ttl / 4).min(Duration::from_millis(250));
         loop {
-            tokio::time::sleep(every).await;
+            tokio::time::sleep(self.heartbeat_every()).await;
             if self.dead(holder).await.unwrap_or(false) {
                 return;
             }
@@ -101,10 +108,7 @@ impl Cluster {
     /// Writes this node's heartbeat every quarter of the node TTL (at most
     /// every 250 ms), for as long as the node runs.
     pub(crate) async fn heartbeat_loop(self: Arc<Self>) {
-        let every = (self.node_ttl / 4)
-            .min(Duration::from_millis(250))
-            .max(Duration::from_millis(10));
-        let mut tick = tokio::time::interval(every);
+        let mut tick = tokio::time::interval(self.heartbeat_every());
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut failing_since: Option<Instant> = None;
         loop {
@@ -189,8 +193,7 @@ impl Cluster {
         let Some(holder) = self.registry.holder(&self.key(room)).await? else {
             return Ok(None);
         };
-        let heartbeat = self.registry.node(&self.service, &holder.node).await?;
-        let alive = boot_is_alive(heartbeat.as_deref(), &holder);
+        let alive = self.alive(&holder).await?;
         Ok(Some((holder, alive)))
     }
 

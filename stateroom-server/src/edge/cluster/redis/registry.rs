@@ -129,14 +129,21 @@ impl Ownership for RedisEngine {
             }
             keys.sort();
             keys.dedup();
-            let mut nodes = Vec::with_capacity(keys.len());
-            for key in keys {
-                let value: Option<String> = connection.get(&key).await.map_err(err)?;
-                if let (Some(node), Some(value)) = (key.strip_prefix(&prefix), value) {
-                    nodes.push((node.to_owned(), value));
-                }
+            if keys.is_empty() {
+                return Ok(Vec::new());
             }
-            Ok(nodes)
+            // One round trip for every node's value (a key that expired
+            // since the scan reads as nothing).
+            let values: Vec<Option<String>> = redis::cmd("MGET")
+                .arg(&keys)
+                .query_async(&mut connection)
+                .await
+                .map_err(err)?;
+            Ok(keys
+                .iter()
+                .zip(values)
+                .filter_map(|(key, value)| Some((key.strip_prefix(&prefix)?.to_owned(), value?)))
+                .collect())
         }))
     }
 
