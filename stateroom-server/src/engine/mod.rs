@@ -31,6 +31,7 @@ pub(crate) mod listing;
 pub(crate) mod matchmaker;
 pub(crate) mod members;
 pub(crate) mod metrics;
+pub(crate) mod outage;
 pub(crate) mod outbox;
 pub(crate) mod outlet;
 pub(crate) mod persistence;

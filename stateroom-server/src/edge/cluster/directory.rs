@@ -52,8 +52,8 @@ pub(crate) struct Published {
     mine: Mutex<HashMap<String, String>>,
     /// The internal address of each room another node owns, as last read.
     addrs: Mutex<HashMap<String, String>>,
-    /// Whether publishing fails (one warning per outage, not per try).
-    failing: std::sync::atomic::AtomicBool,
+    /// Publishing failing (one warning per outage, not per try).
+    failing: crate::engine::outage::Outage,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -102,15 +102,18 @@ impl Cluster {
         if written.is_empty() && removed.is_empty() {
             return;
         }
-        use std::sync::atomic::Ordering;
         match self.registry.publish(&self.service, written, removed).await {
             Ok(()) => {
                 *lock(&self.directory.mine) = current;
-                if self.directory.failing.swap(false, Ordering::Relaxed) {
-                    tracing::info!("this node's rooms are published to the directory again");
+                if let Some(after) = self.directory.failing.ended() {
+                    let after_ms = after.as_millis() as u64;
+                    tracing::info!(
+                        after_ms,
+                        "this node's rooms are published to the directory again"
+                    );
                 }
             }
-            Err(error) if !self.directory.failing.swap(true, Ordering::Relaxed) => {
+            Err(error) if self.directory.failing.failed() => {
                 warn!(%error, "could not publish this node's rooms to the directory; retrying");
             }
             Err(error) => tracing::debug!(%error, "publishing the directory failed again"),

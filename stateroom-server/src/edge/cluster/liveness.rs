@@ -19,6 +19,7 @@
 //! TTL).
 
 use super::{Cluster, Heartbeat, Holder};
+use crate::engine::outage::Outage;
 use crate::engine::store::StoreError;
 use std::sync::Arc;
 use std::time::Duration;
@@ -110,7 +111,7 @@ impl Cluster {
     pub(crate) async fn heartbeat_loop(self: Arc<Self>) {
         let mut tick = tokio::time::interval(self.heartbeat_every());
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut failing_since: Option<Instant> = None;
+        let outage = Outage::default();
         loop {
             tick.tick().await;
             let answer = tokio::time::timeout(
@@ -122,9 +123,9 @@ impl Cluster {
             .unwrap_or_else(|_| Err(StoreError::backend("redis", "the heartbeat timed out")));
             match answer {
                 Ok(beat) => {
-                    if let Some(since) = failing_since.take() {
+                    if let Some(after) = outage.ended() {
                         info!(
-                            after_ms = since.elapsed().as_millis() as u64,
+                            after_ms = after.as_millis() as u64,
                             "node heartbeats work again"
                         );
                     }
@@ -135,9 +136,8 @@ impl Cluster {
                     if let Some(metrics) = self.metrics.get() {
                         metrics.heartbeat_failures.inc();
                     }
-                    if failing_since.is_none() {
+                    if outage.failed() {
                         warn!(%error, "node heartbeat failed; other nodes may judge this one dead after the node TTL");
-                        failing_since = Some(Instant::now());
                     }
                 }
             }

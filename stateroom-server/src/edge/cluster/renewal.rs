@@ -4,6 +4,7 @@
 //! reaches the store, for `/readyz` and the `stateroom_cluster_*` metrics.
 
 use super::Cluster;
+use crate::engine::outage::Outage;
 use crate::engine::store::StoreError;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,8 +23,8 @@ impl Cluster {
         );
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_renewal = Instant::now();
-        // Since when renewals fail (one warning per outage, not per try).
-        let mut failing_since: Option<Instant> = None;
+        // Renewals failing: one warning per outage, not per try.
+        let outage = Outage::default();
         loop {
             let now = tokio::select! {
                 _ = tick.tick() => false,
@@ -31,7 +32,7 @@ impl Cluster {
             };
             self.fence_overdue();
             // After a failure, every tick tries again (the deadline is near).
-            if !now && failing_since.is_none() && last_renewal.elapsed() < every {
+            if !now && !outage.on() && last_renewal.elapsed() < every {
                 continue;
             }
             let held: Vec<(String, String)> = self
@@ -72,9 +73,9 @@ impl Cluster {
                             .renewals
                             .inc_by(renewed.iter().filter(|ok| **ok).count() as u64);
                     }
-                    if let Some(since) = failing_since.take() {
+                    if let Some(after) = outage.ended() {
                         tracing::info!(
-                            after_ms = since.elapsed().as_millis() as u64,
+                            after_ms = after.as_millis() as u64,
                             "lease renewals work again"
                         );
                     }
@@ -104,9 +105,8 @@ impl Cluster {
                     if let Some(metrics) = self.metrics.get() {
                         metrics.renewal_failures.inc();
                     }
-                    if failing_since.is_none() {
+                    if outage.failed() {
                         warn!(%error, rooms = held.len(), "lease renewal failed; retrying until the leases' deadline");
-                        failing_since = Some(Instant::now());
                     } else {
                         tracing::debug!(%error, "lease renewal failed again");
                     }

@@ -29,8 +29,8 @@ pub(crate) struct Persistence {
     /// How long a room without a lease retries a failing store.
     pub(super) retry: std::time::Duration,
     pub(super) writer: mpsc::UnboundedSender<Job>,
-    /// Whether loads are failing (one warning per outage, not per join).
-    loads_failing: std::sync::atomic::AtomicBool,
+    /// Loads failing (one warning per outage, not per join).
+    loads: crate::engine::outage::Outage,
 }
 
 impl Persistence {
@@ -50,26 +50,23 @@ impl Persistence {
             fence,
             retry,
             writer,
-            loads_failing: std::sync::atomic::AtomicBool::new(false),
+            loads: crate::engine::outage::Outage::default(),
         }
     }
 
     /// Loads `room`'s snapshot; says once per outage that loads fail, and
     /// once that they work again.
     pub(crate) async fn load(&self, room: &str) -> Result<Option<StoredRoom>, StoreError> {
-        use std::sync::atomic::Ordering;
         let loaded = self.store.load(&self.service, room).await;
         match &loaded {
-            Err(error) => {
-                if !self.loads_failing.swap(true, Ordering::Relaxed) {
-                    tracing::warn!(%error, "the room store cannot load rooms; joins get 503 until it can");
-                } else {
-                    tracing::debug!(%error, "loading a room failed again");
-                }
+            Err(error) if self.loads.failed() => {
+                tracing::warn!(%error, "the room store cannot load rooms; joins get 503 until it can");
             }
+            Err(error) => tracing::debug!(%error, "loading a room failed again"),
             Ok(_) => {
-                if self.loads_failing.swap(false, Ordering::Relaxed) {
-                    tracing::info!("the room store loads rooms again");
+                if let Some(after) = self.loads.ended() {
+                    let after_ms = after.as_millis() as u64;
+                    tracing::info!(after_ms, "the room store loads rooms again");
                 }
             }
         }
