@@ -124,7 +124,8 @@ impl RoomStore for RedisEngine {
         fence: u64,
     ) -> StoreFuture<'a, SaveOutcome> {
         Box::pin(self.timed("delete", async move {
-            let mut connection = self.connection();
+            // Like a save: a destroy counts once the replicas asked for have it.
+            let mut connection = self.writes();
             let key = room_key(service, room);
             let deleted: i64 = self
                 .delete
@@ -136,6 +137,7 @@ impl RoomStore for RedisEngine {
                 .invoke_async(&mut connection)
                 .await
                 .map_err(err)?;
+            self.replicated(&mut connection).await?;
             Ok(fenced(deleted))
         }))
     }
