@@ -5,9 +5,12 @@
 # the deliveries of those 3 s, with the run's p50/p99 and server CPU per
 # million deliveries. Needs `perf` (Debian's linux-perf) and root or
 # perf_event_paranoid <= 1. Not part of CI; figures go to
-# docs/benchmarks-notes.md by hand.
+# docs/benchmarks-notes.md by hand. Writes count every write call (`sendto`,
+# `write`, `writev`): Stateroom writes a batch with one `writev`.
 #
 #   bench/syscalls.sh [RATE...]      # default: 3 10 20 (60k, 200k, 400k/s)
+#   BASE_SERVER=path/to/bench-server bench/syscalls.sh   # and another build
+#                                                         # of Stateroom, alongside
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
@@ -19,15 +22,20 @@ cargo build --release --locked -q -p stateroom-bench
 OUT=target/bench/syscalls
 mkdir -p "$OUT"
 PORT=9850
-echo "| server | rate | deliveries/s | sendto per delivery | frames per sendto | recvfrom per message in | epoll waits/s | p50 ms | p99 ms | server CPU s/M |"
+SERVERS=(stateroom bun)
+[ -z "${BASE_SERVER:-}" ] || SERVERS=(base stateroom bun)
+echo "| server | rate | deliveries/s | writes per delivery | frames per write | recvfrom per message in | epoll waits/s | p50 ms | p99 ms | server CPU s/M |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-for server in stateroom bun; do
+for server in "${SERVERS[@]}"; do
     for rate in "${RATES[@]}"; do
         PORT=$((PORT + 1))
         while listening "$PORT"; do PORT=$((PORT + 1)); done
         case $server in
-            stateroom) taskset -c 0 ./target/release/bench-server --kind stateroom --mode fanout \
-                --port "$PORT" --worker-threads 1 > "$OUT/server.log" 2>&1 & ;;
+            stateroom|base)
+                binary=./target/release/bench-server
+                [ "$server" = stateroom ] || binary="$BASE_SERVER"
+                taskset -c 0 "$binary" --kind stateroom --mode fanout \
+                    --port "$PORT" --worker-threads 1 > "$OUT/server.log" 2>&1 & ;;
             bun) env PORT="$PORT" MODE=fanout taskset -c 0 bench/node/node_modules/.bin/bun \
                 bench/node/bun-server.js > "$OUT/server.log" 2>&1 & ;;
         esac
@@ -38,7 +46,7 @@ for server in stateroom bun; do
             --server-pid "$pid" --quiet --json "$OUT/run.json" > /dev/null &
         load=$!
         sleep 4
-        perf stat -x, -e 'syscalls:sys_enter_sendto,syscalls:sys_enter_recvfrom,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_pwait,syscalls:sys_enter_epoll_pwait2' \
+        perf stat -x, -e 'syscalls:sys_enter_sendto,syscalls:sys_enter_write,syscalls:sys_enter_writev,syscalls:sys_enter_recvfrom,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_epoll_pwait,syscalls:sys_enter_epoll_pwait2' \
             -p "$pid" -- sleep 3 2> "$OUT/perf.csv"
         wait "$load" || true
         kill "$pid"; wait "$pid" 2>/dev/null || true
@@ -53,10 +61,10 @@ run = json.load(open(sys.argv[2]))
 rate = int(sys.argv[4])
 deliveries = rate * 200 * 10 * 10 * 3  # 3 s of the send window
 messages = rate * 200 * 10 * 3
-send = counts.get('sys_enter_sendto', 0)
+send = sum(counts.get(k, 0) for k in ('sys_enter_sendto', 'sys_enter_write', 'sys_enter_writev'))
 recv = counts.get('sys_enter_recvfrom', 0)
 waits = sum(v for k, v in counts.items() if 'epoll' in k)
-name = {'stateroom': 'Stateroom', 'bun': 'Bun'}[sys.argv[3]]
+name = {'stateroom': 'Stateroom', 'base': 'Stateroom (base build)', 'bun': 'Bun'}[sys.argv[3]]
 print(f"| {name} | {rate} | {run['deliveries_per_sec']:,.0f} | {send / deliveries:.2f} | {deliveries / max(send, 1):.2f} | "
       f"{recv / messages:.2f} | {waits / 3:,.0f} | {run['latency']['p50_us'] / 1000:.1f} | "
       f"{run['latency']['p99_us'] / 1000:.1f} | {run['server']['cpu_secs_per_million']:.2f} |")

@@ -19,9 +19,8 @@ use crate::engine::registry::Membership;
 use crate::engine::resume::ResumeRequest;
 use crate::engine::room_core::Gone;
 use crate::engine::stats::Reason;
-use futures_util::SinkExt;
+use hyper_tungstenite::tungstenite::Error as WsError;
 use hyper_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use hyper_tungstenite::tungstenite::{Error as WsError, Message};
 use pump::{Pump, ReadEnd};
 use stateroom_core::{ClientData, ClientId};
 use std::future::{Future, poll_fn};
@@ -75,7 +74,7 @@ pub(crate) async fn run(edge: Arc<Edge>, socket: Socket, admitted: Admitted) {
     let Some(client) = client else {
         // The room failed between our join and now.
         let mut socket = socket;
-        let _ = socket.send(Message::Close(Some(failed_frame()))).await;
+        let _ = socket.close(Some(failed_frame())).await;
         edge.engine.rooms.leave(&membership);
         debug!("connection closed");
         return;

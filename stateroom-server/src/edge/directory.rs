@@ -20,7 +20,6 @@ use crate::edge::answer::{HttpResponse, ResponseBody, refuse, respond, retry_soo
 use crate::engine::directory::{Query, RoomInfo};
 use crate::engine::matchmaker::{MatchError, matchmake};
 use crate::engine::sync::Document;
-use futures_util::{SinkExt, StreamExt};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Body;
 use hyper::header::{self, HeaderValue};

@@ -5,7 +5,6 @@ use super::{CLOSE_WAIT, Live, Stopped};
 use crate::edge::socket::Socket;
 use crate::engine::event::RoomEvent;
 use crate::engine::outbox::{Batch, Outbox, close_frame, failed_frame};
-use futures_util::{Sink, Stream};
 use hyper_tungstenite::tungstenite::error::ProtocolError;
 use hyper_tungstenite::tungstenite::protocol::CloseFrame;
 use hyper_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -35,10 +34,8 @@ type QueueWait = Pin<Box<dyn Future<Output = bool> + Send>>;
 /// The socket and what its loop is in the middle of.
 pub(super) struct Pump {
     socket: Socket,
-    /// Frames taken from the outbox and not yet handed to the socket.
+    /// Frames taken from the outbox that the socket has not taken yet.
     batch: VecDeque<Message>,
-    /// Frames were handed to the socket since its last flush.
-    unflushed: bool,
     /// The outbox is closing: `Some(frame)` until the close frame is handed
     /// to the socket, then `Some(None)`.
     ending: Option<Option<CloseFrame>>,
@@ -56,7 +53,6 @@ impl Pump {
         Pump {
             socket,
             batch: VecDeque::new(),
-            unflushed: false,
             ending: None,
             goodbye: false,
             waiting: None,
@@ -84,24 +80,18 @@ impl Pump {
         Poll::Pending
     }
 
-    /// Drains the outbox into the socket, one flush per batch. Ready once the
-    /// outbox has closed and everything (its close frame included) is flushed,
-    /// or when the socket fails. The caller registers for the outbox's wake-ups.
+    /// Drains the outbox into the socket, a batch per write. Ready once the
+    /// outbox has closed and everything (its close frame included) is
+    /// written, or when the socket fails. The caller registers for the
+    /// outbox's wake-ups.
     pub(super) fn poll_write(
         &mut self,
         cx: &mut Context<'_>,
         outbox: &Outbox,
     ) -> Poll<Result<(), WsError>> {
         loop {
-            while !self.batch.is_empty() {
-                ready!(self.ready_to_send(cx, outbox))?;
-                if let Some(frame) = self.batch.pop_front() {
-                    Pin::new(&mut self.socket).start_send(frame)?;
-                    self.unflushed = true;
-                }
-            }
-            if self.unflushed {
-                match Pin::new(&mut self.socket).poll_flush(cx) {
+            if !self.batch.is_empty() || self.socket.has_unwritten() {
+                match self.socket.poll_send(cx, &mut self.batch) {
                     Poll::Ready(Ok(())) => outbox.writable(),
                     Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
                     Poll::Pending => {
@@ -109,15 +99,10 @@ impl Pump {
                         return Poll::Pending;
                     }
                 }
-                self.unflushed = false;
             }
             match &mut self.ending {
                 Some(close) => match close.take() {
-                    Some(frame) => {
-                        ready!(self.ready_to_send(cx, outbox))?;
-                        Pin::new(&mut self.socket).start_send(Message::Close(Some(frame)))?;
-                        self.unflushed = true;
-                    }
+                    Some(frame) => self.socket.queue_close(Some(frame))?,
                     None => return Poll::Ready(Ok(())),
                 },
                 None => match outbox.take(&mut self.batch) {
@@ -134,19 +119,6 @@ impl Pump {
         }
     }
 
-    /// Ready (`Ok`) when the socket takes another frame.
-    fn ready_to_send(
-        &mut self,
-        cx: &mut Context<'_>,
-        outbox: &Outbox,
-    ) -> Poll<Result<(), WsError>> {
-        let ready = Pin::new(&mut self.socket).poll_ready(cx);
-        if ready.is_pending() {
-            outbox.blocked();
-        }
-        ready
-    }
-
     /// Reads frames and hands them to the room. Ready once the stream ends or
     /// the client broke a rule.
     pub(super) fn poll_read(&mut self, cx: &mut Context<'_>, live: &Live) -> Poll<ReadEnd> {
@@ -159,7 +131,7 @@ impl Pump {
         }
         let (client, conn) = (live.client, live.conn);
         for _ in 0..READ_BUDGET {
-            let Some(frame) = ready!(Pin::new(&mut self.socket).poll_next(cx)) else {
+            let Some(frame) = ready!(self.socket.poll_next(cx)) else {
                 return Poll::Ready(ReadEnd::Ended {
                     goodbye: self.goodbye,
                 });
@@ -169,9 +141,9 @@ impl Pump {
             let event = match frame {
                 Ok(Message::Text(text)) => RoomEvent::Text { client, conn, text },
                 Ok(Message::Binary(data)) => RoomEvent::Binary { client, conn, data },
-                // Pings are answered by tungstenite; pongs and raw frames need nothing.
+                // Pings are answered by the socket; pongs and raw frames need nothing.
                 Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => continue,
-                // Keep reading: tungstenite answers the close, then the stream ends.
+                // Keep reading: the socket answers the close, then the stream ends.
                 Ok(Message::Close(_)) => {
                     self.goodbye = true;
                     continue;

@@ -1,88 +1,15 @@
-//! A client's WebSocket: the HTTP upgrade, and the byte stream under it.
-//!
-//! An idle connection should cost little memory, and most of what a WebSocket
-//! layer keeps per connection is its read buffer. tungstenite keeps one for the
-//! connection's whole life and reads at most that many bytes per call, so a
-//! small one alone would mean a system call per few hundred bytes. [`ReadAhead`]
-//! sits under it: each socket read goes into a stack buffer of [`READ_CHUNK`]
-//! bytes, and what tungstenite's small buffer cannot take yet waits in a heap
-//! buffer that exists only while such bytes do. The socket is read as often as
-//! before; idle connections keep [`READ_BUFFER`] bytes instead of 4 KiB.
+//! [`ReadAhead`]: large socket reads under a small read buffer (see the
+//! parent module).
 
-use bytes::{Buf, Bytes, BytesMut};
-use http_body_util::Full;
-use hyper::upgrade::{OnUpgrade, Upgraded};
-use hyper_tungstenite::WebSocketStream;
-use hyper_tungstenite::tungstenite::error::ProtocolError;
-use hyper_tungstenite::tungstenite::handshake::derive_accept_key;
-use hyper_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
-use hyper_util::rt::TokioIo;
+use bytes::{Buf, BytesMut};
 use std::io;
 use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-/// An admitted client's WebSocket.
-pub(crate) type Socket = WebSocketStream<ReadAhead<TokioIo<Upgraded>>>;
-
-/// tungstenite's own read buffer per connection (it grows for a frame larger
-/// than this while the frame arrives).
-pub(crate) const READ_BUFFER: usize = 256;
-
 /// How much one socket read takes, on the stack.
 const READ_CHUNK: usize = 8 * 1024;
-
-/// Checks an upgrade request's WebSocket headers and builds the `101`
-/// response (body empty); the [`Upgrading`] resolves to the socket once hyper
-/// has sent it.
-pub(crate) fn accept<B>(
-    request: &mut hyper::Request<B>,
-    config: WebSocketConfig,
-) -> Result<(hyper::Response<Full<Bytes>>, Upgrading), ProtocolError> {
-    let key = request
-        .headers()
-        .get(hyper::header::SEC_WEBSOCKET_KEY)
-        .ok_or(ProtocolError::MissingSecWebSocketKey)?;
-    let version = request.headers().get(hyper::header::SEC_WEBSOCKET_VERSION);
-    if version.map(|v| v.as_bytes()) != Some(b"13") {
-        return Err(ProtocolError::MissingSecWebSocketVersionHeader);
-    }
-    let accept = hyper::header::HeaderValue::try_from(derive_accept_key(key.as_bytes()))
-        .map_err(|_| ProtocolError::InvalidHeader(Box::new(hyper::header::SEC_WEBSOCKET_KEY)))?;
-    let mut response = hyper::Response::new(Full::default());
-    *response.status_mut() = hyper::StatusCode::SWITCHING_PROTOCOLS;
-    let headers = response.headers_mut();
-    headers.insert(
-        hyper::header::CONNECTION,
-        hyper::header::HeaderValue::from_static("upgrade"),
-    );
-    headers.insert(
-        hyper::header::UPGRADE,
-        hyper::header::HeaderValue::from_static("websocket"),
-    );
-    headers.insert(hyper::header::SEC_WEBSOCKET_ACCEPT, accept);
-    let upgrading = Upgrading {
-        on: hyper::upgrade::on(request),
-        config,
-    };
-    Ok((response, upgrading))
-}
-
-/// A WebSocket whose `101` is on its way to the client.
-pub(crate) struct Upgrading {
-    on: OnUpgrade,
-    config: WebSocketConfig,
-}
-
-impl Upgrading {
-    /// The socket, once the upgrade completes.
-    pub(crate) async fn socket(self) -> Result<Socket, hyper::Error> {
-        let upgraded = self.on.await?;
-        let io = ReadAhead::new(TokioIo::new(upgraded));
-        Ok(WebSocketStream::from_raw_socket(io, Role::Server, Some(self.config)).await)
-    }
-}
 
 /// A byte stream that reads [`READ_CHUNK`] bytes at a time whatever the
 /// reader asks for, and keeps the surplus only until it is taken.

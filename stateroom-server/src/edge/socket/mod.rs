@@ -1,0 +1,87 @@
+//! A client's WebSocket: the HTTP upgrade, the framing, and the byte stream
+//! under it.
+//!
+//! [`Wire`] is the WebSocket itself: tungstenite's protocol state machine
+//! (`WebSocketContext`) for reading, control frames and the close handshake,
+//! driven by the connection's own task with its own waker, and data frames
+//! encoded here and written, several per system call, straight from the
+//! messages' shared bytes. See `wire` for why it is not tokio-tungstenite.
+//!
+//! An idle connection should cost little memory, and most of what a WebSocket
+//! layer keeps per connection is its read buffer. tungstenite keeps one for the
+//! connection's whole life and reads at most that many bytes per call, so a
+//! small one alone would mean a system call per few hundred bytes.
+//! [`ReadAhead`] sits under it: each socket read goes into a stack buffer of
+//! 8 KiB, and what tungstenite's small buffer cannot take yet waits in a heap
+//! buffer that exists only while such bytes do. The socket is read as often as
+//! before; idle connections keep [`READ_BUFFER`] bytes instead of 4 KiB.
+
+mod read_ahead;
+mod wire;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::upgrade::{OnUpgrade, Upgraded};
+use hyper_tungstenite::tungstenite::error::ProtocolError;
+use hyper_tungstenite::tungstenite::handshake::derive_accept_key;
+use hyper_tungstenite::tungstenite::protocol::WebSocketConfig;
+use hyper_util::rt::TokioIo;
+pub(crate) use read_ahead::ReadAhead;
+pub(crate) use wire::Wire;
+
+/// An admitted client's WebSocket.
+pub(crate) type Socket = Wire<ReadAhead<TokioIo<Upgraded>>>;
+
+/// tungstenite's own read buffer per connection (it grows for a frame larger
+/// than this while the frame arrives).
+pub(crate) const READ_BUFFER: usize = 256;
+
+/// Checks an upgrade request's WebSocket headers and builds the `101`
+/// response (body empty); the [`Upgrading`] resolves to the socket once hyper
+/// has sent it.
+pub(crate) fn accept<B>(
+    request: &mut hyper::Request<B>,
+    config: WebSocketConfig,
+) -> Result<(hyper::Response<Full<Bytes>>, Upgrading), ProtocolError> {
+    let key = request
+        .headers()
+        .get(hyper::header::SEC_WEBSOCKET_KEY)
+        .ok_or(ProtocolError::MissingSecWebSocketKey)?;
+    let version = request.headers().get(hyper::header::SEC_WEBSOCKET_VERSION);
+    if version.map(|v| v.as_bytes()) != Some(b"13") {
+        return Err(ProtocolError::MissingSecWebSocketVersionHeader);
+    }
+    let accept = hyper::header::HeaderValue::try_from(derive_accept_key(key.as_bytes()))
+        .map_err(|_| ProtocolError::InvalidHeader(Box::new(hyper::header::SEC_WEBSOCKET_KEY)))?;
+    let mut response = hyper::Response::new(Full::default());
+    *response.status_mut() = hyper::StatusCode::SWITCHING_PROTOCOLS;
+    let headers = response.headers_mut();
+    headers.insert(
+        hyper::header::CONNECTION,
+        hyper::header::HeaderValue::from_static("upgrade"),
+    );
+    headers.insert(
+        hyper::header::UPGRADE,
+        hyper::header::HeaderValue::from_static("websocket"),
+    );
+    headers.insert(hyper::header::SEC_WEBSOCKET_ACCEPT, accept);
+    let upgrading = Upgrading {
+        on: hyper::upgrade::on(request),
+        config,
+    };
+    Ok((response, upgrading))
+}
+
+/// A WebSocket whose `101` is on its way to the client.
+pub(crate) struct Upgrading {
+    on: OnUpgrade,
+    config: WebSocketConfig,
+}
+
+impl Upgrading {
+    /// The socket, once the upgrade completes.
+    pub(crate) async fn socket(self) -> Result<Socket, hyper::Error> {
+        let io = ReadAhead::new(TokioIo::new(self.on.await?));
+        Ok(Wire::new(io, self.config))
+    }
+}

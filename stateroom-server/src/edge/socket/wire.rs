@@ -1,0 +1,361 @@
+//! [`Wire`]: one WebSocket, read and written by the one task that owns it.
+//!
+//! tokio-tungstenite adapts tungstenite's blocking-style API to any task
+//! layout, including a stream split in halves polled by two tasks. For that
+//! it keeps two waker proxies per stream and registers the caller's waker in
+//! them on every read, flush and readiness check: the hottest user-space
+//! function of a many-rooms run (`docs/benchmarks-notes.md`), and 128 bytes
+//! per connection. A connection here is one task, so the context handed to
+//! each poll is the only waker there is: [`Wire`] lends it to tungstenite's
+//! `WebSocketContext` through a borrowed adapter, for the duration of a call.
+//!
+//! Writes skip tungstenite's buffer. A server's frames are unmasked, so a data
+//! frame is a header of 2 to 10 bytes before the message's own bytes, and a
+//! batch goes out in one write: a short one (up to 4 KiB, the usual case)
+//! copied into a buffer on the stack, a long one vectored straight from the
+//! messages' shared bytes. No write buffer is kept for the connection's life
+//! (tungstenite's keeps the capacity of the largest frame ever sent). Only
+//! the unwritten tail of a frame the socket took in part is copied, into
+//! `out`, which is freed once written. Control frames that tungstenite makes itself
+//! (pongs, the close handshake) go into `out` too, in order.
+
+use hyper_tungstenite::tungstenite::protocol::{
+    CloseFrame, Role, WebSocketConfig, WebSocketContext,
+};
+use hyper_tungstenite::tungstenite::{Error as WsError, Message};
+use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::io::{self, IoSlice, Read, Write};
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// Frames per vectored write (two slices each; Linux takes up to 1,024).
+const FRAMES_PER_WRITE: usize = 64;
+
+/// Batches up to this long are copied into one buffer on the stack and
+/// written with one plain write.
+const COPY_UP_TO: usize = 4096;
+
+/// The longest frame header a server writes (no mask).
+const MAX_HEAD: usize = 10;
+
+/// A server's WebSocket over `S`.
+pub(crate) struct Wire<S> {
+    io: S,
+    ws: WebSocketContext,
+    /// Encoded bytes for the socket, in order, from `sent` on; unallocated
+    /// when everything went out.
+    out: Vec<u8>,
+    sent: usize,
+    /// The stream is over (the close handshake finished, or reading failed):
+    /// once `out` is written, there is nothing more to read.
+    ended: bool,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Wire<S> {
+    pub(crate) fn new(io: S, config: WebSocketConfig) -> Self {
+        Wire {
+            io,
+            ws: WebSocketContext::new(Role::Server, Some(config)),
+            out: Vec::new(),
+            sent: 0,
+            ended: false,
+        }
+    }
+
+    /// The next message from the peer; `None` once the stream has ended.
+    /// Pings are answered and a close is acknowledged here (as tungstenite
+    /// does), and the answer goes out before the end is said.
+    pub(crate) fn poll_next(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Message, WsError>>> {
+        if !self.ended {
+            let mut io = Reading {
+                io: &mut self.io,
+                cx,
+                out: &mut self.out,
+            };
+            let read = self.ws.read(&mut io);
+            if self.has_unwritten() {
+                // A pong the read queued leaves now, not with the next
+                // frame. A write error shows on the next read.
+                let _ = self.poll_flush(cx);
+            }
+            match read {
+                Ok(message) => return Poll::Ready(Some(Ok(message))),
+                Err(WsError::Io(error)) if error.kind() == io::ErrorKind::WouldBlock => {
+                    return Poll::Pending;
+                }
+                Err(WsError::ConnectionClosed | WsError::AlreadyClosed) => self.ended = true,
+                Err(error) => {
+                    self.ended = true;
+                    return Poll::Ready(Some(Err(error)));
+                }
+            }
+        }
+        // The stream is over whether or not the answer can be written.
+        let _ = ready!(self.poll_flush(cx));
+        Poll::Ready(None)
+    }
+
+    /// Whether encoded bytes wait for the socket.
+    pub(crate) fn has_unwritten(&self) -> bool {
+        self.sent < self.out.len()
+    }
+
+    /// Writes the frames of `batch` after whatever waits: ready once the
+    /// batch is empty and the socket has taken every byte. Pending keeps in
+    /// `batch` what the socket has not taken (nothing of it is copied), so
+    /// call again with the same batch. Data frames queued after the close
+    /// handshake began are dropped: the peer could not take them.
+    pub(crate) fn poll_send(
+        &mut self,
+        cx: &mut Context<'_>,
+        batch: &mut VecDeque<Message>,
+    ) -> Poll<Result<(), WsError>> {
+        loop {
+            if self.has_unwritten() {
+                ready!(self.poll_flush(cx))?;
+            }
+            let Some(first) = batch.front() else {
+                return Poll::Ready(Ok(()));
+            };
+            if !self.ws.can_write() {
+                batch.clear();
+                continue;
+            }
+            if data(first).is_none() || !self.io.is_write_vectored() {
+                // Control frames, and a stream that writes one slice a call:
+                // through `out`, one write for the lot.
+                while let Some(message) = batch.pop_front() {
+                    self.queue(message)?;
+                    if batch.front().and_then(data).is_some() && self.io.is_write_vectored() {
+                        break;
+                    }
+                }
+                continue;
+            }
+            ready!(self.poll_write_data(cx, batch))?;
+        }
+    }
+
+    /// One vectored write of the data frames at the front of `batch` (see
+    /// [`write_data`]).
+    fn poll_write_data(
+        &mut self,
+        cx: &mut Context<'_>,
+        batch: &mut VecDeque<Message>,
+    ) -> Poll<Result<(), WsError>> {
+        let io = &mut self.io;
+        let written = write_data(batch, &mut self.out, |slices| {
+            let len: usize = slices.iter().map(|slice| slice.len()).sum();
+            if len > COPY_UP_TO {
+                return Pin::new(&mut *io).poll_write_vectored(cx, slices);
+            }
+            // Short: one copy and a plain write (`send`), which costs the
+            // kernel less than a `writev` of the pieces.
+            let mut copy = [0u8; COPY_UP_TO];
+            let mut at = 0;
+            for slice in slices {
+                copy[at..at + slice.len()].copy_from_slice(slice);
+                at += slice.len();
+            }
+            Pin::new(&mut *io).poll_write(cx, &copy[..len])
+        });
+        Poll::Ready(ready!(written).map_err(WsError::Io))
+    }
+
+    /// Encodes `message` into `out`.
+    fn queue(&mut self, message: Message) -> Result<(), WsError> {
+        if let Some((opcode, payload)) = data(&message) {
+            let mut head = [0u8; MAX_HEAD];
+            let len = encode_head(opcode, payload.len(), &mut head);
+            self.out.extend_from_slice(&head[..len]);
+            self.out.extend_from_slice(payload);
+            return Ok(());
+        }
+        let mut io = Buffering(&mut self.out);
+        self.ws.write(&mut io, message)?;
+        self.ws.flush(&mut io)
+    }
+
+    /// Queues our close frame after what waits; no frame follows it. Once
+    /// the peer has closed, there is nothing to send.
+    pub(crate) fn queue_close(&mut self, frame: Option<CloseFrame>) -> Result<(), WsError> {
+        match self.ws.close(&mut Buffering(&mut self.out), frame) {
+            Err(WsError::ConnectionClosed | WsError::AlreadyClosed) => Ok(()),
+            done => done,
+        }
+    }
+
+    /// Writes what waits in `out`; ready once the socket took all of it.
+    pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
+        while self.has_unwritten() {
+            let n = ready!(Pin::new(&mut self.io).poll_write(cx, &self.out[self.sent..]))?;
+            if n == 0 {
+                return Poll::Ready(Err(io::Error::from(io::ErrorKind::WriteZero).into()));
+            }
+            self.sent += n;
+        }
+        if self.sent > 0 {
+            // Give the memory back: an idle connection holds none.
+            self.out = Vec::new();
+            self.sent = 0;
+        }
+        Poll::Ready(ready!(Pin::new(&mut self.io).poll_flush(cx)).map_err(WsError::Io))
+    }
+
+    /// Sends one message and waits until the socket took it.
+    pub(crate) async fn send(&mut self, message: Message) -> Result<(), WsError> {
+        let mut batch = VecDeque::from([message]);
+        poll_fn(|cx| self.poll_send(cx, &mut batch)).await
+    }
+
+    /// Sends our close frame and waits until the socket took it.
+    pub(crate) async fn close(&mut self, frame: Option<CloseFrame>) -> Result<(), WsError> {
+        self.queue_close(frame)?;
+        poll_fn(|cx| self.poll_flush(cx)).await
+    }
+
+    /// The next message from the peer (cancel-safe: a message is returned
+    /// or stays unread).
+    pub(crate) async fn next(&mut self) -> Option<Result<Message, WsError>> {
+        poll_fn(|cx| self.poll_next(cx)).await
+    }
+}
+
+/// Writes the data frames at the front of `batch` with one call of `write`,
+/// which gets a header slice and the message's own bytes for each (up to
+/// [`FRAMES_PER_WRITE`]). What it took leaves the batch; so does a frame it
+/// took in part, whose unwritten tail is appended to `rest` (to be written
+/// before anything else).
+fn write_data(
+    batch: &mut VecDeque<Message>,
+    rest: &mut Vec<u8>,
+    write: impl FnOnce(&[IoSlice<'_>]) -> Poll<io::Result<usize>>,
+) -> Poll<io::Result<()>> {
+    let mut heads = [[0u8; MAX_HEAD]; FRAMES_PER_WRITE];
+    let mut frames = 0;
+    let mut slices = [IoSlice::new(&[]); 2 * FRAMES_PER_WRITE];
+    for (message, head) in batch.iter().zip(heads.iter_mut()) {
+        let Some((opcode, payload)) = data(message) else {
+            break;
+        };
+        let len = encode_head(opcode, payload.len(), head);
+        slices[2 * frames] = IoSlice::new(&head[..len]);
+        slices[2 * frames + 1] = IoSlice::new(payload);
+        frames += 1;
+    }
+    let written = ready!(write(&slices[..2 * frames]))?;
+    if written == 0 {
+        return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+    }
+    let mut left = written;
+    let mut taken = 0;
+    for pair in slices[..2 * frames].chunks_exact(2) {
+        let (head, payload) = (&pair[0][..], &pair[1][..]);
+        taken += 1;
+        if left < head.len() + payload.len() {
+            // Taken in part: the rest goes first.
+            if left < head.len() {
+                rest.extend_from_slice(&head[left..]);
+                rest.extend_from_slice(payload);
+            } else {
+                rest.extend_from_slice(&payload[left - head.len()..]);
+            }
+            break;
+        }
+        left -= head.len() + payload.len();
+        if left == 0 {
+            break;
+        }
+    }
+    batch.drain(..taken);
+    Poll::Ready(Ok(()))
+}
+
+/// A data frame's opcode and bytes; `None` for what tungstenite writes
+/// itself (pongs, closes, raw frames). A ping is ours only while it fits a
+/// control frame.
+fn data(message: &Message) -> Option<(u8, &[u8])> {
+    match message {
+        Message::Text(text) => Some((0x1, text.as_bytes())),
+        Message::Binary(bytes) => Some((0x2, bytes)),
+        Message::Ping(bytes) if bytes.len() <= 125 => Some((0x9, bytes)),
+        _ => None,
+    }
+}
+
+/// Writes a final, unmasked frame's header into `head`; returns its length.
+fn encode_head(opcode: u8, len: usize, head: &mut [u8; MAX_HEAD]) -> usize {
+    head[0] = 0x80 | opcode;
+    if len < 126 {
+        head[1] = len as u8;
+        2
+    } else if let Ok(len) = u16::try_from(len) {
+        head[1] = 126;
+        head[2..4].copy_from_slice(&len.to_be_bytes());
+        4
+    } else {
+        head[1] = 127;
+        head[2..10].copy_from_slice(&(len as u64).to_be_bytes());
+        10
+    }
+}
+
+/// The socket as tungstenite's blocking-style reader sees it during one poll:
+/// reads poll the socket with the task's context (pending is `WouldBlock`),
+/// and what tungstenite writes (a pong, a close's answer) queues in `out`.
+struct Reading<'a, 'b, S> {
+    io: &'a mut S,
+    cx: &'a mut Context<'b>,
+    out: &'a mut Vec<u8>,
+}
+
+impl<S: AsyncRead + Unpin> Read for Reading<'_, '_, S> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut buf = ReadBuf::new(buf);
+        match Pin::new(&mut *self.io).poll_read(self.cx, &mut buf) {
+            Poll::Ready(Ok(())) => Ok(buf.filled().len()),
+            Poll::Ready(Err(error)) => Err(error),
+            Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
+        }
+    }
+}
+
+impl<S> Write for Reading<'_, '_, S> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.out.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `out` as tungstenite's writer, outside a read: everything queues.
+struct Buffering<'a>(&'a mut Vec<u8>);
+
+impl Read for Buffering<'_> {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        Err(io::ErrorKind::WouldBlock.into())
+    }
+}
+
+impl Write for Buffering<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[path = "wire_tests.rs"]
+mod tests;
