@@ -174,10 +174,12 @@ def row(label, values, higher_is_better=True, fmt=fmt_rate):
 
 row("fan-out deliveries/s, sustainable (1 room × 100)", {s: d(fan[s]) for s in PEERS})
 row("fan-out deliveries/s, peak", {s: d(fan_peak[s]) for s in PEERS})
-rooms_fan = {s: sustainable(s, "manyrooms") for s in PEERS}
-if any(rooms_fan.values()):
-    row("many rooms (200 × 10) deliveries/s, sustainable", {s: d(rooms_fan[s]) for s in PEERS})
-    row("many rooms (200 × 10) deliveries/s, peak", {s: d(peak(s, "manyrooms")) for s in PEERS})
+ROOM_SHAPES = [("manyrooms", "200 × 10"), ("tinyrooms", "1,000 × 4"), ("midrooms", "20 × 50")]
+for label, shape in ROOM_SHAPES:
+    rooms_fan = {s: sustainable(s, label) for s in PEERS}
+    if any(rooms_fan.values()):
+        row(f"many rooms ({shape}) deliveries/s, sustainable", {s: d(rooms_fan[s]) for s in PEERS})
+        row(f"many rooms ({shape}) deliveries/s, peak", {s: d(peak(s, label)) for s in PEERS})
 echo_rate = None
 for rate in sorted({rate for (s, sc, rate) in runs if sc == "echo"}, reverse=True):
     if all(at_rate(s, "echo", rate) for s in PEERS):
@@ -511,7 +513,12 @@ if any(series(s, "overload") for s in PEERS):
             )
     w("")
 
-for scenario, title, unit in [("fanout", "Fan-out: 1 room × 100 clients", "deliveries"), ("manyrooms", "Fan-out: 200 rooms × 10 clients", "deliveries"), ("echo", "Echo: 10 rooms × 100 clients", "messages")]:
+SECTIONS = [("fanout", "Fan-out: 1 room × 100 clients", "deliveries")]
+SECTIONS += [(label, f"Fan-out: {shape.replace(' × ', ' rooms × ')} clients", "deliveries") for label, shape in ROOM_SHAPES]
+SECTIONS += [("echo", "Echo: 10 rooms × 100 clients", "messages")]
+for scenario, title, unit in SECTIONS:
+    if not any(series(server, scenario) for server in PEERS):
+        continue
     w(f"## {title}\n")
     w(f"Rate is messages per second per client. `{unit}/s` counts arrivals within the send window.\n")
     w(f"| server | rate | {unit}/s | p50 ms | p99 ms | max ms | lost | errors | server CPU s/M | gen CPU | pass |")

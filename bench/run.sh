@@ -23,6 +23,8 @@ if [ -n "$QUICK" ]; then
     REPORT="target/bench/benchmarks.md"
     FANOUT_RATES="5 50"
     ROOMS_RATES="5"
+    TINY_RATES="5"
+    MID_RATES="2"
     ECHO_RATES="20"
     DURATION=1
     IDLE_ROOMS="10"
@@ -37,6 +39,10 @@ else
     # 200 rooms x 10 clients: 20,000 deliveries/s per unit of rate.
     # Up to the generator's limit (one core: about 500,000 deliveries/s).
     ROOMS_RATES="1 2 3 5 10 15 20 25"
+    # The curve's other shapes, to the same limit: 1,000 rooms x 4 clients
+    # (16,000 deliveries/s per unit of rate) and 20 rooms x 50 (50,000).
+    TINY_RATES="1 3 6 12 19 25 31"
+    MID_RATES="1 2 4 6 8 10"
     ECHO_RATES="10 50 100 200 400 800"
     DURATION=5
     # 10,000 and 19,000 idle connections (19,000: the descriptor ceiling of one
@@ -154,6 +160,10 @@ for server in stateroom raw ws bun colyseus; do
     ramp "$server" fanout 1 100 $FANOUT_RATES
     # shellcheck disable=SC2086
     LABEL=manyrooms ramp "$server" fanout 200 10 $ROOMS_RATES
+    # shellcheck disable=SC2086
+    LABEL=tinyrooms ramp "$server" fanout 1000 4 $TINY_RATES
+    # shellcheck disable=SC2086
+    LABEL=midrooms ramp "$server" fanout 20 50 $MID_RATES
     # shellcheck disable=SC2086
     ramp "$server" echo 10 100 $ECHO_RATES
     for rooms in $IDLE_ROOMS; do
