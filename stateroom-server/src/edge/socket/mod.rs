@@ -34,7 +34,7 @@ pub(crate) type Socket = Wire<ReadAhead<TokioIo<Upgraded>>>;
 
 /// tungstenite's own read buffer per connection (it grows for a frame larger
 /// than this while the frame arrives).
-pub(crate) const READ_BUFFER: usize = 256;
+pub(crate) const READ_BUFFER: usize = 64;
 
 /// Checks an upgrade request's WebSocket headers and builds the `101`
 /// response (body empty); the [`Upgrading`] resolves to the socket once hyper
