@@ -4,8 +4,9 @@
 //! [`Wire`] is the WebSocket itself: tungstenite's protocol state machine
 //! (`WebSocketContext`) for reading, control frames and the close handshake,
 //! driven by the connection's own task with its own waker, and data frames
-//! encoded here and written, several per system call, straight from the
-//! messages' shared bytes. See `wire` for why it is not tokio-tungstenite.
+//! encoded here and written a batch per system call (short batches copied
+//! on the stack, long ones vectored from the messages' shared bytes). See
+//! `wire` for why it is not tokio-tungstenite.
 //!
 //! An idle connection should cost little memory, and most of what a WebSocket
 //! layer keeps per connection is its read buffer. tungstenite keeps one for the

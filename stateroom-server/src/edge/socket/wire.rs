@@ -26,6 +26,7 @@ use hyper_tungstenite::tungstenite::{Error as WsError, Message};
 use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::io::{self, IoSlice, Read, Write};
+use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -34,7 +35,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 const FRAMES_PER_WRITE: usize = 64;
 
 /// Batches up to this long are copied into one buffer on the stack and
-/// written with one plain write.
+/// written with one plain write (the batch's frames fill it; it is not
+/// zeroed).
 const COPY_UP_TO: usize = 4096;
 
 /// The longest frame header a server writes (no mask).
@@ -141,30 +143,69 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Wire<S> {
         }
     }
 
-    /// One vectored write of the data frames at the front of `batch` (see
-    /// [`write_data`]).
+    /// One write of the data frames at the front of `batch` (up to
+    /// [`FRAMES_PER_WRITE`]), each a header and the message's own bytes:
+    /// copied on the stack and written plainly if short, vectored if long.
+    /// What the socket took leaves the batch; so does a frame it took in
+    /// part, whose unwritten tail goes into `out`, to be written first.
     fn poll_write_data(
         &mut self,
         cx: &mut Context<'_>,
         batch: &mut VecDeque<Message>,
     ) -> Poll<Result<(), WsError>> {
-        let io = &mut self.io;
-        let written = write_data(batch, &mut self.out, |slices| {
-            let len: usize = slices.iter().map(|slice| slice.len()).sum();
-            if len > COPY_UP_TO {
-                return Pin::new(&mut *io).poll_write_vectored(cx, slices);
-            }
+        let mut heads = [[0u8; MAX_HEAD]; FRAMES_PER_WRITE];
+        let mut frames = 0;
+        let mut slices = [IoSlice::new(&[]); 2 * FRAMES_PER_WRITE];
+        for (message, head) in batch.iter().zip(heads.iter_mut()) {
+            let Some((opcode, payload)) = data(message) else {
+                break;
+            };
+            let len = encode_head(opcode, payload.len(), head);
+            slices[2 * frames] = IoSlice::new(&head[..len]);
+            slices[2 * frames + 1] = IoSlice::new(payload);
+            frames += 1;
+        }
+        let slices = &slices[..2 * frames];
+        let len: usize = slices.iter().map(|slice| slice.len()).sum();
+        let io = Pin::new(&mut self.io);
+        let written = if len > COPY_UP_TO {
+            ready!(io.poll_write_vectored(cx, slices))?
+        } else {
             // Short: one copy and a plain write (`send`), which costs the
-            // kernel less than a `writev` of the pieces.
-            let mut copy = [0u8; COPY_UP_TO];
-            let mut at = 0;
+            // kernel less than a `writev` of the pieces. The buffer is
+            // filled, not zeroed first.
+            let mut copy = [MaybeUninit::<u8>::uninit(); COPY_UP_TO];
+            let mut copy = ReadBuf::uninit(&mut copy);
             for slice in slices {
-                copy[at..at + slice.len()].copy_from_slice(slice);
-                at += slice.len();
+                copy.put_slice(slice);
             }
-            Pin::new(&mut *io).poll_write(cx, &copy[..len])
-        });
-        Poll::Ready(ready!(written).map_err(WsError::Io))
+            ready!(io.poll_write(cx, copy.filled()))?
+        };
+        if written == 0 {
+            return Poll::Ready(Err(io::Error::from(io::ErrorKind::WriteZero).into()));
+        }
+        let mut left = written;
+        let mut taken = 0;
+        for pair in slices.chunks_exact(2) {
+            let (head, payload) = (&pair[0][..], &pair[1][..]);
+            taken += 1;
+            if left < head.len() + payload.len() {
+                // Taken in part: the rest goes first.
+                if left < head.len() {
+                    self.out.extend_from_slice(&head[left..]);
+                    self.out.extend_from_slice(payload);
+                } else {
+                    self.out.extend_from_slice(&payload[left - head.len()..]);
+                }
+                break;
+            }
+            left -= head.len() + payload.len();
+            if left == 0 {
+                break;
+            }
+        }
+        batch.drain(..taken);
+        Poll::Ready(Ok(()))
     }
 
     /// Encodes `message` into `out`.
@@ -224,56 +265,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Wire<S> {
     pub(crate) async fn next(&mut self) -> Option<Result<Message, WsError>> {
         poll_fn(|cx| self.poll_next(cx)).await
     }
-}
-
-/// Writes the data frames at the front of `batch` with one call of `write`,
-/// which gets a header slice and the message's own bytes for each (up to
-/// [`FRAMES_PER_WRITE`]). What it took leaves the batch; so does a frame it
-/// took in part, whose unwritten tail is appended to `rest` (to be written
-/// before anything else).
-fn write_data(
-    batch: &mut VecDeque<Message>,
-    rest: &mut Vec<u8>,
-    write: impl FnOnce(&[IoSlice<'_>]) -> Poll<io::Result<usize>>,
-) -> Poll<io::Result<()>> {
-    let mut heads = [[0u8; MAX_HEAD]; FRAMES_PER_WRITE];
-    let mut frames = 0;
-    let mut slices = [IoSlice::new(&[]); 2 * FRAMES_PER_WRITE];
-    for (message, head) in batch.iter().zip(heads.iter_mut()) {
-        let Some((opcode, payload)) = data(message) else {
-            break;
-        };
-        let len = encode_head(opcode, payload.len(), head);
-        slices[2 * frames] = IoSlice::new(&head[..len]);
-        slices[2 * frames + 1] = IoSlice::new(payload);
-        frames += 1;
-    }
-    let written = ready!(write(&slices[..2 * frames]))?;
-    if written == 0 {
-        return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
-    }
-    let mut left = written;
-    let mut taken = 0;
-    for pair in slices[..2 * frames].chunks_exact(2) {
-        let (head, payload) = (&pair[0][..], &pair[1][..]);
-        taken += 1;
-        if left < head.len() + payload.len() {
-            // Taken in part: the rest goes first.
-            if left < head.len() {
-                rest.extend_from_slice(&head[left..]);
-                rest.extend_from_slice(payload);
-            } else {
-                rest.extend_from_slice(&payload[left - head.len()..]);
-            }
-            break;
-        }
-        left -= head.len() + payload.len();
-        if left == 0 {
-            break;
-        }
-    }
-    batch.drain(..taken);
-    Poll::Ready(Ok(()))
 }
 
 /// A data frame's opcode and bytes; `None` for what tungstenite writes
