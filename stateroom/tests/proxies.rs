@@ -155,14 +155,14 @@ async fn haproxy_as_documented() {
     }
     // With the admin listener, as the systemd unit runs it: the health
     // check reads /readyz there (`check port 9090`).
-    let admin = free_port();
     let server = start::<Gate>(
         Server::new()
-            .admin_port(admin)
+            .admin_port(0)
             .trusted_proxies(["127.0.0.1".parse().unwrap()]),
     )
     .await;
     let addr = server.local_addr();
+    let admin = server.admin_addr().expect("an admin listener").port();
     let port = free_port();
     let dir = scratch("haproxy");
     // As printed, ports aside (maxconn included: it starts under this

@@ -198,13 +198,35 @@ impl Running {
     }
 }
 
-/// A port nobody listens on right now.
+/// A port nobody listens on right now, for a process or listener the test
+/// starts later.
+///
+/// It comes from below the kernel's ephemeral range
+/// (`net.ipv4.ip_local_port_range`), never from a bind to port 0: a port the
+/// kernel handed out once it hands out again, to the next `bind(0)` or
+/// outgoing `connect` anywhere on the machine, and a parallel test then takes
+/// it between this call and the caller's bind (`AddrInUse`). Below that range
+/// only another caller of this function can take it: a counter keeps this
+/// process's ports apart, and each process starts at its own offset.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("a free port")
-        .local_addr()
-        .expect("its address")
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u32>().ok())
+        .unwrap_or(32_768);
+    // The window below the range, clear of the registered ports under 10,000.
+    let low = 10_000.min(ephemeral_low.saturating_sub(1_000));
+    let span = ephemeral_low.saturating_sub(low).max(1);
+    let start = std::process::id().wrapping_mul(7_919) % span;
+    for _ in 0..span {
+        let port = low + (start + NEXT.fetch_add(1, Ordering::Relaxed)) % span;
+        let port = u16::try_from(port).expect("a port number");
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port below {ephemeral_low}")
 }
 
 /// Starts the server binary at `path` on a free port (through `STATEROOM_PORT`,
