@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Syscalls per delivery on the many-rooms shape (200 rooms × 10 clients),
+# Syscalls per delivery on a many-rooms shape (200 rooms × 10 clients unless
+# ROOMS and CLIENTS say otherwise),
 # Stateroom against Bun, side by side: what `perf stat` counts of the
 # server's sendto, recvfrom and epoll waits over 3 s of a run, divided by
 # the deliveries of those 3 s, with the run's p50/p99 and server CPU per
@@ -9,6 +10,7 @@
 # `write`, `writev`): Stateroom writes a batch with one `writev`.
 #
 #   bench/syscalls.sh [RATE...]      # default: 3 10 20 (60k, 200k, 400k/s)
+#   ROOMS=1000 CLIENTS=4 bench/syscalls.sh 6 12   # another shape
 #   BASE_SERVER=path/to/bench-server bench/syscalls.sh   # and another build
 #                                                         # of Stateroom, alongside
 set -euo pipefail
@@ -16,6 +18,8 @@ cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
 RATES=("$@")
+ROOMS=${ROOMS:-200}
+CLIENTS=${CLIENTS:-10}
 [ ${#RATES[@]} -gt 0 ] || RATES=(3 10 20)
 cargo build --release --locked -q -p stateroom-bench
 (cd bench/node && npm ci --no-audit --no-fund --loglevel=error > /dev/null)
@@ -42,7 +46,7 @@ for server in "${SERVERS[@]}"; do
         pid=$!
         wait_listening "$pid" "$PORT"
         taskset -c 1 ./target/release/stateroom-load --target "127.0.0.1:$PORT" --protocol path \
-            --scenario fanout --rooms 200 --clients 10 --rate "$rate" --duration 8 --drain 3 \
+            --scenario fanout --rooms "$ROOMS" --clients "$CLIENTS" --rate "$rate" --duration 8 --drain 3 \
             --server-pid "$pid" --quiet --json "$OUT/run.json" > /dev/null &
         load=$!
         sleep 4
@@ -50,7 +54,7 @@ for server in "${SERVERS[@]}"; do
             -p "$pid" -- sleep 3 2> "$OUT/perf.csv"
         wait "$load" || true
         kill "$pid"; wait "$pid" 2>/dev/null || true
-        python3 - "$OUT/perf.csv" "$OUT/run.json" "$server" "$rate" <<'PY'
+        python3 - "$OUT/perf.csv" "$OUT/run.json" "$server" "$rate" "$ROOMS" "$CLIENTS" <<'PY'
 import json, sys
 counts = {}
 for line in open(sys.argv[1]):
@@ -59,8 +63,9 @@ for line in open(sys.argv[1]):
         counts[parts[2].split(':')[-1]] = int(parts[0])
 run = json.load(open(sys.argv[2]))
 rate = int(sys.argv[4])
-deliveries = rate * 200 * 10 * 10 * 3  # 3 s of the send window
-messages = rate * 200 * 10 * 3
+rooms, clients = int(sys.argv[5]), int(sys.argv[6])
+deliveries = rate * rooms * clients * clients * 3  # 3 s of the send window
+messages = rate * rooms * clients * 3
 send = sum(counts.get(k, 0) for k in ('sys_enter_sendto', 'sys_enter_write', 'sys_enter_writev'))
 recv = counts.get('sys_enter_recvfrom', 0)
 waits = sum(v for k, v in counts.items() if 'epoll' in k)

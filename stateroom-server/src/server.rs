@@ -8,9 +8,11 @@ use crate::engine::kinds::{KindError, Kinds};
 use crate::engine::metrics::Metrics;
 use crate::engine::persistence::Persistence;
 use crate::engine::registry::Registry;
+use crate::engine::shards::Shards;
 use crate::engine::store::{RoomStore, unix_ms};
 use crate::error::{ClusterError, ServerError};
 use stateroom_core::SimpleStateroomService;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -197,6 +199,7 @@ impl Server {
             Some(_) => Some(Arc::new(open_store(&self, &kinds, metrics.clone()).await?)),
             None => None,
         };
+        let shards = self.shards.take();
         let static_dir = match &self.static_dir {
             Some(dir) => Some(crate::edge::files::StaticDir::open(dir).map_err(|source| {
                 ServerError::StaticDir {
@@ -225,6 +228,7 @@ impl Server {
             persistence,
             leases,
             cluster: cluster_rooms,
+            shards,
         });
         Ok(Arc::new(Edge {
             engine,
@@ -287,7 +291,7 @@ impl Server {
     /// [`ServerError::Bind`] when the address cannot be bound,
     /// [`ServerError::Io`] when the runtime cannot start.
     pub fn serve<S: SimpleStateroomService>(self) -> Result<(), ServerError> {
-        self.runtime()?.block_on(self.serve_async::<S>())
+        self.with_shards(|server| server.serve_async::<S>())
     }
 
     /// [`serve`](Self::serve) for the kinds given to [`room`](Self::room).
@@ -296,15 +300,29 @@ impl Server {
     /// As [`start_rooms`](Self::start_rooms), and [`ServerError::Io`] when
     /// the runtime cannot start.
     pub fn serve_rooms(self) -> Result<(), ServerError> {
-        self.runtime()?.block_on(self.serve_rooms_async())
+        self.with_shards(Server::serve_rooms_async)
     }
 
-    fn runtime(&self) -> Result<tokio::runtime::Runtime, ServerError> {
-        let mut runtime = tokio::runtime::Builder::new_multi_thread();
-        if let Some(threads) = self.worker_threads {
-            runtime.worker_threads(threads);
-        }
-        runtime.enable_all().build().map_err(ServerError::Io)
+    /// Runs `serve` with the rooms on shards (`engine::shards`: one
+    /// current-thread runtime per worker thread) and everything else on a
+    /// multi-threaded runtime of as many workers.
+    fn with_shards<F: Future<Output = Result<(), ServerError>>>(
+        mut self,
+        serve: impl FnOnce(Server) -> F,
+    ) -> Result<(), ServerError> {
+        let threads = self.worker_threads.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        });
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()
+            .map_err(ServerError::Io)?;
+        let shards = Shards::start(threads).map_err(ServerError::Io)?;
+        self.shards = Some(shards.clone());
+        let served = runtime.block_on(serve(self));
+        shards.stop();
+        served
     }
 }
 

@@ -42,7 +42,7 @@ pub struct ServerArgs {
     /// How long a client may stay silent (pongs count) before it is dropped.
     #[arg(long, alias = "heartbeat-timeout-ms", env = "STATEROOM_HEARTBEAT_TIMEOUT_MS", default_value = defaults::HEARTBEAT_TIMEOUT, value_parser = parse_duration)]
     pub heartbeat_timeout: Duration,
-    /// Tokio worker threads (default: one per CPU core).
+    /// Worker threads: as many room shards (each room and its clients on one), and as many for HTTP and the rest (default: one per CPU core).
     #[arg(long, env = "STATEROOM_WORKER_THREADS")]
     pub worker_threads: Option<usize>,
     /// Largest message a client may send, in bytes (larger: close 1009).

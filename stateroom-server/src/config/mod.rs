@@ -85,6 +85,8 @@ pub struct Server {
     pub(crate) static_dir: Option<std::path::PathBuf>,
     /// Many nodes: the registry, this node's name and internal address.
     pub(crate) cluster: Option<ClusterOptions>,
+    /// Set by [`serve`](Self::serve): the threads its rooms run on.
+    pub(crate) shards: Option<std::sync::Arc<crate::engine::shards::Shards>>,
     /// The services given to [`Server::room`], in order.
     pub(crate) kinds: Vec<std::sync::Arc<crate::engine::kinds::Kind>>,
 }
@@ -130,6 +132,7 @@ impl Default for Server {
             client_types: None,
             static_dir: None,
             cluster: None,
+            shards: None,
             kinds: Vec::new(),
         }
     }
@@ -320,9 +323,14 @@ impl Server {
         self
     }
 
-    /// How many tokio worker threads [`serve`](Self::serve) starts. Default: one
-    /// per CPU core. (Ignored by [`start`](Self::start) and
-    /// [`serve_async`](Self::serve_async), which run on the caller's runtime.)
+    /// How many worker threads [`serve`](Self::serve) starts: as many room
+    /// shards (a current-thread runtime each; a room and its clients'
+    /// connections run on one shard, a new room on the one with the fewest
+    /// rooms), and as many workers of a multi-threaded runtime for HTTP,
+    /// admin, persistence and the cluster. Default: one per CPU core.
+    /// (Ignored by [`start`](Self::start) and
+    /// [`serve_async`](Self::serve_async), which run everything on the
+    /// caller's runtime.)
     pub fn worker_threads(mut self, threads: usize) -> Self {
         self.worker_threads = Some(threads.max(1));
         self

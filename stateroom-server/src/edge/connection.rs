@@ -79,6 +79,17 @@ pub(crate) async fn run(edge: Arc<Edge>, socket: Socket, admitted: Admitted) {
         debug!("connection closed");
         return;
     };
+    // The connection runs where its room does (on the room's shard under
+    // `serve`), its socket moved to that runtime's reactor.
+    let place = membership.place.clone();
+    let mut socket = socket;
+    if let Some(shard) = place.handle()
+        && let Err(error) = socket.move_to(shard)
+    {
+        // The socket is unusable now: the loop below ends at its first
+        // read, and the room hears that the client is gone.
+        debug!(%error, "could not move the connection to its room's shard");
+    }
     let live = Live {
         edge,
         membership,
@@ -91,9 +102,9 @@ pub(crate) async fn run(edge: Arc<Edge>, socket: Socket, admitted: Admitted) {
     // disabled, and the task need not carry it.
     let span = tracing::Span::current();
     if span.is_disabled() {
-        tokio::spawn(live.serve(pump));
+        place.spawn(live.serve(pump));
     } else {
-        tokio::spawn(live.serve(pump).instrument(span));
+        place.spawn(live.serve(pump).instrument(span));
     }
 }
 
@@ -217,7 +228,76 @@ impl Live {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
+    use crate::Server;
+    use crate::engine::shards::Shards;
+    use futures_util::{SinkExt, StreamExt};
+    use stateroom_core::{ClientId, SimpleStateroomService, StateroomContext};
+    use tokio_tungstenite::tungstenite::Message;
+
+    /// Answers every message with the name of the thread its room runs on.
+    struct Where;
+
+    impl SimpleStateroomService for Where {
+        fn new(_: &str, _: &impl StateroomContext) -> Self {
+            Where
+        }
+
+        fn message(&mut self, client: ClientId, _: &str, ctx: &impl StateroomContext) {
+            let thread = std::thread::current();
+            ctx.send_message(client, thread.name().unwrap_or("unnamed"));
+        }
+    }
+
+    /// Under shards (as `serve` runs a server), rooms spread over the
+    /// shards' threads, and their clients' frames go both ways from there.
+    #[test]
+    fn under_shards_rooms_run_on_the_shards_threads() {
+        let shards = Shards::start(2).unwrap();
+        let edge = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("edge")
+            .enable_all()
+            .build()
+            .unwrap();
+        let threads = edge.block_on(async {
+            let mut server = Server::new().host("127.0.0.1").port(0);
+            server.shards = Some(shards.clone());
+            let handle = server.start::<Where>().await.unwrap();
+            let addr = handle.local_addr();
+            let mut clients = Vec::new();
+            let mut threads = Vec::new();
+            for room in ["a", "b", "c", "d"] {
+                let (mut ws, _) =
+                    tokio_tungstenite::connect_async(format!("ws://{addr}/ws/{room}"))
+                        .await
+                        .unwrap();
+                ws.send(Message::text("where?")).await.unwrap();
+                let thread = loop {
+                    match ws.next().await.unwrap().unwrap() {
+                        Message::Text(text) => break text.to_string(),
+                        _ => continue,
+                    }
+                };
+                threads.push(thread);
+                clients.push(ws);
+            }
+            handle.shutdown().await;
+            threads
+        });
+        shards.stop();
+        assert_eq!(
+            threads,
+            [
+                "stateroom-shard-0",
+                "stateroom-shard-1",
+                "stateroom-shard-0",
+                "stateroom-shard-1"
+            ]
+        );
+    }
+
     /// What an idle connection's task holds (its future) stays small: the
     /// socket and little else. Fails if a change makes the task carry a large
     /// state (a teardown future, a send future, a second buffer) for its

@@ -11,6 +11,7 @@
 use crate::engine::Engine;
 use crate::engine::event::RoomEvent;
 use crate::engine::registry::Activity;
+use crate::engine::shards::Place;
 use crate::room_id::{RoomIdError, validate_room_id};
 use stateroom_core::{Durability, SimpleStateroomService};
 use std::sync::Arc;
@@ -19,7 +20,7 @@ use tokio::sync::mpsc;
 /// How a room task of one kind is started; the only place a service's type
 /// is needed, so everything else is not generic.
 pub(crate) type SpawnRoomFn =
-    fn(Arc<Engine>, Arc<Kind>, Arc<str>, u64, Arc<Activity>, mpsc::Receiver<RoomEvent>);
+    fn(Arc<Engine>, Arc<Kind>, Arc<str>, u64, Arc<Activity>, mpsc::Receiver<RoomEvent>, &Place);
 
 /// One service a server hosts.
 pub(crate) struct Kind {

@@ -14,7 +14,8 @@
 //!   the store trait with its SQLite implementation;
 //! - `leases`: the one thing the engine asks of a cluster (is this room
 //!   still ours?), as a trait the edge's cluster implements;
-//! - `metrics`, `stats`, `client_ids`: counts and the process-wide id floor.
+//! - `metrics`, `stats`, `client_ids`: counts and the process-wide id floor;
+//! - `shards`: the threads rooms and their connections run on under `serve`.
 
 pub(crate) mod client_ids;
 pub(crate) mod cluster_metrics;
@@ -40,6 +41,7 @@ pub(crate) mod registry;
 pub(crate) mod resume;
 pub(crate) mod room;
 pub(crate) mod room_core;
+pub(crate) mod shards;
 pub(crate) mod snapshot;
 pub(crate) mod stats;
 pub mod store;
@@ -72,6 +74,9 @@ pub(crate) struct Engine {
     pub(crate) leases: Option<Arc<dyn Leases>>,
     /// In a cluster: the other nodes' rooms, and reaching them.
     pub(crate) cluster: Option<Arc<dyn cluster_rooms::ClusterRooms>>,
+    /// Under [`Server::serve`]: the threads rooms run on; `None`: the
+    /// caller's runtime.
+    pub(crate) shards: Option<Arc<shards::Shards>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -95,7 +100,13 @@ impl Claim {
     pub(crate) fn take(engine: &Arc<Engine>, located: &Located) -> Result<Self, JoinRefused> {
         let spawn = |key, generation, entry, events| {
             let kind = located.kind.clone();
-            (located.kind.spawn)(engine.clone(), kind, key, generation, entry, events)
+            let place = engine
+                .shards
+                .as_ref()
+                .map(|shards| shards.place())
+                .unwrap_or_default();
+            (located.kind.spawn)(engine.clone(), kind, key, generation, entry, events, &place);
+            place
         };
         let membership = engine
             .rooms

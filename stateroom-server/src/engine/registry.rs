@@ -7,6 +7,7 @@
 use crate::engine::event::RoomEvent;
 use crate::engine::listing::Published;
 use crate::engine::outbox::clock_ms;
+use crate::engine::shards::Place;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -98,6 +99,8 @@ struct Entry {
     id: Arc<str>,
     events: mpsc::Sender<RoomEvent>,
     generation: u64,
+    /// Where the room runs, and its connections with it.
+    place: Place,
     /// Connections attached or on their way in.
     members: usize,
     info: Arc<Activity>,
@@ -117,6 +120,8 @@ pub(crate) struct Membership {
     pub(crate) room_id: Arc<str>,
     pub(crate) generation: u64,
     pub(crate) events: mpsc::Sender<RoomEvent>,
+    /// Where the room runs: its connections run there too.
+    pub(crate) place: Place,
 }
 
 pub(crate) struct Registry {
@@ -140,8 +145,10 @@ impl Default for Registry {
     }
 }
 
-/// What [`Registry::join`] needs to start a room that does not exist yet.
-pub(crate) type SpawnRoom<'a> = &'a dyn Fn(Arc<str>, u64, Arc<Activity>, mpsc::Receiver<RoomEvent>);
+/// What [`Registry::join`] needs to start a room that does not exist yet;
+/// it says where the room runs.
+pub(crate) type SpawnRoom<'a> =
+    &'a dyn Fn(Arc<str>, u64, Arc<Activity>, mpsc::Receiver<RoomEvent>) -> Place;
 
 impl Registry {
     fn lock(&self) -> MutexGuard<'_, Map> {
@@ -187,12 +194,13 @@ impl Registry {
                 map.next_generation += 1;
                 let id: Arc<str> = Arc::from(room_id);
                 let info = Arc::new(Activity::new());
-                spawn(id.clone(), generation, info.clone(), receiver);
+                let place = spawn(id.clone(), generation, info.clone(), receiver);
                 self.directory_changed();
                 map.rooms.entry(id.clone()).or_insert(Entry {
                     id,
                     events,
                     generation,
+                    place,
                     members: 0,
                     info,
                 })
@@ -204,6 +212,7 @@ impl Registry {
             room_id: entry.id.clone(),
             generation: entry.generation,
             events: entry.events.clone(),
+            place: entry.place.clone(),
         })
     }
 

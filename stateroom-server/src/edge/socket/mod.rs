@@ -18,20 +18,30 @@
 //! before; idle connections keep [`READ_BUFFER`] bytes instead of 4 KiB.
 
 mod read_ahead;
+mod stream;
 mod wire;
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::upgrade::{OnUpgrade, Upgraded};
+use hyper::upgrade::OnUpgrade;
 use hyper_tungstenite::tungstenite::error::ProtocolError;
 use hyper_tungstenite::tungstenite::handshake::derive_accept_key;
 use hyper_tungstenite::tungstenite::protocol::WebSocketConfig;
 use hyper_util::rt::TokioIo;
 pub(crate) use read_ahead::ReadAhead;
+pub(crate) use stream::Stream;
 pub(crate) use wire::Wire;
 
 /// An admitted client's WebSocket.
-pub(crate) type Socket = Wire<ReadAhead<TokioIo<Upgraded>>>;
+pub(crate) type Socket = Wire<ReadAhead<Stream>>;
+
+impl Socket {
+    /// Moves the socket to `runtime`'s reactor, for a task there (see
+    /// [`Stream::move_to`]).
+    pub(crate) fn move_to(&mut self, runtime: &tokio::runtime::Handle) -> std::io::Result<()> {
+        self.get_mut().get_mut().move_to(runtime)
+    }
+}
 
 /// tungstenite's own read buffer per connection (it grows for a frame larger
 /// than this while the frame arrives).
@@ -82,7 +92,64 @@ pub(crate) struct Upgrading {
 impl Upgrading {
     /// The socket, once the upgrade completes.
     pub(crate) async fn socket(self) -> Result<Socket, hyper::Error> {
-        let io = ReadAhead::new(TokioIo::new(self.on.await?));
+        let upgraded = self.on.await?;
+        // Our own listener's connections are a TCP stream under hyper: take
+        // it back (with whatever hyper read past the request).
+        let io = match upgraded.downcast::<TokioIo<tokio::net::TcpStream>>() {
+            Ok(parts) => ReadAhead::after(Stream::Tcp(parts.io.into_inner()), &parts.read_buf),
+            Err(upgraded) => ReadAhead::new(Stream::Upgraded(TokioIo::new(upgraded))),
+        };
         Ok(Wire::new(io, self.config))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use hyper::server::conn::http1;
+    use hyper::service::service_fn;
+
+    /// Served as `edge::listen` serves a connection (hyper over the TCP
+    /// stream), an upgraded socket is that TCP stream again, which is what
+    /// lets a connection move to its room's shard.
+    #[tokio::test]
+    async fn our_listeners_upgrades_give_back_the_tcp_stream() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (found, was_tcp) = tokio::sync::oneshot::channel();
+        let found = std::sync::Mutex::new(Some(found));
+        let server = tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let found = std::sync::Arc::new(found);
+            let service = service_fn(move |mut request| {
+                let found = found.clone();
+                async move {
+                    let (response, upgrading) =
+                        accept(&mut request, WebSocketConfig::default()).unwrap();
+                    tokio::spawn(async move {
+                        let mut socket = upgrading.socket().await.unwrap();
+                        let tcp = matches!(socket.get_mut().get_mut(), Stream::Tcp(_));
+                        if let Some(found) = found.lock().unwrap().take() {
+                            let _ = found.send(tcp);
+                        }
+                    });
+                    Ok::<_, std::convert::Infallible>(response)
+                }
+            });
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(tcp), service)
+                .with_upgrades()
+                .await;
+        });
+        let (_client, response) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws/x"))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 101);
+        assert!(
+            was_tcp.await.unwrap(),
+            "the upgraded socket is not a TCP stream"
+        );
+        server.abort();
     }
 }

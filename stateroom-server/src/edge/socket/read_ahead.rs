@@ -26,6 +26,19 @@ impl<S> ReadAhead<S> {
             ahead: BytesMut::new(),
         }
     }
+
+    /// Over `io`, with `read` (bytes already read from it) first.
+    pub(crate) fn after(io: S, read: &[u8]) -> Self {
+        ReadAhead {
+            io,
+            ahead: BytesMut::from(read),
+        }
+    }
+
+    /// The stream underneath.
+    pub(crate) fn get_mut(&mut self) -> &mut S {
+        &mut self.io
+    }
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for ReadAhead<S> {

@@ -66,6 +66,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Wire<S> {
         }
     }
 
+    /// The stream underneath.
+    pub(crate) fn get_mut(&mut self) -> &mut S {
+        &mut self.io
+    }
+
     /// The next message from the peer; `None` once the stream has ended.
     /// Pings are answered and a close is acknowledged here (as tungstenite
     /// does), and the answer goes out before the end is said.

@@ -13,6 +13,7 @@ use crate::engine::outbox::{Outbox, close_frame, failed_frame};
 use crate::engine::persistence::{OpenFailed, SaveFailed, Saver};
 use crate::engine::registry::Activity;
 use crate::engine::room_core::{Panicked, RoomCore};
+use crate::engine::shards::Place;
 use hyper_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use open::{Opened, open};
 use stateroom_core::SimpleStateroomService;
@@ -63,12 +64,13 @@ pub(crate) fn spawn<S: SimpleStateroomService>(
     generation: u64,
     info: Arc<Activity>,
     events: mpsc::Receiver<RoomEvent>,
+    place: &Place,
 ) {
     // A root span: the room outlives the request that created it, so its
     // lines carry the room, not that client's address.
     let span = info_span!(parent: None, "room", room = %id);
     let kind = kind.name.clone();
-    tokio::spawn(run::<S>(engine, kind, id, generation, info, events).instrument(span));
+    place.spawn_room(run::<S>(engine, kind, id, generation, info, events).instrument(span));
 }
 
 async fn run<S: SimpleStateroomService>(
