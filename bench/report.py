@@ -520,17 +520,22 @@ for scenario, title, unit in SECTIONS:
     if not any(series(server, scenario) for server in PEERS):
         continue
     w(f"## {title}\n")
-    w(f"Rate is messages per second per client. `{unit}/s` counts arrivals within the send window.\n")
-    w(f"| server | rate | {unit}/s | p50 ms | p99 ms | max ms | lost | errors | server CPU s/M | gen CPU | pass |")
-    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    w(f"Rate is messages per second per client. `{unit}/s` counts arrivals within the send window.")
+    w("Frames per write is Stateroom's own count (`stateroom_messages_out_total` over")
+    w("`stateroom_socket_writes_total` across the send window): above 1, writes carry several")
+    w("frames, which is how the cost per delivery falls with load; other servers do not report it")
+    w("(`bench/syscalls.sh` counts it for Bun from its system calls).\n")
+    w(f"| server | rate | {unit}/s | p50 ms | p99 ms | max ms | lost | errors | server CPU s/M | frames per write | gen CPU | pass |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for server in PEERS + (["stateroom-2", "stateroom-nometrics"] if scenario == "fanout" else ["stateroom-nometrics"]):
         for rate, r in series(server, scenario):
             lat = r["latency"]
             cpu = get(r, "server", "cpu_secs_per_million")
+            fpw = get(r, "server", "frames_per_write")
             w(
                 f"| {LABELS[server]} | {rate:g} | {r['deliveries_per_sec']:,.0f} | {lat['p50_us'] / 1000:.1f} | "
                 f"{lat['p99_us'] / 1000:.1f} | {lat['max_us'] / 1000:.1f} | {r['lost']} | {r['errors']} | "
-                f"{'–' if cpu is None else f'{cpu:.2f}'} | {gen(r)} | {'yes' if passes(r) else 'no'} |"
+                f"{'–' if cpu is None else f'{cpu:.2f}'} | {'–' if fpw is None else f'{fpw:.2f}'} | {gen(r)} | {'yes' if passes(r) else 'no'} |"
             )
     w("")
 

@@ -8,6 +8,7 @@ pub mod load;
 pub mod payload;
 pub mod presence_storm;
 pub mod procfs;
+pub mod scrape;
 pub mod servers;
 pub mod sync_load;
 pub mod wire;

@@ -126,6 +126,9 @@ pub struct ServerUse {
     pub cpu_secs_per_million: Option<f64>,
     /// (RSS once connected − RSS before) / connections, bytes.
     pub rss_per_connection_bytes: Option<f64>,
+    /// Frames per socket write in the send window, from a Stateroom
+    /// server's `/metrics` (`None` for other servers).
+    pub frames_per_write: Option<f64>,
 }
 
 /// What a run measured.
@@ -300,6 +303,13 @@ pub async fn run(config: LoadConfig) -> Result<Report, LoadError> {
     // Let the server settle (room creation, first allocations) before measuring.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let at_connect = sample();
+    let counters = || async {
+        match (config.server_pid, config.protocol) {
+            (Some(_), Protocol::Path) => crate::scrape::counters(&config.target).await,
+            _ => None,
+        }
+    };
+    let counters_at_connect = counters().await;
     let own = || procfs::sample(std::process::id());
     let own_at_connect = own();
 
@@ -322,6 +332,7 @@ pub async fn run(config: LoadConfig) -> Result<Report, LoadError> {
     }
     let after = sample();
     let own_after = own();
+    let counters_after = counters().await;
 
     // Drain: wait for deliveries still in flight.
     let expected = || -> u64 {
@@ -374,6 +385,9 @@ pub async fn run(config: LoadConfig) -> Result<Report, LoadError> {
             rss_per_connection_bytes: Some(
                 (at_connect.rss_kib as f64 - before.rss_kib as f64) * 1024.0 / connected as f64,
             ),
+            frames_per_write: counters_at_connect
+                .zip(counters_after)
+                .and_then(|(start, end)| crate::scrape::frames_per_write(start, end)),
         }
     });
     let generator_cpu_share = own_at_connect

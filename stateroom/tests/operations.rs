@@ -124,6 +124,10 @@ async fn metrics_count_a_scripted_session_exactly() {
         "{metrics:?}"
     );
     assert!(metrics["stateroom_bytes_out_total"] > 0.0);
+    // Each of those 7 frames went out on its own (the test waited for each
+    // before the next could be sent), and bob's close frame after his bye.
+    let writes = metrics["stateroom_socket_writes_total"];
+    assert!((7.0..=12.0).contains(&writes), "{writes} writes");
 
     // A client that never reads, flooded: one backpressure close.
     let (stalled, stalled_id) = enter(addr, room, "bob-token").await;

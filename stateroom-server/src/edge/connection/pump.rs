@@ -64,7 +64,14 @@ impl Pump {
     /// sent, and watch the close timer.
     pub(super) fn poll_live(&mut self, cx: &mut Context<'_>, live: &Live) -> Poll<Stopped> {
         live.outbox.register(cx.waker());
-        if let Poll::Ready(written) = self.poll_write(cx, &live.outbox) {
+        let written = self.poll_write(cx, &live.outbox);
+        let writes = self.socket.take_writes();
+        if writes > 0
+            && let Some(metrics) = &live.edge.engine.metrics
+        {
+            metrics.socket_writes(writes);
+        }
+        if let Poll::Ready(written) = written {
             return Poll::Ready(Stopped::Written(written));
         }
         if let Poll::Ready(end) = self.poll_read(cx, live) {

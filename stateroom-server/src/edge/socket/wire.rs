@@ -53,6 +53,9 @@ pub(crate) struct Wire<S> {
     /// The stream is over (the close handshake finished, or reading failed):
     /// once `out` is written, there is nothing more to read.
     ended: bool,
+    /// Write calls since [`take_writes`](Self::take_writes) last asked
+    /// (room for it in the padding after `ended`).
+    writes: u32,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Wire<S> {
@@ -63,7 +66,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Wire<S> {
             out: Vec::new(),
             sent: 0,
             ended: false,
+            writes: 0,
         }
+    }
+
+    /// How many write calls went to the socket since the last time this
+    /// was asked (for `stateroom_socket_writes_total`).
+    pub(crate) fn take_writes(&mut self) -> u32 {
+        std::mem::take(&mut self.writes)
     }
 
     /// The stream underneath.
@@ -189,6 +199,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Wire<S> {
         if written == 0 {
             return Poll::Ready(Err(io::Error::from(io::ErrorKind::WriteZero).into()));
         }
+        self.writes = self.writes.wrapping_add(1);
         let mut left = written;
         let mut taken = 0;
         for pair in slices.chunks_exact(2) {
@@ -244,6 +255,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Wire<S> {
                 return Poll::Ready(Err(io::Error::from(io::ErrorKind::WriteZero).into()));
             }
             self.sent += n;
+            self.writes = self.writes.wrapping_add(1);
         }
         if self.sent > 0 {
             // Give the memory back: an idle connection holds none.

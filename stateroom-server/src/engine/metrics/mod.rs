@@ -64,6 +64,7 @@ pub(crate) struct Metrics {
     bytes_in: Counter,
     messages_out: Counter,
     bytes_out: Counter,
+    socket_writes: Counter,
     decode_errors: Vec<Counter>,
     backpressure_dropped: Counter,
     backpressure_pauses: Counter,
@@ -203,6 +204,11 @@ impl Metrics {
             "bytes_out",
             "Payload bytes queued for clients",
         );
+        let socket_writes = counter(
+            &mut registry,
+            "socket_writes",
+            "Write calls to clients' sockets (messages_out over this: frames per write, above 1 when writes carry several frames under load)",
+        );
         let decode_family = Family::<CodeLabel, Counter>::default();
         registry.register(
             "decode_errors",
@@ -288,6 +294,7 @@ impl Metrics {
             bytes_in,
             messages_out,
             bytes_out,
+            socket_writes,
             decode_errors,
             backpressure_dropped,
             backpressure_pauses,
@@ -352,6 +359,11 @@ impl Metrics {
                 counter.inc_by(n);
             }
         }
+    }
+
+    /// `writes` more write calls went to clients' sockets.
+    pub(crate) fn socket_writes(&self, writes: u32) {
+        self.socket_writes.inc_by(u64::from(writes));
     }
 
     pub(crate) fn event_handled(&self, took: Duration) {

@@ -1,0 +1,91 @@
+//! Counters from a Stateroom server's `/metrics`, read around a run to show
+//! the mechanism behind its figures (how many frames each socket write
+//! carried). Other servers have no such endpoint: their reading is `None`.
+
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// The counters a run reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Counters {
+    /// `stateroom_messages_out_total`: frames queued for clients.
+    pub frames_out: f64,
+    /// `stateroom_socket_writes_total`: write calls to clients' sockets.
+    pub socket_writes: f64,
+}
+
+/// Reads `target`'s `/metrics` (one plain HTTP/1.1 GET, bounded by a
+/// second); `None` if it does not answer 200 with both counters.
+pub async fn counters(target: &str) -> Option<Counters> {
+    let read = async {
+        let mut tcp = tokio::net::TcpStream::connect(target).await.ok()?;
+        let request =
+            format!("GET /metrics HTTP/1.1\r\nHost: {target}\r\nConnection: close\r\n\r\n");
+        tcp.write_all(request.as_bytes()).await.ok()?;
+        let mut response = Vec::new();
+        tcp.read_to_end(&mut response).await.ok()?;
+        parse(&String::from_utf8_lossy(&response))
+    };
+    tokio::time::timeout(Duration::from_secs(1), read)
+        .await
+        .ok()
+        .flatten()
+}
+
+/// The counters in an HTTP response carrying Prometheus text.
+fn parse(response: &str) -> Option<Counters> {
+    if !response.starts_with("HTTP/1.1 200") {
+        return None;
+    }
+    let value = |name: &str| {
+        response.lines().find_map(|line| {
+            let (metric, value) = line.split_once(' ')?;
+            (metric == name).then(|| value.trim().parse::<f64>().ok())?
+        })
+    };
+    Some(Counters {
+        frames_out: value("stateroom_messages_out_total")?,
+        socket_writes: value("stateroom_socket_writes_total")?,
+    })
+}
+
+/// Frames per write between two readings, if any write happened.
+#[must_use]
+pub fn frames_per_write(before: Counters, after: Counters) -> Option<f64> {
+    let writes = after.socket_writes - before.socket_writes;
+    (writes > 0.0).then(|| (after.frames_out - before.frames_out) / writes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_both_counters_and_divides_their_growth() {
+        let text = "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\n\
+                    # HELP stateroom_messages_out_total Frames.\n\
+                    stateroom_messages_out_total 1200\n\
+                    stateroom_kind_messages_out_total{kind=\"a\"} 5\n\
+                    stateroom_socket_writes_total 400\n";
+        let after = parse(text).unwrap();
+        assert_eq!(
+            after,
+            Counters {
+                frames_out: 1200.0,
+                socket_writes: 400.0
+            }
+        );
+        let before = Counters {
+            frames_out: 200.0,
+            socket_writes: 150.0,
+        };
+        assert_eq!(frames_per_write(before, after), Some(4.0));
+        assert_eq!(frames_per_write(after, after), None);
+    }
+
+    #[test]
+    fn a_server_without_the_counters_reads_as_none() {
+        assert_eq!(parse("HTTP/1.1 404 Not Found\r\n\r\n"), None);
+        assert_eq!(parse("HTTP/1.1 200 OK\r\n\r\nother_total 1\n"), None);
+    }
+}
