@@ -97,7 +97,7 @@ impl Upgrading {
         // it back (with whatever hyper read past the request).
         let io = match upgraded.downcast::<TokioIo<tokio::net::TcpStream>>() {
             Ok(parts) => ReadAhead::after(Stream::Tcp(parts.io.into_inner()), &parts.read_buf),
-            Err(upgraded) => ReadAhead::new(Stream::Upgraded(TokioIo::new(upgraded))),
+            Err(upgraded) => ReadAhead::new(Stream::Upgraded(Box::new(TokioIo::new(upgraded)))),
         };
         Ok(Wire::new(io, self.config))
     }

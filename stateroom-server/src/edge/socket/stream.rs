@@ -16,8 +16,9 @@ pub(crate) enum Stream {
     /// runtime's reactor ([`move_to`](Self::move_to)).
     Tcp(TcpStream),
     /// Whatever an embedding server upgraded (another stream type, TLS):
-    /// kept as hyper hands it over, and it stays where it is.
-    Upgraded(TokioIo<Upgraded>),
+    /// kept as hyper hands it over, and it stays where it is. Boxed, so
+    /// that the common case stays small (see the connection task's size).
+    Upgraded(Box<TokioIo<Upgraded>>),
     /// A move to another runtime failed half-way: every call fails.
     Lost,
 }
@@ -56,7 +57,7 @@ impl AsyncRead for Stream {
     ) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Stream::Tcp(tcp) => Pin::new(tcp).poll_read(cx, buf),
-            Stream::Upgraded(io) => Pin::new(io).poll_read(cx, buf),
+            Stream::Upgraded(io) => Pin::new(&mut **io).poll_read(cx, buf),
             Stream::Lost => Poll::Ready(Err(lost())),
         }
     }
@@ -70,7 +71,7 @@ impl AsyncWrite for Stream {
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Stream::Tcp(tcp) => Pin::new(tcp).poll_write(cx, buf),
-            Stream::Upgraded(io) => Pin::new(io).poll_write(cx, buf),
+            Stream::Upgraded(io) => Pin::new(&mut **io).poll_write(cx, buf),
             Stream::Lost => Poll::Ready(Err(lost())),
         }
     }
@@ -82,7 +83,7 @@ impl AsyncWrite for Stream {
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Stream::Tcp(tcp) => Pin::new(tcp).poll_write_vectored(cx, bufs),
-            Stream::Upgraded(io) => Pin::new(io).poll_write_vectored(cx, bufs),
+            Stream::Upgraded(io) => Pin::new(&mut **io).poll_write_vectored(cx, bufs),
             Stream::Lost => Poll::Ready(Err(lost())),
         }
     }
@@ -98,7 +99,7 @@ impl AsyncWrite for Stream {
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Stream::Tcp(tcp) => Pin::new(tcp).poll_flush(cx),
-            Stream::Upgraded(io) => Pin::new(io).poll_flush(cx),
+            Stream::Upgraded(io) => Pin::new(&mut **io).poll_flush(cx),
             Stream::Lost => Poll::Ready(Err(lost())),
         }
     }
@@ -106,7 +107,7 @@ impl AsyncWrite for Stream {
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Stream::Tcp(tcp) => Pin::new(tcp).poll_shutdown(cx),
-            Stream::Upgraded(io) => Pin::new(io).poll_shutdown(cx),
+            Stream::Upgraded(io) => Pin::new(&mut **io).poll_shutdown(cx),
             Stream::Lost => Poll::Ready(Err(lost())),
         }
     }
