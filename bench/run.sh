@@ -41,7 +41,8 @@ else
     ROOMS_RATES="1 2 3 5 10 15 20 25"
     # The curve's other shapes, to the same limit: 1,000 rooms x 4 clients
     # (16,000 deliveries/s per unit of rate) and 20 rooms x 50 (50,000).
-    TINY_RATES="1 3 6 12 19 25 31"
+    # 9 splits the step where rooms of 4 part ways (96,000 to 192,000).
+    TINY_RATES="1 3 6 9 12 19 25 31"
     MID_RATES="1 2 4 6 8 10"
     ECHO_RATES="10 50 100 200 400 800"
     DURATION=5
