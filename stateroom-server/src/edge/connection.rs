@@ -46,7 +46,7 @@ pub(crate) struct Admitted {
 /// Runs one client's connection: tells the room it arrived, then hands the
 /// socket to a task of its own that lives until the connection ends (so that
 /// the arrival's state is not reserved in the task for the connection's life).
-pub(crate) async fn run(edge: Arc<Edge>, socket: Socket, admitted: Admitted) {
+pub(crate) async fn run(edge: Arc<Edge>, mut socket: Socket, admitted: Admitted) {
     let Admitted {
         membership,
         conn,
@@ -73,7 +73,6 @@ pub(crate) async fn run(edge: Arc<Edge>, socket: Socket, admitted: Admitted) {
     };
     let Some(client) = client else {
         // The room failed between our join and now.
-        let mut socket = socket;
         let _ = socket.close(Some(failed_frame())).await;
         edge.engine.rooms.leave(&membership);
         debug!("connection closed");
@@ -82,7 +81,6 @@ pub(crate) async fn run(edge: Arc<Edge>, socket: Socket, admitted: Admitted) {
     // The connection runs where its room does (on the room's shard under
     // `serve`), its socket moved to that runtime's reactor.
     let place = membership.place.clone();
-    let mut socket = socket;
     if let Some(shard) = place.handle()
         && let Err(error) = socket.move_to(shard)
     {

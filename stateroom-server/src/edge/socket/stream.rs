@@ -29,15 +29,14 @@ impl Stream {
     /// upgraded stream of another type stays put (`Ok`: it still works,
     /// woken across threads). On an error the stream is lost.
     pub(crate) fn move_to(&mut self, runtime: &tokio::runtime::Handle) -> io::Result<()> {
-        if !matches!(self, Stream::Tcp(_)) {
-            return Ok(());
+        match std::mem::replace(self, Stream::Lost) {
+            Stream::Tcp(tcp) => {
+                let tcp = tcp.into_std()?;
+                let _inside = runtime.enter();
+                *self = Stream::Tcp(TcpStream::from_std(tcp)?);
+            }
+            other => *self = other,
         }
-        let Stream::Tcp(tcp) = std::mem::replace(self, Stream::Lost) else {
-            return Ok(());
-        };
-        let tcp = tcp.into_std()?;
-        let _inside = runtime.enter();
-        *self = Stream::Tcp(TcpStream::from_std(tcp)?);
         Ok(())
     }
 }
