@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The cluster hop's CPU, per node: one fan-out room (1 × 100) owned by node A
 # (core 0), its clients joining node B (core 1, beside the generator), which
-# forwards each join to A and then copies bytes both ways. Prints each
-# node's CPU per delivery from /proc/PID/stat. Not part of CI; figures go to
+# forwards each join to A and then copies bytes both ways. Prints B's
+# resident memory per idle forwarded connection, then each node's CPU per
+# delivery from /proc/PID/stat. Not part of CI; figures go to
 # docs/benchmarks-notes.md by hand.
 #
 #   bench/hop.sh [RATE...]     # default: 5 20 50 (50k, 200k, 500k deliveries/s)
+#   SERVER=path bench/hop.sh   # another build of bench-server (both nodes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
@@ -13,6 +15,7 @@ source scripts/lib.sh
 RATES=("$@")
 [ ${#RATES[@]} -gt 0 ] || RATES=(5 20 50)
 cargo build --release --locked -q -p stateroom-bench
+SERVER="${SERVER:-./target/release/bench-server}"
 DIR="$PWD/target/bench/hop"
 rm -rf "$DIR" && mkdir -p "$DIR"
 pids=()
@@ -25,7 +28,7 @@ for _ in $(seq 100); do [ -S "$DIR/redis.sock" ] && break; sleep 0.05; done
 port=9720
 node() { # node ID CORE: starts a node, prints "PID PORT"
     port=$((port + 2)); while listening "$port" || listening $((port + 1)); do port=$((port + 2)); done
-    taskset -c "$2" ./target/release/bench-server --kind stateroom --mode fanout --port "$port" \
+    taskset -c "$2" "$SERVER" --kind stateroom --mode fanout --port "$port" \
         --worker-threads 1 --room-grace-ms 600000 --cluster "redis+unix://$DIR/redis.sock" \
         --node-id "$1" --internal-addr "127.0.0.1:$((port + 1))" > "$DIR/$1.log" 2>&1 &
     pids+=("$!")
@@ -38,6 +41,20 @@ node b 1; B=$NODE_PID; B_PORT=$NODE_PORT
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 load() { taskset -c 1 ./target/release/stateroom-load --target "127.0.0.1:$1" --scenario fanout \
     --rooms 1 --clients 100 --rate "$2" --duration "$3" --drain 3 --quiet --json "$DIR/run.json" > /dev/null; }
+# Memory: IDLE_ROOMS x IDLE_CLIENTS idle clients join B for rooms A owns; B's
+# resident memory per forwarded connection (the relay's share of a hop).
+IDLE_ROOMS="${IDLE_ROOMS:-50}" IDLE_CLIENTS="${IDLE_CLIENTS:-100}"
+idle() { taskset -c 1 ./target/release/stateroom-load --target "127.0.0.1:$1" --scenario idle \
+    --rooms "$IDLE_ROOMS" --clients "$2" --duration 2 --quiet --json "$DIR/idle.json" "${@:3}" > /dev/null; }
+idle "$A_PORT" 1 # A takes the rooms' leases
+idle "$B_PORT" "$IDLE_CLIENTS" --server-pid "$B"
+python3 - "$DIR/idle.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(f"idle through B: {r['connected']:,} connections, B's RSS per forwarded connection "
+      f"{r['server']['rss_per_connection_bytes']:,.0f} bytes")
+PY
+
 load "$A_PORT" 1 1 # A takes the room's lease
 echo "| rate | deliveries/s | p99 ms | owner (A) µs per delivery | forwarder (B) µs per delivery | B / A |"
 echo "|---:|---:|---:|---:|---:|---:|"

@@ -229,8 +229,15 @@ async fn upgrade<B>(
             Ok(Placement::Here) => {}
             Ok(Placement::There(owner)) if !hopped => {
                 let secret = cluster.secret.clone();
-                let forward =
-                    proxy::forward(request, &owner.addr, secret.as_deref(), peer, JOIN_TIMEOUT);
+                let place = edge.engine.place();
+                let forward = proxy::forward(
+                    request,
+                    &owner.addr,
+                    secret.as_deref(),
+                    peer,
+                    JOIN_TIMEOUT,
+                    place,
+                );
                 // A frozen owner accepts the connection and never answers:
                 // once its heartbeat lapses the client is told to retry, and
                 // its retry takes the room over.

@@ -79,6 +79,17 @@ pub(crate) struct Engine {
     pub(crate) shards: Option<Arc<shards::Shards>>,
 }
 
+impl Engine {
+    /// Where a new room (or a forwarded connection's relay) runs: the shard
+    /// with the fewest rooms, or the caller's runtime without shards.
+    pub(crate) fn place(&self) -> shards::Place {
+        self.shards
+            .as_ref()
+            .map(|shards| shards.place())
+            .unwrap_or_default()
+    }
+}
+
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Engine")
@@ -100,11 +111,7 @@ impl Claim {
     pub(crate) fn take(engine: &Arc<Engine>, located: &Located) -> Result<Self, JoinRefused> {
         let spawn = |key, generation, entry, events| {
             let kind = located.kind.clone();
-            let place = engine
-                .shards
-                .as_ref()
-                .map(|shards| shards.place())
-                .unwrap_or_default();
+            let place = engine.place();
             (located.kind.spawn)(engine.clone(), kind, key, generation, entry, events, &place);
             place
         };

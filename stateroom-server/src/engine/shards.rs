@@ -44,7 +44,9 @@ impl Place {
         }
     }
 
-    /// Runs a room's task here, counted among the shard's rooms while it runs.
+    /// Runs a room's task here, counted among the shard's rooms while it
+    /// runs (a forwarded connection's relay counts as a room too, so that
+    /// relays spread over the shards like rooms).
     pub(crate) fn spawn_room<F>(&self, task: F)
     where
         F: Future<Output = ()> + Send + 'static,

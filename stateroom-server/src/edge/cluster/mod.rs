@@ -17,6 +17,7 @@ mod ownership;
 pub(crate) mod proxy;
 #[cfg(feature = "cluster")]
 pub(crate) mod redis;
+mod relay;
 mod renewal;
 
 pub(crate) use liveness::NodeState;

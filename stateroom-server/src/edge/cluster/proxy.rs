@@ -1,12 +1,15 @@
 //! Forwarding a join to the room's owner: the request head goes to the
 //! owner's internal address (with the hop marker, the edge secret and the
 //! client's address), and the owner's answer comes back. A `101` joins the
-//! two connections byte for byte; anything else (a `401` from the `join`
+//! two connections byte for byte (`relay`); anything else (a `401` from the `join`
 //! hook, a `503`) is passed on as it is.
 
+use super::relay::relay;
 use crate::edge::answer::{HttpResponse, ResponseBody};
+use crate::engine::shards::Place;
 use bytes::Bytes;
 use http_body_util::Full;
+use hyper::upgrade::Upgraded;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
@@ -39,13 +42,15 @@ pub(crate) fn same_secret(expected: &[u8], presented: &[u8]) -> bool {
 
 /// Forwards `request` (a WebSocket upgrade) to the owner at `owner`: the
 /// owner's answer, or, when it gave none, why (the client is then told to
-/// retry: [`retry_soon`](crate::edge::answer::retry_soon)).
+/// retry: [`retry_soon`](crate::edge::answer::retry_soon)). After a `101`
+/// the two connections are relayed at `place`.
 pub(crate) async fn forward<B>(
     request: &mut Request<B>,
     owner: &str,
     secret: Option<&str>,
     peer: Option<SocketAddr>,
     timeout: Duration,
+    place: Place,
 ) -> Result<HttpResponse, &'static str> {
     let connected = tokio::time::timeout(timeout, TcpStream::connect(owner)).await;
     let mut upstream = match connected {
@@ -132,13 +137,7 @@ pub(crate) async fn forward<B>(
                 debug!("the client left before the forwarded upgrade");
                 return;
             };
-            let mut client = TokioIo::new(client);
-            if !rest.is_empty() && client.write_all(&rest).await.is_err() {
-                return;
-            }
-            // Until either side closes; the owner's room sees the client's
-            // frames and close exactly as if it had connected directly.
-            let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+            join(client, upstream, rest, place).await;
         });
         return response
             .body(ResponseBody::from(Full::new(Bytes::new())))
@@ -161,6 +160,61 @@ pub(crate) async fn forward<B>(
     response
         .body(ResponseBody::from(Full::new(Bytes::from(body))))
         .map_err(|_| "the room's node answered nonsense; retry")
+}
+
+/// Joins the upgraded client to the owner's connection until either side
+/// closes; the owner's room sees the client's frames and close exactly as if
+/// it had connected directly. `early` is what the owner sent past its `101`.
+///
+/// Our own listener's client is a TCP stream under hyper: both streams then
+/// move to `place` (a shard's reactor, counted there like a room) and are
+/// relayed without hyper's layers or a buffer per connection
+/// ([`relay`](super::relay)). Another upgraded stream (an embedding
+/// server's) is copied where it is.
+async fn join(client: Upgraded, upstream: TcpStream, early: Vec<u8>, place: Place) {
+    let (client, late) = match client.downcast::<TokioIo<TcpStream>>() {
+        // A copy: hyper's read buffer (8 KiB) goes with its handle.
+        Ok(parts) => (parts.io.into_inner(), parts.read_buf.to_vec()),
+        Err(client) => {
+            let mut client = TokioIo::new(client);
+            let mut upstream = upstream;
+            if !early.is_empty() && client.write_all(&early).await.is_err() {
+                return;
+            }
+            let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+            return;
+        }
+    };
+    // Off this runtime's reactor, onto the place's (on the task there).
+    let (Ok(client), Ok(upstream)) = (client.into_std(), upstream.into_std()) else {
+        return;
+    };
+    place.spawn_room(async move {
+        if let Some((mut client, mut upstream)) = settle(client, upstream, early, late).await {
+            relay(&mut client, &mut upstream).await;
+        }
+    });
+}
+
+/// Registers both streams with the runtime it runs on and writes what
+/// each side sent before the relay (the owner's first frames, and what
+/// hyper read from the client past its request); those buffers end here,
+/// not with the relay.
+async fn settle(
+    client: std::net::TcpStream,
+    upstream: std::net::TcpStream,
+    early: Vec<u8>,
+    late: Vec<u8>,
+) -> Option<(TcpStream, TcpStream)> {
+    let mut client = TcpStream::from_std(client).ok()?;
+    let mut upstream = TcpStream::from_std(upstream).ok()?;
+    if !early.is_empty() {
+        client.write_all(&early).await.ok()?;
+    }
+    if !late.is_empty() {
+        upstream.write_all(&late).await.ok()?;
+    }
+    Some((client, upstream))
 }
 
 /// One request to another node's internal port (a reservation, a
