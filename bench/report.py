@@ -525,17 +525,28 @@ for scenario, title, unit in SECTIONS:
     w("`stateroom_socket_writes_total` across the send window): above 1, writes carry several")
     w("frames, which is how the cost per delivery falls with load; other servers do not report it")
     w("(`bench/syscalls.sh` counts it for Bun from its system calls).\n")
-    w(f"| server | rate | {unit}/s | p50 ms | p99 ms | max ms | lost | errors | server CPU s/M | frames per write | gen CPU | pass |")
-    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
-    for server in PEERS + (["stateroom-2", "stateroom-nometrics"] if scenario == "fanout" else ["stateroom-nometrics"]):
+    rows = PEERS + (["stateroom-2", "stateroom-nometrics"] if scenario == "fanout" else ["stateroom-nometrics"])
+    # Frames per wake-up of a client's writer (`stateroom_writer_wakeups_total`),
+    # shown once a run has it.
+    wakeups = any(get(r, "server", "frames_per_wakeup") is not None
+                  for server in rows for _, r in series(server, scenario))
+    if wakeups:
+        w("Frames per wake-up is the same count over `stateroom_writer_wakeups_total` (the frames")
+        w("that found a client's writer waiting): how many frames a writer takes per turn.\n")
+    w(f"| server | rate | {unit}/s | p50 ms | p99 ms | max ms | lost | errors | server CPU s/M | frames per write |"
+      + (" frames per wake-up |" if wakeups else "") + " gen CPU | pass |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if wakeups else "") + "---:|---|")
+    for server in rows:
         for rate, r in series(server, scenario):
             lat = r["latency"]
             cpu = get(r, "server", "cpu_secs_per_million")
             fpw = get(r, "server", "frames_per_write")
+            fpk = get(r, "server", "frames_per_wakeup")
+            wake = (f" {'–' if fpk is None else f'{fpk:.2f}'} |" if wakeups else "")
             w(
                 f"| {LABELS[server]} | {rate:g} | {r['deliveries_per_sec']:,.0f} | {lat['p50_us'] / 1000:.1f} | "
                 f"{lat['p99_us'] / 1000:.1f} | {lat['max_us'] / 1000:.1f} | {r['lost']} | {r['errors']} | "
-                f"{'–' if cpu is None else f'{cpu:.2f}'} | {'–' if fpw is None else f'{fpw:.2f}'} | {gen(r)} | {'yes' if passes(r) else 'no'} |"
+                f"{'–' if cpu is None else f'{cpu:.2f}'} | {'–' if fpw is None else f'{fpw:.2f}'} |{wake} {gen(r)} | {'yes' if passes(r) else 'no'} |"
             )
     w("")
 

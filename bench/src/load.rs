@@ -129,6 +129,9 @@ pub struct ServerUse {
     /// Frames per socket write in the send window, from a Stateroom
     /// server's `/metrics` (`None` for other servers).
     pub frames_per_write: Option<f64>,
+    /// Frames per wake-up of a client's writer in the send window, from the
+    /// same counters (`None` for other servers).
+    pub frames_per_wakeup: Option<f64>,
 }
 
 /// What a run measured.
@@ -388,6 +391,9 @@ pub async fn run(config: LoadConfig) -> Result<Report, LoadError> {
             frames_per_write: counters_at_connect
                 .zip(counters_after)
                 .and_then(|(start, end)| crate::scrape::frames_per_write(start, end)),
+            frames_per_wakeup: counters_at_connect
+                .zip(counters_after)
+                .and_then(|(start, end)| crate::scrape::frames_per_wakeup(start, end)),
         }
     });
     let generator_cpu_share = own_at_connect

@@ -1,6 +1,6 @@
 //! Counters from a Stateroom server's `/metrics`, read around a run to show
 //! the mechanism behind its figures (how many frames each socket write
-//! carried). Other servers have no such endpoint: their reading is `None`.
+//! carried, and each wake-up of a client's writer). Other servers have no such endpoint: their reading is `None`.
 
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -12,6 +12,9 @@ pub struct Counters {
     pub frames_out: f64,
     /// `stateroom_socket_writes_total`: write calls to clients' sockets.
     pub socket_writes: f64,
+    /// `stateroom_writer_wakeups_total`: frames that woke a client's
+    /// writer (`None` from a build without the counter).
+    pub writer_wakeups: Option<f64>,
 }
 
 /// Reads `target`'s `/metrics` (one plain HTTP/1.1 GET, bounded by a
@@ -46,6 +49,7 @@ fn parse(response: &str) -> Option<Counters> {
     Some(Counters {
         frames_out: value("stateroom_messages_out_total")?,
         socket_writes: value("stateroom_socket_writes_total")?,
+        writer_wakeups: value("stateroom_writer_wakeups_total"),
     })
 }
 
@@ -56,31 +60,50 @@ pub fn frames_per_write(before: Counters, after: Counters) -> Option<f64> {
     (writes > 0.0).then(|| (after.frames_out - before.frames_out) / writes)
 }
 
+/// Frames per wake-up of a client's writer between two readings, if any
+/// wake-up happened.
+#[must_use]
+pub fn frames_per_wakeup(before: Counters, after: Counters) -> Option<f64> {
+    let wakeups = after.writer_wakeups? - before.writer_wakeups?;
+    (wakeups > 0.0).then(|| (after.frames_out - before.frames_out) / wakeups)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn reads_both_counters_and_divides_their_growth() {
+    fn reads_the_counters_and_divides_their_growth() {
         let text = "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\n\
                     # HELP stateroom_messages_out_total Frames.\n\
                     stateroom_messages_out_total 1200\n\
                     stateroom_kind_messages_out_total{kind=\"a\"} 5\n\
-                    stateroom_socket_writes_total 400\n";
+                    stateroom_socket_writes_total 400\n\
+                    stateroom_writer_wakeups_total 600\n";
         let after = parse(text).unwrap();
         assert_eq!(
             after,
             Counters {
                 frames_out: 1200.0,
-                socket_writes: 400.0
+                socket_writes: 400.0,
+                writer_wakeups: Some(600.0),
             }
         );
         let before = Counters {
             frames_out: 200.0,
             socket_writes: 150.0,
+            writer_wakeups: Some(100.0),
         };
         assert_eq!(frames_per_write(before, after), Some(4.0));
         assert_eq!(frames_per_write(after, after), None);
+        assert_eq!(frames_per_wakeup(before, after), Some(2.0));
+        assert_eq!(frames_per_wakeup(after, after), None);
+        // A build without the wake-up counter: frames per write only.
+        let older = Counters {
+            writer_wakeups: None,
+            ..after
+        };
+        assert_eq!(frames_per_wakeup(before, older), None);
     }
 
     #[test]

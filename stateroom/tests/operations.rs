@@ -128,6 +128,10 @@ async fn metrics_count_a_scripted_session_exactly() {
     // before the next could be sent), and bob's close frame after his bye.
     let writes = metrics["stateroom_socket_writes_total"];
     assert!((7.0..=12.0).contains(&writes), "{writes} writes");
+    // Each woke its writer, which was waiting for it; a hello may be
+    // queued before its writer first waits.
+    let wakeups = metrics["stateroom_writer_wakeups_total"];
+    assert!((5.0..=7.0).contains(&wakeups), "{wakeups} wake-ups");
 
     // A client that never reads, flooded: one backpressure close.
     let (stalled, stalled_id) = enter(addr, room, "bob-token").await;

@@ -1,6 +1,6 @@
 //! The limits a server enforces on rooms, connections and messages.
 
-use super::defaults;
+use super::{Server, defaults};
 use std::time::Duration;
 
 /// Bounds the server enforces on clients. Every field has a documented default;
@@ -63,5 +63,74 @@ impl Default for Limits {
             max_resume_messages: defaults::MAX_RESUME_MESSAGES,
             max_resume_bytes: defaults::MAX_RESUME_BYTES,
         }
+    }
+}
+
+/// The builder's setters for [`Limits`], one per field.
+impl Server {
+    /// See [`Limits::max_resume_messages`].
+    pub fn max_resume_messages(mut self, messages: usize) -> Self {
+        self.limits.max_resume_messages = messages;
+        self
+    }
+
+    /// See [`Limits::max_resume_bytes`].
+    pub fn max_resume_bytes(mut self, bytes: usize) -> Self {
+        self.limits.max_resume_bytes = bytes;
+        self
+    }
+
+    /// See [`Limits::max_message_size`].
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.limits.max_message_size = bytes;
+        self
+    }
+
+    /// See [`Limits::max_room_id_len`].
+    pub fn max_room_id_len(mut self, bytes: usize) -> Self {
+        self.limits.max_room_id_len = bytes;
+        self
+    }
+
+    /// See [`Limits::max_queued_messages`].
+    pub fn max_queued_messages(mut self, messages: usize) -> Self {
+        self.limits.max_queued_messages = messages;
+        self
+    }
+
+    /// See [`Limits::max_queued_bytes`].
+    pub fn max_queued_bytes(mut self, bytes: usize) -> Self {
+        self.limits.max_queued_bytes = bytes;
+        self
+    }
+
+    /// See [`Limits::slow_reader_grace`].
+    pub fn slow_reader_grace(mut self, grace: Duration) -> Self {
+        self.limits.slow_reader_grace = grace;
+        self
+    }
+
+    /// See [`Limits::hard_queue_multiple`].
+    pub fn hard_queue_multiple(mut self, multiple: usize) -> Self {
+        self.limits.hard_queue_multiple = multiple;
+        self
+    }
+
+    /// See [`Limits::max_clients_per_room`].
+    pub fn max_clients_per_room(mut self, clients: usize) -> Self {
+        self.limits.max_clients_per_room = clients;
+        self
+    }
+
+    /// See [`Limits::max_connections`].
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.limits.max_connections = connections;
+        self
+    }
+
+    /// See [`Limits::max_rooms`].
+    pub fn max_rooms(mut self, rooms: usize) -> Self {
+        self.limits.max_rooms = rooms;
+        self
     }
 }

@@ -30,8 +30,12 @@ pub(crate) trait Outlet: Clone {
 /// What a push into an outlet did with a frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Push {
-    /// The frame is queued.
+    /// The frame is queued (behind others the writer has not taken yet).
     Queued,
+    /// The frame is queued, and the push woke the client's writer, which
+    /// was waiting for frames (counted: frames out per wake-up shows how
+    /// many frames a writer takes per turn).
+    Woke,
     /// The frame is queued, past the queue's bound, on a socket that takes
     /// bytes: the server is behind. Said once until the writer takes the
     /// queue, or the room sees it drain ([`Outlet::backlog`]).

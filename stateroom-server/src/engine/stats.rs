@@ -76,6 +76,8 @@ pub(crate) struct Stats {
     pub(crate) bytes_in: Cell<u64>,
     pub(crate) messages_out: Cell<u64>,
     pub(crate) bytes_out: Cell<u64>,
+    /// Pushes that woke a client's writer (see [`Push::Woke`](crate::engine::outlet::Push::Woke)).
+    pub(crate) writer_wakeups: Cell<u64>,
     pub(crate) connects: Cell<u64>,
     pub(crate) resumes: Cell<u64>,
     pub(crate) resumes_refused: Cell<u64>,

@@ -231,6 +231,11 @@ impl<O: Outlet> Members<O> {
                     bump(&self.stats.messages_out, 1);
                     bump(&self.stats.bytes_out, len);
                 }
+                Push::Woke => {
+                    bump(&self.stats.messages_out, 1);
+                    bump(&self.stats.bytes_out, len);
+                    bump(&self.stats.writer_wakeups, 1);
+                }
                 Push::Behind => {
                     bump(&self.stats.messages_out, 1);
                     bump(&self.stats.bytes_out, len);

@@ -65,6 +65,7 @@ pub(crate) struct Metrics {
     messages_out: Counter,
     bytes_out: Counter,
     socket_writes: Counter,
+    writer_wakeups: Counter,
     decode_errors: Vec<Counter>,
     backpressure_dropped: Counter,
     backpressure_pauses: Counter,
@@ -209,6 +210,11 @@ impl Metrics {
             "socket_writes",
             "Write calls to clients' sockets (messages_out over this: frames per write, above 1 when writes carry several frames under load)",
         );
+        let writer_wakeups = counter(
+            &mut registry,
+            "writer_wakeups",
+            "Frames that woke a client's writer task (messages_out over this: frames per wake-up, above 1 when a writer takes several frames per turn under load)",
+        );
         let decode_family = Family::<CodeLabel, Counter>::default();
         registry.register(
             "decode_errors",
@@ -295,6 +301,7 @@ impl Metrics {
             messages_out,
             bytes_out,
             socket_writes,
+            writer_wakeups,
             decode_errors,
             backpressure_dropped,
             backpressure_pauses,
@@ -339,6 +346,7 @@ impl Metrics {
             add(&self.messages_out, &stats.messages_out),
         );
         add(&self.bytes_out, &stats.bytes_out);
+        add(&self.writer_wakeups, &stats.writer_wakeups);
         by_kind(&self.by_kind.connects, add(&self.connects, &stats.connects));
         add(&self.resumes, &stats.resumes);
         add(&self.resumes_refused, &stats.resumes_refused);

@@ -1,4 +1,7 @@
-//! Binding, the accept loop, and shutdown.
+//! Binding, the accept loop, and shutdown; `open`: the store and the
+//! cluster a server opens before it serves.
+
+mod open;
 
 use crate::config::Server;
 use crate::edge::Edge;
@@ -6,11 +9,12 @@ use crate::edge::listen::{bind, bind_addr, run, shutdown_signal};
 use crate::engine::Engine;
 use crate::engine::kinds::{KindError, Kinds};
 use crate::engine::metrics::Metrics;
-use crate::engine::persistence::Persistence;
 use crate::engine::registry::Registry;
 use crate::engine::shards::Shards;
-use crate::engine::store::{RoomStore, unix_ms};
 use crate::error::{ClusterError, ServerError};
+#[cfg(feature = "cluster")]
+use open::join_cluster;
+use open::open_store;
 use stateroom_core::SimpleStateroomService;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -332,109 +336,4 @@ async fn serve_until_signal(handle: ServerHandle) -> Result<(), ServerError> {
     info!("shutdown signal received; closing clients");
     handle.shutdown().await;
     Ok(())
-}
-
-/// Opens the persisted service's store (the embedded SQLite one unless the
-/// builder was given another), takes this process's fence, raises the client
-/// ids above every stored one, and applies the retention period.
-async fn open_store(
-    config: &Server,
-    kinds: &Kinds,
-    metrics: Option<Arc<Metrics>>,
-) -> Result<Persistence, ServerError> {
-    let store: Arc<dyn RoomStore> = match &config.store {
-        Some(store) => store.0.clone(),
-        None => default_store(&config.data_dir)?,
-    };
-    let service = config
-        .service_name
-        .clone()
-        .unwrap_or_else(|| kinds.service_name());
-    let fence = store.acquire_fence().await.map_err(ServerError::Store)?;
-    let floor = store
-        .max_client_id(&service)
-        .await
-        .map_err(ServerError::Store)?;
-    crate::engine::client_ids::raise_client_floor(floor);
-    if let Some(retention) = config.retention {
-        let before =
-            unix_ms().saturating_sub(u64::try_from(retention.as_millis()).unwrap_or(u64::MAX));
-        let expired = store
-            .expire(&service, before)
-            .await
-            .map_err(ServerError::Store)?;
-        info!(expired, "rooms past the retention period deleted");
-    }
-    info!(%service, fence, "persistence: rooms are stored");
-    Ok(Persistence::start(
-        store,
-        service,
-        fence,
-        config.store_retry,
-        metrics,
-    ))
-}
-
-#[cfg(feature = "sqlite")]
-fn default_store(dir: &std::path::Path) -> Result<Arc<dyn RoomStore>, ServerError> {
-    let store = crate::engine::store::SqliteStore::open(dir).map_err(ServerError::Store)?;
-    info!(path = %store.path().display(), "embedded store opened");
-    Ok(Arc::new(store))
-}
-
-#[cfg(not(feature = "sqlite"))]
-fn default_store(_dir: &std::path::Path) -> Result<Arc<dyn RoomStore>, ServerError> {
-    Err(ServerError::NoStore)
-}
-
-/// Joins the cluster: connects to the registry (which is also the store of
-/// persisted rooms), checks its durability and the internal port's
-/// protection.
-#[cfg(feature = "cluster")]
-async fn join_cluster(
-    options: &crate::config::ClusterOptions,
-    (internal, public_port): (SocketAddr, u16),
-    config: &Server,
-    kinds: &Kinds,
-    metrics: Option<crate::engine::cluster_metrics::ClusterMetrics>,
-) -> Result<
-    (
-        Arc<crate::edge::cluster::Cluster>,
-        Option<Arc<dyn RoomStore>>,
-    ),
-    ServerError,
-> {
-    use crate::edge::cluster::redis::RedisEngine;
-    if !internal.ip().is_loopback() && options.secret.is_none() {
-        return Err(ClusterError::UnprotectedInternalPort { addr: internal }.into());
-    }
-    let timeout = (options.lease_ttl / 3).max(std::time::Duration::from_millis(100));
-    let replicas = options.replicas_to_wait_for();
-    let engine = RedisEngine::connect(&options.url, timeout, replicas, metrics)
-        .await
-        .map_err(|error| ServerError::from(ClusterError::Registry(error)))?;
-    if kinds.persist() == Some(stateroom_core::Durability::Gated)
-        && !options.accept_redis_durability
-    {
-        engine.durable().await?;
-    }
-    let service = config
-        .service_name
-        .clone()
-        .unwrap_or_else(|| kinds.service_name());
-    let node = options
-        .node_id
-        .clone()
-        .unwrap_or_else(|| crate::edge::cluster::default_node_id(public_port));
-    let engine = Arc::new(engine);
-    let cluster = crate::edge::cluster::Cluster::new(
-        engine.clone(),
-        service,
-        node,
-        internal,
-        (options.lease_ttl, options.node_ttl),
-        options.secret.clone(),
-    );
-    let store: Option<Arc<dyn RoomStore>> = kinds.persist().map(|_| engine as Arc<dyn RoomStore>);
-    Ok((cluster, store))
 }
