@@ -336,7 +336,8 @@ fn every_flag_is_in_the_documented_table_with_its_variable_and_default() {
         }
     }
     // And every flag is a builder method of the same name (`--max-rooms` is
-    // `Server::max_rooms`; the cluster's are `ClusterOptions`'s).
+    // `Server::max_rooms`, in limits.rs with the other limits; the
+    // cluster's are `ClusterOptions`'s).
     let builder = |file: &str| {
         std::fs::read_to_string(format!(
             "{}/../../stateroom-server/src/config/{file}",
@@ -344,7 +345,7 @@ fn every_flag_is_in_the_documented_table_with_its_variable_and_default() {
         ))
         .expect("the builder's source")
     };
-    let methods = builder("mod.rs") + &builder("cluster.rs");
+    let methods = builder("mod.rs") + &builder("limits.rs") + &builder("cluster.rs");
     // Flags that are not server settings (logging, the process), or whose
     // method says more than the flag.
     let other = [

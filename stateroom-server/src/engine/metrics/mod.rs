@@ -213,7 +213,7 @@ impl Metrics {
         let writer_wakeups = counter(
             &mut registry,
             "writer_wakeups",
-            "Frames that woke a client's writer task (messages_out over this: frames per wake-up, above 1 when a writer takes several frames per turn under load)",
+            "Text and binary frames (those messages_out counts) that woke a client's writer task (messages_out over this: frames per wake-up, above 1 when a writer takes several frames per turn under load)",
         );
         let decode_family = Family::<CodeLabel, Counter>::default();
         registry.register(
