@@ -219,6 +219,8 @@ impl Live {
                 Gone::ServerClosed
             }
         };
+        // The close handshake's writes count too.
+        pump.count_writes(&self);
         let _ = events.send(RoomEvent::Gone { client, conn, how }).await;
         self.edge.engine.rooms.leave(&self.membership);
         debug!("connection closed");

@@ -65,12 +65,7 @@ impl Pump {
     pub(super) fn poll_live(&mut self, cx: &mut Context<'_>, live: &Live) -> Poll<Stopped> {
         live.outbox.register(cx.waker());
         let written = self.poll_write(cx, &live.outbox);
-        let writes = self.socket.take_writes();
-        if writes > 0
-            && let Some(metrics) = &live.edge.engine.metrics
-        {
-            metrics.socket_writes(writes);
-        }
+        self.count_writes(live);
         if let Poll::Ready(written) = written {
             return Poll::Ready(Stopped::Written(written));
         }
@@ -85,6 +80,17 @@ impl Pump {
             return Poll::Ready(Stopped::CloseTimedOut);
         }
         Poll::Pending
+    }
+
+    /// Adds the socket's write calls since the last count to
+    /// `stateroom_socket_writes_total`.
+    pub(super) fn count_writes(&mut self, live: &Live) {
+        let writes = self.socket.take_writes();
+        if writes > 0
+            && let Some(metrics) = &live.edge.engine.metrics
+        {
+            metrics.socket_writes(writes);
+        }
     }
 
     /// Drains the outbox into the socket, a batch per write. Ready once the
