@@ -1,6 +1,7 @@
 //! Counters from a Stateroom server's `/metrics`, read around a run to show
 //! the mechanism behind its figures (how many frames each socket write
-//! carried, and each wake-up of a client's writer). Other servers have no such endpoint: their reading is `None`.
+//! carried, and each wake-up of a client's writer). Other servers have no
+//! such endpoint: their reading is `None`.
 
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -171,13 +171,12 @@ pub(crate) async fn forward<B>(
 /// relayed without hyper's layers or a buffer per connection
 /// ([`relay`](super::relay)). Another upgraded stream (an embedding
 /// server's) is copied where it is.
-async fn join(client: Upgraded, upstream: TcpStream, early: Vec<u8>, place: Place) {
+async fn join(client: Upgraded, mut upstream: TcpStream, early: Vec<u8>, place: Place) {
     let (client, late) = match client.downcast::<TokioIo<TcpStream>>() {
         // A copy: hyper's read buffer (8 KiB) goes with its handle.
         Ok(parts) => (parts.io.into_inner(), parts.read_buf.to_vec()),
         Err(client) => {
             let mut client = TokioIo::new(client);
-            let mut upstream = upstream;
             if !early.is_empty() && client.write_all(&early).await.is_err() {
                 return;
             }

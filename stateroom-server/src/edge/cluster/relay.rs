@@ -46,11 +46,10 @@ pub(crate) async fn relay(client: &mut TcpStream, owner: &mut TcpStream) {
 async fn one_way(from: &mut ReadHalf<'_>, to: &mut WriteHalf<'_>) -> io::Result<()> {
     let mut rest: Vec<u8> = Vec::new();
     loop {
-        while !rest.is_empty() {
-            match to.write(&rest).await? {
-                0 => return Err(io::ErrorKind::WriteZero.into()),
-                n => drop(rest.drain(..n)),
-            }
+        if !rest.is_empty() {
+            // Taken, so that its buffer is freed once written: an idle
+            // relay holds none.
+            to.write_all(&std::mem::take(&mut rest)).await?;
         }
         let read = std::future::poll_fn(|cx| {
             BUFFER.with(|buffer| {

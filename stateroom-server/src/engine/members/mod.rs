@@ -226,23 +226,16 @@ impl<O: Outlet> Members<O> {
         }
         if let Some(outlet) = outlet {
             let len = frame.len() as u64;
-            match outlet.push(frame) {
-                Push::Queued => {
-                    bump(&self.stats.messages_out, 1);
-                    bump(&self.stats.bytes_out, len);
-                }
-                Push::Woke => {
-                    bump(&self.stats.messages_out, 1);
-                    bump(&self.stats.bytes_out, len);
-                    bump(&self.stats.writer_wakeups, 1);
-                }
-                Push::Behind => {
-                    bump(&self.stats.messages_out, 1);
-                    bump(&self.stats.bytes_out, len);
-                    self.behind.borrow_mut().push(client);
-                }
-                Push::Discarded => {}
+            let pushed = outlet.push(frame);
+            if matches!(pushed, Push::Queued | Push::Woke | Push::Behind) {
+                bump(&self.stats.messages_out, 1);
+                bump(&self.stats.bytes_out, len);
+            }
+            match pushed {
+                Push::Woke => bump(&self.stats.writer_wakeups, 1),
+                Push::Behind => self.behind.borrow_mut().push(client),
                 Push::Overflowed => self.leaving.borrow_mut().push((client, Leave::Overflowed)),
+                Push::Queued | Push::Discarded => {}
             }
         }
     }
