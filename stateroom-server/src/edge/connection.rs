@@ -81,12 +81,16 @@ pub(crate) async fn run(edge: Arc<Edge>, mut socket: Socket, admitted: Admitted)
     // The connection runs where its room does (on the room's shard under
     // `serve`), its socket moved to that runtime's reactor.
     let place = membership.place.clone();
-    if let Some(shard) = place.handle()
-        && let Err(error) = socket.move_to(shard)
-    {
-        // The socket is unusable now: the loop below ends at its first
-        // read, and the room hears that the client is gone.
-        debug!(%error, "could not move the connection to its room's shard");
+    if let Some(shard) = place.handle() {
+        match socket.move_to(shard) {
+            // On one thread with its room, which may write to it directly.
+            Ok(()) => socket.share(&outbox),
+            // The socket is unusable now: the loop below ends at its first
+            // read, and the room hears that the client is gone.
+            Err(error) => {
+                debug!(%error, "could not move the connection to its room's shard");
+            }
+        }
     }
     let live = Live {
         edge,
@@ -196,10 +200,7 @@ impl Live {
                     outbox.close(Some(frame));
                 }
                 // Let the writer send what is queued and the close frame.
-                let writer = poll_fn(|cx| {
-                    self.outbox.register(cx.waker());
-                    pump.poll_write(cx, &self.outbox)
-                });
+                let writer = poll_fn(|cx| pump.poll_write(cx, &self.outbox));
                 let _ = tokio::time::timeout(CLOSE_WAIT, writer).await;
                 Gone::Refused(reason)
             }
@@ -221,6 +222,8 @@ impl Live {
         };
         // The close handshake's writes count too.
         pump.count_writes(&self);
+        // The socket closes now, not when the room lets go of the outbox.
+        outbox.detach();
         let _ = events.send(RoomEvent::Gone { client, conn, how }).await;
         self.edge.engine.rooms.leave(&self.membership);
         debug!("connection closed");
@@ -296,6 +299,95 @@ mod tests {
                 "stateroom-shard-1"
             ]
         );
+    }
+
+    /// Frame lengths a burst cycles through: "small" ones the shard's
+    /// flusher writes itself, "mixed" ones partly past its buffer.
+    fn lengths(kind: &str) -> &'static [usize] {
+        if kind == "small" {
+            &[3, 40, 1]
+        } else {
+            &[3, 5000, 100, 70_000, 1]
+        }
+    }
+
+    /// Answers a message with 30 numbered frames of its kind's lengths, to
+    /// the sender and to all.
+    struct Burst;
+
+    impl SimpleStateroomService for Burst {
+        fn new(_: &str, _: &impl StateroomContext) -> Self {
+            Burst
+        }
+
+        fn message(&mut self, client: ClientId, kind: &str, ctx: &impl StateroomContext) {
+            let lengths = lengths(kind);
+            for i in 0..30 {
+                let frame = format!("{i}:{}", "x".repeat(lengths[i % lengths.len()]));
+                if i % 2 == 0 {
+                    ctx.send_message(client, frame.as_str());
+                } else {
+                    ctx.send_message(stateroom_core::MessageRecipient::Broadcast, frame.as_str());
+                }
+            }
+        }
+    }
+
+    /// Under shards, frames leave through the shard's flusher or the
+    /// connection's own writer, whichever can: every frame arrives whole and
+    /// in order, pings are answered among them, and a close is answered and
+    /// ends the stream (the socket closes with the connection).
+    #[test]
+    fn under_shards_frames_arrive_whole_and_in_order_whoever_writes_them() {
+        let shards = Shards::start(1).unwrap();
+        let edge = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        edge.block_on(async {
+            let mut server = Server::new().host("127.0.0.1").port(0);
+            server.shards = Some(shards.clone());
+            let handle = server.start::<Burst>().await.unwrap();
+            let addr = handle.local_addr();
+            let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws/burst"))
+                .await
+                .unwrap();
+            for round in 0..6u8 {
+                let kind = ["small", "mixed"][usize::from(round % 2)];
+                ws.send(Message::text(kind)).await.unwrap();
+                ws.send(Message::Ping(vec![round].into())).await.unwrap();
+                let (mut next, mut pong) = (0, false);
+                while next < 30 || !pong {
+                    match ws.next().await.unwrap().unwrap() {
+                        Message::Text(text) => {
+                            let (i, body) = text.split_once(':').unwrap();
+                            assert_eq!(i.parse::<usize>().unwrap(), next);
+                            let lengths = lengths(kind);
+                            assert_eq!(body.len(), lengths[next % lengths.len()]);
+                            next += 1;
+                        }
+                        Message::Pong(bytes) => {
+                            assert_eq!(&bytes[..], &[round]);
+                            pong = true;
+                        }
+                        other => panic!("unexpected {other:?}"),
+                    }
+                }
+            }
+            ws.close(None).await.unwrap();
+            // The server answers the close, then its socket closes.
+            loop {
+                match ws.next().await {
+                    Some(Ok(Message::Close(_))) => continue,
+                    None | Some(Err(_)) => break,
+                    Some(Ok(other)) => panic!("unexpected {other:?}"),
+                }
+            }
+            handle.shutdown().await;
+        });
+        assert!(shards.take_writes() > 0, "the flusher wrote nothing");
+        shards.stop();
     }
 
     /// What an idle connection's task holds (its future) stays small: the

@@ -71,6 +71,10 @@ pub(crate) fn metrics(engine: &Engine, method: &Method) -> HttpResponse {
             entry.2 += room.clients;
         }
     }
+    if let Some(shards) = &engine.shards {
+        // The shards' flushers' writes since the last scrape.
+        metrics.socket_writes(shards.take_writes());
+    }
     let text = metrics.render(
         engine.rooms.connection_count(),
         engine.rooms.room_count(),

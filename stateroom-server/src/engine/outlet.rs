@@ -36,6 +36,9 @@ pub(crate) enum Push {
     /// was waiting for frames (counted: frames out per wake-up shows how
     /// many frames a writer takes per turn).
     Woke,
+    /// The frame is queued for the shard's flusher, which writes it into
+    /// the client's socket (the writer was idle): no wake-up.
+    Direct,
     /// The frame is queued, past the queue's bound, on a socket that takes
     /// bytes: the server is behind. Said once until the writer takes the
     /// queue, or the room sees it drain ([`Outlet::backlog`]).

@@ -15,7 +15,7 @@
 
 use std::future::Future;
 use std::io;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use tokio::runtime::Handle;
 
@@ -25,6 +25,9 @@ pub(crate) struct Shard {
     handle: Handle,
     /// Live rooms on this shard (a room's task counts itself while it runs).
     rooms: AtomicUsize,
+    /// Writes the shard's flusher made (see `outbox::flusher`), since
+    /// [`Shards::take_writes`] last asked.
+    writes: Arc<AtomicU64>,
 }
 
 /// Where a room and its connections run: a shard, or (`None`) the runtime of
@@ -100,10 +103,13 @@ impl Shards {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
+            let writes = Arc::new(AtomicU64::new(0));
             shards.push(Arc::new(Shard {
                 handle: runtime.handle().clone(),
                 rooms: AtomicUsize::new(0),
+                writes: writes.clone(),
             }));
+            runtime.spawn(crate::engine::outbox::flusher(writes));
             let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
             let thread = std::thread::Builder::new()
                 .name(format!("stateroom-shard-{index}"))
@@ -128,6 +134,14 @@ impl Shards {
             .min_by_key(|shard| shard.rooms.load(Ordering::Relaxed))
             .cloned();
         Place(shard)
+    }
+
+    /// The writes the shards' flushers made since the last call.
+    pub(crate) fn take_writes(&self) -> u64 {
+        self.shards
+            .iter()
+            .map(|shard| shard.writes.swap(0, Ordering::Relaxed))
+            .sum()
     }
 
     /// Ends every shard's thread and the tasks on it, and waits for them.

@@ -41,6 +41,8 @@ pub(super) struct Pump {
     ending: Option<Option<CloseFrame>>,
     /// The client sent a close frame.
     goodbye: bool,
+    /// The outbox is closing (seen by the writer).
+    closing: bool,
     /// An event waiting for room in the room's queue (reads pause meanwhile,
     /// so TCP pushes back on the client).
     waiting: Option<QueueWait>,
@@ -55,6 +57,7 @@ impl Pump {
             batch: VecDeque::new(),
             ending: None,
             goodbye: false,
+            closing: false,
             waiting: None,
             close_timer: None,
         }
@@ -63,7 +66,6 @@ impl Pump {
     /// One turn of the loop: write what the room queued, read what the client
     /// sent, and watch the close timer.
     pub(super) fn poll_live(&mut self, cx: &mut Context<'_>, live: &Live) -> Poll<Stopped> {
-        live.outbox.register(cx.waker());
         let written = self.poll_write(cx, &live.outbox);
         self.count_writes(live);
         if let Poll::Ready(written) = written {
@@ -72,7 +74,12 @@ impl Pump {
         if let Poll::Ready(end) = self.poll_read(cx, live) {
             return Poll::Ready(Stopped::Read(end));
         }
-        if self.close_timer.is_none() && live.outbox.is_closing() {
+        if self.socket.has_unwritten() || !self.socket.can_write() {
+            // A pong or a close's answer waits: the room must not write
+            // past it.
+            live.outbox.busy();
+        }
+        if self.close_timer.is_none() && self.closing {
             self.close_timer = Some(Box::pin(tokio::time::sleep(CLOSE_WAIT)));
         }
         if let Some(timer) = &mut self.close_timer {
@@ -95,8 +102,8 @@ impl Pump {
 
     /// Drains the outbox into the socket, a batch per write. Ready once the
     /// outbox has closed and everything (its close frame included) is
-    /// written, or when the socket fails. The caller registers for the
-    /// outbox's wake-ups.
+    /// written, or when the socket fails. Pending, it is registered for the
+    /// outbox's wake-ups: new frames, or a close.
     pub(super) fn poll_write(
         &mut self,
         cx: &mut Context<'_>,
@@ -109,6 +116,9 @@ impl Pump {
                     Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
                     Poll::Pending => {
                         outbox.blocked();
+                        // Woken by the socket, or by a close (an overflow
+                        // cuts a client whose socket stays full).
+                        self.closing |= outbox.register(cx.waker());
                         return Poll::Pending;
                     }
                 }
@@ -118,9 +128,12 @@ impl Pump {
                     Some(frame) => self.socket.queue_close(Some(frame))?,
                     None => return Poll::Ready(Ok(())),
                 },
-                None => match outbox.take(&mut self.batch) {
+                None => match self.take(cx, outbox) {
                     Batch::Frames => {}
-                    Batch::Last(close) => self.ending = Some(close),
+                    Batch::Last(close) => {
+                        self.closing = true;
+                        self.ending = Some(close);
+                    }
                     Batch::Empty => {
                         // Idle: give the batch's memory back (a busy writer
                         // never gets here between batches, and keeps it).
@@ -130,6 +143,18 @@ impl Pump {
                 },
             }
         }
+    }
+
+    /// Takes the outbox's frames (and the rest of a direct write, which goes
+    /// first).
+    fn take(&mut self, cx: &Context<'_>, outbox: &Outbox) -> Batch {
+        let mut tail = Vec::new();
+        let open = self.socket.can_write();
+        let batch = outbox.take(&mut self.batch, &mut tail, cx.waker(), open);
+        if !tail.is_empty() {
+            self.socket.queue_raw(tail);
+        }
+        batch
     }
 
     /// Reads frames and hands them to the room. Ready once the stream ends or

@@ -21,6 +21,7 @@ mod read_ahead;
 mod stream;
 mod wire;
 
+use crate::engine::outbox::Outbox;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::upgrade::OnUpgrade;
@@ -29,6 +30,7 @@ use hyper_tungstenite::tungstenite::handshake::derive_accept_key;
 use hyper_tungstenite::tungstenite::protocol::WebSocketConfig;
 use hyper_util::rt::TokioIo;
 pub(crate) use read_ahead::ReadAhead;
+use std::sync::Arc;
 pub(crate) use stream::Stream;
 pub(crate) use wire::Wire;
 
@@ -40,6 +42,12 @@ impl Socket {
     /// [`Stream::move_to`]).
     pub(crate) fn move_to(&mut self, runtime: &tokio::runtime::Handle) -> std::io::Result<()> {
         self.get_mut().get_mut().move_to(runtime)
+    }
+
+    /// Moves the TCP stream underneath into `outbox`, for the shard's
+    /// flusher (see [`Stream::Shared`]).
+    pub(crate) fn share(&mut self, outbox: &Arc<Outbox>) {
+        self.get_mut().get_mut().share(outbox);
     }
 }
 

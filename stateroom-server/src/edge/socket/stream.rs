@@ -1,10 +1,12 @@
 //! [`Stream`]: the bytes under a WebSocket, and moving them to another
 //! runtime.
 
+use crate::engine::outbox::Outbox;
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
@@ -15,6 +17,9 @@ pub(crate) enum Stream {
     /// upgrade: no boxed stream per connection, and it can move to another
     /// runtime's reactor ([`move_to`](Self::move_to)).
     Tcp(TcpStream),
+    /// The TCP stream, kept in the connection's outbox under shards so
+    /// that the shard's flusher can write into it (`engine::outbox::direct`).
+    Shared(Arc<Outbox>),
     /// Whatever an embedding server upgraded (another stream type, TLS):
     /// kept as hyper hands it over, and it stays where it is. Boxed, so
     /// that the common case stays small (see the connection task's size).
@@ -41,6 +46,28 @@ impl Stream {
     }
 }
 
+impl Stream {
+    /// Moves a TCP stream into `outbox` (see [`Stream::Shared`]); another
+    /// kind stays here.
+    pub(crate) fn share(&mut self, outbox: &Arc<Outbox>) {
+        if let Stream::Tcp(_) = self
+            && let Stream::Tcp(tcp) = std::mem::replace(self, Stream::Shared(outbox.clone()))
+        {
+            outbox.attach(tcp);
+        }
+    }
+}
+
+/// The shared stream's `io`, or an error once the connection detached it.
+fn shared<T>(
+    outbox: &Outbox,
+    io: impl FnOnce(Pin<&mut TcpStream>) -> Poll<io::Result<T>>,
+) -> Poll<io::Result<T>> {
+    outbox
+        .with_socket(|tcp| io(Pin::new(tcp)))
+        .unwrap_or_else(|| Poll::Ready(Err(io::ErrorKind::NotConnected.into())))
+}
+
 fn lost() -> io::Error {
     io::Error::new(
         io::ErrorKind::NotConnected,
@@ -56,6 +83,7 @@ impl AsyncRead for Stream {
     ) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Stream::Tcp(tcp) => Pin::new(tcp).poll_read(cx, buf),
+            Stream::Shared(outbox) => shared(outbox, |tcp| tcp.poll_read(cx, buf)),
             Stream::Upgraded(io) => Pin::new(&mut **io).poll_read(cx, buf),
             Stream::Lost => Poll::Ready(Err(lost())),
         }
@@ -70,6 +98,7 @@ impl AsyncWrite for Stream {
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Stream::Tcp(tcp) => Pin::new(tcp).poll_write(cx, buf),
+            Stream::Shared(outbox) => shared(outbox, |tcp| tcp.poll_write(cx, buf)),
             Stream::Upgraded(io) => Pin::new(&mut **io).poll_write(cx, buf),
             Stream::Lost => Poll::Ready(Err(lost())),
         }
@@ -82,6 +111,7 @@ impl AsyncWrite for Stream {
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Stream::Tcp(tcp) => Pin::new(tcp).poll_write_vectored(cx, bufs),
+            Stream::Shared(outbox) => shared(outbox, |tcp| tcp.poll_write_vectored(cx, bufs)),
             Stream::Upgraded(io) => Pin::new(&mut **io).poll_write_vectored(cx, bufs),
             Stream::Lost => Poll::Ready(Err(lost())),
         }
@@ -90,6 +120,7 @@ impl AsyncWrite for Stream {
     fn is_write_vectored(&self) -> bool {
         match self {
             Stream::Tcp(tcp) => tcp.is_write_vectored(),
+            Stream::Shared(_) => true,
             Stream::Upgraded(io) => io.is_write_vectored(),
             Stream::Lost => false,
         }
@@ -98,6 +129,7 @@ impl AsyncWrite for Stream {
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Stream::Tcp(tcp) => Pin::new(tcp).poll_flush(cx),
+            Stream::Shared(outbox) => shared(outbox, |tcp| tcp.poll_flush(cx)),
             Stream::Upgraded(io) => Pin::new(&mut **io).poll_flush(cx),
             Stream::Lost => Poll::Ready(Err(lost())),
         }
@@ -106,6 +138,7 @@ impl AsyncWrite for Stream {
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Stream::Tcp(tcp) => Pin::new(tcp).poll_shutdown(cx),
+            Stream::Shared(outbox) => shared(outbox, |tcp| tcp.poll_shutdown(cx)),
             Stream::Upgraded(io) => Pin::new(&mut **io).poll_shutdown(cx),
             Stream::Lost => Poll::Ready(Err(lost())),
         }

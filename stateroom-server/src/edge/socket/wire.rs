@@ -19,6 +19,7 @@
 //! `out`, which is freed once written. Control frames that tungstenite makes itself
 //! (pongs, the close handshake) go into `out` too, in order.
 
+use crate::engine::outbox::frame::{self, MAX_HEAD, data, encode_head};
 use hyper_tungstenite::tungstenite::protocol::{
     CloseFrame, Role, WebSocketConfig, WebSocketContext,
 };
@@ -38,9 +39,6 @@ const FRAMES_PER_WRITE: usize = 64;
 /// written with one plain write (the batch's frames fill it; it is not
 /// zeroed).
 const COPY_UP_TO: usize = 4096;
-
-/// The longest frame header a server writes (no mask).
-const MAX_HEAD: usize = 10;
 
 /// A server's WebSocket over `S`.
 pub(crate) struct Wire<S> {
@@ -115,6 +113,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Wire<S> {
         // The stream is over whether or not the answer can be written.
         let _ = ready!(self.poll_flush(cx));
         Poll::Ready(None)
+    }
+
+    /// Whether data frames may still be written (the close handshake has
+    /// not begun).
+    pub(crate) fn can_write(&self) -> bool {
+        self.ws.can_write()
+    }
+
+    /// Queues bytes already encoded, after what waits.
+    pub(crate) fn queue_raw(&mut self, bytes: Vec<u8>) {
+        if self.has_unwritten() {
+            self.out.extend_from_slice(&bytes);
+        } else {
+            self.out = bytes;
+            self.sent = 0;
+        }
     }
 
     /// Whether encoded bytes wait for the socket.
@@ -227,10 +241,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Wire<S> {
     /// Encodes `message` into `out`.
     fn queue(&mut self, message: Message) -> Result<(), WsError> {
         if let Some((opcode, payload)) = data(&message) {
-            let mut head = [0u8; MAX_HEAD];
-            let len = encode_head(opcode, payload.len(), &mut head);
-            self.out.extend_from_slice(&head[..len]);
-            self.out.extend_from_slice(payload);
+            frame::extend(&mut self.out, opcode, payload);
             return Ok(());
         }
         let mut io = Buffering(&mut self.out);
@@ -281,35 +292,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Wire<S> {
     /// or stays unread).
     pub(crate) async fn next(&mut self) -> Option<Result<Message, WsError>> {
         poll_fn(|cx| self.poll_next(cx)).await
-    }
-}
-
-/// A data frame's opcode and bytes; `None` for what tungstenite writes
-/// itself (pongs, closes, raw frames). A ping is ours only while it fits a
-/// control frame.
-fn data(message: &Message) -> Option<(u8, &[u8])> {
-    match message {
-        Message::Text(text) => Some((0x1, text.as_bytes())),
-        Message::Binary(bytes) => Some((0x2, bytes)),
-        Message::Ping(bytes) if bytes.len() <= 125 => Some((0x9, bytes)),
-        _ => None,
-    }
-}
-
-/// Writes a final, unmasked frame's header into `head`; returns its length.
-fn encode_head(opcode: u8, len: usize, head: &mut [u8; MAX_HEAD]) -> usize {
-    head[0] = 0x80 | opcode;
-    if len < 126 {
-        head[1] = len as u8;
-        2
-    } else if let Ok(len) = u16::try_from(len) {
-        head[1] = 126;
-        head[2..4].copy_from_slice(&len.to_be_bytes());
-        4
-    } else {
-        head[1] = 127;
-        head[2..10].copy_from_slice(&(len as u64).to_be_bytes());
-        10
     }
 }
 

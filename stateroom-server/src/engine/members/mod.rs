@@ -227,7 +227,10 @@ impl<O: Outlet> Members<O> {
         if let Some(outlet) = outlet {
             let len = frame.len() as u64;
             let pushed = outlet.push(frame);
-            if matches!(pushed, Push::Queued | Push::Woke | Push::Behind) {
+            if matches!(
+                pushed,
+                Push::Queued | Push::Woke | Push::Behind | Push::Direct
+            ) {
                 bump(&self.stats.messages_out, 1);
                 bump(&self.stats.bytes_out, len);
             }
@@ -235,7 +238,7 @@ impl<O: Outlet> Members<O> {
                 Push::Woke => bump(&self.stats.writer_wakeups, 1),
                 Push::Behind => self.behind.borrow_mut().push(client),
                 Push::Overflowed => self.leaving.borrow_mut().push((client, Leave::Overflowed)),
-                Push::Queued | Push::Discarded => {}
+                Push::Queued | Push::Direct | Push::Discarded => {}
             }
         }
     }

@@ -208,12 +208,12 @@ impl Metrics {
         let socket_writes = counter(
             &mut registry,
             "socket_writes",
-            "Write calls to clients' sockets (messages_out over this: frames per write, above 1 when writes carry several frames under load)",
+            "Write calls to clients' sockets, by their writers and the shards' flushers (messages_out over this: frames per write, above 1 when writes carry several frames under load)",
         );
         let writer_wakeups = counter(
             &mut registry,
             "writer_wakeups",
-            "Text and binary frames (those messages_out counts) that woke a client's writer task (messages_out over this: frames per wake-up, above 1 when a writer takes several frames per turn under load)",
+            "Text and binary frames (those messages_out counts) that woke a client's writer task; frames a shard's flusher writes wake none (messages_out over this: frames per wake-up, above 1 when a writer takes several frames per turn under load)",
         );
         let decode_family = Family::<CodeLabel, Counter>::default();
         registry.register(
@@ -370,8 +370,8 @@ impl Metrics {
     }
 
     /// `writes` more write calls went to clients' sockets.
-    pub(crate) fn socket_writes(&self, writes: u32) {
-        self.socket_writes.inc_by(u64::from(writes));
+    pub(crate) fn socket_writes(&self, writes: impl Into<u64>) {
+        self.socket_writes.inc_by(writes.into());
     }
 
     pub(crate) fn event_handled(&self, took: Duration) {

@@ -18,7 +18,6 @@
 use crate::config::Limits;
 use crate::engine::outlet::Outlet;
 pub(crate) use crate::engine::outlet::{Backlog, Push};
-use futures_util::task::AtomicWaker;
 use hyper_tungstenite::tungstenite::Message;
 use hyper_tungstenite::tungstenite::protocol::CloseFrame;
 use hyper_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -86,18 +85,33 @@ struct State {
     frames: VecDeque<Message>,
     bytes: usize,
     /// Set once: the close frame to send after the queued frames.
-    close: Option<CloseFrame>,
+    close: Option<Box<CloseFrame>>,
     closing: bool,
     /// [`Push::Behind`] was said and the queue has not drained since.
     behind: bool,
-    /// Frames discarded by an overflow.
-    dropped: u64,
+    /// Frames discarded by an overflow (saturating: stored small, every
+    /// connection has one).
+    dropped: u32,
+    /// The connection task, while it waits for frames or a close. Under the
+    /// queue's lock: a writer that finds the queue empty registers in the
+    /// same critical section, so no push falls between its look and its
+    /// registration, and a push reads it without atomics of its own.
+    writer: Option<Waker>,
+    /// The writer waits for frames with nothing of its own to write and its
+    /// WebSocket open: the shard's flusher may write a frame pushed now.
+    idle: bool,
+    /// The client's TCP stream, under shards (see `direct`): the connection's
+    /// task reads and writes it through here, and the shard's flusher
+    /// writes into it while the writer is idle.
+    socket: Option<tokio::net::TcpStream>,
+    /// What the socket did not take of a direct write: written first.
+    tail: Box<[u8]>,
+    /// In the shard's flush list.
+    dirty: bool,
 }
 
 pub(crate) struct Outbox {
     state: Mutex<State>,
-    /// Wakes the connection task: frames or a close are waiting.
-    waker: AtomicWaker,
     bound: Bound,
     /// When the client last sent anything (data, ping, pong), per [`clock_ms`].
     last_seen_ms: AtomicU64,
@@ -120,7 +134,6 @@ impl Outbox {
     pub(crate) fn new(bound: Bound) -> Self {
         Outbox {
             state: Mutex::default(),
-            waker: AtomicWaker::new(),
             bound,
             last_seen_ms: AtomicU64::new(clock_ms()),
             blocked_since: AtomicU64::new(0),
@@ -159,7 +172,11 @@ impl Outbox {
 
     /// Queues `frame`, or closes the outbox with `overflow` if the client
     /// stopped reading (see the module's docs).
-    pub(crate) fn push(&self, frame: Message, overflow: impl FnOnce() -> CloseFrame) -> Push {
+    pub(crate) fn push(
+        self: &Arc<Self>,
+        frame: Message,
+        overflow: impl FnOnce() -> CloseFrame,
+    ) -> Push {
         let len = frame.len();
         let mut state = self.lock();
         if state.closing {
@@ -172,13 +189,16 @@ impl Outbox {
             let blocked = self.blocked_for();
             let grace = Duration::from_millis(u64::from(self.bound.grace_ms));
             if hard || blocked.is_some_and(|blocked| blocked >= grace) {
-                state.dropped = frames as u64;
+                state.dropped = u32::try_from(frames).unwrap_or(u32::MAX);
                 state.frames = VecDeque::new();
                 state.bytes = 0;
-                state.close = Some(overflow());
+                state.close = Some(Box::new(overflow()));
                 state.closing = true;
+                let writer = state.writer.take();
                 drop(state);
-                self.waker.wake();
+                if let Some(writer) = writer {
+                    writer.wake();
+                }
                 return Push::Overflowed;
             }
             if blocked.is_none() && !state.behind {
@@ -186,10 +206,28 @@ impl Outbox {
                 pushed = Push::Behind;
             }
         }
+        if state.idle && state.socket.is_some() {
+            // The writer has nothing of its own: the shard's flusher writes
+            // this (and whatever joins it first) into the socket, with no
+            // wake-up of the connection's task.
+            state.bytes = bytes;
+            state.frames.push_back(frame);
+            if !std::mem::replace(&mut state.dirty, true) {
+                drop(state);
+                direct::defer(self);
+            }
+            return if pushed == Push::Behind {
+                pushed
+            } else {
+                Push::Direct
+            };
+        }
+        state.idle = false;
         state.bytes = bytes;
         state.frames.push_back(frame);
+        let writer = state.writer.take();
         drop(state);
-        match self.waker.take() {
+        match writer {
             Some(writer) => {
                 writer.wake();
                 if pushed == Push::Queued {
@@ -222,42 +260,100 @@ impl Outbox {
             return;
         }
         state.closing = true;
-        state.close = frame;
+        state.close = frame.map(Box::new);
+        state.idle = false;
+        let writer = state.writer.take();
         drop(state);
-        self.waker.wake();
+        if let Some(writer) = writer {
+            writer.wake();
+        }
+    }
+
+    /// Takes the client's TCP stream in, for the connection's task to use
+    /// through [`with_socket`](Self::with_socket) and the shard's flusher to
+    /// write into (under shards only: the three must run on one thread).
+    pub(crate) fn attach(&self, socket: tokio::net::TcpStream) {
+        self.lock().socket = Some(socket);
+    }
+
+    /// Runs `io` on the attached stream; `None` once it is detached.
+    pub(crate) fn with_socket<T>(
+        &self,
+        io: impl FnOnce(&mut tokio::net::TcpStream) -> T,
+    ) -> Option<T> {
+        self.lock().socket.as_mut().map(io)
+    }
+
+    /// The writer has bytes of its own to write (a pong): no direct writes
+    /// until it finds the queue empty again.
+    pub(crate) fn busy(&self) {
+        self.lock().idle = false;
+    }
+
+    /// The connection is over: its stream closes now, not when the room
+    /// lets go of the outbox.
+    pub(crate) fn detach(&self) {
+        let mut state = self.lock();
+        state.idle = false;
+        state.socket = None;
     }
 
     /// How many frames an overflow discarded (the queued ones and the one
     /// that did not fit).
     pub(crate) fn dropped(&self) -> u64 {
-        self.lock().dropped
+        u64::from(self.lock().dropped)
     }
 
-    pub(crate) fn is_closing(&self) -> bool {
-        self.lock().closing
+    /// Wakes `writer` when frames or a close arrive, for a writer that
+    /// waits on its socket rather than on the queue; says whether the outbox
+    /// is closing already.
+    pub(crate) fn register(&self, writer: &Waker) -> bool {
+        let mut state = self.lock();
+        state.idle = false;
+        Self::keep(&mut state, writer);
+        state.closing
     }
 
-    /// Wakes `waker` when frames or a close arrive (after the next
-    /// [`take`](Self::take) finds nothing, or [`is_closing`](Self::is_closing)
-    /// is false).
-    pub(crate) fn register(&self, waker: &Waker) {
-        self.waker.register(waker);
+    fn keep(state: &mut State, writer: &Waker) {
+        if !state
+            .writer
+            .as_ref()
+            .is_some_and(|kept| kept.will_wake(writer))
+        {
+            state.writer = Some(writer.clone());
+        }
     }
 
     /// Moves the queued frames into `batch` (empty), and says whether the
-    /// outbox is closing (after which it has nothing new).
-    pub(crate) fn take(&self, batch: &mut VecDeque<Message>) -> Batch {
+    /// outbox is closing (after which it has nothing new). Finding nothing,
+    /// it registers `writer`, to be woken when frames or a close arrive.
+    pub(crate) fn take(
+        &self,
+        batch: &mut VecDeque<Message>,
+        tail: &mut Vec<u8>,
+        writer: &Waker,
+        open: bool,
+    ) -> Batch {
         let mut state = self.lock();
+        if !state.tail.is_empty() {
+            *tail = std::mem::take(&mut state.tail).into_vec();
+        }
         if !state.frames.is_empty() || state.closing {
+            state.idle = false;
             std::mem::swap(&mut state.frames, batch);
             state.bytes = 0;
             state.behind = false;
             return if state.closing {
-                Batch::Last(state.close.take())
+                Batch::Last(state.close.take().map(|frame| *frame))
             } else {
                 Batch::Frames
             };
         }
+        if !tail.is_empty() {
+            return Batch::Frames;
+        }
+        state.idle = open;
+        Self::keep(&mut state, writer);
         Batch::Empty
     }
 }
@@ -304,4 +400,10 @@ pub(crate) fn failed_frame() -> CloseFrame {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests;
+
+mod direct;
+pub(crate) mod frame;
+
+pub(crate) use direct::run as flusher;

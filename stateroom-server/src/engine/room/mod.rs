@@ -123,6 +123,17 @@ async fn run<S: SimpleStateroomService>(
     }
 }
 
+/// Sleeps until `deadline`; never without one. The timer is made at the
+/// first poll: `select!` builds every branch's future on each turn of the
+/// loop, disabled ones too, and a `sleep_until` built for nothing read the
+/// clock and cloned the runtime's handle (three of them per event batch).
+async fn until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Resolves when the room's lease is gone (never outside a cluster).
 async fn fenced(fenced: &mut Option<tokio::sync::watch::Receiver<bool>>) {
     match fenced {
@@ -305,23 +316,23 @@ impl<S: SimpleStateroomService> RoomTask<S> {
                         saver.on_answer(&mut self.core, answer, now)?;
                     }
                 }
-                () = sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => {
+                () = until(due), if due.is_some() => {
                     let now = self.now();
                     if let Some(saver) = self.saver.as_mut() {
                         saver.on_due(&mut self.core, now)?;
                     }
                 }
-                () = sleep_until(timer.unwrap_or_else(Instant::now)), if timer.is_some() => {
+                () = until(timer), if timer.is_some() => {
                     self.fire_timers()?;
                 }
-                () = tokio::time::sleep(BEHIND_CHECK), if behind => {
+                () = async { tokio::time::sleep(BEHIND_CHECK).await }, if behind => {
                     self.core.recheck_behind();
                 }
                 _ = heartbeat.tick(), if empty_since.is_none() => {
                     self.core.sweep(heartbeat_timeout, &silent, self.now())?;
                 }
                 () = fenced(&mut self.fenced) => return Err(SaveFailed::Fenced),
-                () = sleep_until(free_at.unwrap_or_else(Instant::now)), if free_at.is_some() => {
+                () = until(free_at), if free_at.is_some() => {
                     // A persisted room is unloaded only once its last save is durable.
                     let settled = self.saver.as_ref().is_none_or(Saver::settled);
                     if settled && self.engine.rooms.free_if_empty(&self.id, self.generation) {
