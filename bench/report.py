@@ -532,7 +532,9 @@ for scenario, title, unit in SECTIONS:
                   for server in rows for _, r in series(server, scenario))
     if wakeups:
         w("Frames per wake-up is the same count over `stateroom_writer_wakeups_total` (the frames")
-        w("that found a client's writer waiting): how many frames a writer takes per turn.\n")
+        w("that found a client's writer waiting): how many frames a writer takes per turn. Under")
+        w("shards most frames for idle clients leave through the shard's flusher and wake no writer,")
+        w("so there it is large, or – when no writer was woken at all.\n")
     w(f"| server | rate | {unit}/s | p50 ms | p99 ms | max ms | lost | errors | server CPU s/M | frames per write |"
       + (" frames per wake-up |" if wakeups else "") + " gen CPU | pass |")
     w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if wakeups else "") + "---:|---|")
