@@ -44,9 +44,7 @@ impl Stream {
         }
         Ok(())
     }
-}
 
-impl Stream {
     /// Moves a TCP stream into `outbox` (see [`Stream::Shared`]); another
     /// kind stays here.
     pub(crate) fn share(&mut self, outbox: &Arc<Outbox>) {

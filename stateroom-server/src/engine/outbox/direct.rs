@@ -14,7 +14,7 @@
 //! flusher can reach it: the connection's task reads and writes it there
 //! too, one uncontended lock per call (the three run on one thread).
 
-use super::frame::{self, MAX_HEAD, data, encode_head};
+use super::frame::{MAX_HEAD, data, encode_head};
 use super::{Outbox, State};
 use std::cell::RefCell;
 use std::future::poll_fn;
@@ -93,22 +93,18 @@ impl Outbox {
             return false;
         };
         let written = match send(stream, &state) {
-            Some((Ok(written), len)) if written == len => {
+            Some(Sent::All) => {
                 state.clear();
                 return true;
             }
-            Some((Ok(written), _)) => {
+            Some(Sent::Part(rest)) => {
                 // The rest of what the socket took in part goes first.
-                let mut encoded = Vec::new();
-                for (opcode, payload) in state.frames.iter().filter_map(data) {
-                    frame::extend(&mut encoded, opcode, payload);
-                }
-                state.tail = encoded.split_off(written).into_boxed_slice();
+                state.tail = rest;
                 state.clear();
                 true
             }
             // A full socket: the writer waits for it to drain.
-            Some((Err(_), _)) => true,
+            Some(Sent::Refused) => true,
             None => false,
         };
         state.idle = false;
@@ -130,10 +126,19 @@ impl State {
     }
 }
 
-/// One `send` of the queued frames, copied into a buffer on the stack:
+/// What one `send` of the queued frames did.
+enum Sent {
+    All,
+    /// The socket took part: the encoded bytes it did not take.
+    Part(Box<[u8]>),
+    /// The socket took nothing (full, or failed: the writer finds out).
+    Refused,
+}
+
+/// One `send` of the queued frames, copied into a buffer on the stack;
 /// `None` if they are longer than [`DIRECT_UP_TO`] or one is not a data
-/// frame, else what the socket took of how much.
-fn send(stream: &tokio::net::TcpStream, state: &State) -> Option<(std::io::Result<usize>, usize)> {
+/// frame.
+fn send(stream: &tokio::net::TcpStream, state: &State) -> Option<Sent> {
     let mut copy = [MaybeUninit::<u8>::uninit(); DIRECT_UP_TO];
     let mut copy = ReadBuf::uninit(&mut copy);
     for frame in &state.frames {
@@ -146,6 +151,11 @@ fn send(stream: &tokio::net::TcpStream, state: &State) -> Option<(std::io::Resul
         copy.put_slice(&head[..len]);
         copy.put_slice(payload);
     }
+    let encoded = copy.filled();
     // A socket tokio knows to be full is not tried again.
-    Some((stream.try_write(copy.filled()), copy.filled().len()))
+    Some(match stream.try_write(encoded) {
+        Ok(written) if written == encoded.len() => Sent::All,
+        Ok(written) if written > 0 => Sent::Part(encoded[written..].into()),
+        _ => Sent::Refused,
+    })
 }

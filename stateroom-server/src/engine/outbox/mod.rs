@@ -206,14 +206,15 @@ impl Outbox {
                 pushed = Push::Behind;
             }
         }
+        state.bytes = bytes;
+        state.frames.push_back(frame);
         if state.idle && state.socket.is_some() {
             // The writer has nothing of its own: the shard's flusher writes
             // this (and whatever joins it first) into the socket, with no
             // wake-up of the connection's task.
-            state.bytes = bytes;
-            state.frames.push_back(frame);
-            if !std::mem::replace(&mut state.dirty, true) {
-                drop(state);
+            let listed = std::mem::replace(&mut state.dirty, true);
+            drop(state);
+            if !listed {
                 direct::defer(self);
             }
             return if pushed == Push::Behind {
@@ -223,8 +224,6 @@ impl Outbox {
             };
         }
         state.idle = false;
-        state.bytes = bytes;
-        state.frames.push_back(frame);
         let writer = state.writer.take();
         drop(state);
         match writer {
