@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The cluster hop's CPU, per node: one fan-out room (1 × 100) owned by node A
 # (core 0), its clients joining node B (core 1, beside the generator), which
-# forwards each join to A and then copies bytes both ways. Prints B's
-# resident memory per idle forwarded connection, then each node's CPU per
-# delivery from /proc/PID/stat. Not part of CI; figures go to
+# forwards each join to A over their link and then copies bytes both ways.
+# Prints B's resident memory per idle forwarded connection, then, per rate,
+# A's CPU per delivery with the clients joined to it directly and each
+# node's with them joined through B, from /proc/PID/stat. Not part of CI; figures go to
 # docs/benchmarks-notes.md by hand.
 #
 #   bench/hop.sh [RATE...]     # default: 5 20 50 (50k, 200k, 500k deliveries/s)
@@ -56,19 +57,25 @@ print(f"idle through B: {r['connected']:,} connections, B's RSS per forwarded co
 PY
 
 load "$A_PORT" 1 1 # A takes the room's lease
-echo "| rate | deliveries/s | p99 ms | owner (A) µs per delivery | forwarder (B) µs per delivery | B / A |"
-echo "|---:|---:|---:|---:|---:|---:|"
+# Each rate twice: the clients joining A directly (the owner's own cost per
+# delivery), then joining B (the hop: each node's cost).
+echo "| rate | direct: A µs per delivery | hop: deliveries/s | hop: p99 ms | hop: A µs per delivery | hop: B µs per delivery | B / A direct | (A + B) / A direct |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
 for rate in "${RATES[@]}"; do
+    d0=$(cpu "$A")
+    load "$A_PORT" "$rate" 5
+    d1=$(cpu "$A")
+    cp "$DIR/run.json" "$DIR/direct.json"
     a0=$(cpu "$A"); b0=$(cpu "$B")
     load "$B_PORT" "$rate" 5
     a1=$(cpu "$A"); b1=$(cpu "$B")
-    python3 - "$DIR/run.json" "$rate" "$a0" "$a1" "$b0" "$b1" <<'PY'
+    python3 - "$DIR/direct.json" "$DIR/run.json" "$rate" "$d0" "$d1" "$a0" "$a1" "$b0" "$b1" <<'PY'
 import json, sys
-r = json.load(open(sys.argv[1]))
-a = (float(sys.argv[4]) - float(sys.argv[3])) / 100  # clock ticks
-b = (float(sys.argv[6]) - float(sys.argv[5])) / 100
-d = r['delivered']
-print(f"| {sys.argv[2]} | {r['deliveries_per_sec']:,.0f} | {r['latency']['p99_us'] / 1000:.1f} | "
-      f"{a / d * 1e6:.2f} | {b / d * 1e6:.2f} | {b / a:.2f}× |")
+direct, hop = (json.load(open(p)) for p in sys.argv[1:3])
+d0, d1, a0, a1, b0, b1 = (float(x) for x in sys.argv[4:10])
+us = lambda ticks, run: ticks / 100 / run['delivered'] * 1e6  # clock ticks
+d, a, b = us(d1 - d0, direct), us(a1 - a0, hop), us(b1 - b0, hop)
+print(f"| {sys.argv[3]} | {d:.2f} | {hop['deliveries_per_sec']:,.0f} | "
+      f"{hop['latency']['p99_us'] / 1000:.1f} | {a:.2f} | {b:.2f} | {b / d:.2f}× | {(a + b) / d:.2f}× |")
 PY
 done

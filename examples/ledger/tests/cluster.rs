@@ -244,6 +244,41 @@ async fn unsafe_setups_are_refused_at_startup_and_the_internal_port_wants_the_se
         .unwrap();
     assert_eq!(&head, b"HTTP/1.1 101");
     drop(tcp);
+    // A link between nodes wants the secret too, and its own upgrade; one
+    // that breaks the link's protocol is closed, and the port goes on.
+    let link = |headers: &str| {
+        format!("GET /__stateroom/link HTTP/1.1\r\nHost: t\r\nx-stateroom-hop: 1\r\n{headers}\r\n")
+    };
+    let upgrade_link = "Connection: upgrade\r\nUpgrade: stateroom-link\r\n";
+    assert_eq!(http(internal, &link(upgrade_link)).await.0, 403);
+    let no_upgrade = link("x-stateroom-secret: s3cret\r\nConnection: close\r\n");
+    assert_eq!(http(internal, &no_upgrade).await.0, 400);
+    for _ in 0..2 {
+        let mut tcp = tokio::net::TcpStream::connect(internal).await.unwrap();
+        let request = link(&format!("x-stateroom-secret: s3cret\r\n{upgrade_link}"));
+        tokio::io::AsyncWriteExt::write_all(&mut tcp, request.as_bytes())
+            .await
+            .unwrap();
+        tokio::io::AsyncReadExt::read_exact(&mut tcp, &mut head)
+            .await
+            .unwrap();
+        assert_eq!(&head, b"HTTP/1.1 101");
+        // A frame of a kind no node sends.
+        tokio::io::AsyncWriteExt::write_all(&mut tcp, &[9, 0, 0, 0, 1, 0, 0, 0, 0])
+            .await
+            .unwrap();
+        let mut rest = Vec::new();
+        let closed = tokio::time::timeout(
+            WAIT,
+            tokio::io::AsyncReadExt::read_to_end(&mut tcp, &mut rest),
+        )
+        .await;
+        assert!(closed.is_ok(), "a link that broke the protocol stayed open");
+        assert!(
+            String::from_utf8_lossy(&rest).ends_with("\r\n\r\n"),
+            "the node sent more than its 101: {rest:?}"
+        );
+    }
     let _ = accepted.0.kill();
     // A non-loopback internal address needs a secret.
     let open = start(&["--accept-redis-durability", "--internal-addr", "0.0.0.0:0"])

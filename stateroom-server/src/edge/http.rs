@@ -143,6 +143,12 @@ where
         let matchmake = path.strip_prefix("/__stateroom/matchmake/");
         let reserve = path.strip_prefix("/__stateroom/reserve/");
         match path.strip_prefix(edge.engine.config.ws_prefix.as_str()) {
+            _ if path == crate::edge::cluster::link::PATH => {
+                let edge = edge.clone();
+                crate::edge::cluster::link::accept(&mut request, move |stream| {
+                    crate::edge::listen::serve_linked(stream, edge.clone());
+                })
+            }
             _ if matchmake.is_some() => {
                 let kind = matchmake.unwrap_or_default();
                 crate::edge::directory::matchmake_http(&edge, request, kind, true).await
@@ -230,14 +236,13 @@ async fn upgrade<B>(
             Ok(Placement::There(owner)) if !hopped => {
                 let secret = cluster.secret.clone();
                 let place = edge.engine.place();
-                let forward = proxy::forward(
-                    request,
-                    &owner.addr,
-                    secret.as_deref(),
-                    peer,
-                    JOIN_TIMEOUT,
-                    place,
-                );
+                let hop = proxy::Hop {
+                    links: &cluster.links,
+                    owner: &owner.addr,
+                    secret: secret.as_deref(),
+                    timeout: JOIN_TIMEOUT,
+                };
+                let forward = proxy::forward(request, hop, peer, place);
                 // A frozen owner accepts the connection and never answers:
                 // once its heartbeat lapses the client is told to retry, and
                 // its retry takes the room over.

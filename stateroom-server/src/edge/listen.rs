@@ -112,12 +112,17 @@ async fn accept_loop(listener: TcpListener, edge: Arc<Edge>, which: Listener) {
     }
 }
 
-async fn serve_http(
-    tcp: tokio::net::TcpStream,
-    peer: SocketAddr,
-    edge: Arc<Edge>,
-    which: Listener,
-) {
+/// Serves a stream the owner's end of a cluster link opened (see
+/// `edge::cluster::link`) as a connection to the internal port.
+pub(crate) fn serve_linked(stream: crate::edge::cluster::link::LinkStream, edge: Arc<Edge>) {
+    let peer = SocketAddr::from(([0, 0, 0, 0], 0));
+    tokio::spawn(serve_http(stream, peer, edge, Listener::Internal));
+}
+
+async fn serve_http<I>(io: I, peer: SocketAddr, edge: Arc<Edge>, which: Listener)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let service = service_fn(move |request| {
         let edge = edge.clone();
         async move {
@@ -131,7 +136,7 @@ async fn serve_http(
     let result = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(Duration::from_secs(10))
-        .serve_connection(TokioIo::new(tcp), service)
+        .serve_connection(TokioIo::new(io), service)
         .with_upgrades()
         .await;
     if let Err(error) = result {

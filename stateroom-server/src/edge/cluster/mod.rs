@@ -12,12 +12,12 @@
 //! `docs/scale-out.md` has the design and its guarantees.
 
 pub(crate) mod directory;
+pub(crate) mod link;
 mod liveness;
 mod ownership;
 pub(crate) mod proxy;
 #[cfg(feature = "cluster")]
 pub(crate) mod redis;
-mod relay;
 mod renewal;
 
 pub(crate) use liveness::NodeState;
@@ -83,6 +83,8 @@ pub(crate) struct Cluster {
     reachable: std::sync::atomic::AtomicBool,
     /// The node's `stateroom_cluster_*` metrics, when metrics are on.
     pub(crate) metrics: std::sync::OnceLock<ClusterMetrics>,
+    /// This node's links to the nodes it forwards joins to.
+    pub(crate) links: link::Links,
 }
 
 impl Cluster {
@@ -119,6 +121,7 @@ impl Cluster {
             directory: directory::Published::default(),
             reachable: std::sync::atomic::AtomicBool::new(true),
             metrics: std::sync::OnceLock::new(),
+            links: link::Links::default(),
         })
     }
 

@@ -1,10 +1,11 @@
 //! Forwarding a join to the room's owner: the request head goes to the
 //! owner's internal address (with the hop marker, the edge secret and the
-//! client's address), and the owner's answer comes back. A `101` joins the
-//! two connections byte for byte (`relay`); anything else (a `401` from the `join`
-//! hook, a `503`) is passed on as it is.
+//! client's address) as a new stream on the link to that node (`link`),
+//! and the owner's answer comes back. A `101` joins the client's
+//! connection to the stream byte for byte (`link::relay`); anything else (a
+//! `401` from the `join` hook, a `503`) is passed on as it is.
 
-use super::relay::relay;
+use super::link::{LinkStream, Links, relay};
 use crate::edge::answer::{HttpResponse, ResponseBody};
 use crate::engine::shards::Place;
 use bytes::Bytes;
@@ -16,7 +17,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tracing::{debug, warn};
+use tracing::debug;
 
 /// Marks a request one node forwarded to another (it is never forwarded again).
 pub(crate) const HOP: &str = "x-stateroom-hop";
@@ -40,28 +41,35 @@ pub(crate) fn same_secret(expected: &[u8], presented: &[u8]) -> bool {
             == 0
 }
 
-/// Forwards `request` (a WebSocket upgrade) to the owner at `owner`: the
-/// owner's answer, or, when it gave none, why (the client is then told to
-/// retry: [`retry_soon`](crate::edge::answer::retry_soon)). After a `101`
-/// the two connections are relayed at `place`.
+/// The owner to forward to, and how.
+pub(crate) struct Hop<'a> {
+    /// This node's links to the others.
+    pub(crate) links: &'a Links,
+    /// The owner's internal address.
+    pub(crate) owner: &'a str,
+    /// The cluster's edge secret.
+    pub(crate) secret: Option<&'a str>,
+    /// How long the owner may take to answer.
+    pub(crate) timeout: Duration,
+}
+
+/// Forwards `request` (a WebSocket upgrade) to the owner: the owner's
+/// answer, or, when it gave none, why (the client is then told to retry:
+/// [`retry_soon`](crate::edge::answer::retry_soon)). After a `101` the
+/// client's connection is relayed at `place`.
 pub(crate) async fn forward<B>(
     request: &mut Request<B>,
-    owner: &str,
-    secret: Option<&str>,
+    hop: Hop<'_>,
     peer: Option<SocketAddr>,
-    timeout: Duration,
     place: Place,
 ) -> Result<HttpResponse, &'static str> {
-    let connected = tokio::time::timeout(timeout, TcpStream::connect(owner)).await;
-    let mut upstream = match connected {
-        Ok(Ok(stream)) => stream,
-        Ok(Err(error)) => {
-            warn!(owner, %error, "the room's owner cannot be reached");
-            return Err("the room's node cannot be reached; retry");
-        }
-        Err(_) => return Err("the room's node does not answer; retry"),
-    };
-    let _ = upstream.set_nodelay(true);
+    let Hop {
+        links,
+        owner,
+        secret,
+        timeout,
+    } = hop;
+    let mut upstream = links.open(owner, secret, timeout).await?;
     let mut head = format!(
         "{} {} HTTP/1.1\r\n",
         request.method(),
@@ -162,16 +170,16 @@ pub(crate) async fn forward<B>(
         .map_err(|_| "the room's node answered nonsense; retry")
 }
 
-/// Joins the upgraded client to the owner's connection until either side
+/// Joins the upgraded client to the owner's stream until either side
 /// closes; the owner's room sees the client's frames and close exactly as if
 /// it had connected directly. `early` is what the owner sent past its `101`.
 ///
-/// Our own listener's client is a TCP stream under hyper: both streams then
-/// move to `place` (a shard's reactor, counted there like a room) and are
-/// relayed without hyper's layers or a buffer per connection
-/// ([`relay`](super::relay)). Another upgraded stream (an embedding
+/// Our own listener's client is a TCP stream under hyper: it then moves to
+/// `place` (a shard's reactor, counted there like a room) and is relayed
+/// without hyper's layers or a buffer per connection
+/// ([`relay`](super::link::relay)). Another upgraded stream (an embedding
 /// server's) is copied where it is.
-async fn join(client: Upgraded, mut upstream: TcpStream, early: Vec<u8>, place: Place) {
+async fn join(client: Upgraded, mut upstream: LinkStream, early: Vec<u8>, place: Place) {
     let (client, late) = match client.downcast::<TokioIo<TcpStream>>() {
         // A copy: hyper's read buffer (8 KiB) goes with its handle.
         Ok(parts) => (parts.io.into_inner(), parts.read_buf.to_vec()),
@@ -185,35 +193,14 @@ async fn join(client: Upgraded, mut upstream: TcpStream, early: Vec<u8>, place: 
         }
     };
     // Off this runtime's reactor, onto the place's (on the task there).
-    let (Ok(client), Ok(upstream)) = (client.into_std(), upstream.into_std()) else {
+    let Ok(client) = client.into_std() else {
         return;
     };
     place.spawn_room(async move {
-        if let Some((mut client, mut upstream)) = settle(client, upstream, early, late).await {
-            relay(&mut client, &mut upstream).await;
+        if let Ok(client) = TcpStream::from_std(client) {
+            relay(client, upstream, early, late).await;
         }
     });
-}
-
-/// Registers both streams with the runtime it runs on and writes what
-/// each side sent before the relay (the owner's first frames, and what
-/// hyper read from the client past its request); those buffers end here,
-/// not with the relay.
-async fn settle(
-    client: std::net::TcpStream,
-    upstream: std::net::TcpStream,
-    early: Vec<u8>,
-    late: Vec<u8>,
-) -> Option<(TcpStream, TcpStream)> {
-    let mut client = TcpStream::from_std(client).ok()?;
-    let mut upstream = TcpStream::from_std(upstream).ok()?;
-    if !early.is_empty() {
-        client.write_all(&early).await.ok()?;
-    }
-    if !late.is_empty() {
-        upstream.write_all(&late).await.ok()?;
-    }
-    Some((client, upstream))
 }
 
 /// One request to another node's internal port (a reservation, a

@@ -21,6 +21,7 @@ mod read_ahead;
 mod stream;
 mod wire;
 
+use crate::edge::cluster::link::LinkStream;
 use crate::engine::outbox::Outbox;
 use bytes::Bytes;
 use http_body_util::Full;
@@ -103,9 +104,14 @@ impl Upgrading {
         let upgraded = self.on.await?;
         // Our own listener's connections are a TCP stream under hyper: take
         // it back (with whatever hyper read past the request).
+        // A join forwarded here is a stream on a cluster link: take it back
+        // too.
         let io = match upgraded.downcast::<TokioIo<tokio::net::TcpStream>>() {
             Ok(parts) => ReadAhead::after(Stream::Tcp(parts.io.into_inner()), &parts.read_buf),
-            Err(upgraded) => ReadAhead::new(Stream::Upgraded(Box::new(TokioIo::new(upgraded)))),
+            Err(upgraded) => match upgraded.downcast::<TokioIo<LinkStream>>() {
+                Ok(parts) => ReadAhead::after(Stream::Link(parts.io.into_inner()), &parts.read_buf),
+                Err(upgraded) => ReadAhead::new(Stream::Upgraded(Box::new(TokioIo::new(upgraded)))),
+            },
         };
         Ok(Wire::new(io, self.config))
     }

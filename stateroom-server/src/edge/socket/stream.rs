@@ -1,6 +1,7 @@
 //! [`Stream`]: the bytes under a WebSocket, and moving them to another
 //! runtime.
 
+use crate::edge::cluster::link::LinkStream;
 use crate::engine::outbox::Outbox;
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
@@ -20,6 +21,9 @@ pub(crate) enum Stream {
     /// The TCP stream, kept in the connection's outbox under shards so
     /// that the shard's flusher can write into it (`engine::outbox::direct`).
     Shared(Arc<Outbox>),
+    /// A stream on a cluster link: a join another node forwarded here
+    /// (`edge::cluster::link`).
+    Link(LinkStream),
     /// Whatever an embedding server upgraded (another stream type, TLS):
     /// kept as hyper hands it over, and it stays where it is. Boxed, so
     /// that the common case stays small (see the connection task's size).
@@ -30,8 +34,8 @@ pub(crate) enum Stream {
 
 impl Stream {
     /// Re-registers a TCP stream with `runtime`'s reactor, so that the task
-    /// that reads it there is woken by that runtime's own driver. An
-    /// upgraded stream of another type stays put (`Ok`: it still works,
+    /// that reads it there is woken by that runtime's own driver. A link's
+    /// stream needs no reactor; an upgraded stream of another type stays put (`Ok`: it still works,
     /// woken across threads). On an error the stream is lost.
     pub(crate) fn move_to(&mut self, runtime: &tokio::runtime::Handle) -> io::Result<()> {
         match std::mem::replace(self, Stream::Lost) {
@@ -82,6 +86,7 @@ impl AsyncRead for Stream {
         match self.get_mut() {
             Stream::Tcp(tcp) => Pin::new(tcp).poll_read(cx, buf),
             Stream::Shared(outbox) => shared(outbox, |tcp| tcp.poll_read(cx, buf)),
+            Stream::Link(link) => Pin::new(link).poll_read(cx, buf),
             Stream::Upgraded(io) => Pin::new(&mut **io).poll_read(cx, buf),
             Stream::Lost => Poll::Ready(Err(lost())),
         }
@@ -97,6 +102,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Tcp(tcp) => Pin::new(tcp).poll_write(cx, buf),
             Stream::Shared(outbox) => shared(outbox, |tcp| tcp.poll_write(cx, buf)),
+            Stream::Link(link) => Pin::new(link).poll_write(cx, buf),
             Stream::Upgraded(io) => Pin::new(&mut **io).poll_write(cx, buf),
             Stream::Lost => Poll::Ready(Err(lost())),
         }
@@ -110,6 +116,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Tcp(tcp) => Pin::new(tcp).poll_write_vectored(cx, bufs),
             Stream::Shared(outbox) => shared(outbox, |tcp| tcp.poll_write_vectored(cx, bufs)),
+            Stream::Link(link) => Pin::new(link).poll_write_vectored(cx, bufs),
             Stream::Upgraded(io) => Pin::new(&mut **io).poll_write_vectored(cx, bufs),
             Stream::Lost => Poll::Ready(Err(lost())),
         }
@@ -118,7 +125,7 @@ impl AsyncWrite for Stream {
     fn is_write_vectored(&self) -> bool {
         match self {
             Stream::Tcp(tcp) => tcp.is_write_vectored(),
-            Stream::Shared(_) => true,
+            Stream::Shared(_) | Stream::Link(_) => true,
             Stream::Upgraded(io) => io.is_write_vectored(),
             Stream::Lost => false,
         }
@@ -128,6 +135,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Tcp(tcp) => Pin::new(tcp).poll_flush(cx),
             Stream::Shared(outbox) => shared(outbox, |tcp| tcp.poll_flush(cx)),
+            Stream::Link(link) => Pin::new(link).poll_flush(cx),
             Stream::Upgraded(io) => Pin::new(&mut **io).poll_flush(cx),
             Stream::Lost => Poll::Ready(Err(lost())),
         }
@@ -137,6 +145,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Tcp(tcp) => Pin::new(tcp).poll_shutdown(cx),
             Stream::Shared(outbox) => shared(outbox, |tcp| tcp.poll_shutdown(cx)),
+            Stream::Link(link) => Pin::new(link).poll_shutdown(cx),
             Stream::Upgraded(io) => Pin::new(&mut **io).poll_shutdown(cx),
             Stream::Lost => Poll::Ready(Err(lost())),
         }
