@@ -52,6 +52,9 @@ pub(super) struct State {
     /// On the forwarding node: the client's TCP stream, written at once by
     /// the link's reader while nothing waits before it (see `relay`).
     pub(super) client: Option<TcpStream>,
+    /// The client's bytes are on the link reader's list to flush: more
+    /// from the same read join them without a copy.
+    pub(super) flushing: bool,
 }
 
 impl Shared {
@@ -72,17 +75,22 @@ impl Shared {
     /// Queues the peer's next bytes. On a forwarding node's relayed stream
     /// they are written to the client by the link's reader once it has
     /// handed out everything its read brought ([`flush`](Self::flush)):
-    /// true when this stream must be flushed so (its first bytes since it
-    /// was last); else its relay or reader is woken.
+    /// true when this stream must go on the reader's list to flush (its
+    /// first bytes since it was last flushed, with nothing waiting before
+    /// them); else its relay or reader is woken if it waits.
     pub(super) fn data(&self, bytes: Bytes) -> bool {
         let mut state = self.lock();
         if state.eof {
             return false;
         }
-        let first = state.inbound.is_empty();
         if state.client.is_some() {
-            if first {
+            if state.flushing {
                 state.inbound.push_back(bytes);
+                return false;
+            }
+            if state.inbound.is_empty() {
+                state.inbound.push_back(bytes);
+                state.flushing = true;
                 return true;
             }
             // Behind bytes the client's socket has not taken: they wait,
@@ -103,9 +111,13 @@ impl Shared {
     pub(super) fn flush(&self, link: &Link) {
         let mut guard = self.lock();
         let state = &mut *guard;
+        state.flushing = false;
         let Some(client) = &state.client else {
             return;
         };
+        if state.inbound.is_empty() {
+            return;
+        }
         let mut slices = [io::IoSlice::new(&[]); 64];
         let count = state.inbound.len().min(slices.len());
         for (slice, bytes) in slices.iter_mut().zip(&state.inbound) {
