@@ -27,7 +27,7 @@ pub(crate) const SECRET: &str = "x-stateroom-secret";
 pub(crate) const CLIENT: &str = "x-stateroom-client";
 
 /// Longest response head accepted from a peer.
-const MAX_HEAD: usize = 16 * 1024;
+pub(crate) const MAX_HEAD: usize = 16 * 1024;
 /// Longest non-101 body passed on.
 const MAX_BODY: usize = 64 * 1024;
 

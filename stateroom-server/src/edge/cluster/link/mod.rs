@@ -346,7 +346,7 @@ async fn connect(addr: &str, secret: Option<&str>) -> Result<Arc<Link>, &'static
                 tracing::warn!(owner = addr, code = ?parsed.code, "the room's owner refused a link");
                 return Err("the room's node refused this node; retry");
             }
-            Ok(httparse::Status::Partial) if buffer.len() < 16 * 1024 => {}
+            Ok(httparse::Status::Partial) if buffer.len() < super::proxy::MAX_HEAD => {}
             _ => return Err("the room's node answered nonsense; retry"),
         }
     };
