@@ -1,23 +1,23 @@
 //! A client's WebSocket: the HTTP upgrade, the framing, and the byte stream
 //! under it.
 //!
-//! [`Wire`] is the WebSocket itself: tungstenite's protocol state machine
-//! (`WebSocketContext`) for reading, control frames and the close handshake,
-//! driven by the connection's own task with its own waker, and data frames
-//! encoded here and written a batch per system call (short batches copied
-//! on the stack, long ones vectored from the messages' shared bytes). See
-//! `wire` for why it is not tokio-tungstenite.
+//! [`Wire`] is the WebSocket itself: data frames read and written here, and
+//! tungstenite's protocol state machine (`WebSocketContext`) for control
+//! frames, fragments and the close handshake, driven by the connection's
+//! own task with its own waker. Data frames are encoded here and written a
+//! batch per system call (short batches copied on the stack, long ones
+//! vectored from the messages' shared bytes). See `wire` for why it is not
+//! tokio-tungstenite.
 //!
-//! An idle connection should cost little memory, and most of what a WebSocket
-//! layer keeps per connection is its read buffer. tungstenite keeps one for the
-//! connection's whole life and reads at most that many bytes per call, so a
-//! small one alone would mean a system call per few hundred bytes.
-//! [`ReadAhead`] sits under it: each socket read goes into a stack buffer of
-//! 8 KiB, and what tungstenite's small buffer cannot take yet waits in a heap
-//! buffer that exists only while such bytes do. The socket is read as often as
-//! before; idle connections keep [`READ_BUFFER`] bytes instead of 4 KiB.
+//! Reads: each socket read goes into a stack buffer of 8 KiB, and the
+//! common frame (whole, final, masked text or binary) is parsed from it
+//! straight into its message's one allocation (`inbound`); any other frame
+//! goes whole to tungstenite. Bytes past the frame a read returns wait in a
+//! heap buffer that exists only while they do, so an idle connection keeps
+//! no read buffer of ours, and tungstenite's, which now sees only the rare
+//! frames, is [`READ_BUFFER`] bytes.
 
-mod read_ahead;
+mod inbound;
 mod stream;
 mod wire;
 
@@ -30,31 +30,31 @@ use hyper_tungstenite::tungstenite::error::ProtocolError;
 use hyper_tungstenite::tungstenite::handshake::derive_accept_key;
 use hyper_tungstenite::tungstenite::protocol::WebSocketConfig;
 use hyper_util::rt::TokioIo;
-pub(crate) use read_ahead::ReadAhead;
 use std::sync::Arc;
 pub(crate) use stream::Stream;
 pub(crate) use wire::Wire;
 
 /// An admitted client's WebSocket.
-pub(crate) type Socket = Wire<ReadAhead<Stream>>;
+pub(crate) type Socket = Wire<Stream>;
 
 impl Socket {
     /// Moves the socket to `runtime`'s reactor, for a task there (see
     /// [`Stream::move_to`]).
     pub(crate) fn move_to(&mut self, runtime: &tokio::runtime::Handle) -> std::io::Result<()> {
-        self.get_mut().get_mut().move_to(runtime)
+        self.get_mut().move_to(runtime)
     }
 
     /// Moves the TCP stream underneath into `outbox`, for the shard's
     /// flusher (see [`Stream::Shared`]).
     pub(crate) fn share(&mut self, outbox: &Arc<Outbox>) {
-        self.get_mut().get_mut().share(outbox);
+        self.get_mut().share(outbox);
     }
 }
 
 /// tungstenite's own read buffer per connection (it grows for a frame larger
-/// than this while the frame arrives).
-pub(crate) const READ_BUFFER: usize = 64;
+/// than this while the frame arrives). It reads only the frames `inbound`
+/// hands it whole, from memory.
+pub(crate) const READ_BUFFER: usize = 16;
 
 /// Checks an upgrade request's WebSocket headers and builds the `101`
 /// response (body empty); the [`Upgrading`] resolves to the socket once hyper
@@ -106,14 +106,17 @@ impl Upgrading {
         // it back (with whatever hyper read past the request).
         // A join forwarded here is a stream on a cluster link: take it back
         // too.
-        let io = match upgraded.downcast::<TokioIo<tokio::net::TcpStream>>() {
-            Ok(parts) => ReadAhead::after(Stream::Tcp(parts.io.into_inner()), &parts.read_buf),
+        let (io, read) = match upgraded.downcast::<TokioIo<tokio::net::TcpStream>>() {
+            Ok(parts) => (Stream::Tcp(parts.io.into_inner()), parts.read_buf),
             Err(upgraded) => match upgraded.downcast::<TokioIo<LinkStream>>() {
-                Ok(parts) => ReadAhead::after(Stream::Link(parts.io.into_inner()), &parts.read_buf),
-                Err(upgraded) => ReadAhead::new(Stream::Upgraded(Box::new(TokioIo::new(upgraded)))),
+                Ok(parts) => (Stream::Link(parts.io.into_inner()), parts.read_buf),
+                Err(upgraded) => (
+                    Stream::Upgraded(Box::new(TokioIo::new(upgraded))),
+                    Bytes::new(),
+                ),
             },
         };
-        Ok(Wire::new(io, self.config))
+        Ok(Wire::after(io, self.config, &read))
     }
 }
 
@@ -143,7 +146,7 @@ mod tests {
                         accept(&mut request, WebSocketConfig::default()).unwrap();
                     tokio::spawn(async move {
                         let mut socket = upgrading.socket().await.unwrap();
-                        let tcp = matches!(socket.get_mut().get_mut(), Stream::Tcp(_));
+                        let tcp = matches!(socket.get_mut(), Stream::Tcp(_));
                         if let Some(found) = found.lock().unwrap().take() {
                             let _ = found.send(tcp);
                         }

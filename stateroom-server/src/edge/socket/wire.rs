@@ -6,8 +6,10 @@
 //! them on every read, flush and readiness check: the hottest user-space
 //! function of a many-rooms run (`docs/benchmarks-notes.md`), and 128 bytes
 //! per connection. A connection here is one task, so the context handed to
-//! each poll is the only waker there is: [`Wire`] lends it to tungstenite's
-//! `WebSocketContext` through a borrowed adapter, for the duration of a call.
+//! each poll is the only waker there is, and [`Wire`] reads the socket
+//! itself: the common data frame is parsed in place (`inbound`), and
+//! tungstenite's `WebSocketContext` is handed every other frame whole, from
+//! memory, never the socket.
 //!
 //! Writes skip tungstenite's buffer. A server's frames are unmasked, so a data
 //! frame is a header of 2 to 10 bytes before the message's own bytes, and a
@@ -19,6 +21,7 @@
 //! `out`, which is freed once written. Control frames that tungstenite makes itself
 //! (pongs, the close handshake) go into `out` too, in order.
 
+use super::inbound::{Feeding, Limits, Parsed, parse};
 use crate::engine::outbox::frame::{self, MAX_HEAD, data, encode_head};
 use hyper_tungstenite::tungstenite::protocol::{
     CloseFrame, Role, WebSocketConfig, WebSocketContext,
@@ -31,6 +34,12 @@ use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// How much one socket read takes, on the stack.
+const READ_CHUNK: usize = 8 * 1024;
+
+/// The most of a long frame one socket read takes, straight into its buffer.
+const LONG_WINDOW: usize = 256 * 1024;
 
 /// Frames per vectored write (two slices each; Linux takes up to 1,024).
 const FRAMES_PER_WRITE: usize = 64;
@@ -48,22 +57,31 @@ pub(crate) struct Wire<S> {
     /// when everything went out.
     out: Vec<u8>,
     sent: usize,
+    /// Bytes read from the socket and not yet taken (the start of a frame,
+    /// or frames after the one a read returned); unallocated when empty.
+    inbound: Vec<u8>,
     /// The stream is over (the close handshake finished, or reading failed):
     /// once `out` is written, there is nothing more to read.
     ended: bool,
+    /// tungstenite holds the first frames of a fragmented message: every
+    /// data frame goes to it until the message ends.
+    fragmented: bool,
     /// Write calls since [`take_writes`](Self::take_writes) last asked
-    /// (room for it in the padding after `ended`).
+    /// (room for it in the padding after the flags).
     writes: u32,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Wire<S> {
-    pub(crate) fn new(io: S, config: WebSocketConfig) -> Self {
+    /// Over `io`, with `read` (bytes already read from it) first.
+    pub(crate) fn after(io: S, config: WebSocketConfig, read: &[u8]) -> Self {
         Wire {
             io,
             ws: WebSocketContext::new(Role::Server, Some(config)),
             out: Vec::new(),
             sent: 0,
+            inbound: read.to_vec(),
             ended: false,
+            fragmented: false,
             writes: 0,
         }
     }
@@ -86,23 +104,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Wire<S> {
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Message, WsError>>> {
-        if !self.ended {
-            let mut io = Reading {
-                io: &mut self.io,
-                cx,
-                out: &mut self.out,
-            };
-            let read = self.ws.read(&mut io);
+        while !self.ended {
+            let read = self.poll_read_frame(cx);
             if self.has_unwritten() {
-                // A pong the read queued leaves now, not with the next
-                // frame. A write error shows on the next read.
+                // A pong the read queued (or the rest of one) leaves now,
+                // not with the next frame. A write error shows on the next
+                // read.
                 let _ = self.poll_flush(cx);
             }
-            match read {
+            match ready!(read) {
                 Ok(message) => return Poll::Ready(Some(Ok(message))),
-                Err(WsError::Io(error)) if error.kind() == io::ErrorKind::WouldBlock => {
-                    return Poll::Pending;
-                }
+                // tungstenite kept a fragment: read on.
+                Err(WsError::Io(error)) if error.kind() == io::ErrorKind::WouldBlock => {}
                 Err(WsError::ConnectionClosed | WsError::AlreadyClosed) => self.ended = true,
                 Err(error) => {
                     self.ended = true;
@@ -113,6 +126,126 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Wire<S> {
         // The stream is over whether or not the answer can be written.
         let _ = ready!(self.poll_flush(cx));
         Poll::Ready(None)
+    }
+
+    /// The next frame's message, read from the buffered bytes or the socket
+    /// (see `inbound`): `WouldBlock` when tungstenite took a frame that
+    /// ends no message.
+    fn poll_read_frame(&mut self, cx: &mut Context<'_>) -> Poll<Result<Message, WsError>> {
+        if !self.ws.can_write() {
+            // The close handshake has begun: tungstenite may have an answer
+            // to send or an end to say before any byte is read.
+            match self.feed(&[], false) {
+                Err(WsError::Io(error)) if error.kind() == io::ErrorKind::WouldBlock => {}
+                done => return Poll::Ready(done),
+            }
+        }
+        loop {
+            let limits = Limits::of(self.ws.get_config());
+            let plain = !self.fragmented && self.ws.can_write();
+            let mut want = 0;
+            if !self.inbound.is_empty() {
+                match parse(&self.inbound, limits, plain) {
+                    Parsed::More(need) => want = need - self.inbound.len(),
+                    parsed => {
+                        let inbound = std::mem::take(&mut self.inbound);
+                        let (read, used) = self.take(parsed, &inbound);
+                        self.keep(inbound, used);
+                        return Poll::Ready(read);
+                    }
+                }
+            }
+            if want > READ_CHUNK {
+                // A long frame under way: read into its buffer directly.
+                if ready!(self.poll_read_long(cx, want))? == 0 {
+                    return Poll::Ready(self.feed(&[], true));
+                }
+                continue;
+            }
+            let mut chunk = [MaybeUninit::<u8>::uninit(); READ_CHUNK];
+            let mut chunk = ReadBuf::uninit(&mut chunk);
+            ready!(Pin::new(&mut self.io).poll_read(cx, &mut chunk))?;
+            let got = chunk.filled();
+            if got.is_empty() {
+                // The stream ended: tungstenite says whether cleanly.
+                return Poll::Ready(self.feed(&[], true));
+            }
+            if self.inbound.is_empty() {
+                // The usual case: frames straight from the read.
+                match parse(got, limits, plain) {
+                    Parsed::More(_) => self.inbound = got.to_vec(),
+                    parsed => {
+                        let (read, used) = self.take(parsed, got);
+                        if used < got.len() {
+                            self.inbound = got[used..].to_vec();
+                        }
+                        return Poll::Ready(read);
+                    }
+                }
+            } else {
+                self.inbound.extend_from_slice(got);
+            }
+        }
+    }
+
+    /// Reads up to `want` more bytes of a long frame into `inbound`, a
+    /// bounded window at a time (the window is zeroed first); says how many
+    /// came (0 at the stream's end).
+    fn poll_read_long(&mut self, cx: &mut Context<'_>, want: usize) -> Poll<io::Result<usize>> {
+        let have = self.inbound.len();
+        self.inbound.reserve(want);
+        self.inbound.resize(have + want.min(LONG_WINDOW), 0);
+        let mut window = ReadBuf::new(&mut self.inbound[have..]);
+        let read = Pin::new(&mut self.io).poll_read(cx, &mut window);
+        let got = window.filled().len();
+        self.inbound.truncate(have + got);
+        ready!(read)?;
+        Poll::Ready(Ok(got))
+    }
+
+    /// What a parsed frame at the front of `bytes` gives, and how many of
+    /// the bytes it took.
+    fn take(&mut self, parsed: Parsed, bytes: &[u8]) -> (Result<Message, WsError>, usize) {
+        match parsed {
+            Parsed::Message(message, used) => (Ok(message), used),
+            Parsed::Frame { len, fin } => {
+                let read = self.feed(&bytes[..len], false);
+                if fin == Some(false) {
+                    // tungstenite keeps the fragment until its message ends.
+                    self.fragmented = true;
+                }
+                if matches!(read, Ok(Message::Text(_) | Message::Binary(_))) {
+                    self.fragmented = false;
+                }
+                (read, len)
+            }
+            Parsed::Refused(error) => (Err(error), bytes.len()),
+            Parsed::More(_) => (Err(io::Error::from(io::ErrorKind::WouldBlock).into()), 0),
+        }
+    }
+
+    /// Keeps what follows the first `used` bytes of `inbound` for the next
+    /// read (and no memory when nothing does).
+    fn keep(&mut self, mut inbound: Vec<u8>, used: usize) {
+        if used < inbound.len() {
+            inbound.drain(..used);
+            self.inbound = inbound;
+        }
+    }
+
+    /// Hands tungstenite one whole frame (or nothing, or the stream's end),
+    /// then lets it queue its answers (a pong, a close's) in `out`.
+    fn feed(&mut self, bytes: &[u8], end: bool) -> Result<Message, WsError> {
+        let mut feeding = Feeding {
+            bytes,
+            end,
+            out: &mut self.out,
+        };
+        let read = self.ws.read(&mut feeding);
+        // An answer the read left pending is queued too (tungstenite sends
+        // it on its next call, which may not come soon).
+        let _ = self.ws.flush(&mut Buffering(&mut self.out));
+        read
     }
 
     /// Whether data frames may still be written (the close handshake has
@@ -292,37 +425,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Wire<S> {
     /// or stays unread).
     pub(crate) async fn next(&mut self) -> Option<Result<Message, WsError>> {
         poll_fn(|cx| self.poll_next(cx)).await
-    }
-}
-
-/// The socket as tungstenite's blocking-style reader sees it during one poll:
-/// reads poll the socket with the task's context (pending is `WouldBlock`),
-/// and what tungstenite writes (a pong, a close's answer) queues in `out`.
-struct Reading<'a, 'b, S> {
-    io: &'a mut S,
-    cx: &'a mut Context<'b>,
-    out: &'a mut Vec<u8>,
-}
-
-impl<S: AsyncRead + Unpin> Read for Reading<'_, '_, S> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let mut buf = ReadBuf::new(buf);
-        match Pin::new(&mut *self.io).poll_read(self.cx, &mut buf) {
-            Poll::Ready(Ok(())) => Ok(buf.filled().len()),
-            Poll::Ready(Err(error)) => Err(error),
-            Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
-        }
-    }
-}
-
-impl<S> Write for Reading<'_, '_, S> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.out.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
     }
 }
 

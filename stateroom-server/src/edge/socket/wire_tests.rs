@@ -84,7 +84,7 @@ async fn pair(limit: usize, vectored: bool) -> (Wire<Trickle>, WebSocketStream<D
         vectored,
         refuse: false,
     };
-    let wire = Wire::new(server, WebSocketConfig::default());
+    let wire = Wire::after(server, WebSocketConfig::default(), &[]);
     let client = WebSocketStream::from_raw_socket(client, Role::Client, None).await;
     (wire, client)
 }
