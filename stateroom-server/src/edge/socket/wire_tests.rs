@@ -7,6 +7,7 @@
 
 use super::*;
 use futures_util::{SinkExt, StreamExt};
+use hyper_tungstenite::tungstenite::error::ProtocolError;
 use hyper_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio::io::DuplexStream;
 use tokio_tungstenite::WebSocketStream;
@@ -204,6 +205,95 @@ async fn our_close_follows_the_queued_frames_and_ends_with_the_peers_answer() {
     // The client's stream ends when the server lets go of the socket.
     drop(wire);
     client.await.unwrap();
+}
+
+/// The client's frames, written back to back in one flush (so one read
+/// brings many, and a long one arrives over many reads): every size, a
+/// fragmented message with a ping inside it, and text after it.
+#[tokio::test]
+async fn the_clients_frames_are_read_whole_and_in_order_however_they_arrive() {
+    use hyper_tungstenite::tungstenite::protocol::frame::Frame;
+    use hyper_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+    let (mut wire, mut client) = pair(64, true).await;
+    let mut sent = messages();
+    sent.push(Message::text("before the fragments"));
+    let fragment = |data: Data, payload: &'static str, fin: bool| {
+        Message::Frame(Frame::message(payload, OpCode::Data(data), fin))
+    };
+    let mut frames = sent.clone();
+    frames.extend([
+        fragment(Data::Text, "frag", false),
+        Message::Ping("inside".into()),
+        fragment(Data::Continue, "men", false),
+        fragment(Data::Continue, "ted", true),
+        Message::text("after"),
+    ]);
+    // Fed, not sent: tungstenite writes them back to back, flushing only
+    // when its buffer fills.
+    let writer = tokio::spawn(async move {
+        for frame in frames {
+            client.feed(frame).await.unwrap();
+        }
+        client.flush().await.unwrap();
+        client
+    });
+    let mut got = Vec::new();
+    while got.len() < sent.len() + 3 {
+        got.push(wire.next().await.unwrap().unwrap());
+    }
+    let mut want = sent;
+    want.push(Message::Ping("inside".into()));
+    want.push(Message::text("fragmented"));
+    want.push(Message::text("after"));
+    assert_eq!(got, want);
+    assert_eq!(wire.inbound.capacity(), 0, "nothing held once read");
+    let mut client = writer.await.unwrap();
+    assert_eq!(
+        client.next().await.unwrap().unwrap(),
+        Message::Pong("inside".into())
+    );
+}
+
+/// A frame past the limit is refused at its header, with nothing of it
+/// buffered; a broken frame after good ones is refused once it is whole.
+#[tokio::test]
+async fn an_oversized_or_broken_frame_is_refused_after_what_came_before() {
+    use tokio::io::AsyncWriteExt;
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(1000))
+        .max_frame_size(Some(1000));
+    // Masked client frames: text "ok", then a header claiming 1 MiB.
+    let ok = [0x81, 0x82, 0, 0, 0, 0, b'o', b'k'];
+    let mut huge = vec![0x82, 0xff];
+    huge.extend_from_slice(&(1u64 << 20).to_be_bytes());
+    let (server, mut client) = tokio::io::duplex(4096);
+    let mut wire = Wire::after(server, config, &ok[..3]);
+    client.write_all(&ok[3..]).await.unwrap();
+    client.write_all(&huge).await.unwrap();
+    assert_eq!(wire.next().await.unwrap().unwrap(), Message::text("ok"));
+    let refused = wire.next().await.unwrap().unwrap_err();
+    assert!(matches!(refused, WsError::Capacity(_)), "{refused:?}");
+    assert!(wire.next().await.is_none(), "nothing after a refusal");
+    assert!(
+        wire.inbound.len() < 64,
+        "the claimed length was not reserved"
+    );
+    // Reserved bits set: tungstenite's protocol error.
+    let (server, mut client) = tokio::io::duplex(4096);
+    let mut wire = Wire::after(server, WebSocketConfig::default(), &[]);
+    client
+        .write_all(&[0x81, 0x80, 0, 0, 0, 0, 0xc1, 0x81, 0, 0, 0, 0, b'x'])
+        .await
+        .unwrap();
+    assert_eq!(wire.next().await.unwrap().unwrap(), Message::text(""));
+    let refused = wire.next().await.unwrap().unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            WsError::Protocol(ProtocolError::NonZeroReservedBits)
+        ),
+        "{refused:?}"
+    );
 }
 
 #[test]
