@@ -12,6 +12,7 @@
 //! `docs/scale-out.md` has the design and its guarantees.
 
 pub(crate) mod directory;
+mod head;
 pub(crate) mod link;
 mod liveness;
 mod ownership;

@@ -5,6 +5,7 @@
 //! connection to the stream byte for byte (`link::relay`); anything else (a
 //! `401` from the `join` hook, a `503`) is passed on as it is.
 
+use super::head::{HeadError, read_head};
 use super::link::{LinkStream, Links, relay};
 use crate::edge::answer::{HttpResponse, ResponseBody};
 use crate::engine::shards::Place;
@@ -26,8 +27,6 @@ pub(crate) const SECRET: &str = "x-stateroom-secret";
 /// The client's address, as the forwarding node saw it.
 pub(crate) const CLIENT: &str = "x-stateroom-client";
 
-/// Longest response head accepted from a peer.
-pub(crate) const MAX_HEAD: usize = 16 * 1024;
 /// Longest non-101 body passed on.
 const MAX_BODY: usize = 64 * 1024;
 
@@ -95,49 +94,26 @@ pub(crate) async fn forward<B>(
     if upstream.write_all(head.as_bytes()).await.is_err() {
         return Err("the room's node hung up; retry");
     }
-    // Read the owner's answer head.
-    let mut buffer = Vec::with_capacity(1024);
-    let read = tokio::time::timeout(timeout, async {
-        loop {
-            let mut chunk = [0u8; 2048];
-            let n = upstream.read(&mut chunk).await?;
-            if n == 0 {
-                return Ok::<_, std::io::Error>(false);
-            }
-            buffer.extend_from_slice(&chunk[..n]);
-            if buffer.windows(4).any(|w| w == b"\r\n\r\n") {
-                return Ok(true);
-            }
-            if buffer.len() > MAX_HEAD {
-                return Ok(false);
-            }
-        }
-    })
-    .await;
-    if !matches!(read, Ok(Ok(true))) {
-        return Err("the room's node did not answer; retry");
-    }
-    let mut headers = [httparse::EMPTY_HEADER; 64];
-    let mut parsed = httparse::Response::new(&mut headers);
-    let Ok(httparse::Status::Complete(head_len)) = parsed.parse(&buffer) else {
-        return Err("the room's node answered nonsense; retry");
+    // The owner's answer head.
+    let head = match tokio::time::timeout(timeout, read_head(&mut upstream)).await {
+        Ok(Ok(head)) => head,
+        Ok(Err(HeadError::Nonsense)) => return Err("the room's node answered nonsense; retry"),
+        Ok(Err(HeadError::Ended)) | Err(_) => return Err("the room's node did not answer; retry"),
     };
-    let status = parsed
-        .code
-        .and_then(|code| StatusCode::from_u16(code).ok())
-        .unwrap_or(StatusCode::BAD_GATEWAY);
+    let status = head.status;
     let mut response = Response::builder().status(status);
     let mut content_length = None;
-    for header in parsed.headers.iter() {
-        if header.name.eq_ignore_ascii_case("content-length") {
-            content_length = std::str::from_utf8(header.value)
+    for (name, value) in head.headers {
+        if name == hyper::header::CONTENT_LENGTH {
+            content_length = value
+                .to_str()
                 .ok()
                 .and_then(|v| v.trim().parse::<usize>().ok());
             continue;
         }
-        response = response.header(header.name, header.value);
+        response = response.header(name, value);
     }
-    let rest = buffer.split_off(head_len);
+    let rest = head.rest;
     if status == StatusCode::SWITCHING_PROTOCOLS {
         let client = hyper::upgrade::on(request);
         tokio::spawn(async move {
@@ -231,28 +207,26 @@ pub(crate) async fn call(
             .write_all(head.as_bytes())
             .await
             .map_err(|error| format!("{node} hung up: {error}"))?;
-        let mut answer = Vec::new();
+        let head = read_head(&mut upstream)
+            .await
+            .map_err(|error| match error {
+                HeadError::Ended => format!("{node} hung up"),
+                HeadError::Nonsense => format!("{node} answered nonsense"),
+            })?;
+        // The body: until the node closes (`Connection: close`), bounded.
+        let mut body = head.rest;
         let mut chunk = [0u8; 4096];
-        loop {
+        while body.len() <= MAX_BODY {
             let n = upstream
                 .read(&mut chunk)
                 .await
                 .map_err(|error| format!("{node} hung up: {error}"))?;
-            if n == 0 || answer.len() > MAX_HEAD + MAX_BODY {
+            if n == 0 {
                 break;
             }
-            answer.extend_from_slice(&chunk[..n]);
+            body.extend_from_slice(&chunk[..n]);
         }
-        let mut headers = [httparse::EMPTY_HEADER; 64];
-        let mut parsed = httparse::Response::new(&mut headers);
-        let Ok(httparse::Status::Complete(head_len)) = parsed.parse(&answer) else {
-            return Err(format!("{node} answered nonsense"));
-        };
-        let status = parsed
-            .code
-            .and_then(|code| StatusCode::from_u16(code).ok())
-            .unwrap_or(StatusCode::BAD_GATEWAY);
-        Ok((status, answer.split_off(head_len)))
+        Ok((head.status, body))
     };
     tokio::time::timeout(timeout, exchange)
         .await

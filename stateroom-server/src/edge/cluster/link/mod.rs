@@ -29,6 +29,7 @@ mod stream;
 pub(crate) use relay::relay;
 pub(crate) use stream::LinkStream;
 
+use super::head::HeadError;
 use bytes::BytesMut;
 use frame::Kind;
 use std::collections::HashMap;
@@ -333,24 +334,17 @@ async fn connect(addr: &str, secret: Option<&str>) -> Result<Arc<Link>, &'static
     tcp.write_all(head.as_bytes())
         .await
         .map_err(|_| "the room's node hung up; retry")?;
-    let mut buffer = BytesMut::with_capacity(1024);
-    let head_len = loop {
-        if tcp.read_buf(&mut buffer).await.unwrap_or(0) == 0 {
-            return Err("the room's node did not answer; retry");
-        }
-        let mut headers = [httparse::EMPTY_HEADER; 32];
-        let mut parsed = httparse::Response::new(&mut headers);
-        match parsed.parse(&buffer) {
-            Ok(httparse::Status::Complete(len)) if parsed.code == Some(101) => break len,
-            Ok(httparse::Status::Complete(_)) => {
-                tracing::warn!(owner = addr, code = ?parsed.code, "the room's owner refused a link");
-                return Err("the room's node refused this node; retry");
-            }
-            Ok(httparse::Status::Partial) if buffer.len() < super::proxy::MAX_HEAD => {}
-            _ => return Err("the room's node answered nonsense; retry"),
-        }
-    };
-    let early = buffer.split_off(head_len);
+    let head = super::head::read_head(&mut tcp)
+        .await
+        .map_err(|error| match error {
+            HeadError::Ended => "the room's node did not answer; retry",
+            HeadError::Nonsense => "the room's node answered nonsense; retry",
+        })?;
+    if head.status != hyper::StatusCode::SWITCHING_PROTOCOLS {
+        tracing::warn!(owner = addr, code = %head.status, "the room's owner refused a link");
+        return Err("the room's node refused this node; retry");
+    }
+    let early = BytesMut::from(&head.rest[..]);
     Ok(start(tcp, early, None))
 }
 
