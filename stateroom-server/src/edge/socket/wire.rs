@@ -23,6 +23,7 @@
 
 use super::inbound::{Feeding, Limits, Parsed, parse};
 use crate::engine::outbox::frame::{self, MAX_HEAD, data, encode_head};
+use bytes::{Buf, BytesMut};
 use hyper_tungstenite::tungstenite::protocol::{
     CloseFrame, Role, WebSocketConfig, WebSocketContext,
 };
@@ -58,8 +59,9 @@ pub(crate) struct Wire<S> {
     out: Vec<u8>,
     sent: usize,
     /// Bytes read from the socket and not yet taken (the start of a frame,
-    /// or frames after the one a read returned); unallocated when empty.
-    inbound: Vec<u8>,
+    /// or frames after the one a read returned; taking one from the front
+    /// moves no bytes); unallocated when empty.
+    inbound: BytesMut,
     /// The stream is over (the close handshake finished, or reading failed):
     /// once `out` is written, there is nothing more to read.
     ended: bool,
@@ -79,7 +81,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Wire<S> {
             ws: WebSocketContext::new(Role::Server, Some(config)),
             out: Vec::new(),
             sent: 0,
-            inbound: read.to_vec(),
+            inbound: BytesMut::from(read),
             ended: false,
             fragmented: false,
             writes: 0,
@@ -173,11 +175,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Wire<S> {
             if self.inbound.is_empty() {
                 // The usual case: frames straight from the read.
                 match parse(got, limits, plain) {
-                    Parsed::More(_) => self.inbound = got.to_vec(),
+                    Parsed::More(_) => self.inbound = BytesMut::from(got),
                     parsed => {
                         let (read, used) = self.take(parsed, got);
                         if used < got.len() {
-                            self.inbound = got[used..].to_vec();
+                            self.inbound = BytesMut::from(&got[used..]);
                         }
                         return Poll::Ready(read);
                     }
@@ -226,9 +228,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Wire<S> {
 
     /// Keeps what follows the first `used` bytes of `inbound` for the next
     /// read (and no memory when nothing does).
-    fn keep(&mut self, mut inbound: Vec<u8>, used: usize) {
+    fn keep(&mut self, mut inbound: BytesMut, used: usize) {
         if used < inbound.len() {
-            inbound.drain(..used);
+            inbound.advance(used);
             self.inbound = inbound;
         }
     }

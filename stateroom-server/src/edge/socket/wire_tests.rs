@@ -254,6 +254,27 @@ async fn the_clients_frames_are_read_whole_and_in_order_however_they_arrive() {
     );
 }
 
+/// Many small frames in one read (a bursty or hostile client): each is
+/// taken from the front of what waits, in order, and nothing is held after.
+#[tokio::test]
+async fn a_thousand_small_frames_in_one_write_are_read_in_order() {
+    use tokio::io::AsyncWriteExt;
+    let (server, mut client) = tokio::io::duplex(64 * 1024);
+    let mut wire = Wire::after(server, WebSocketConfig::default(), &[]);
+    let mut burst = Vec::new();
+    for i in 0..1000u32 {
+        let digit = b'0' + (i % 10) as u8;
+        // Masked with a zero key: the payload is as written.
+        burst.extend_from_slice(&[0x81, 0x81, 0, 0, 0, 0, digit]);
+    }
+    client.write_all(&burst).await.unwrap();
+    for i in 0..1000u32 {
+        let want = char::from(b'0' + (i % 10) as u8).to_string();
+        assert_eq!(wire.next().await.unwrap().unwrap(), Message::text(want));
+    }
+    assert_eq!(wire.inbound.capacity(), 0, "nothing held once read");
+}
+
 /// A frame past the limit is refused at its header, with nothing of it
 /// buffered; a broken frame after good ones is refused once it is whole.
 #[tokio::test]
