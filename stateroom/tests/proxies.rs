@@ -131,11 +131,13 @@ async fn nginx_as_documented() {
         .replace("listen 80;", &format!("listen 127.0.0.1:{port};"));
     let d = dir.display();
     let conf = format!(
-        "daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
+        "daemon off;\nmaster_process off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
          events {{}}\nhttp {{\naccess_log off;\nclient_body_temp_path {d}/body;\n\
          proxy_temp_path {d}/proxy;\nfastcgi_temp_path {d}/fastcgi;\nuwsgi_temp_path {d}/uwsgi;\n\
          scgi_temp_path {d}/scgi;\n{snippet}\n}}\n"
     );
+    // One process (no master), so that the kill on drop leaves no orphaned
+    // worker behind.
     std::fs::write(dir.join("nginx.conf"), conf).unwrap();
     let child = Command::new("nginx")
         .args(["-p", &d.to_string(), "-c"])
