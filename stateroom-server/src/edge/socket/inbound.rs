@@ -167,6 +167,18 @@ pub(super) struct Feeding<'a> {
     pub(super) out: &'a mut Vec<u8>,
 }
 
+impl<'a> Feeding<'a> {
+    /// No frame: tungstenite's writer outside a read (a message, a close,
+    /// a flush), whose reads would block and whose writes queue in `out`.
+    pub(super) fn nothing(out: &'a mut Vec<u8>) -> Self {
+        Feeding {
+            bytes: &[],
+            end: false,
+            out,
+        }
+    }
+}
+
 impl Read for Feeding<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.bytes.is_empty() {

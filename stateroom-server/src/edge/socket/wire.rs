@@ -30,7 +30,7 @@ use hyper_tungstenite::tungstenite::protocol::{
 use hyper_tungstenite::tungstenite::{Error as WsError, Message};
 use std::collections::VecDeque;
 use std::future::poll_fn;
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, IoSlice};
 use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -246,7 +246,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Wire<S> {
         let read = self.ws.read(&mut feeding);
         // An answer the read left pending is queued too (tungstenite sends
         // it on its next call, which may not come soon).
-        let _ = self.ws.flush(&mut Buffering(&mut self.out));
+        let _ = self.ws.flush(&mut Feeding::nothing(&mut self.out));
         read
     }
 
@@ -379,7 +379,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Wire<S> {
             frame::extend(&mut self.out, opcode, payload);
             return Ok(());
         }
-        let mut io = Buffering(&mut self.out);
+        let mut io = Feeding::nothing(&mut self.out);
         self.ws.write(&mut io, message)?;
         self.ws.flush(&mut io)
     }
@@ -387,7 +387,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Wire<S> {
     /// Queues our close frame after what waits; no frame follows it. Once
     /// the peer has closed, there is nothing to send.
     pub(crate) fn queue_close(&mut self, frame: Option<CloseFrame>) -> Result<(), WsError> {
-        match self.ws.close(&mut Buffering(&mut self.out), frame) {
+        match self.ws.close(&mut Feeding::nothing(&mut self.out), frame) {
             Err(WsError::ConnectionClosed | WsError::AlreadyClosed) => Ok(()),
             done => done,
         }
@@ -427,26 +427,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Wire<S> {
     /// or stays unread).
     pub(crate) async fn next(&mut self) -> Option<Result<Message, WsError>> {
         poll_fn(|cx| self.poll_next(cx)).await
-    }
-}
-
-/// `out` as tungstenite's writer, outside a read: everything queues.
-struct Buffering<'a>(&'a mut Vec<u8>);
-
-impl Read for Buffering<'_> {
-    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
-        Err(io::ErrorKind::WouldBlock.into())
-    }
-}
-
-impl Write for Buffering<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
     }
 }
 
