@@ -55,3 +55,12 @@ impl ByKind {
         by_kind
     }
 }
+
+/// One kind's counters, as a room of that kind holds them (a `Counter` is a
+/// shared handle: these are the family's own).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct KindCounters {
+    pub(super) connects: Counter,
+    pub(super) messages_in: Counter,
+    pub(super) messages_out: Counter,
+}

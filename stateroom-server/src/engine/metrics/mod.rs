@@ -9,6 +9,7 @@
 mod by_kind;
 mod process;
 
+pub(crate) use by_kind::KindCounters;
 use by_kind::{ByKind, KindLabel};
 
 use crate::engine::stats::{DECODE_CODES, Reason, Stats};
@@ -319,8 +320,22 @@ impl Metrics {
         }
     }
 
-    /// Adds the counts of a room of `kind` and resets them.
-    pub(crate) fn absorb(&self, stats: &Stats, kind: &str) {
+    /// A room of `kind`'s own handles on the per-kind counters, taken once
+    /// when the room starts, so that [`absorb`](Self::absorb) after each
+    /// batch finds them without a lookup by label.
+    pub(crate) fn kind_counters(&self, kind: &str) -> KindCounters {
+        let label = KindLabel {
+            kind: kind.to_owned(),
+        };
+        KindCounters {
+            connects: self.by_kind.connects.get_or_create(&label).clone(),
+            messages_in: self.by_kind.messages_in.get_or_create(&label).clone(),
+            messages_out: self.by_kind.messages_out.get_or_create(&label).clone(),
+        }
+    }
+
+    /// Adds the counts of a room (of the kind `kind` counts) and resets them.
+    pub(crate) fn absorb(&self, stats: &Stats, kind: &KindCounters) {
         let add = |counter: &Counter, cell: &std::cell::Cell<u64>| {
             let n = cell.take();
             if n > 0 {
@@ -328,26 +343,23 @@ impl Metrics {
             }
             n
         };
-        let label = || KindLabel {
-            kind: kind.to_owned(),
-        };
-        let by_kind = |family: &Family<KindLabel, Counter>, n: u64| {
+        let by_kind = |counter: &Counter, n: u64| {
             if n > 0 {
-                family.get_or_create(&label()).inc_by(n);
+                counter.inc_by(n);
             }
         };
         by_kind(
-            &self.by_kind.messages_in,
+            &kind.messages_in,
             add(&self.messages_in, &stats.messages_in),
         );
         add(&self.bytes_in, &stats.bytes_in);
         by_kind(
-            &self.by_kind.messages_out,
+            &kind.messages_out,
             add(&self.messages_out, &stats.messages_out),
         );
         add(&self.bytes_out, &stats.bytes_out);
         add(&self.writer_wakeups, &stats.writer_wakeups);
-        by_kind(&self.by_kind.connects, add(&self.connects, &stats.connects));
+        by_kind(&kind.connects, add(&self.connects, &stats.connects));
         add(&self.resumes, &stats.resumes);
         add(&self.resumes_refused, &stats.resumes_refused);
         add(&self.duplicates, &stats.duplicates);

@@ -3,30 +3,36 @@
 //! order, so user code never needs a lock; one sleep serves every timer.
 
 mod dispatch;
+mod failure;
 mod open;
 
 use crate::engine::Engine;
 use crate::engine::event::RoomEvent;
 use crate::engine::kinds::Kind;
-use crate::engine::members::Outlet;
-use crate::engine::outbox::{Outbox, close_frame, failed_frame};
+use crate::engine::metrics::KindCounters;
+use crate::engine::outbox::{Outbox, close_frame};
 use crate::engine::persistence::{OpenFailed, SaveFailed, Saver};
 use crate::engine::registry::Activity;
 use crate::engine::room_core::{Panicked, RoomCore};
 use crate::engine::shards::Place;
+use failure::close_pending;
 use hyper_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use open::{Opened, open};
 use stateroom_core::SimpleStateroomService;
 use std::sync::Arc;
 use tokio::sync::mpsc;
-use tokio::time::{Instant, sleep_until};
-use tracing::{Instrument, error, info, info_span, warn};
+use tokio::time::Instant;
+use tracing::{Instrument, error, info, info_span};
 
 struct RoomTask<S> {
     /// The room's key (`{room_id}` or `{kind}/{room_id}`).
     id: Arc<str>,
-    /// Its kind's name (`""` on a server of one service), for the metrics.
-    kind: Arc<str>,
+    /// Its kind's counters in the metrics (`stateroom_kind_*`; unused
+    /// without metrics).
+    counters: KindCounters,
+    /// The client count last published to the room's [`Activity`]: the
+    /// entry is locked only when that or the directory entry changed.
+    published: Option<usize>,
     generation: u64,
     core: RoomCore<S, Arc<Outbox>>,
     /// Room time zero: timer deadlines are offsets from it.
@@ -69,13 +75,17 @@ pub(crate) fn spawn<S: SimpleStateroomService>(
     // A root span: the room outlives the request that created it, so its
     // lines carry the room, not that client's address.
     let span = info_span!(parent: None, "room", room = %id);
-    let kind = kind.name.clone();
-    place.spawn_room(run::<S>(engine, kind, id, generation, info, events).instrument(span));
+    let counters = engine
+        .metrics
+        .as_ref()
+        .map(|metrics| metrics.kind_counters(&kind.name))
+        .unwrap_or_default();
+    place.spawn_room(run::<S>(engine, counters, id, generation, info, events).instrument(span));
 }
 
 async fn run<S: SimpleStateroomService>(
     engine: Arc<Engine>,
-    kind: Arc<str>,
+    counters: KindCounters,
     id: Arc<str>,
     generation: u64,
     info: Arc<Activity>,
@@ -96,7 +106,8 @@ async fn run<S: SimpleStateroomService>(
     };
     let mut room = RoomTask {
         id,
-        kind,
+        counters,
+        published: None,
         generation,
         core,
         epoch,
@@ -120,17 +131,6 @@ async fn run<S: SimpleStateroomService>(
         && engine.rooms.events(&id).is_none()
     {
         cluster.release(&id).await;
-    }
-}
-
-/// Sleeps until `deadline`; never without one. The timer is made at the
-/// first poll: `select!` builds every branch's future on each turn of the
-/// loop, disabled ones too, and a `sleep_until` built for nothing read the
-/// clock and cloned the runtime's handle (three of them per event batch).
-async fn until(deadline: Option<Instant>) {
-    match deadline {
-        Some(deadline) => sleep_until(deadline).await,
-        None => std::future::pending().await,
     }
 }
 
@@ -159,26 +159,6 @@ async fn answer_of(
 
 /// The reason rooms are told to end at shutdown.
 pub(crate) const SHUTDOWN: &str = "server shutting down";
-
-/// Closes the clients whose joins are still queued for a room that failed.
-/// Answers what waits in a room's queue when it stops: with `retry` (its
-/// store is unreachable, or it moved to another node) a queued join gets
-/// 503 and comes back; else dropping its reply tells its HTTP request the
-/// room failed (500). A queued connection's outbox is closed with 1011.
-fn close_pending(events: &mut mpsc::Receiver<RoomEvent>, retry: bool) {
-    events.close();
-    while let Ok(event) = events.try_recv() {
-        match event {
-            RoomEvent::Connect(arrival) => arrival.outbox.close(Some(failed_frame())),
-            RoomEvent::Join { reply, .. } if retry => {
-                let _ = reply.send(Err(stateroom_core::Reject::unavailable(
-                    "the room's store is unavailable; retry",
-                )));
-            }
-            _ => {}
-        }
-    }
-}
 
 impl<S: SimpleStateroomService> RoomTask<S> {
     fn now(&self) -> std::time::Duration {
@@ -212,9 +192,14 @@ impl<S: SimpleStateroomService> RoomTask<S> {
 
     /// Publishes the room's directory entry and client count, if either
     /// changed.
-    fn publish(&self) {
+    fn publish(&mut self) {
         let listing = self.core.take_listing(self.now());
-        if self.info.publish(listing, self.core.client_count()) {
+        let clients = self.core.client_count();
+        if listing.is_none() && self.published == Some(clients) {
+            return;
+        }
+        self.published = Some(clients);
+        if self.info.publish(listing, clients) {
             self.engine.rooms.directory_changed();
         }
     }
@@ -261,14 +246,21 @@ impl<S: SimpleStateroomService> RoomTask<S> {
         let config = &self.engine.config;
         let grace = config.room_grace;
         let heartbeat_timeout = config.heartbeat_timeout;
-        // One heartbeat timer for the whole room, not one per connection.
-        let mut heartbeat = tokio::time::interval_at(
-            Instant::now() + config.heartbeat_interval,
-            config.heartbeat_interval,
-        );
-        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let heartbeat_interval = config.heartbeat_interval;
+        // One heartbeat for the whole room, not one per connection: the
+        // next sweep, while the room has clients.
+        let mut next_beat = Instant::now() + heartbeat_interval;
         let silent = close_frame(CloseCode::Away, "heartbeat timeout");
         let mut empty_since = Some(Instant::now());
+        // While the room is behind on its clients' queues: when it looks again.
+        let mut recheck_at: Option<Instant> = None;
+        // One sleep for every deadline the room has (its timers, a save,
+        // the heartbeat, a recheck, its end), kept across turns and reset
+        // only when the earliest changes: a turn that handles an event
+        // neither builds nor registers a timer.
+        let sleep = tokio::time::sleep_until(Instant::now());
+        tokio::pin!(sleep);
+        let mut armed: Option<Instant> = None;
         // A restored room's overdue timers fire as it opens, before any
         // event (a join queued meanwhile sees what they did).
         self.fire_timers()?;
@@ -292,9 +284,68 @@ impl<S: SimpleStateroomService> RoomTask<S> {
             // A room whose clients' queues are behind (the server is, not
             // they) stops taking events too, until they drain.
             let behind = self.core.is_behind();
+            recheck_at = if behind {
+                recheck_at.or_else(|| Some(Instant::now() + BEHIND_CHECK))
+            } else {
+                None
+            };
+            let beat = empty_since.is_none().then_some(next_beat);
             let open = held_open && !behind;
             let in_flight = self.saver.as_ref().is_some_and(Saver::in_flight);
+            let wake_at = [timer, free_at, due, recheck_at, beat]
+                .into_iter()
+                .flatten()
+                .min();
+            if wake_at != armed {
+                if let Some(at) = wake_at {
+                    sleep.as_mut().reset(at);
+                }
+                armed = wake_at;
+            }
+            // Biased: the lease, a save's answer and the deadlines are
+            // looked at before the queue, so a busy queue cannot starve them.
             tokio::select! {
+                biased;
+                () = fenced(&mut self.fenced) => return Err(SaveFailed::Fenced),
+                answer = answer_of(&mut self.saver), if in_flight => {
+                    let now = self.now();
+                    if let Some(saver) = self.saver.as_mut() {
+                        saver.on_answer(&mut self.core, answer, now)?;
+                    }
+                }
+                () = &mut sleep, if armed.is_some() => {
+                    // Spent: the next turn arms it again, at whatever is next.
+                    armed = None;
+                    let now = Instant::now();
+                    let passed = |at: Option<Instant>| at.is_some_and(|at| at <= now);
+                    if passed(due) {
+                        let now = self.now();
+                        if let Some(saver) = self.saver.as_mut() {
+                            saver.on_due(&mut self.core, now)?;
+                        }
+                    }
+                    if passed(timer) {
+                        self.fire_timers()?;
+                    }
+                    if passed(recheck_at) {
+                        recheck_at = None;
+                        self.core.recheck_behind();
+                    }
+                    if passed(beat) {
+                        next_beat = now + heartbeat_interval;
+                        self.core.sweep(heartbeat_timeout, &silent, self.now())?;
+                    }
+                    if passed(free_at) {
+                        // A persisted room is unloaded only once its last save is durable.
+                        let settled = self.saver.as_ref().is_none_or(Saver::settled);
+                        if settled && self.engine.rooms.free_if_empty(&self.id, self.generation) {
+                            return Ok(());
+                        }
+                        // A client is on its way in (its Connect event is next),
+                        // or a save is still in flight.
+                        empty_since = Some(Instant::now());
+                    }
+                }
                 event = events.recv(), if open => {
                     let Some(event) = event else { return Ok(()) };
                     self.timed(event)?;
@@ -310,42 +361,10 @@ impl<S: SimpleStateroomService> RoomTask<S> {
                         self.core.pausing();
                     }
                 }
-                answer = answer_of(&mut self.saver), if in_flight => {
-                    let now = self.now();
-                    if let Some(saver) = self.saver.as_mut() {
-                        saver.on_answer(&mut self.core, answer, now)?;
-                    }
-                }
-                () = until(due), if due.is_some() => {
-                    let now = self.now();
-                    if let Some(saver) = self.saver.as_mut() {
-                        saver.on_due(&mut self.core, now)?;
-                    }
-                }
-                () = until(timer), if timer.is_some() => {
-                    self.fire_timers()?;
-                }
-                () = async { tokio::time::sleep(BEHIND_CHECK).await }, if behind => {
-                    self.core.recheck_behind();
-                }
-                _ = heartbeat.tick(), if empty_since.is_none() => {
-                    self.core.sweep(heartbeat_timeout, &silent, self.now())?;
-                }
-                () = fenced(&mut self.fenced) => return Err(SaveFailed::Fenced),
-                () = until(free_at), if free_at.is_some() => {
-                    // A persisted room is unloaded only once its last save is durable.
-                    let settled = self.saver.as_ref().is_none_or(Saver::settled);
-                    if settled && self.engine.rooms.free_if_empty(&self.id, self.generation) {
-                        return Ok(());
-                    }
-                    // A client is on its way in (its Connect event is next),
-                    // or a save is still in flight.
-                    empty_since = Some(Instant::now());
-                }
             }
             self.after_batch().await?;
             if let Some(metrics) = &self.engine.metrics {
-                metrics.absorb(self.core.stats(), &self.kind);
+                metrics.absorb(self.core.stats(), &self.counters);
             }
             self.info.touch(self.core.client_count());
             // Seats held for clients on their way keep a room, unless it is
@@ -358,49 +377,5 @@ impl<S: SimpleStateroomService> RoomTask<S> {
                 (true, _) => None,
             };
         }
-    }
-
-    /// A hook panicked, or a save failed: close every client with 1011 and
-    /// drop the room (held frames never leave), so that the next join builds
-    /// a fresh instance, or loads the last durable snapshot.
-    fn fail(self, failure: &SaveFailed, events: &mut mpsc::Receiver<RoomEvent>) {
-        match failure {
-            SaveFailed::Panicked(panicked) => error!(
-                room = %self.id,
-                panic = panicked.message(),
-                "a hook panicked; closing the room's clients with 1011 and removing the room"
-            ),
-            SaveFailed::Fenced | SaveFailed::StaleFence => warn!(
-                room = %self.id,
-                error = %failure,
-                "fenced: dropping the frames it held, closing the room's clients with 1012 so that they reconnect to the room's new node"
-            ),
-            other => error!(
-                room = %self.id,
-                error = %other,
-                "a save failed; dropping the frames it held, closing the room's clients with 1011 and removing the room"
-            ),
-        }
-        self.core.discard_held();
-        if let Some(metrics) = &self.engine.metrics {
-            match failure {
-                SaveFailed::Panicked(_) => metrics.panicked(),
-                _ => metrics.save_failed(),
-            }
-            metrics.absorb(self.core.stats(), &self.kind);
-        }
-        self.engine.rooms.remove(&self.id, self.generation);
-        let frame = match failure {
-            // Another node has (or will have) the room: come back there.
-            SaveFailed::Fenced | SaveFailed::StaleFence if self.engine.leases.is_some() => {
-                close_frame(CloseCode::Restart, "service restart")
-            }
-            _ => failed_frame(),
-        };
-        self.core.close_all(&frame);
-        // Clients already on their way in hold this room's queue: close them too.
-        let moved = matches!(failure, SaveFailed::Fenced | SaveFailed::StaleFence)
-            && self.engine.leases.is_some();
-        close_pending(events, moved);
     }
 }
