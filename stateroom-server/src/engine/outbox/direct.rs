@@ -152,8 +152,11 @@ fn send(stream: &tokio::net::TcpStream, state: &State) -> Option<Sent> {
         copy.put_slice(payload);
     }
     let encoded = copy.filled();
-    // A socket tokio knows to be full is not tried again.
-    Some(match stream.try_write(encoded) {
+    // A plain `send`, not tokio's `try_write`: an idle writer's socket is not
+    // known to be full, and asking tokio first reads the socket's readiness,
+    // a cold line per delivery. A refusal goes to the writer, whose write
+    // finds the socket full and waits on tokio's readiness as before.
+    Some(match socket2::SockRef::from(stream).send(encoded) {
         Ok(written) if written == encoded.len() => Sent::All,
         Ok(written) if written > 0 => Sent::Part(encoded[written..].into()),
         _ => Sent::Refused,
