@@ -101,7 +101,7 @@ pub(crate) async fn rooms<B>(edge: &Arc<Edge>, request: &mut Request<B>) -> Http
         Ok(guard) => guard,
         Err(refused) => return refuse(StatusCode::SERVICE_UNAVAILABLE, refused),
     };
-    let config = WebSocketConfig::default().max_message_size(Some(4096));
+    let config = Arc::new(WebSocketConfig::default().max_message_size(Some(4096)));
     let (response, upgrading) = match crate::edge::socket::accept(request, config) {
         Ok(upgrade) => upgrade,
         Err(error) => return refuse(StatusCode::BAD_REQUEST, error),

@@ -34,7 +34,6 @@ use crate::engine::resume::ResumeRequest;
 use hyper::body::Body;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, StatusCode};
-use hyper_tungstenite::tungstenite::protocol::WebSocketConfig;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -199,7 +198,6 @@ async fn upgrade<B>(
             "use GET with WebSocket upgrade headers",
         );
     }
-    let limits = &edge.engine.config.limits;
     let located = match locate(&edge, room_id) {
         Ok(located) => located,
         Err(error) => return no_such_room(&error),
@@ -272,12 +270,7 @@ async fn upgrade<B>(
             }
         }
     }
-    let config = WebSocketConfig::default()
-        .read_buffer_size(crate::edge::socket::READ_BUFFER)
-        .write_buffer_size(16 * 1024)
-        .max_write_buffer_size(limits.max_queued_bytes.saturating_add(64 * 1024))
-        .max_message_size(Some(limits.max_message_size))
-        .max_frame_size(Some(limits.max_message_size));
+    let config = edge.ws_config.clone();
     let (response, upgrading) = match crate::edge::socket::accept(request, config) {
         Ok(upgrade) => upgrade,
         Err(error) => return refuse(StatusCode::BAD_REQUEST, error),

@@ -45,6 +45,9 @@ pub(crate) struct Edge {
     pub(crate) static_dir: Option<files::StaticDir>,
     /// This node's part in a cluster, if it is in one.
     pub(crate) cluster: Option<Arc<cluster::Cluster>>,
+    /// The WebSocket settings of every room connection, from the limits:
+    /// shared, so that each connection holds a pointer, not a copy.
+    pub(crate) ws_config: Arc<hyper_tungstenite::tungstenite::protocol::WebSocketConfig>,
 }
 
 impl std::fmt::Debug for Edge {

@@ -234,10 +234,12 @@ impl Server {
             cluster: cluster_rooms,
             shards,
         });
+        let ws_config = Arc::new(crate::edge::socket::config(&engine.config.limits));
         Ok(Arc::new(Edge {
             engine,
             cluster,
             static_dir,
+            ws_config,
         }))
     }
 

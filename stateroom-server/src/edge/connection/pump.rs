@@ -37,8 +37,9 @@ pub(super) struct Pump {
     /// Frames taken from the outbox that the socket has not taken yet.
     batch: VecDeque<Message>,
     /// The outbox is closing: `Some(frame)` until the close frame is handed
-    /// to the socket, then `Some(None)`.
-    ending: Option<Option<CloseFrame>>,
+    /// to the socket, then `Some(None)` (boxed: the task carries it for its
+    /// whole life).
+    ending: Option<Option<Box<CloseFrame>>>,
     /// The client sent a close frame.
     goodbye: bool,
     /// The outbox is closing (seen by the writer).
@@ -125,7 +126,7 @@ impl Pump {
             }
             match &mut self.ending {
                 Some(close) => match close.take() {
-                    Some(frame) => self.socket.queue_close(Some(frame))?,
+                    Some(frame) => self.socket.queue_close(Some(*frame))?,
                     None => return Poll::Ready(Ok(())),
                 },
                 None => match self.take(cx, outbox) {

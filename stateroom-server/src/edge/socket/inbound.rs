@@ -2,8 +2,9 @@
 //! from the bytes one socket read brought; every other frame goes whole to
 //! tungstenite's state machine.
 //!
-//! The common frame is a whole, final, masked text or binary frame within
-//! the limits, outside a fragmented message, while the WebSocket is open.
+//! The common frame is a whole, final, masked text, binary, ping or pong
+//! frame within the limits, outside a fragmented message, while the
+//! WebSocket is open (the reader queues a ping's pong itself).
 //! Its payload is unmasked into one allocation of its exact length (for a
 //! text frame, the UTF-8 check is the only other pass), which becomes the
 //! message's shared bytes. tungstenite would take three or four allocations
@@ -11,12 +12,14 @@
 //! grown again for the next), and read the socket a few dozen bytes at a
 //! time through a buffer of its own.
 //!
-//! Everything else (control frames, fragments, whatever breaks a rule, and
-//! any frame once the close handshake has begun) is handed to tungstenite
-//! as the whole frame and nothing more, through [`Feeding`], so that its
-//! buffer never keeps bytes between calls and the two readers cannot
-//! disagree about where a frame starts. It answers pings, keeps fragments
-//! and says which rule a frame broke, as before. A frame longer than the
+//! Everything else (a close, fragments and the control frames between them,
+//! whatever breaks a rule, and any frame once the close handshake has
+//! begun) is handed to tungstenite as the whole frame and nothing more,
+//! through [`Feeding`], so that its buffer never keeps bytes between calls
+//! and the two readers cannot disagree about where a frame starts. It keeps
+//! fragments, runs the close handshake and says which rule a frame broke, as
+//! before. Its state is made only then (`wire::context`): a connection that
+//! never sends it such a frame never has one. A frame longer than the
 //! limits is refused at its header, with the error tungstenite gives, before
 //! anything of it is buffered.
 
@@ -122,11 +125,15 @@ pub(super) fn parse(bytes: &[u8], limits: Limits, plain: bool) -> Parsed {
     if plain
         && fin
         && !reserved
-        && let (1 | 2, Some(mask)) = (opcode, mask)
+        && let (1 | 2 | 9 | 10, Some(mask)) = (opcode, mask)
     {
         let payload = unmask(&frame[head..], mask);
-        if opcode == 2 {
-            return Parsed::Message(Message::Binary(payload.into()), total);
+        match opcode {
+            2 => return Parsed::Message(Message::Binary(payload.into()), total),
+            // The reader answers a ping itself (`Wire::take`).
+            9 => return Parsed::Message(Message::Ping(payload.into()), total),
+            10 => return Parsed::Message(Message::Pong(payload.into()), total),
+            _ => {}
         }
         // Invalid UTF-8 goes to tungstenite, which says so.
         if let Ok(text) = String::from_utf8(payload) {

@@ -84,6 +84,29 @@ fn a_messages_bytes_are_exactly_its_own() {
     assert_eq!(&bytes[..], b"hello");
 }
 
+/// A whole, masked, final ping or pong is read here, as data frames are
+/// (no tungstenite state is made for it); the reader queues a ping's pong.
+#[test]
+fn pings_and_pongs_are_read_here() {
+    let ping = frame(0x89, b"are you there", KEY);
+    match parse(&ping, LIMITS, true) {
+        Parsed::Message(Message::Ping(payload), used) => {
+            assert_eq!(&payload[..], b"are you there");
+            assert_eq!(used, ping.len());
+        }
+        other => panic!("{other:?}"),
+    }
+    match parse(&frame(0x8a, b"", KEY), LIMITS, true) {
+        Parsed::Message(Message::Pong(payload), 6) => assert!(payload.is_empty()),
+        other => panic!("{other:?}"),
+    }
+    // Inside a fragmented message, or once closing: tungstenite's.
+    assert!(matches!(
+        parse(&ping, LIMITS, false),
+        Parsed::Frame { fin: None, .. }
+    ));
+}
+
 #[test]
 fn what_tungstenite_decides_goes_to_it_whole() {
     let whole = |bytes: &[u8], fin: Option<bool>| match parse(bytes, LIMITS, true) {
@@ -93,10 +116,13 @@ fn what_tungstenite_decides_goes_to_it_whole() {
         }
         other => panic!("{bytes:?}: {other:?}"),
     };
-    // Control frames.
-    whole(&frame(0x89, b"ping", KEY), None);
-    whole(&frame(0x8a, b"", KEY), None);
+    // A close, and pings and pongs that break a rule: unmasked, a reserved
+    // bit, not final (a control frame may not be fragmented).
     whole(&frame(0x88, &[0x03, 0xe8], KEY), None);
+    whole(&frame(0x89, b"ping", None), None);
+    whole(&frame(0xa9, b"rsv2", KEY), None);
+    whole(&frame(0x09, b"part", KEY), None);
+    whole(&frame(0x0a, b"part", KEY), None);
     // Fragments, and a continuation.
     whole(&frame(0x01, b"part", KEY), Some(false));
     whole(&frame(0x80, b"end", KEY), Some(true));

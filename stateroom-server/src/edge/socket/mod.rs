@@ -56,12 +56,22 @@ impl Socket {
 /// hands it whole, from memory.
 pub(crate) const READ_BUFFER: usize = 16;
 
+/// The WebSocket settings of a room connection under `limits`.
+pub(crate) fn config(limits: &crate::config::Limits) -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(16 * 1024)
+        .max_write_buffer_size(limits.max_queued_bytes.saturating_add(64 * 1024))
+        .max_message_size(Some(limits.max_message_size))
+        .max_frame_size(Some(limits.max_message_size))
+}
+
 /// Checks an upgrade request's WebSocket headers and builds the `101`
 /// response (body empty); the [`Upgrading`] resolves to the socket once hyper
 /// has sent it.
 pub(crate) fn accept<B>(
     request: &mut hyper::Request<B>,
-    config: WebSocketConfig,
+    config: Arc<WebSocketConfig>,
 ) -> Result<(hyper::Response<Full<Bytes>>, Upgrading), ProtocolError> {
     let key = request
         .headers()
@@ -95,7 +105,7 @@ pub(crate) fn accept<B>(
 /// A WebSocket whose `101` is on its way to the client.
 pub(crate) struct Upgrading {
     on: OnUpgrade,
-    config: WebSocketConfig,
+    config: Arc<WebSocketConfig>,
 }
 
 impl Upgrading {
@@ -143,7 +153,7 @@ mod tests {
                 let found = found.clone();
                 async move {
                     let (response, upgrading) =
-                        accept(&mut request, WebSocketConfig::default()).unwrap();
+                        accept(&mut request, Arc::new(WebSocketConfig::default())).unwrap();
                     tokio::spawn(async move {
                         let mut socket = upgrading.socket().await.unwrap();
                         let tcp = matches!(socket.get_mut(), Stream::Tcp(_));

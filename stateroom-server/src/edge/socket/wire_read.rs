@@ -1,8 +1,9 @@
 //! `Wire`'s reading side: the socket read into a stack buffer, the frames
 //! parsed there (`inbound`), and what tungstenite is handed.
 
-use super::Wire;
+use super::{Wire, context};
 use crate::edge::socket::inbound::{Feeding, Limits, Parsed, parse};
+use crate::engine::outbox::frame;
 use bytes::{Buf, BytesMut};
 use hyper_tungstenite::tungstenite::{Error as WsError, Message};
 use std::future::poll_fn;
@@ -54,7 +55,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Wire<S> {
     /// (see `inbound`): `WouldBlock` when tungstenite took a frame that
     /// ends no message.
     fn poll_read_frame(&mut self, cx: &mut Context<'_>) -> Poll<Result<Message, WsError>> {
-        if !self.ws.can_write() {
+        if !self.can_write() {
             // The close handshake has begun: tungstenite may have an answer
             // to send or an end to say before any byte is read.
             match self.feed(&[], false) {
@@ -63,8 +64,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Wire<S> {
             }
         }
         loop {
-            let limits = Limits::of(self.ws.get_config());
-            let plain = !self.fragmented && self.ws.can_write();
+            let limits = Limits::of(&self.config);
+            let plain = !self.fragmented && self.can_write();
             let mut want = 0;
             if !self.inbound.is_empty() {
                 match parse(&self.inbound, limits, plain) {
@@ -129,7 +130,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Wire<S> {
     /// the bytes it took.
     fn take(&mut self, parsed: Parsed, bytes: &[u8]) -> (Result<Message, WsError>, usize) {
         match parsed {
-            Parsed::Message(message, used) => (Ok(message), used),
+            Parsed::Message(message, used) => {
+                if let Message::Ping(payload) = &message {
+                    // Its pong, as tungstenite would queue it: after what
+                    // waits, before any frame the room writes next.
+                    frame::extend(&mut self.out, 0xA, payload);
+                }
+                (Ok(message), used)
+            }
             Parsed::Frame { len, fin } => {
                 let read = self.feed(&bytes[..len], false);
                 if fin == Some(false) {
@@ -158,15 +166,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Wire<S> {
     /// Hands tungstenite one whole frame (or nothing, or the stream's end),
     /// then lets it queue its answers (a pong, a close's) in `out`.
     fn feed(&mut self, bytes: &[u8], end: bool) -> Result<Message, WsError> {
+        let ws = context(&mut self.ws, &self.config);
         let mut feeding = Feeding {
             bytes,
             end,
             out: &mut self.out,
         };
-        let read = self.ws.read(&mut feeding);
+        let read = ws.read(&mut feeding);
         // An answer the read left pending is queued too (tungstenite sends
         // it on its next call, which may not come soon).
-        let _ = self.ws.flush(&mut Feeding::nothing(&mut self.out));
+        let _ = ws.flush(&mut Feeding::nothing(&mut self.out));
         read
     }
 

@@ -327,3 +327,45 @@ fn headers_take_the_shortest_length_field() {
     assert_eq!(encode_head(0x2, 65_536, &mut head), 10);
     assert_eq!(head[..10], [0x82, 127, 0, 0, 0, 0, 0, 1, 0, 0]);
 }
+
+/// A client's pings are answered without tungstenite: the connection makes
+/// no protocol state for them (nor for data frames, nor for pongs), and only
+/// a close makes it, which then runs the handshake as before.
+#[tokio::test]
+async fn pings_are_answered_without_tungstenite_until_a_close() {
+    let (mut wire, mut client) = pair(1000, true).await;
+    client
+        .send(Message::Ping(b"one".to_vec().into()))
+        .await
+        .unwrap();
+    client.send(Message::text("hello")).await.unwrap();
+    client
+        .send(Message::Pong(b"unasked".to_vec().into()))
+        .await
+        .unwrap();
+    client
+        .send(Message::Ping(b"two".to_vec().into()))
+        .await
+        .unwrap();
+    let mut read = Vec::new();
+    for _ in 0..4 {
+        read.push(wire.next().await.unwrap().unwrap());
+    }
+    assert_eq!(read[1], Message::text("hello"));
+    assert!(matches!(&read[2], Message::Pong(payload) if &payload[..] == b"unasked"));
+    assert!(wire.ws.is_none(), "tungstenite's state was made");
+    // Both pongs reach the client, in order.
+    poll_fn(|cx| wire.poll_flush(cx)).await.unwrap();
+    let mut pongs = Vec::new();
+    while pongs.len() < 2 {
+        if let Message::Pong(payload) = client.next().await.unwrap().unwrap() {
+            pongs.push(payload.to_vec());
+        }
+    }
+    assert_eq!(pongs, [b"one".to_vec(), b"two".to_vec()]);
+    // A close: the handshake is tungstenite's.
+    client.close(None).await.unwrap();
+    assert!(wire.next().await.unwrap().unwrap().is_close());
+    assert!(wire.ws.is_some());
+    assert!(!wire.can_write());
+}

@@ -77,7 +77,7 @@ pub(crate) enum Batch {
     Frames,
     /// The outbox is closing: write the frames moved (if any), then the close
     /// frame (if any), then nothing more.
-    Last(Option<CloseFrame>),
+    Last(Option<Box<CloseFrame>>),
 }
 
 #[derive(Default)]
@@ -343,7 +343,7 @@ impl Outbox {
             state.bytes = 0;
             state.behind = false;
             return if state.closing {
-                Batch::Last(state.close.take().map(|frame| *frame))
+                Batch::Last(state.close.take())
             } else {
                 Batch::Frames
             };

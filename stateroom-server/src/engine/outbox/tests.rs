@@ -136,7 +136,7 @@ fn past_the_bound_a_blocked_socket_is_cut_after_the_stall() {
     let mut batch = VecDeque::new();
     assert_eq!(
         outbox.take(&mut batch, &mut Vec::new(), Waker::noop(), true),
-        Batch::Last(Some(overflow()))
+        Batch::Last(Some(Box::new(overflow())))
     );
     assert!(batch.is_empty());
     assert_eq!(outbox.dropped(), 5);
