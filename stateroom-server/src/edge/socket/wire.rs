@@ -59,10 +59,10 @@ pub(super) fn context<'a>(
 /// A server's WebSocket over `S`.
 pub(crate) struct Wire<S> {
     io: S,
-    /// tungstenite's protocol state, made the first time a frame needs it
-    /// (see [`ws`](Self::ws)): an idle connection, or one that only sends
-    /// and reads whole data frames, pings and pongs, never has one, and
-    /// its task is 128 bytes smaller for it.
+    /// tungstenite's protocol state (256 bytes), made the first time a
+    /// frame needs it (see [`context`]): an idle connection, or one that
+    /// only sends and reads whole data frames, pings and pongs, never has
+    /// one.
     ws: Option<Box<WebSocketContext>>,
     /// What tungstenite is made with (shared by the server's connections).
     config: Arc<WebSocketConfig>,
