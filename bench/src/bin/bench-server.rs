@@ -103,9 +103,8 @@ fn main() -> ExitCode {
                 .map_err(|e| e.to_string())
                 .and_then(|runtime| {
                     runtime.block_on(async {
-                        let listener = tokio::net::TcpListener::bind((host.as_str(), port))
-                            .await
-                            .map_err(|e| e.to_string())?;
+                        // The same accept queue as Stateroom's listeners (1,024).
+                        let listener = raw::listen(&host, port).await.map_err(|e| e.to_string())?;
                         tokio::select! {
                             () = raw::serve(listener, args.mode) => {}
                             _ = tokio::signal::ctrl_c() => {}

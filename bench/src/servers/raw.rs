@@ -28,6 +28,28 @@ struct State {
     next_id: AtomicU64,
 }
 
+/// Listens on `host:port` with the accept queue Stateroom's listeners ask
+/// for (1,024 connections; `TcpListener::bind` asks for 128).
+///
+/// # Errors
+/// When `host` does not resolve or no address it names can be bound.
+pub async fn listen(host: &str, port: u16) -> std::io::Result<TcpListener> {
+    let mut last = None;
+    for addr in tokio::net::lookup_host((host, port)).await? {
+        let socket = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        match socket.bind(addr).and_then(|()| socket.listen(1024)) {
+            Ok(listener) => return Ok(listener),
+            Err(error) => last = Some(error),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("the address resolved to nothing")))
+}
+
 /// Serves until the task is dropped.
 pub async fn serve(listener: TcpListener, mode: Mode) {
     let state = Arc::new(State {

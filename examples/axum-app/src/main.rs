@@ -13,7 +13,7 @@ async fn main() {
         }
     };
     let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
-    let listener = match tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await {
+    let listener = match listen(&port) {
         Ok(listener) => listener,
         Err(error) => {
             eprintln!("error: cannot listen on port {port}: {error}");
@@ -31,4 +31,17 @@ async fn main() {
     {
         eprintln!("error: {error}");
     }
+}
+
+/// Listens with an accept queue of 1,024, as Stateroom's own listeners do
+/// (`TcpListener::bind` asks for 128, too few when every client reconnects
+/// at once after a deploy: docs/production.md).
+fn listen(port: &str) -> std::io::Result<tokio::net::TcpListener> {
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}")
+        .parse()
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a port"))?;
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(1024)
 }

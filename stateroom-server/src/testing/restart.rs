@@ -66,6 +66,8 @@ impl<S: SimpleStateroomService> TestRoom<S> {
     ///
     /// # Panics
     /// As [`restart`](Self::restart).
+    // Without the `yjs` feature the document field is `()`.
+    #[allow(clippy::unit_arg)]
     pub fn restart_after(&mut self, downtime: Duration) {
         let (state, meta) = self
             .core
