@@ -528,16 +528,28 @@ for scenario, title, unit in SECTIONS:
     rows = PEERS + (["stateroom-2", "stateroom-nometrics"] if scenario == "fanout" else ["stateroom-nometrics"])
     # Frames per wake-up of a client's writer (`stateroom_writer_wakeups_total`),
     # shown once a run has it.
-    wakeups = any(get(r, "server", "frames_per_wakeup") is not None
-                  for server in rows for _, r in series(server, scenario))
+    def reported(key):
+        return any(get(r, "server", key) is not None for server in rows for _, r in series(server, scenario))
+
+    wakeups = reported("frames_per_wakeup")
     if wakeups:
         w("Frames per wake-up is the same count over `stateroom_writer_wakeups_total` (the frames")
         w("that found a client's writer waiting): how many frames a writer takes per turn. Under")
         w("shards most frames for idle clients leave through the shard's flusher and wake no writer,")
         w("so there it is large, or – when no writer was woken at all.\n")
+    # The share of messages handled in their connection's task
+    # (`stateroom_connection_turns_total`), shown once a run has it.
+    turns = reported("connection_turn_share")
+    if turns:
+        w("In-connection turns is the share of messages (`stateroom_connection_turns_total` over")
+        w("`stateroom_messages_in_total`) handled in the task of the connection that read them, their")
+        w("room idle on the same shard: no queue, no wake-up of the room's task. The rest went through")
+        w("the room's queue (a busy room, or one whose messages fan out to more than 32 clients).\n")
     w(f"| server | rate | {unit}/s | p50 ms | p99 ms | max ms | lost | errors | server CPU s/M | frames per write |"
-      + (" frames per wake-up |" if wakeups else "") + " gen CPU | pass |")
-    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if wakeups else "") + "---:|---|")
+      + (" frames per wake-up |" if wakeups else "") + (" in-connection turns |" if turns else "")
+      + " gen CPU | pass |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if wakeups else "")
+      + ("---:|" if turns else "") + "---:|---|")
     for server in rows:
         for rate, r in series(server, scenario):
             lat = r["latency"]
@@ -545,6 +557,8 @@ for scenario, title, unit in SECTIONS:
             fpw = get(r, "server", "frames_per_write")
             fpk = get(r, "server", "frames_per_wakeup")
             wake = (f" {'–' if fpk is None else f'{fpk:.2f}'} |" if wakeups else "")
+            share = get(r, "server", "connection_turn_share")
+            wake += (f" {'–' if share is None else f'{share:.0%}'} |" if turns else "")
             w(
                 f"| {LABELS[server]} | {rate:g} | {r['deliveries_per_sec']:,.0f} | {lat['p50_us'] / 1000:.1f} | "
                 f"{lat['p99_us'] / 1000:.1f} | {lat['max_us'] / 1000:.1f} | {r['lost']} | {r['errors']} | "

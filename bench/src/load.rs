@@ -132,6 +132,9 @@ pub struct ServerUse {
     /// Frames per wake-up of a client's writer in the send window, from the
     /// same counters (`None` for other servers).
     pub frames_per_wakeup: Option<f64>,
+    /// The share of messages in handled in their connection's task, from
+    /// the same counters (`None` for other servers and older builds).
+    pub connection_turn_share: Option<f64>,
 }
 
 /// What a run measured.
@@ -394,6 +397,9 @@ pub async fn run(config: LoadConfig) -> Result<Report, LoadError> {
             frames_per_wakeup: counters_at_connect
                 .zip(counters_after)
                 .and_then(|(start, end)| crate::scrape::frames_per_wakeup(start, end)),
+            connection_turn_share: counters_at_connect
+                .zip(counters_after)
+                .and_then(|(start, end)| crate::scrape::connection_turn_share(start, end)),
         }
     });
     let generator_cpu_share = own_at_connect

@@ -16,6 +16,11 @@ pub struct Counters {
     /// `stateroom_writer_wakeups_total`: frames that woke a client's
     /// writer (`None` from a build without the counter).
     pub writer_wakeups: Option<f64>,
+    /// `stateroom_messages_in_total`: messages from clients.
+    pub messages_in: Option<f64>,
+    /// `stateroom_connection_turns_total`: of those, the ones handled in
+    /// their connection's task (`None` from a build without the counter).
+    pub connection_turns: Option<f64>,
 }
 
 /// Reads `target`'s `/metrics` (one plain HTTP/1.1 GET, bounded by a
@@ -51,6 +56,8 @@ fn parse(response: &str) -> Option<Counters> {
         frames_out: value("stateroom_messages_out_total")?,
         socket_writes: value("stateroom_socket_writes_total")?,
         writer_wakeups: value("stateroom_writer_wakeups_total"),
+        messages_in: value("stateroom_messages_in_total"),
+        connection_turns: value("stateroom_connection_turns_total"),
     })
 }
 
@@ -59,6 +66,15 @@ fn parse(response: &str) -> Option<Counters> {
 pub fn frames_per_write(before: Counters, after: Counters) -> Option<f64> {
     let writes = after.socket_writes - before.socket_writes;
     (writes > 0.0).then(|| (after.frames_out - before.frames_out) / writes)
+}
+
+/// The share of messages from clients handled in their connection's task
+/// (their room idle on the same shard) between two readings, if any came.
+#[must_use]
+pub fn connection_turn_share(before: Counters, after: Counters) -> Option<f64> {
+    let messages = after.messages_in? - before.messages_in?;
+    let turns = after.connection_turns? - before.connection_turns?;
+    (messages > 0.0).then(|| turns / messages)
 }
 
 /// Frames per wake-up of a client's writer between two readings, if any
@@ -80,7 +96,9 @@ mod tests {
                     stateroom_messages_out_total 1200\n\
                     stateroom_kind_messages_out_total{kind=\"a\"} 5\n\
                     stateroom_socket_writes_total 400\n\
-                    stateroom_writer_wakeups_total 600\n";
+                    stateroom_writer_wakeups_total 600\n\
+                    stateroom_messages_in_total 90\n\
+                    stateroom_connection_turns_total 60\n";
         let after = parse(text).unwrap();
         assert_eq!(
             after,
@@ -88,13 +106,19 @@ mod tests {
                 frames_out: 1200.0,
                 socket_writes: 400.0,
                 writer_wakeups: Some(600.0),
+                messages_in: Some(90.0),
+                connection_turns: Some(60.0),
             }
         );
         let before = Counters {
             frames_out: 200.0,
             socket_writes: 150.0,
             writer_wakeups: Some(100.0),
+            messages_in: Some(10.0),
+            connection_turns: Some(0.0),
         };
+        assert_eq!(connection_turn_share(before, after), Some(0.75));
+        assert_eq!(connection_turn_share(after, after), None);
         assert_eq!(frames_per_write(before, after), Some(4.0));
         assert_eq!(frames_per_write(after, after), None);
         assert_eq!(frames_per_wakeup(before, after), Some(2.0));
@@ -102,9 +126,11 @@ mod tests {
         // A build without the wake-up counter: frames per write only.
         let older = Counters {
             writer_wakeups: None,
+            connection_turns: None,
             ..after
         };
         assert_eq!(frames_per_wakeup(before, older), None);
+        assert_eq!(connection_turn_share(before, older), None);
     }
 
     #[test]

@@ -64,7 +64,7 @@ pub(crate) async fn run(edge: Arc<Edge>, mut socket: Socket, admitted: Admitted)
         reply,
     };
     let client = match membership
-        .events
+        .events()
         .send(RoomEvent::Connect(Box::new(arrival)))
         .await
     {
@@ -172,7 +172,7 @@ impl Live {
     /// the room the client is gone.
     async fn finish(self, mut pump: Pump, stopped: Stopped) {
         let (client, conn, outbox) = (self.client, self.conn, &self.outbox);
-        let events = &self.membership.events;
+        let events = self.membership.events();
         let how = match stopped {
             Stopped::Read(ReadEnd::Ended { goodbye }) => {
                 outbox.close(None);
@@ -234,7 +234,7 @@ impl Live {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use crate::Server;
-    use crate::engine::shards::Shards;
+    use crate::engine::shards;
     use futures_util::{SinkExt, StreamExt};
     use stateroom_core::{ClientId, SimpleStateroomService, StateroomContext};
     use tokio_tungstenite::tungstenite::Message;
@@ -257,13 +257,7 @@ mod tests {
     /// shards' threads, and their clients' frames go both ways from there.
     #[test]
     fn under_shards_rooms_run_on_the_shards_threads() {
-        let shards = Shards::start(2).unwrap();
-        let edge = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("edge")
-            .enable_all()
-            .build()
-            .unwrap();
+        let (shards, edge) = shards::for_tests(2);
         let threads = edge.block_on(async {
             let mut server = Server::new().host("127.0.0.1").port(0);
             server.shards = Some(shards.clone());
@@ -339,12 +333,7 @@ mod tests {
     /// ends the stream (the socket closes with the connection).
     #[test]
     fn under_shards_frames_arrive_whole_and_in_order_whoever_writes_them() {
-        let shards = Shards::start(1).unwrap();
-        let edge = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
+        let (shards, edge) = shards::for_tests(1);
         edge.block_on(async {
             let mut server = Server::new().host("127.0.0.1").port(0);
             server.shards = Some(shards.clone());

@@ -19,8 +19,15 @@ use tokio::sync::mpsc;
 
 /// How a room task of one kind is started; the only place a service's type
 /// is needed, so everything else is not generic.
-pub(crate) type SpawnRoomFn =
-    fn(Arc<Engine>, Arc<Kind>, Arc<str>, u64, Arc<Activity>, mpsc::Receiver<RoomEvent>, &Place);
+pub(crate) type SpawnRoomFn = fn(
+    Arc<Engine>,
+    Arc<Kind>,
+    Arc<str>,
+    u64,
+    Arc<Activity>,
+    (mpsc::Sender<RoomEvent>, mpsc::Receiver<RoomEvent>),
+    &Place,
+) -> Option<Arc<dyn crate::engine::room::Turns>>;
 
 /// One service a server hosts.
 pub(crate) struct Kind {

@@ -109,11 +109,12 @@ pub(crate) struct Claim {
 impl Claim {
     /// Claims a place in the room `located` within the server's limits.
     pub(crate) fn take(engine: &Arc<Engine>, located: &Located) -> Result<Self, JoinRefused> {
-        let spawn = |key, generation, entry, events| {
+        let spawn = |key, generation, entry, queue| {
             let kind = located.kind.clone();
             let place = engine.place();
-            (located.kind.spawn)(engine.clone(), kind, key, generation, entry, events, &place);
-            place
+            let turns =
+                (located.kind.spawn)(engine.clone(), kind, key, generation, entry, queue, &place);
+            (place, turns)
         };
         let membership = engine
             .rooms
@@ -127,7 +128,7 @@ impl Claim {
 
     /// The room's event queue.
     pub(crate) fn events(&self) -> &mpsc::Sender<RoomEvent> {
-        &self.membership.events
+        self.membership.events()
     }
 
     /// The join goes ahead: the connection now owns the place.

@@ -7,6 +7,7 @@
 use crate::engine::event::RoomEvent;
 use crate::engine::listing::Published;
 use crate::engine::outbox::clock_ms;
+use crate::engine::room::Turns;
 use crate::engine::shards::Place;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -101,6 +102,8 @@ struct Entry {
     generation: u64,
     /// Where the room runs, and its connections with it.
     place: Place,
+    /// The room's turns, when its connections may take them.
+    turns: Option<Arc<dyn Turns>>,
     /// Connections attached or on their way in.
     members: usize,
     info: Arc<Activity>,
@@ -119,9 +122,31 @@ struct Map {
 pub(crate) struct Membership {
     pub(crate) room_id: Arc<str>,
     pub(crate) generation: u64,
-    pub(crate) events: mpsc::Sender<RoomEvent>,
+    /// How the connection reaches the room.
+    pub(crate) link: RoomLink,
     /// Where the room runs: its connections run there too.
     pub(crate) place: Place,
+}
+
+/// How a connection reaches its room.
+#[derive(Clone)]
+pub(crate) enum RoomLink {
+    /// Every event goes through the room's queue.
+    Queue(mpsc::Sender<RoomEvent>),
+    /// The room is on the connection's shard and its connections may take
+    /// its turns (`engine::room::shared`): a message whose room is idle is
+    /// handled in the connection's task. The queue is in there too.
+    Turns(Arc<dyn Turns>),
+}
+
+impl Membership {
+    /// The room's event queue.
+    pub(crate) fn events(&self) -> &mpsc::Sender<RoomEvent> {
+        match &self.link {
+            RoomLink::Queue(events) => events,
+            RoomLink::Turns(turns) => turns.events(),
+        }
+    }
 }
 
 pub(crate) struct Registry {
@@ -146,9 +171,14 @@ impl Default for Registry {
 }
 
 /// What [`Registry::join`] needs to start a room that does not exist yet;
-/// it says where the room runs.
-pub(crate) type SpawnRoom<'a> =
-    &'a dyn Fn(Arc<str>, u64, Arc<Activity>, mpsc::Receiver<RoomEvent>) -> Place;
+/// it says where the room runs, and gives its turns when its connections
+/// may take them.
+pub(crate) type SpawnRoom<'a> = &'a dyn Fn(
+    Arc<str>,
+    u64,
+    Arc<Activity>,
+    (mpsc::Sender<RoomEvent>, mpsc::Receiver<RoomEvent>),
+) -> (Place, Option<Arc<dyn Turns>>);
 
 impl Registry {
     fn lock(&self) -> MutexGuard<'_, Map> {
@@ -194,13 +224,15 @@ impl Registry {
                 map.next_generation += 1;
                 let id: Arc<str> = Arc::from(room_id);
                 let info = Arc::new(Activity::new());
-                let place = spawn(id.clone(), generation, info.clone(), receiver);
+                let queue = (events.clone(), receiver);
+                let (place, turns) = spawn(id.clone(), generation, info.clone(), queue);
                 self.directory_changed();
                 map.rooms.entry(id.clone()).or_insert(Entry {
                     id,
                     events,
                     generation,
                     place,
+                    turns,
                     members: 0,
                     info,
                 })
@@ -211,7 +243,10 @@ impl Registry {
         Ok(Membership {
             room_id: entry.id.clone(),
             generation: entry.generation,
-            events: entry.events.clone(),
+            link: match &entry.turns {
+                Some(turns) => RoomLink::Turns(turns.clone()),
+                None => RoomLink::Queue(entry.events.clone()),
+            },
             place: entry.place.clone(),
         })
     }

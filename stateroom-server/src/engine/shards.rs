@@ -155,6 +155,20 @@ impl Shards {
     }
 }
 
+/// For tests: `count` shards, and a runtime of one worker (its thread named
+/// `edge`) for the rest of the server, as `serve` runs it.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) fn for_tests(count: usize) -> (Arc<Shards>, tokio::runtime::Runtime) {
+    let edge = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("edge")
+        .enable_all()
+        .build()
+        .unwrap();
+    (Shards::start(count).unwrap(), edge)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

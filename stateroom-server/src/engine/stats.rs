@@ -78,6 +78,9 @@ pub(crate) struct Stats {
     pub(crate) bytes_out: Cell<u64>,
     /// Pushes that woke a client's writer (see [`Push::Woke`](crate::engine::outlet::Push::Woke)).
     pub(crate) writer_wakeups: Cell<u64>,
+    /// Messages handled in their connection's task, their room idle (see
+    /// `engine::room::shared`).
+    pub(crate) connection_turns: Cell<u64>,
     pub(crate) connects: Cell<u64>,
     pub(crate) resumes: Cell<u64>,
     pub(crate) resumes_refused: Cell<u64>,

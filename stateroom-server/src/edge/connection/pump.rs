@@ -5,6 +5,7 @@ use super::{CLOSE_WAIT, Live, Stopped};
 use crate::edge::socket::Socket;
 use crate::engine::event::RoomEvent;
 use crate::engine::outbox::{Batch, Outbox, close_frame, failed_frame};
+use crate::engine::registry::RoomLink;
 use hyper_tungstenite::tungstenite::error::ProtocolError;
 use hyper_tungstenite::tungstenite::protocol::CloseFrame;
 use hyper_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -189,12 +190,22 @@ impl Pump {
                 }
                 Err(error) => return Poll::Ready(refusal(error, self.goodbye)),
             };
+            // A room on this thread that is idle takes the message now, in
+            // this task (`engine::room::shared`); else it is queued.
+            let event = match &live.membership.link {
+                RoomLink::Turns(turns) => match turns.take_turn(event) {
+                    Ok(()) => continue,
+                    Err(event) => event,
+                },
+                RoomLink::Queue(_) => event,
+            };
             // The room keeps up: no await. A full queue waits (boxed: only
             // then), and reads pause until it has room.
-            match live.membership.events.try_send(event) {
+            let events = live.membership.events();
+            match events.try_send(event) {
                 Ok(()) => {}
                 Err(TrySendError::Full(event)) => {
-                    let events = live.membership.events.clone();
+                    let events = events.clone();
                     self.waiting = Some(Box::pin(async move { events.send(event).await.is_ok() }));
                     return self.poll_read(cx, live);
                 }

@@ -67,6 +67,7 @@ pub(crate) struct Metrics {
     bytes_out: Counter,
     socket_writes: Counter,
     writer_wakeups: Counter,
+    connection_turns: Counter,
     decode_errors: Vec<Counter>,
     backpressure_dropped: Counter,
     backpressure_pauses: Counter,
@@ -216,6 +217,11 @@ impl Metrics {
             "writer_wakeups",
             "Text and binary frames (those messages_out counts) that woke a client's writer task; frames a shard's flusher writes wake none (messages_out over this: frames per wake-up, above 1 when a writer takes several frames per turn under load)",
         );
+        let connection_turns = counter(
+            &mut registry,
+            "connection_turns",
+            "Messages handled in the task of the connection that read them, their room on the same shard and idle, with no wake-up of the room's task (under serve; the rest went through the room's queue)",
+        );
         let decode_family = Family::<CodeLabel, Counter>::default();
         registry.register(
             "decode_errors",
@@ -303,6 +309,7 @@ impl Metrics {
             bytes_out,
             socket_writes,
             writer_wakeups,
+            connection_turns,
             decode_errors,
             backpressure_dropped,
             backpressure_pauses,
@@ -359,6 +366,7 @@ impl Metrics {
         );
         add(&self.bytes_out, &stats.bytes_out);
         add(&self.writer_wakeups, &stats.writer_wakeups);
+        add(&self.connection_turns, &stats.connection_turns);
         by_kind(&kind.connects, add(&self.connects, &stats.connects));
         add(&self.resumes, &stats.resumes);
         add(&self.resumes_refused, &stats.resumes_refused);

@@ -11,15 +11,16 @@ use tracing::debug;
 impl<S: SimpleStateroomService> RoomTask<S> {
     pub(super) fn handle(&mut self, event: RoomEvent) -> Result<(), Panicked> {
         let now = self.now();
+        let mut state = self.shared.lock();
         match event {
             RoomEvent::Join { request, reply } => {
-                let verdict = self.core.admit(&request, now)?;
+                let verdict = state.core.admit(&request, now)?;
                 if let Err(reject) = &verdict {
                     debug!(%reject, "join rejected");
                 }
                 // A verdict reveals the room's state (who is in, a full
                 // room): it leaves once that state is durable.
-                self.core.answer(Box::new(move || {
+                state.core.answer(Box::new(move || {
                     let _ = reply.send(verdict);
                 }));
                 Ok(())
@@ -32,7 +33,7 @@ impl<S: SimpleStateroomService> RoomTask<S> {
                     resume,
                     reply,
                 } = *arrival;
-                let client = self
+                let client = state
                     .core
                     .connect(conn, outbox, data, resume.as_ref(), now)?;
                 debug!(%client, %conn, "client joined");
@@ -46,27 +47,27 @@ impl<S: SimpleStateroomService> RoomTask<S> {
             } => {
                 // Not held by the gate: a reservation is not saved (a room
                 // that restarts has none, and its client asks again).
-                let answer = self.core.reserve(options, seed, now);
+                let answer = state.core.reserve(options, seed, now);
                 // Published before the answer, so that the next
                 // matchmaker sees the seat taken.
-                self.publish();
+                self.shared.publish(&mut state);
                 let _ = reply.send(answer);
                 Ok(())
             }
-            RoomEvent::Text { client, conn, text } => self.core.text(client, conn, &text, now),
-            RoomEvent::Binary { client, conn, data } => self.core.binary(client, conn, &data, now),
-            RoomEvent::Gone { client, conn, how } => self.core.gone(client, conn, how, now),
+            RoomEvent::Text { client, conn, text } => state.core.text(client, conn, &text, now),
+            RoomEvent::Binary { client, conn, data } => state.core.binary(client, conn, &data, now),
+            RoomEvent::Gone { client, conn, how } => state.core.gone(client, conn, how, now),
             RoomEvent::Close {
                 client,
                 conn,
                 frame,
             } => {
-                self.core.close(client, conn, frame);
+                state.core.close(client, conn, frame);
                 Ok(())
             }
             RoomEvent::Command { command, reply } => {
-                let answer = self.core.command(command, now)?;
-                self.core.answer(Box::new(move || {
+                let answer = state.core.command(command, now)?;
+                state.core.answer(Box::new(move || {
                     let _ = reply.send(answer);
                 }));
                 Ok(())
@@ -75,31 +76,32 @@ impl<S: SimpleStateroomService> RoomTask<S> {
                 let (join, request) = *request;
                 // Reads too: a reply that reveals state does so only once
                 // that state is durable.
-                let answer = self.core.request(&join, &request, now)?;
-                self.core.answer(Box::new(move || {
+                let answer = state.core.request(&join, &request, now)?;
+                state.core.answer(Box::new(move || {
                     let _ = reply.send(answer);
                 }));
                 Ok(())
             }
-            RoomEvent::Broadcast { text } => self.core.broadcast(&text, now),
+            RoomEvent::Broadcast { text } => state.core.broadcast(&text, now),
             RoomEvent::End { reason } => {
                 self.shutting_down = true;
-                let resumable = self.core.has_sessions();
+                let resumable = state.core.has_sessions();
                 match &self.saver {
                     // A persisted room with reconnection keeps its sessions for
                     // the next process: clients reconnect there (1012).
                     Some(_) if resumable && reason == SHUTDOWN => {
                         self.force_save = true;
                         self.suspended = true;
-                        self.core
+                        state
+                            .core
                             .suspend(&close_frame(CloseCode::Restart, "service restart"));
                         Ok(())
                     }
                     Some(_) => {
                         self.force_save = true;
-                        self.core.end(&close_frame(CloseCode::Away, reason), now)
+                        state.core.end(&close_frame(CloseCode::Away, reason), now)
                     }
-                    None => self.core.end(&close_frame(CloseCode::Away, reason), now),
+                    None => state.core.end(&close_frame(CloseCode::Away, reason), now),
                 }
             }
         }

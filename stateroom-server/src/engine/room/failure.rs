@@ -38,41 +38,45 @@ impl<S: SimpleStateroomService> RoomTask<S> {
     pub(super) fn fail(self, failure: &SaveFailed, events: &mut mpsc::Receiver<RoomEvent>) {
         match failure {
             SaveFailed::Panicked(panicked) => error!(
-                room = %self.id,
+                room = %self.shared.id,
                 panic = panicked.message(),
                 "a hook panicked; closing the room's clients with 1011 and removing the room"
             ),
             SaveFailed::Fenced | SaveFailed::StaleFence => warn!(
-                room = %self.id,
+                room = %self.shared.id,
                 error = %failure,
                 "fenced: dropping the frames it held, closing the room's clients with 1012 so that they reconnect to the room's new node"
             ),
             other => error!(
-                room = %self.id,
+                room = %self.shared.id,
                 error = %other,
                 "a save failed; dropping the frames it held, closing the room's clients with 1011 and removing the room"
             ),
         }
-        self.core.discard_held();
-        if let Some(metrics) = &self.engine.metrics {
+        let state = self.shared.lock();
+        state.core.discard_held();
+        if let Some(metrics) = &self.shared.engine.metrics {
             match failure {
                 SaveFailed::Panicked(_) => metrics.panicked(),
                 _ => metrics.save_failed(),
             }
-            metrics.absorb(self.core.stats(), &self.counters);
+            metrics.absorb(state.core.stats(), &self.shared.counters);
         }
-        self.engine.rooms.remove(&self.id, self.generation);
+        self.shared
+            .engine
+            .rooms
+            .remove(&self.shared.id, self.generation);
         let frame = match failure {
             // Another node has (or will have) the room: come back there.
-            SaveFailed::Fenced | SaveFailed::StaleFence if self.engine.leases.is_some() => {
+            SaveFailed::Fenced | SaveFailed::StaleFence if self.shared.engine.leases.is_some() => {
                 close_frame(CloseCode::Restart, "service restart")
             }
             _ => failed_frame(),
         };
-        self.core.close_all(&frame);
+        state.core.close_all(&frame);
         // Clients already on their way in hold this room's queue: close them too.
         let moved = matches!(failure, SaveFailed::Fenced | SaveFailed::StaleFence)
-            && self.engine.leases.is_some();
+            && self.shared.engine.leases.is_some();
         close_pending(events, moved);
     }
 }

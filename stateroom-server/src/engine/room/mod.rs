@@ -5,42 +5,40 @@
 mod dispatch;
 mod failure;
 mod open;
+mod shared;
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests;
+mod turn;
 
 use crate::engine::Engine;
 use crate::engine::event::RoomEvent;
 use crate::engine::kinds::Kind;
 use crate::engine::metrics::KindCounters;
-use crate::engine::outbox::{Outbox, close_frame};
+use crate::engine::outbox::close_frame;
 use crate::engine::persistence::{OpenFailed, SaveFailed, Saver};
 use crate::engine::registry::Activity;
-use crate::engine::room_core::{Panicked, RoomCore};
 use crate::engine::shards::Place;
 use failure::close_pending;
 use hyper_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use open::{Opened, open};
+pub(crate) use shared::Turns;
+use shared::{Idle, Shared, Slot, WIDE};
 use stateroom_core::SimpleStateroomService;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
-use tracing::{Instrument, error, info, info_span};
+use tracing::{Instrument, info, info_span};
 
 struct RoomTask<S> {
-    /// The room's key (`{room_id}` or `{kind}/{room_id}`).
-    id: Arc<str>,
-    /// Its kind's counters in the metrics (`stateroom_kind_*`; unused
-    /// without metrics).
-    counters: KindCounters,
-    /// The client count last published to the room's [`Activity`]: the
-    /// entry is locked only when that or the directory entry changed.
-    published: Option<usize>,
+    /// The room's id, services, and state, shared with its connections.
+    shared: Arc<Shared<S>>,
     generation: u64,
-    core: RoomCore<S, Arc<Outbox>>,
-    /// Room time zero: timer deadlines are offsets from it.
-    epoch: Instant,
+    /// Its connections may take its turns (it runs on a shard, and is
+    /// neither persisted nor in a cluster; see `shared`).
+    turns: bool,
     /// The room is ending: free it as soon as it is empty.
     shutting_down: bool,
-    engine: Arc<Engine>,
-    info: Arc<Activity>,
     /// Persisted rooms: when and how the state is saved.
     saver: Option<Saver>,
     /// Save now whatever the durability (the room is ending).
@@ -63,15 +61,16 @@ const BEHIND_CHECK: std::time::Duration = std::time::Duration::from_millis(2);
 const BATCH: usize = 64;
 
 /// Starts the task of room `id`; called by the registry under its lock.
+/// Returns the room's [`Turns`] when its connections may take them.
 pub(crate) fn spawn<S: SimpleStateroomService>(
     engine: Arc<Engine>,
     kind: Arc<Kind>,
     id: Arc<str>,
     generation: u64,
     info: Arc<Activity>,
-    events: mpsc::Receiver<RoomEvent>,
+    (sender, events): (mpsc::Sender<RoomEvent>, mpsc::Receiver<RoomEvent>),
     place: &Place,
-) {
+) -> Option<Arc<dyn Turns>> {
     // A root span: the room outlives the request that created it, so its
     // lines carry the room, not that client's address.
     let span = info_span!(parent: None, "room", room = %id);
@@ -80,17 +79,51 @@ pub(crate) fn spawn<S: SimpleStateroomService>(
         .as_ref()
         .map(|metrics| metrics.kind_counters(&kind.name))
         .unwrap_or_default();
-    place.spawn_room(run::<S>(engine, counters, id, generation, info, events).instrument(span));
+    // On a shard a room's connections share its thread; persisted rooms
+    // (a save between a message and its frames) and clustered ones (a
+    // lease) keep every event on the queue.
+    let persisted = S::PERSIST.is_some() && engine.persistence.is_some();
+    let slot = (place.handle().is_some() && !persisted && engine.leases.is_none()).then(|| {
+        Arc::new(Slot::<S> {
+            events: sender,
+            shared: OnceLock::new(),
+        })
+    });
+    let started = Started {
+        engine,
+        counters,
+        id,
+        generation,
+        info,
+        slot: slot.clone(),
+    };
+    place.spawn_room(run::<S>(started, events).instrument(span));
+    slot.map(|slot| slot as Arc<dyn Turns>)
 }
 
-async fn run<S: SimpleStateroomService>(
+/// What a room's task starts with.
+struct Started<S> {
     engine: Arc<Engine>,
     counters: KindCounters,
     id: Arc<str>,
     generation: u64,
     info: Arc<Activity>,
+    /// Filled once the room has opened, when its connections may take turns.
+    slot: Option<Arc<Slot<S>>>,
+}
+
+async fn run<S: SimpleStateroomService>(
+    started: Started<S>,
     mut events: mpsc::Receiver<RoomEvent>,
 ) {
+    let Started {
+        engine,
+        counters,
+        id,
+        generation,
+        info,
+        slot,
+    } = started;
     let epoch = Instant::now();
     let Opened {
         core,
@@ -104,23 +137,22 @@ async fn run<S: SimpleStateroomService>(
             return;
         }
     };
+    let shared = Arc::new(Shared::new(id, counters, engine, info, epoch, core));
+    let turns = slot.is_some_and(|slot| slot.shared.set(shared.clone()).is_ok());
     let mut room = RoomTask {
-        id,
-        counters,
-        published: None,
+        shared,
         generation,
-        core,
-        epoch,
+        turns,
         shutting_down: false,
-        engine,
-        info,
         saver,
         force_save: false,
         suspended: false,
         fenced,
     };
     let result = room.event_loop(&mut events).await;
-    let (engine, id) = (room.engine.clone(), room.id.clone());
+    // Whatever ended the loop, its connections queue from now on.
+    room.shared.lock().idle = false;
+    let (engine, id) = (room.shared.engine.clone(), room.shared.id.clone());
     match result {
         Ok(()) => info!("room freed"),
         Err(failure) => room.fail(&failure, &mut events),
@@ -162,88 +194,14 @@ pub(crate) const SHUTDOWN: &str = "server shutting down";
 
 impl<S: SimpleStateroomService> RoomTask<S> {
     fn now(&self) -> std::time::Duration {
-        self.epoch.elapsed()
-    }
-
-    /// Handles one event, timed for the metrics.
-    fn timed(&mut self, event: RoomEvent) -> Result<(), Panicked> {
-        let started = self
-            .engine
-            .metrics
-            .as_ref()
-            .map(|_| std::time::Instant::now());
-        self.handle(event)?;
-        if let (Some(metrics), Some(started)) = (&self.engine.metrics, started) {
-            metrics.event_handled(started.elapsed());
-        }
-        Ok(())
-    }
-
-    /// Fires every timer that is due.
-    fn fire_timers(&mut self) -> Result<(), Panicked> {
-        let now = self.now();
-        let metrics = self.engine.metrics.as_ref();
-        self.core.fire_due(now, &mut |_, deadline| {
-            if let Some(metrics) = metrics {
-                metrics.timer_fired(now.saturating_sub(deadline));
-            }
-        })
-    }
-
-    /// Publishes the room's directory entry and client count, if either
-    /// changed.
-    fn publish(&mut self) {
-        let listing = self.core.take_listing(self.now());
-        let clients = self.core.client_count();
-        if listing.is_none() && self.published == Some(clients) {
-            return;
-        }
-        self.published = Some(clients);
-        if self.info.publish(listing, clients) {
-            self.engine.rooms.directory_changed();
-        }
-    }
-
-    /// After a batch of events (or a timer, or a heartbeat): persisted rooms
-    /// save, or schedule a save, or are destroyed.
-    async fn after_batch(&mut self) -> Result<(), SaveFailed> {
-        let now = self.now();
-        // The patches this batch's events made, before the save that covers them.
-        self.core.sync(now)?;
-        self.publish();
-        if self.core.destroy_requested() && !self.shutting_down {
-            // `ctx.destroy()`: the room ends and its stored state goes.
-            self.engine.rooms.evict(&self.id);
-            self.shutting_down = true;
-            if let Some(mut saver) = self.saver.take()
-                && let Err(error) = saver.destroy().await
-            {
-                error!(%error, "could not delete the destroyed room's stored state");
-            }
-            // Nothing is saved any more: what the room said before goes out,
-            // then the close.
-            let held = self.core.held();
-            self.core.release(held, now)?;
-            self.core.open_gate();
-            self.core
-                .end(&close_frame(CloseCode::Normal, "room destroyed"), now)?;
-            return Ok(());
-        }
-        let Some(saver) = self.saver.as_mut() else {
-            return Ok(());
-        };
-        if std::mem::take(&mut self.force_save) {
-            saver.save(&mut self.core, now)
-        } else {
-            saver.after_batch(&mut self.core, now)
-        }
+        self.shared.now()
     }
 
     async fn event_loop(
         &mut self,
         events: &mut mpsc::Receiver<RoomEvent>,
     ) -> Result<(), SaveFailed> {
-        let config = &self.engine.config;
+        let config = &self.shared.engine.config;
         let grace = config.room_grace;
         let heartbeat_timeout = config.heartbeat_timeout;
         let heartbeat_interval = config.heartbeat_interval;
@@ -266,10 +224,22 @@ impl<S: SimpleStateroomService> RoomTask<S> {
         self.fire_timers()?;
         self.after_batch().await?;
         loop {
-            let timer = self
-                .core
-                .next_deadline()
-                .map(|deadline| self.epoch + deadline);
+            let (timer, held_open, behind) = {
+                let state = self.shared.lock();
+                (
+                    state
+                        .core
+                        .next_deadline()
+                        .map(|deadline| self.shared.epoch + deadline),
+                    // A gated room whose store is behind stops taking events
+                    // (its clients' reads pause) rather than hold frames
+                    // without bound.
+                    state.core.held() < MAX_HELD,
+                    // A room whose clients' queues are behind (the server
+                    // is, not they) stops taking events too, until they drain.
+                    state.core.is_behind(),
+                )
+            };
             let free_at = empty_since.map(|since| {
                 if self.shutting_down {
                     since
@@ -278,12 +248,6 @@ impl<S: SimpleStateroomService> RoomTask<S> {
                 }
             });
             let due = self.saver.as_ref().and_then(Saver::due);
-            // A gated room whose store is behind stops taking events (its
-            // clients' reads pause) rather than hold frames without bound.
-            let held_open = self.core.held() < MAX_HELD;
-            // A room whose clients' queues are behind (the server is, not
-            // they) stops taking events too, until they drain.
-            let behind = self.core.is_behind();
             recheck_at = if behind {
                 recheck_at.or_else(|| Some(Instant::now() + BEHIND_CHECK))
             } else {
@@ -302,15 +266,25 @@ impl<S: SimpleStateroomService> RoomTask<S> {
                 }
                 armed = wake_at;
             }
+            // While the task waits with nothing queued, its connections
+            // may take its turns; it is idle until the wait ends.
+            let idle = Idle::begin(&self.shared, self.turns && open && !self.shutting_down);
             // Biased: the lease, a save's answer and the deadlines are
             // looked at before the queue, so a busy queue cannot starve them.
             tokio::select! {
                 biased;
                 () = fenced(&mut self.fenced) => return Err(SaveFailed::Fenced),
+                failed = self.shared.attention(), if self.turns => {
+                    // A connection's turn changed something watched here
+                    // (the turn's bookkeeping below looks again), or failed.
+                    if let Some(failure) = failed {
+                        return Err(failure);
+                    }
+                }
                 answer = answer_of(&mut self.saver), if in_flight => {
                     let now = self.now();
                     if let Some(saver) = self.saver.as_mut() {
-                        saver.on_answer(&mut self.core, answer, now)?;
+                        saver.on_answer(&mut self.shared.lock().core, answer, now)?;
                     }
                 }
                 () = &mut sleep, if armed.is_some() => {
@@ -321,7 +295,7 @@ impl<S: SimpleStateroomService> RoomTask<S> {
                     if passed(due) {
                         let now = self.now();
                         if let Some(saver) = self.saver.as_mut() {
-                            saver.on_due(&mut self.core, now)?;
+                            saver.on_due(&mut self.shared.lock().core, now)?;
                         }
                     }
                     if passed(timer) {
@@ -329,16 +303,17 @@ impl<S: SimpleStateroomService> RoomTask<S> {
                     }
                     if passed(recheck_at) {
                         recheck_at = None;
-                        self.core.recheck_behind();
+                        self.shared.lock().core.recheck_behind();
                     }
                     if passed(beat) {
                         next_beat = now + heartbeat_interval;
-                        self.core.sweep(heartbeat_timeout, &silent, self.now())?;
+                        let now = self.now();
+                        self.shared.lock().core.sweep(heartbeat_timeout, &silent, now)?;
                     }
                     if passed(free_at) {
                         // A persisted room is unloaded only once its last save is durable.
                         let settled = self.saver.as_ref().is_none_or(Saver::settled);
-                        if settled && self.engine.rooms.free_if_empty(&self.id, self.generation) {
+                        if settled && self.shared.engine.rooms.free_if_empty(&self.shared.id, self.generation) {
                             return Ok(());
                         }
                         // A client is on its way in (its Connect event is next),
@@ -348,29 +323,42 @@ impl<S: SimpleStateroomService> RoomTask<S> {
                 }
                 event = events.recv(), if open => {
                     let Some(event) = event else { return Ok(()) };
+                    let out = self.shared.lock().core.stats().messages_out.get();
                     self.timed(event)?;
+                    let mut handled = 1;
                     // A batch: whatever else is already queued, up to a bound.
                     for _ in 1..BATCH {
-                        if self.core.is_behind() {
+                        if self.shared.lock().core.is_behind() {
                             break;
                         }
                         let Ok(event) = events.try_recv() else { break };
                         self.timed(event)?;
+                        handled += 1;
                     }
-                    if self.core.is_behind() {
-                        self.core.pausing();
+                    let mut state = self.shared.lock();
+                    if state.core.is_behind() {
+                        state.core.pausing();
                     }
+                    // Whether its connections take its next turns.
+                    let sent = state.core.stats().messages_out.get().saturating_sub(out);
+                    state.wide = sent > WIDE * handled;
+                    drop(state);
                 }
             }
+            drop(idle);
             self.after_batch().await?;
-            if let Some(metrics) = &self.engine.metrics {
-                metrics.absorb(self.core.stats(), &self.counters);
-            }
-            self.info.touch(self.core.client_count());
-            // Seats held for clients on their way keep a room, unless it is
-            // ending: a reservation does not outlive its room.
-            let held = !self.shutting_down && self.core.holds_seats(self.now());
-            let occupied = (self.core.has_clients() || held) && !self.suspended;
+            let now = self.now();
+            let occupied = {
+                let state = self.shared.lock();
+                if let Some(metrics) = &self.shared.engine.metrics {
+                    metrics.absorb(state.core.stats(), &self.shared.counters);
+                }
+                self.shared.info.touch(state.core.client_count());
+                // Seats held for clients on their way keep a room, unless it
+                // is ending: a reservation does not outlive its room.
+                let held = !self.shutting_down && state.core.holds_seats(now);
+                (state.core.has_clients() || held) && !self.suspended
+            };
             empty_since = match (occupied, empty_since) {
                 (false, None) => Some(Instant::now()),
                 (false, since) => since,
