@@ -350,10 +350,7 @@ impl<S: SimpleStateroomService> RoomTask<S> {
             let now = self.now();
             let occupied = {
                 let state = self.shared.lock();
-                if let Some(metrics) = &self.shared.engine.metrics {
-                    metrics.absorb(state.core.stats(), &self.shared.counters);
-                }
-                self.shared.info.touch(state.core.client_count());
+                self.shared.account(&state);
                 // Seats held for clients on their way keep a room, unless it
                 // is ending: a reservation does not outlive its room.
                 let held = !self.shutting_down && state.core.holds_seats(now);

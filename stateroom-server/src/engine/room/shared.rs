@@ -121,6 +121,15 @@ impl<S: SimpleStateroomService> Shared<S> {
         }
     }
 
+    /// After a turn: the room's counts go to the metrics, and its activity
+    /// (when it last handled something, and its clients) to the registry.
+    pub(super) fn account(&self, state: &State<S>) {
+        if let Some(metrics) = &self.engine.metrics {
+            metrics.absorb(state.core.stats(), &self.counters);
+        }
+        self.info.touch(state.core.client_count());
+    }
+
     /// Resolves when a connection's turn needs the room's task: with the
     /// failure, if that turn failed.
     pub(super) async fn attention(&self) -> Option<SaveFailed> {
@@ -190,10 +199,7 @@ impl<S: SimpleStateroomService> Shared<S> {
             return Ok(());
         }
         self.publish(&mut state);
-        if let Some(metrics) = metrics {
-            metrics.absorb(state.core.stats(), &self.counters);
-        }
-        self.info.touch(state.core.client_count());
+        self.account(&state);
         let behind = state.core.is_behind();
         if behind {
             state.core.pausing();
